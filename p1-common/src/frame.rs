@@ -1,0 +1,346 @@
+//! Framing: whole telegrams out of a byte stream that may start mid-telegram, carry garbage,
+//! lose bytes or never send a `!`.
+//!
+//! A telegram runs from `/` through `!`, an optional CRC of 1 to 4 hex digits, and its line end.
+//! Every `/` starts a new frame (a frame cut short by one is reported as truncated), a frame
+//! longer than the bound is dropped, and everything between frames is counted as garbage, so
+//! memory stays bounded whatever arrives.
+
+use crate::telegram_crc::{crc16, crc16_as_crlf, has_bare_lf};
+
+/// Frames longer than this are dropped: the longest real telegrams (3 phases, gas, water and a
+/// 13-month history) are under 2 KiB, so 16 KiB leaves room for any meter and bounds garbage.
+pub const DEFAULT_MAX_FRAME: usize = 16 * 1024;
+
+/// How a telegram's CRC was found to be right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrcCheck {
+    /// The CRC matches the bytes as received.
+    Valid,
+    /// The CRC matches once bare LFs are read as CRLF (a capture saved with its CRs stripped).
+    ValidAsCrlf,
+    /// The telegram carries no CRC (DSMR 2.2 and 3, some foreign meters).
+    Absent,
+}
+
+/// Why a frame was dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reject {
+    /// The CRC sent does not match the bytes.
+    CrcMismatch { sent: u16, computed: u16 },
+    /// A new `/` or the end of input arrived before the frame was complete.
+    Truncated,
+    /// The frame grew past the bound with no `!`.
+    Oversize,
+    /// The line after `!` is not 1 to 4 hex digits.
+    BadCrcLine,
+}
+
+impl Reject {
+    /// Short name, used in counters and summaries.
+    pub fn name(self) -> &'static str {
+        match self {
+            Reject::CrcMismatch { .. } => "crc mismatch",
+            Reject::Truncated => "truncated",
+            Reject::Oversize => "oversize",
+            Reject::BadCrcLine => "bad crc line",
+        }
+    }
+}
+
+impl std::fmt::Display for Reject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reject::CrcMismatch { sent, computed } => {
+                write!(
+                    f,
+                    "CRC mismatch: telegram says {sent:04X}, computed {computed:04X}"
+                )
+            }
+            Reject::Truncated => {
+                f.write_str("truncated telegram (no '!' before the next '/' or the end)")
+            }
+            Reject::Oversize => f.write_str("frame longer than the bound with no '!': dropped"),
+            Reject::BadCrcLine => f.write_str("the CRC after '!' is not 1 to 4 hex digits"),
+        }
+    }
+}
+
+/// What the framer found.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A whole telegram, its CRC valid or absent: `bytes` runs from `/` through the line end
+    /// after the CRC (or to the end of input).
+    Telegram {
+        bytes: &'a [u8],
+        offset: u64,
+        crc: CrcCheck,
+    },
+    /// A dropped frame, with what had arrived of it (empty for oversize frames).
+    Rejected {
+        bytes: &'a [u8],
+        offset: u64,
+        reason: Reject,
+    },
+}
+
+/// Counts of what went by, for summaries and periodic health reports.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct FrameStats {
+    pub telegrams: u64,
+    pub crc_mismatch: u64,
+    pub truncated: u64,
+    pub oversize: u64,
+    pub bad_crc_line: u64,
+    pub garbage_bytes: u64,
+}
+
+impl FrameStats {
+    /// Frames dropped for any reason.
+    pub fn rejected(&self) -> u64 {
+        self.crc_mismatch + self.truncated + self.oversize + self.bad_crc_line
+    }
+
+    fn count(&mut self, reason: Reject) {
+        match reason {
+            Reject::CrcMismatch { .. } => self.crc_mismatch += 1,
+            Reject::Truncated => self.truncated += 1,
+            Reject::Oversize => self.oversize += 1,
+            Reject::BadCrcLine => self.bad_crc_line += 1,
+        }
+    }
+
+    /// "3 crc mismatch, 1 truncated", or "none".
+    pub fn rejected_by_reason(&self) -> String {
+        let parts: Vec<String> = [
+            (self.crc_mismatch, "crc mismatch"),
+            (self.truncated, "truncated"),
+            (self.oversize, "oversize"),
+            (self.bad_crc_line, "bad crc line"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} {what}"))
+        .collect();
+        if parts.is_empty() {
+            "none".to_string()
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Between frames, waiting for `/`.
+    Hunting,
+    /// Inside a frame, before `!`.
+    Body,
+    /// After `!`: CRC digits and the line end.
+    Trailer,
+}
+
+/// Incremental framer: feed it bytes as they come, in pieces of any size.
+#[derive(Debug)]
+pub struct Framer {
+    buf: Vec<u8>,
+    state: State,
+    max_frame: usize,
+    /// Stream offset of the next byte pushed.
+    offset: u64,
+    frame_offset: u64,
+    bang: usize,
+    crc_digits: u8,
+    crc_line_bad: bool,
+    stats: FrameStats,
+}
+
+impl Default for Framer {
+    fn default() -> Self {
+        Self::new(DEFAULT_MAX_FRAME)
+    }
+}
+
+impl Framer {
+    pub fn new(max_frame: usize) -> Self {
+        Framer {
+            buf: Vec::with_capacity(4096),
+            state: State::Hunting,
+            max_frame: max_frame.max(16),
+            offset: 0,
+            frame_offset: 0,
+            bang: 0,
+            crc_digits: 0,
+            crc_line_bad: false,
+            stats: FrameStats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> &FrameStats {
+        &self.stats
+    }
+
+    /// Whether a frame has started and not yet ended.
+    pub fn in_frame(&self) -> bool {
+        self.state != State::Hunting
+    }
+
+    /// Stream offset of the next byte to be pushed.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Feeds `data`, calling `on_event` for every frame completed or dropped.
+    pub fn push(&mut self, data: &[u8], mut on_event: impl FnMut(Event<'_>)) {
+        let mut i = 0;
+        while i < data.len() {
+            match self.state {
+                State::Hunting => match data[i..].iter().position(|&b| b == b'/') {
+                    Some(p) => {
+                        self.stats.garbage_bytes += p as u64;
+                        self.start_frame(self.offset + (i + p) as u64);
+                        i += p + 1;
+                    }
+                    None => {
+                        self.stats.garbage_bytes += (data.len() - i) as u64;
+                        i = data.len();
+                    }
+                },
+                State::Body => {
+                    let rest = &data[i..];
+                    let stop = rest.iter().position(|&b| b == b'!' || b == b'/');
+                    let take = stop.map_or(rest.len(), |p| p + usize::from(rest[p] == b'!'));
+                    if self.buf.len() + take > self.max_frame {
+                        self.reject(Reject::Oversize, &mut on_event);
+                        self.stats.garbage_bytes += take as u64;
+                        i += take;
+                        continue;
+                    }
+                    self.buf.extend_from_slice(&rest[..take]);
+                    i += take;
+                    match stop.map(|p| rest[p]) {
+                        Some(b'!') => {
+                            self.bang = self.buf.len() - 1;
+                            self.crc_digits = 0;
+                            self.crc_line_bad = false;
+                            self.state = State::Trailer;
+                        }
+                        Some(_) => self.reject(Reject::Truncated, &mut on_event),
+                        None => {}
+                    }
+                }
+                State::Trailer => {
+                    let b = data[i];
+                    match b {
+                        b'/' => {
+                            self.reject(Reject::BadCrcLine, &mut on_event);
+                            continue;
+                        }
+                        b'\n' => {
+                            self.buf.push(b);
+                            i += 1;
+                            self.complete(&mut on_event);
+                            continue;
+                        }
+                        b'\r' => {}
+                        _ if b.is_ascii_hexdigit() && self.crc_digits < 4 => self.crc_digits += 1,
+                        _ => self.crc_line_bad = true,
+                    }
+                    if self.buf.len() >= self.max_frame {
+                        self.reject(Reject::Oversize, &mut on_event);
+                    } else {
+                        self.buf.push(b);
+                    }
+                    i += 1;
+                }
+            }
+        }
+        self.offset += data.len() as u64;
+    }
+
+    /// Ends the stream: a frame whose CRC line had begun is complete (captures often lack the
+    /// last line end); one still in its body is truncated.
+    pub fn finish(&mut self, mut on_event: impl FnMut(Event<'_>)) {
+        match self.state {
+            State::Hunting => {}
+            State::Body => self.reject(Reject::Truncated, &mut on_event),
+            State::Trailer => self.complete(&mut on_event),
+        }
+    }
+
+    fn start_frame(&mut self, offset: u64) {
+        self.buf.clear();
+        self.buf.push(b'/');
+        self.frame_offset = offset;
+        self.state = State::Body;
+    }
+
+    fn reject(&mut self, reason: Reject, on_event: &mut impl FnMut(Event<'_>)) {
+        self.stats.count(reason);
+        let bytes = if reason == Reject::Oversize {
+            &[][..]
+        } else {
+            &self.buf[..]
+        };
+        on_event(Event::Rejected {
+            bytes,
+            offset: self.frame_offset,
+            reason,
+        });
+        self.buf.clear();
+        self.state = State::Hunting;
+    }
+
+    fn complete(&mut self, on_event: &mut impl FnMut(Event<'_>)) {
+        let check = if self.crc_line_bad {
+            Err(Reject::BadCrcLine)
+        } else {
+            self.check_crc()
+        };
+        match check {
+            Ok(crc) => {
+                self.stats.telegrams += 1;
+                on_event(Event::Telegram {
+                    bytes: &self.buf,
+                    offset: self.frame_offset,
+                    crc,
+                });
+                self.buf.clear();
+                self.state = State::Hunting;
+            }
+            Err(reason) => self.reject(reason, on_event),
+        }
+    }
+
+    fn check_crc(&self) -> Result<CrcCheck, Reject> {
+        let covered = &self.buf[..=self.bang];
+        let mut sent = 0u16;
+        let mut digits = 0;
+        for &d in self.buf[self.bang + 1..]
+            .iter()
+            .filter(|d| d.is_ascii_hexdigit())
+        {
+            sent = (sent << 4) | u16::from(hex_value(d));
+            digits += 1;
+        }
+        if digits == 0 {
+            return Ok(CrcCheck::Absent);
+        }
+        let computed = crc16(covered);
+        if computed == sent {
+            Ok(CrcCheck::Valid)
+        } else if has_bare_lf(covered) && crc16_as_crlf(covered) == sent {
+            Ok(CrcCheck::ValidAsCrlf)
+        } else {
+            Err(Reject::CrcMismatch { sent, computed })
+        }
+    }
+}
+
+fn hex_value(d: u8) -> u8 {
+    match d {
+        b'0'..=b'9' => d - b'0',
+        b'a'..=b'f' => d - b'a' + 10,
+        _ => d - b'A' + 10,
+    }
+}

@@ -1,0 +1,158 @@
+//! The OBIS line tokenizer: a telegram's header and its objects, `code(value)(value)...`.
+//!
+//! A line that begins with `(` continues the object before it (DSMR 2.2 and 3 send the gas
+//! reading on the line after `0-n:24.3.0`). Tokens borrow from the telegram: nothing is copied.
+
+/// One object: its code as sent (e.g. `1-0:1.8.1`, or `1-0:1.8.0*255`) and its values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Object<'a> {
+    pub code: &'a [u8],
+    /// Everything from the first `(` to the end of the object's last line.
+    pub raw_values: &'a [u8],
+}
+
+impl<'a> Object<'a> {
+    /// The values between parentheses, in order.
+    pub fn values(&self) -> Values<'a> {
+        Values {
+            rest: self.raw_values,
+        }
+    }
+
+    /// The code without a trailing `*255` (a billing-period suffix some meters add).
+    pub fn normalized_code(&self) -> &'a [u8] {
+        match self.code.iter().position(|&b| b == b'*') {
+            Some(p) => &self.code[..p],
+            None => self.code,
+        }
+    }
+}
+
+/// A value list that is not `(..)(..)...`: the line is malformed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Malformed;
+
+/// Iterator over the parenthesised values of an object.
+#[derive(Debug, Clone)]
+pub struct Values<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Values<'a> {
+    type Item = Result<&'a [u8], Malformed>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let start = self
+            .rest
+            .iter()
+            .position(|b| !matches!(b, b'\r' | b'\n' | b' '))?;
+        let rest = &self.rest[start..];
+        if rest[0] != b'(' {
+            self.rest = &[];
+            return Some(Err(Malformed));
+        }
+        match rest.iter().position(|&b| b == b')') {
+            Some(end) => {
+                self.rest = &rest[end + 1..];
+                Some(Ok(&rest[1..end]))
+            }
+            None => {
+                self.rest = &[];
+                Some(Err(Malformed))
+            }
+        }
+    }
+}
+
+/// A telegram split into its header and its objects.
+#[derive(Debug, Clone)]
+pub struct Tokens<'a> {
+    /// The identification line without `/` and line end.
+    pub header: &'a [u8],
+    body: &'a [u8],
+}
+
+/// A line in the body that is not an object (no `(`), given as is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StrayLine<'a>(pub &'a [u8]);
+
+impl<'a> Tokens<'a> {
+    /// Splits a framed telegram (`/` ... `!`...). Bytes after `!` are not looked at.
+    pub fn new(telegram: &'a [u8]) -> Self {
+        let telegram = telegram.strip_prefix(b"/").unwrap_or(telegram);
+        let end = telegram
+            .iter()
+            .rposition(|&b| b == b'!')
+            .unwrap_or(telegram.len());
+        let telegram = &telegram[..end];
+        let header_end = telegram
+            .iter()
+            .position(|&b| b == b'\n')
+            .unwrap_or(telegram.len());
+        let header = trim_line_end(&telegram[..header_end]);
+        let body = telegram.get(header_end + 1..).unwrap_or(&[]);
+        Tokens { header, body }
+    }
+
+    /// The objects, in order; a non-empty line without `(` comes as `Err(StrayLine)`.
+    pub fn objects(&self) -> ObjectIter<'a> {
+        ObjectIter { rest: self.body }
+    }
+}
+
+/// Iterator over a telegram body's objects.
+#[derive(Debug, Clone)]
+pub struct ObjectIter<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for ObjectIter<'a> {
+    type Item = Result<Object<'a>, StrayLine<'a>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if self.rest.is_empty() {
+                return None;
+            }
+            let object_start = self.rest;
+            let (line, mut after) = split_line(self.rest);
+            self.rest = after;
+            let line = trim_line_end(line);
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            // A line starting with `(` here has nothing before it to continue.
+            let paren = match line.iter().position(|&b| b == b'(') {
+                Some(p) if p > 0 => p,
+                _ => return Some(Err(StrayLine(line))),
+            };
+            let mut object_len = line.len();
+            while after.first() == Some(&b'(') {
+                let (next, rest) = split_line(after);
+                object_len = (object_start.len() - after.len()) + trim_line_end(next).len();
+                after = rest;
+            }
+            self.rest = after;
+            return Some(Ok(Object {
+                code: line[..paren].trim_ascii(),
+                raw_values: &object_start[paren..object_len],
+            }));
+        }
+    }
+}
+
+/// Splits off the first line, its LF included, from `bytes`.
+fn split_line(bytes: &[u8]) -> (&[u8], &[u8]) {
+    match bytes.iter().position(|&b| b == b'\n') {
+        Some(p) => bytes.split_at(p + 1),
+        None => (bytes, &[]),
+    }
+}
+
+fn trim_line_end(line: &[u8]) -> &[u8] {
+    let mut end = line.len();
+    while end > 0 && matches!(line[end - 1], b'\r' | b'\n') {
+        end -= 1;
+    }
+    &line[..end]
+}

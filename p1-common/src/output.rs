@@ -1,0 +1,54 @@
+//! Record output: one record a line, flushed at once (the pipeline runs live at one telegram a
+//! second), with a closed pipe reported as [`Error::BrokenPipe`] so it ends the program quietly.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::Error;
+
+#[derive(Debug)]
+pub struct RecordWriter<W: Write> {
+    out: W,
+    line: Vec<u8>,
+}
+
+impl RecordWriter<io::StdoutLock<'static>> {
+    /// A writer on this process's stdout.
+    pub fn stdout() -> Self {
+        RecordWriter::new(io::stdout().lock())
+    }
+}
+
+impl<W: Write> RecordWriter<W> {
+    pub fn new(out: W) -> Self {
+        RecordWriter {
+            out,
+            line: Vec::with_capacity(4096),
+        }
+    }
+
+    /// Writes `record` as one JSON line and flushes.
+    pub fn write_json<T: Serialize>(&mut self, record: &T) -> Result<(), Error> {
+        self.line.clear();
+        serde_json::to_writer(&mut self.line, record)
+            .map_err(|e| Error::Failure(format!("cannot serialise a record: {e}")))?;
+        self.line.push(b'\n');
+        write_flushed(&mut self.out, &self.line)
+    }
+
+    /// Writes `bytes` as they are and flushes.
+    pub fn write_raw(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        write_flushed(&mut self.out, bytes)
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}
+
+fn write_flushed(out: &mut impl Write, bytes: &[u8]) -> Result<(), Error> {
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|e| Error::io("stdout", e))
+}
