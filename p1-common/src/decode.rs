@@ -192,7 +192,10 @@ fn apply(object: &Object<'_>, zone: ClockZone, r: &mut Reading) -> Outcome {
             r.demand_max_month_time = Some(timestamp(time, zone)?);
             r.demand_max_month_kw = Some(quantity_value(kw, Unit::KW)?);
         }
-        b"0-0:98.1.0" => r.demand_max_history = Some(demand_history(object, zone)?),
+        b"0-0:98.1.0" => match demand_history(object, zone)? {
+            Some(history) => r.demand_max_history = Some(history),
+            None => return Ok(Known::No),
+        },
         b"1-0:99.97.0" => r.power_failure_log = Some(power_failure_log(object, zone)?),
         _ => return apply_mbus(code, object, zone, r),
     }
@@ -239,20 +242,24 @@ fn apply_mbus(code: &[u8], object: &Object<'_>, zone: ClockZone, r: &mut Reading
     Ok(Known::Yes)
 }
 
-/// `(N)(1-0:1.6.0)(1-0:1.6.0)` then N times `(month)(time)(value*kW)`.
-fn demand_history(object: &Object<'_>, zone: ClockZone) -> Result<Vec<DemandPeak>, &'static str> {
-    const NOT_HISTORY: &str = "not a peak-demand history (N)(1-0:1.6.0)(1-0:1.6.0)(...)";
+/// `(N)(1-0:1.6.0)(1-0:1.6.0)` then N times `(month)(time)(value*kW)`; `None` for another
+/// profile under the same code (Hungarian meters send monthly registers there).
+fn demand_history(
+    object: &Object<'_>,
+    zone: ClockZone,
+) -> Result<Option<Vec<DemandPeak>>, &'static str> {
     let mut values = object.values();
-    let count = values.next().ok_or(NOT_HISTORY)?.map_err(|_| NOT_HISTORY)?;
-    let count = parse_unsigned(count).ok_or(NOT_HISTORY)?;
+    let Some(count) = values.next().and_then(Result::ok).and_then(parse_unsigned) else {
+        return Ok(None);
+    };
     let mut peaks = Vec::with_capacity(count.min(16) as usize);
     if count == 0 {
-        return Ok(peaks);
+        return Ok(Some(peaks));
     }
     for _ in 0..2 {
         match values.next() {
             Some(Ok(b"1-0:1.6.0")) => {}
-            _ => return Err(NOT_HISTORY),
+            _ => return Ok(None),
         }
     }
     let mut next = || {
@@ -268,7 +275,7 @@ fn demand_history(object: &Object<'_>, zone: ClockZone) -> Result<Vec<DemandPeak
         peaks.push(DemandPeak { month, time, kw });
     }
     match values.next() {
-        None => Ok(peaks),
+        None => Ok(Some(peaks)),
         Some(_) => Err("more entries than announced"),
     }
 }

@@ -101,6 +101,16 @@ impl FrameStats {
         self.crc_mismatch + self.truncated + self.oversize + self.bad_crc_line
     }
 
+    /// Adds another framer's counts to these.
+    pub fn add(&mut self, other: &FrameStats) {
+        self.telegrams += other.telegrams;
+        self.crc_mismatch += other.crc_mismatch;
+        self.truncated += other.truncated;
+        self.oversize += other.oversize;
+        self.bad_crc_line += other.bad_crc_line;
+        self.garbage_bytes += other.garbage_bytes;
+    }
+
     fn count(&mut self, reason: Reject) {
         match reason {
             Reject::CrcMismatch { .. } => self.crc_mismatch += 1,
@@ -233,7 +243,9 @@ impl Framer {
                     let b = data[i];
                     match b {
                         b'/' => {
-                            self.reject(Reject::BadCrcLine, &mut on_event);
+                            // The next telegram glued on without a line end: this one is
+                            // complete, and its CRC still decides.
+                            self.complete(&mut on_event);
                             continue;
                         }
                         b'\n' => {
@@ -266,6 +278,13 @@ impl Framer {
             State::Body => self.reject(Reject::Truncated, &mut on_event),
             State::Trailer => self.complete(&mut on_event),
         }
+    }
+
+    /// Forgets any partial frame and starts a new stream at offset 0; the counts stay.
+    pub fn restart(&mut self) {
+        self.buf.clear();
+        self.state = State::Hunting;
+        self.offset = 0;
     }
 
     fn start_frame(&mut self, offset: u64) {

@@ -11,6 +11,7 @@ pub mod decode;
 pub mod envelope;
 pub mod error;
 pub mod frame;
+pub mod input;
 pub mod logger;
 pub mod meter_time;
 pub mod number;

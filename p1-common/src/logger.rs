@@ -38,13 +38,12 @@ pub fn init(prog: &'static str, level: LevelFilter) {
     log::set_max_level(level);
 }
 
-/// The level from `-q` and `-v` counts: warnings by default, `-q` errors only, `-v` info,
-/// `-vv` debug.
+/// The level from `-q` and `-v`: warnings and summaries by default, `-q` errors only, `-v`
+/// debug detail as well.
 pub fn level(quiet: bool, verbose: u8) -> LevelFilter {
     match (quiet, verbose) {
         (true, _) => LevelFilter::Error,
-        (false, 0) => LevelFilter::Warn,
-        (false, 1) => LevelFilter::Info,
+        (false, 0) => LevelFilter::Info,
         _ => LevelFilter::Debug,
     }
 }

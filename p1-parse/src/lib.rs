@@ -1,3 +1,322 @@
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+//! p1-parse: P1 telegrams in, one NDJSON reading per valid telegram out.
+//!
+//! Input is any mix of raw telegrams as a meter sends them (a capture) and the NDJSON envelopes
+//! p1-read writes. Each input is framed on its own; an envelope's telegram is framed alone.
+//! Every reading is written and flushed at once: p1-parse runs live at one telegram a second.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use log::{error, info, warn};
+use p1_common::decode::{LineIssue, decode};
+use p1_common::envelope::TelegramEnvelope;
+use p1_common::frame::{DEFAULT_MAX_FRAME, Event, FrameStats, Framer};
+use p1_common::input::read_line_bounded;
+use p1_common::meter_time::ClockZone;
+use p1_common::output::RecordWriter;
+use p1_common::reading::{Reading, SCHEMA};
+use p1_common::{Error, logger};
+
+const PROG: &str = "p1-parse";
+
+/// Lines longer than this are framed in pieces (an envelope is at most a frame and escapes).
+const MAX_LINE: usize = 4 * DEFAULT_MAX_FRAME;
+
+/// Parse P1 telegrams (Fluvius e-MUCS, DSMR 2.2 to 5) into NDJSON readings.
+///
+/// Reads raw telegrams (a capture: `p1-parse < capture.txt`) and p1-read's NDJSON envelopes,
+/// in any mix, from the files named or from stdin, and writes one JSON object per valid
+/// telegram on stdout, flushed at once. Telegrams whose CRC does not match are reported on
+/// stderr with where they were and both CRCs, and not written.
+#[derive(Debug, Parser)]
+#[command(name = PROG, version, after_long_help = after_help())]
+pub struct Cli {
+    /// Inputs to read in turn; `-` or none for stdin.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Standard (winter) UTC offset of the meter's clock; EU summer time adds an hour.
+    /// +01:00 for Belgium and the Netherlands, +00:00 for Ireland.
+    #[arg(long, value_name = "+HH:MM", default_value = "+01:00", value_parser = ClockZone::parse, allow_hyphen_values = true)]
+    pub utc_offset: ClockZone,
+
+    /// Stop at the first rejected telegram or unreadable envelope, with exit status 65.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Drop a frame that grows past this many bytes with no `!`.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_FRAME)]
+    pub max_frame: usize,
+
+    /// Errors only: no warnings, no summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// More detail on stderr (garbage skipped, every bad line).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+fn after_help() -> String {
+    format!(
+        "{SCHEMA}\nEXIT STATUS\n  0   success (also when stdout is closed early)\n  1   an input could not be read\n  2   usage error\n  65  a telegram was rejected under --strict\n"
+    )
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logger::init(PROG, logger::level(cli.quiet, cli.verbose));
+    p1_common::exit_code(PROG, run(&cli, RecordWriter::stdout()))
+}
+
+/// Parses every input of `cli` into `out`.
+pub fn run<W: Write>(cli: &Cli, out: RecordWriter<W>) -> Result<(), Error> {
+    let mut session = Session::new(cli, out);
+    let mut failed_inputs = 0;
+    if cli.files.is_empty() {
+        session.read_input("stdin", &mut io::stdin().lock())?;
+    }
+    for path in &cli.files {
+        if path.as_os_str() == "-" {
+            session.read_input("stdin", &mut io::stdin().lock())?;
+            continue;
+        }
+        let name = path.display().to_string();
+        match File::open(path) {
+            Ok(file) => session.read_input(&name, &mut BufReader::with_capacity(1 << 16, file))?,
+            Err(e) => {
+                error!("{name}: {e}");
+                failed_inputs += 1;
+            }
+        }
+    }
+    session.summarise();
+    if failed_inputs > 0 {
+        return Err(Error::Failure(format!(
+            "{failed_inputs} input(s) could not be read"
+        )));
+    }
+    Ok(())
+}
+
+/// Where in the input a telegram came from, for messages.
+#[derive(Clone, Copy)]
+enum Place<'a> {
+    Byte(&'a str, u64),
+    Line(&'a str, u64),
+}
+
+impl std::fmt::Display for Place<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Place::Byte(input, offset) => write!(f, "{input}: byte {offset}"),
+            Place::Line(input, line) => write!(f, "{input}: line {line}"),
+        }
+    }
+}
+
+/// State across all inputs.
+struct Session<W: Write> {
+    zone: ClockZone,
+    strict: bool,
+    max_frame: usize,
+    out: RecordWriter<W>,
+    envelope_framer: Framer,
+    frames: FrameStats,
+    sink: Sink,
+}
+
+/// What handles framed telegrams: decoding, output and counts.
+struct Sink {
+    reading: Reading,
+    issues: Vec<LineIssue>,
+    emitted: u64,
+    bad_lines: u64,
+    bad_envelopes: u64,
+    codes_warned: HashSet<String>,
+    /// The first error met inside a framer callback, acted on when it returns.
+    error: Option<Error>,
+}
+
+impl<W: Write> Session<W> {
+    fn new(cli: &Cli, out: RecordWriter<W>) -> Self {
+        Session {
+            zone: cli.utc_offset,
+            strict: cli.strict,
+            max_frame: cli.max_frame,
+            out,
+            envelope_framer: Framer::new(cli.max_frame),
+            frames: FrameStats::default(),
+            sink: Sink {
+                reading: Reading::default(),
+                issues: Vec::new(),
+                emitted: 0,
+                bad_lines: 0,
+                bad_envelopes: 0,
+                codes_warned: HashSet::new(),
+                error: None,
+            },
+        }
+    }
+
+    fn read_input(&mut self, name: &str, input: &mut impl BufRead) -> Result<(), Error> {
+        let mut framer = Framer::new(self.max_frame);
+        let mut line = Vec::with_capacity(4096);
+        let mut line_number = 1u64;
+        let result = loop {
+            let n = match read_line_bounded(input, &mut line, MAX_LINE) {
+                Ok(0) => break Ok(()),
+                Ok(n) => n,
+                Err(e) => break Err(Error::io(name.to_string(), e)),
+            };
+            let whole_line = line.ends_with(b"\n") || n < MAX_LINE;
+            if whole_line && !framer.in_frame() && line.trim_ascii_start().starts_with(b"{") {
+                self.read_envelope(name, line_number, &line);
+            } else {
+                let offset = framer.offset();
+                let (zone, strict, out, sink) =
+                    (self.zone, self.strict, &mut self.out, &mut self.sink);
+                framer.push(&line, |event| {
+                    sink.on_event(event, Place::Byte(name, offset), None, zone, strict, out)
+                });
+            }
+            if let Some(error) = self.sink.error.take() {
+                break Err(error);
+            }
+            if line.ends_with(b"\n") {
+                line_number += 1;
+            }
+        };
+        if result.is_ok() {
+            let (zone, strict, out, sink) = (self.zone, self.strict, &mut self.out, &mut self.sink);
+            let offset = framer.offset();
+            framer.finish(|event| {
+                sink.on_event(event, Place::Byte(name, offset), None, zone, strict, out)
+            });
+        }
+        self.frames.add(framer.stats());
+        if let Some(error) = self.sink.error.take() {
+            return Err(error);
+        }
+        result
+    }
+
+    fn read_envelope(&mut self, name: &str, line_number: u64, line: &[u8]) {
+        let place = Place::Line(name, line_number);
+        let envelope: TelegramEnvelope<'_> = match serde_json::from_slice(line) {
+            Ok(envelope) => envelope,
+            Err(e) => {
+                self.sink.bad_envelopes += 1;
+                let message = format!("{place}: not a telegram envelope: {e}");
+                if self.strict {
+                    self.sink.error = Some(Error::BadData(message));
+                } else {
+                    warn!("{message}");
+                }
+                return;
+            }
+        };
+        let before =
+            self.envelope_framer.stats().telegrams + self.envelope_framer.stats().rejected();
+        let (zone, strict, out, sink) = (self.zone, self.strict, &mut self.out, &mut self.sink);
+        let received = Some(&*envelope.received);
+        self.envelope_framer.restart();
+        self.envelope_framer
+            .push(envelope.telegram.as_bytes(), |event| {
+                sink.on_event(event, place, received, zone, strict, out);
+            });
+        self.envelope_framer
+            .finish(|event| sink.on_event(event, place, received, zone, strict, out));
+        let after =
+            self.envelope_framer.stats().telegrams + self.envelope_framer.stats().rejected();
+        if after == before && self.sink.error.is_none() {
+            self.sink.bad_envelopes += 1;
+            warn!("{place}: the envelope holds no telegram");
+        }
+    }
+
+    fn summarise(&mut self) {
+        self.frames.add(self.envelope_framer.stats());
+        let f = &self.frames;
+        let s = &self.sink;
+        let read = f.telegrams + f.rejected();
+        if read == 0 && s.bad_envelopes == 0 {
+            warn!("no telegram found: is the input a P1 capture or p1-read output?");
+        }
+        let mut summary = format!(
+            "{read} telegrams read, {} emitted, rejected: {}; {} unreadable lines kept under \"unknown\"; {} bytes of garbage skipped",
+            s.emitted,
+            f.rejected_by_reason(),
+            s.bad_lines,
+            f.garbage_bytes
+        );
+        if s.bad_envelopes > 0 {
+            summary.push_str(&format!("; {} bad envelope lines", s.bad_envelopes));
+        }
+        info!("{summary}");
+    }
+}
+
+impl Sink {
+    fn on_event<W: Write>(
+        &mut self,
+        event: Event<'_>,
+        place: Place<'_>,
+        received: Option<&str>,
+        zone: ClockZone,
+        strict: bool,
+        out: &mut RecordWriter<W>,
+    ) {
+        if self.error.is_some() {
+            return;
+        }
+        match event {
+            Event::Telegram { bytes, offset, .. } => {
+                let place = match place {
+                    Place::Byte(input, _) => Place::Byte(input, offset),
+                    line => line,
+                };
+                self.issues.clear();
+                decode(bytes, zone, &mut self.reading, &mut self.issues);
+                self.reading.received = received.map(str::to_string);
+                self.report_issues(place);
+                match out.write_json(&self.reading) {
+                    Ok(()) => self.emitted += 1,
+                    Err(e) => self.error = Some(e),
+                }
+            }
+            Event::Rejected { offset, reason, .. } => {
+                let place = match place {
+                    Place::Byte(input, _) => Place::Byte(input, offset),
+                    line => line,
+                };
+                let message = format!("{place}: {reason}");
+                if strict {
+                    self.error = Some(Error::BadData(message));
+                } else {
+                    warn!("{message}");
+                }
+            }
+        }
+    }
+
+    /// Warns once per object code (every time with -v); all are counted for the summary.
+    fn report_issues(&mut self, place: Place<'_>) {
+        for issue in &self.issues {
+            self.bad_lines += 1;
+            if self.codes_warned.insert(issue.code.clone()) {
+                warn!(
+                    "{place}: {issue}; kept under \"unknown\" (further problems with {} are only counted)",
+                    issue.code
+                );
+            } else {
+                log::debug!("{place}: {issue}");
+            }
+        }
+    }
 }

@@ -1,0 +1,50 @@
+//! Reading input a line at a time into a reused buffer, with a bound on the line length so
+//! that a stream with no line ends (garbage, a wrong baud rate) cannot grow memory.
+
+use std::io::{self, BufRead};
+
+/// Reads up to and including the next `\n`, or `max` bytes, or to the end of input, into
+/// `line` (cleared first). Returns the number of bytes read: 0 at the end of input.
+pub fn read_line_bounded(
+    input: &mut impl BufRead,
+    line: &mut Vec<u8>,
+    max: usize,
+) -> io::Result<usize> {
+    line.clear();
+    loop {
+        let available = match input.fill_buf() {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(line.len());
+        }
+        let room = &available[..available.len().min(max - line.len())];
+        let (take, done) = match room.iter().position(|&b| b == b'\n') {
+            Some(p) => (p + 1, true),
+            None => (room.len(), line.len() + room.len() >= max),
+        };
+        line.extend_from_slice(&room[..take]);
+        input.consume(take);
+        if done {
+            return Ok(line.len());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_and_long_lines_in_pieces() {
+        let mut input = io::Cursor::new(b"ab\ncdefgh\n\nij".to_vec());
+        let mut line = Vec::new();
+        let mut got = Vec::new();
+        while read_line_bounded(&mut input, &mut line, 4).unwrap() > 0 {
+            got.push(String::from_utf8(line.clone()).unwrap());
+        }
+        assert_eq!(got, ["ab\n", "cdef", "gh\n", "\n", "ij"]);
+    }
+}
