@@ -34,6 +34,11 @@ pub enum Reject {
     Oversize,
     /// The line after `!` is not 1 to 4 hex digits.
     BadCrcLine,
+    /// No CRC, though the telegram names a DSMR 4+ or e-MUCS version, which always carry one
+    /// (a cut-off telegram whose `!` came from a corrupted byte looks like this).
+    MissingCrc,
+    /// No CRC and no objects: nothing a meter sends.
+    Empty,
 }
 
 impl Reject {
@@ -44,6 +49,8 @@ impl Reject {
             Reject::Truncated => "truncated",
             Reject::Oversize => "oversize",
             Reject::BadCrcLine => "bad crc line",
+            Reject::MissingCrc => "missing crc",
+            Reject::Empty => "empty",
         }
     }
 }
@@ -62,6 +69,10 @@ impl std::fmt::Display for Reject {
             }
             Reject::Oversize => f.write_str("frame longer than the bound with no '!': dropped"),
             Reject::BadCrcLine => f.write_str("the CRC after '!' is not 1 to 4 hex digits"),
+            Reject::MissingCrc => f.write_str(
+                "no CRC, though the telegram's version (DSMR 4+ or e-MUCS) always has one",
+            ),
+            Reject::Empty => f.write_str("a frame with no CRC and no objects"),
         }
     }
 }
@@ -92,13 +103,20 @@ pub struct FrameStats {
     pub truncated: u64,
     pub oversize: u64,
     pub bad_crc_line: u64,
+    pub missing_crc: u64,
+    pub empty: u64,
     pub garbage_bytes: u64,
 }
 
 impl FrameStats {
     /// Frames dropped for any reason.
     pub fn rejected(&self) -> u64 {
-        self.crc_mismatch + self.truncated + self.oversize + self.bad_crc_line
+        self.crc_mismatch
+            + self.truncated
+            + self.oversize
+            + self.bad_crc_line
+            + self.missing_crc
+            + self.empty
     }
 
     /// Adds another framer's counts to these.
@@ -108,6 +126,8 @@ impl FrameStats {
         self.truncated += other.truncated;
         self.oversize += other.oversize;
         self.bad_crc_line += other.bad_crc_line;
+        self.missing_crc += other.missing_crc;
+        self.empty += other.empty;
         self.garbage_bytes += other.garbage_bytes;
     }
 
@@ -117,6 +137,8 @@ impl FrameStats {
             Reject::Truncated => self.truncated += 1,
             Reject::Oversize => self.oversize += 1,
             Reject::BadCrcLine => self.bad_crc_line += 1,
+            Reject::MissingCrc => self.missing_crc += 1,
+            Reject::Empty => self.empty += 1,
         }
     }
 
@@ -127,6 +149,8 @@ impl FrameStats {
             (self.truncated, "truncated"),
             (self.oversize, "oversize"),
             (self.bad_crc_line, "bad crc line"),
+            (self.missing_crc, "missing crc"),
+            (self.empty, "empty"),
         ]
         .iter()
         .filter(|(n, _)| *n > 0)
@@ -343,7 +367,16 @@ impl Framer {
             digits += 1;
         }
         if digits == 0 {
-            return Ok(CrcCheck::Absent);
+            return if !covered.contains(&b'(') {
+                Err(Reject::Empty)
+            } else if [&b"1-3:0.2.8("[..], b"0-0:96.1.4("]
+                .iter()
+                .any(|code| contains(covered, code))
+            {
+                Err(Reject::MissingCrc)
+            } else {
+                Ok(CrcCheck::Absent)
+            };
         }
         let computed = crc16(covered);
         if computed == sent {
@@ -354,6 +387,10 @@ impl Framer {
             Err(Reject::CrcMismatch { sent, computed })
         }
     }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 fn hex_value(d: u8) -> u8 {

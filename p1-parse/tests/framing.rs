@@ -226,3 +226,18 @@ fn crc16_arc(bytes: &[u8]) -> u16 {
     }
     crc
 }
+
+#[test]
+fn a_dsmr_5_telegram_without_its_crc_is_rejected() {
+    let text = String::from_utf8(telegram("v5.txt")).expect("utf-8");
+    let stripped = text.replace("!6EEE", "!");
+    let output = p1_parse(&[], stripped.as_bytes());
+    assert!(readings(&output).is_empty());
+    assert!(
+        stderr(&output).contains("no CRC, though the telegram's version"),
+        "{}",
+        stderr(&output)
+    );
+    // DSMR 3 sends none, and is read.
+    assert_eq!(readings(&p1_parse(&[], &telegram("v3.txt"))).len(), 1);
+}
