@@ -186,6 +186,8 @@ pub struct Framer {
     bang: usize,
     crc_digits: u8,
     crc_line_bad: bool,
+    /// Frames completed or dropped so far, so that `feed` can stop after one.
+    frames_ended: u64,
     stats: FrameStats,
 }
 
@@ -206,6 +208,7 @@ impl Framer {
             bang: 0,
             crc_digits: 0,
             crc_line_bad: false,
+            frames_ended: 0,
             stats: FrameStats::default(),
         }
     }
@@ -226,23 +229,39 @@ impl Framer {
 
     /// Feeds `data`, calling `on_event` for every frame completed or dropped.
     pub fn push(&mut self, data: &[u8], mut on_event: impl FnMut(Event<'_>)) {
+        let mut done = 0;
+        while done < data.len() {
+            done += self.feed(&data[done..], &mut on_event);
+        }
+    }
+
+    /// Feeds bytes from `data` up to the end of the next frame completed or dropped (or all of
+    /// them), returning how many were taken: a caller can then look at what follows a frame
+    /// before framing goes on.
+    pub fn feed(&mut self, data: &[u8], mut on_event: impl FnMut(Event<'_>)) -> usize {
         let mut i = 0;
+        let frames_ended = self.frames_ended;
         while i < data.len() {
             match self.state {
-                State::Hunting => match data[i..].iter().position(|&b| b == b'/') {
-                    Some(p) => {
-                        self.stats.garbage_bytes += p as u64;
-                        self.start_frame(self.offset + (i + p) as u64);
-                        i += p + 1;
+                State::Hunting => {
+                    if self.frames_ended != frames_ended {
+                        break;
                     }
-                    None => {
-                        self.stats.garbage_bytes += (data.len() - i) as u64;
-                        i = data.len();
+                    match memchr::memchr(b'/', &data[i..]) {
+                        Some(p) => {
+                            self.stats.garbage_bytes += p as u64;
+                            self.start_frame(self.offset + (i + p) as u64);
+                            i += p + 1;
+                        }
+                        None => {
+                            self.stats.garbage_bytes += (data.len() - i) as u64;
+                            i = data.len();
+                        }
                     }
-                },
+                }
                 State::Body => {
                     let rest = &data[i..];
-                    let stop = rest.iter().position(|&b| b == b'!' || b == b'/');
+                    let stop = memchr::memchr2(b'!', b'/', rest);
                     let take = stop.map_or(rest.len(), |p| p + usize::from(rest[p] == b'!'));
                     if self.buf.len() + take > self.max_frame {
                         self.reject(Reject::Oversize, &mut on_event);
@@ -291,7 +310,8 @@ impl Framer {
                 }
             }
         }
-        self.offset += data.len() as u64;
+        self.offset += i as u64;
+        i
     }
 
     /// Ends the stream: a frame whose CRC line had begun is complete (captures often lack the
@@ -319,6 +339,7 @@ impl Framer {
     }
 
     fn reject(&mut self, reason: Reject, on_event: &mut impl FnMut(Event<'_>)) {
+        self.frames_ended += 1;
         self.stats.count(reason);
         let bytes = if reason == Reject::Oversize {
             &[][..]
@@ -342,6 +363,7 @@ impl Framer {
         };
         match check {
             Ok(crc) => {
+                self.frames_ended += 1;
                 self.stats.telegrams += 1;
                 on_event(Event::Telegram {
                     bytes: &self.buf,

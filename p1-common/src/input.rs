@@ -21,7 +21,7 @@ pub fn read_line_bounded(
             return Ok(line.len());
         }
         let room = &available[..available.len().min(max - line.len())];
-        let (take, done) = match room.iter().position(|&b| b == b'\n') {
+        let (take, done) = match memchr::memchr(b'\n', room) {
             Some(p) => (p + 1, true),
             None => (room.len(), line.len() + room.len() >= max),
         };

@@ -51,7 +51,7 @@ impl<'a> Iterator for Values<'a> {
             self.rest = &[];
             return Some(Err(Malformed));
         }
-        match rest.iter().position(|&b| b == b')') {
+        match memchr::memchr(b')', rest) {
             Some(end) => {
                 self.rest = &rest[end + 1..];
                 Some(Ok(&rest[1..end]))
@@ -143,7 +143,7 @@ impl<'a> Iterator for ObjectIter<'a> {
 
 /// Splits off the first line, its LF included, from `bytes`.
 fn split_line(bytes: &[u8]) -> (&[u8], &[u8]) {
-    match bytes.iter().position(|&b| b == b'\n') {
+    match memchr::memchr(b'\n', bytes) {
         Some(p) => bytes.split_at(p + 1),
         None => (bytes, &[]),
     }

@@ -164,39 +164,55 @@ impl<W: Write> Session<W> {
         }
     }
 
+    /// Lines matter only between frames, where an envelope may start; inside a frame whole
+    /// buffered blocks go to the framer, which stops where the frame ends.
     fn read_input(&mut self, name: &str, input: &mut impl BufRead) -> Result<(), Error> {
         let mut framer = Framer::new(self.max_frame);
         let mut line = Vec::with_capacity(4096);
         let mut line_number = 1u64;
         let result = loop {
-            let n = match read_line_bounded(input, &mut line, MAX_LINE) {
-                Ok(0) => break Ok(()),
-                Ok(n) => n,
-                Err(e) => break Err(Error::io(name.to_string(), e)),
-            };
-            let whole_line = line.ends_with(b"\n") || n < MAX_LINE;
-            if whole_line && !framer.in_frame() && line.trim_ascii_start().starts_with(b"{") {
-                self.read_envelope(name, line_number, &line);
-            } else {
-                let offset = framer.offset();
-                let (zone, strict, out, sink) =
-                    (self.zone, self.strict, &mut self.out, &mut self.sink);
-                framer.push(&line, |event| {
-                    sink.on_event(event, Place::Byte(name, offset), None, zone, strict, out)
+            if framer.in_frame() {
+                let block = match input.fill_buf() {
+                    Ok([]) => break Ok(()),
+                    Ok(block) => block,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => break Err(Error::io(name.to_string(), e)),
+                };
+                let (zone, out, sink) = (self.zone, &mut self.out, &mut self.sink);
+                let strict = self.strict;
+                let taken = framer.feed(block, |event| {
+                    sink.on_event(event, Place::Byte(name, 0), None, zone, strict, out)
                 });
+                line_number += block[..taken].iter().filter(|&&b| b == b'\n').count() as u64;
+                input.consume(taken);
+            } else {
+                let n = match read_line_bounded(input, &mut line, MAX_LINE) {
+                    Ok(0) => break Ok(()),
+                    Ok(n) => n,
+                    Err(e) => break Err(Error::io(name.to_string(), e)),
+                };
+                let whole_line = line.ends_with(b"\n") || n < MAX_LINE;
+                if whole_line && line.trim_ascii_start().starts_with(b"{") {
+                    self.read_envelope(name, line_number, &line);
+                } else {
+                    let (zone, out, sink) = (self.zone, &mut self.out, &mut self.sink);
+                    let strict = self.strict;
+                    framer.push(&line, |event| {
+                        sink.on_event(event, Place::Byte(name, 0), None, zone, strict, out)
+                    });
+                }
+                if line.ends_with(b"\n") {
+                    line_number += 1;
+                }
             }
             if let Some(error) = self.sink.error.take() {
                 break Err(error);
             }
-            if line.ends_with(b"\n") {
-                line_number += 1;
-            }
         };
         if result.is_ok() {
             let (zone, strict, out, sink) = (self.zone, self.strict, &mut self.out, &mut self.sink);
-            let offset = framer.offset();
             framer.finish(|event| {
-                sink.on_event(event, Place::Byte(name, offset), None, zone, strict, out)
+                sink.on_event(event, Place::Byte(name, 0), None, zone, strict, out)
             });
         }
         self.frames.add(framer.stats());
