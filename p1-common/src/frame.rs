@@ -131,6 +131,20 @@ impl FrameStats {
         self.garbage_bytes += other.garbage_bytes;
     }
 
+    /// The counts since `earlier` (an older copy of these).
+    pub fn since(&self, earlier: &FrameStats) -> FrameStats {
+        FrameStats {
+            telegrams: self.telegrams - earlier.telegrams.min(self.telegrams),
+            crc_mismatch: self.crc_mismatch - earlier.crc_mismatch.min(self.crc_mismatch),
+            truncated: self.truncated - earlier.truncated.min(self.truncated),
+            oversize: self.oversize - earlier.oversize.min(self.oversize),
+            bad_crc_line: self.bad_crc_line - earlier.bad_crc_line.min(self.bad_crc_line),
+            missing_crc: self.missing_crc - earlier.missing_crc.min(self.missing_crc),
+            empty: self.empty - earlier.empty.min(self.empty),
+            garbage_bytes: self.garbage_bytes - earlier.garbage_bytes.min(self.garbage_bytes),
+        }
+    }
+
     fn count(&mut self, reason: Reject) {
         match reason {
             Reject::CrcMismatch { .. } => self.crc_mismatch += 1,

@@ -18,6 +18,7 @@ pub mod number;
 pub mod obis;
 pub mod output;
 pub mod reading;
+pub mod signals;
 pub mod telegram_crc;
 
 pub use error::{Error, exit_code};

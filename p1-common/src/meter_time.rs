@@ -79,6 +79,25 @@ impl ClockZone {
     }
 }
 
+impl ClockZone {
+    /// The meter's clock at a UTC instant: local time, and whether it is summer time.
+    pub fn local_time(self, utc: NaiveDateTime) -> (NaiveDateTime, bool) {
+        let summer = is_summer_time(utc);
+        let offset = self.base_offset_secs + if summer { 3600 } else { 0 };
+        (utc + Duration::seconds(i64::from(offset)), summer)
+    }
+
+    /// The meter's `YYMMDDhhmmssX` text for a UTC instant.
+    pub fn meter_text(self, utc: NaiveDateTime) -> String {
+        let (local, summer) = self.local_time(utc);
+        format!(
+            "{}{}",
+            local.format("%y%m%d%H%M%S"),
+            if summer { 'S' } else { 'W' }
+        )
+    }
+}
+
 /// Whether EU summer time is in force at a UTC instant.
 fn is_summer_time(utc: NaiveDateTime) -> bool {
     let year = utc.year();
@@ -278,6 +297,20 @@ mod tests {
                 Err(BadTimestamp),
                 "{text}"
             );
+        }
+    }
+
+    #[test]
+    fn meter_text_round_trips_through_the_rule() {
+        let zone = ClockZone::default();
+        let mut utc = NaiveDate::from_ymd_opt(2023, 10, 28)
+            .and_then(|d| d.and_hms_opt(22, 0, 0))
+            .unwrap();
+        for _ in 0..(6 * 60) {
+            let text = zone.meter_text(utc);
+            let back = MeterTime::parse(text.as_bytes(), zone).unwrap().0.unwrap();
+            assert_eq!(back.naive_utc(), utc, "{text}");
+            utc += Duration::minutes(1);
         }
     }
 

@@ -1,0 +1,466 @@
+//! Byte sources: serial devices and TCP (live: reconnected with backoff, forever), captures and
+//! stdin (replayed, optionally at the meter's pace).
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::os::unix::fs::FileTypeExt;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use log::{debug, info, warn};
+use p1_common::Error;
+use p1_common::frame::{Event, Framer};
+use p1_common::meter_time::{ClockZone, MeterTime};
+use p1_common::signals::Signals;
+use serialport::{DataBits, FlowControl, Parity, SerialPort, StopBits, TTYPort};
+
+use crate::emit::Emitter;
+use crate::health::Health;
+use crate::{Cli, ParityArg};
+
+/// How often a blocked read returns, so that signals and silences are noticed.
+const POLL: Duration = Duration::from_millis(200);
+
+/// A TCP source that sends nothing for this long is reconnected: network dongles and ser2net
+/// connections can die silently.
+const TCP_IDLE_RECONNECT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Sim,
+    Tcp(String),
+    Stdin,
+    Path(PathBuf),
+}
+
+impl Source {
+    pub fn parse(text: &str) -> Source {
+        match text {
+            "sim" => Source::Sim,
+            "-" => Source::Stdin,
+            _ => match text.strip_prefix("tcp://") {
+                Some(address) => Source::Tcp(address.trim_end_matches('/').to_string()),
+                None => Source::Path(PathBuf::from(text)),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct SerialSettings {
+    pub baud: u32,
+    pub data_bits: u8,
+    pub parity: ParityArg,
+}
+
+/// Reads `source` until it ends, `--count` is reached or a stop is requested.
+pub fn run(
+    source: Source,
+    cli: &Cli,
+    signals: &Signals,
+    emitter: &mut Emitter,
+) -> Result<(), Error> {
+    match source {
+        Source::Sim => unreachable_sim(),
+        Source::Tcp(address) => live(&TcpConnector { address }, cli, signals, emitter, false),
+        Source::Stdin => replay(Box::new(io::stdin()), cli, signals, emitter),
+        Source::Path(path) if is_serial_device(&path) => {
+            let connector = SerialConnector {
+                path,
+                settings: cli.serial_settings(),
+            };
+            live(&connector, cli, signals, emitter, true)
+        }
+        Source::Path(path) => {
+            let file = File::open(&path)
+                .map_err(|e| Error::NoInput(format!("{}: {e}", path.display())))?;
+            replay(Box::new(file), cli, signals, emitter)
+        }
+    }
+}
+
+fn unreachable_sim() -> Result<(), Error> {
+    Err(Error::Failure(
+        "the simulated meter is not a byte source".into(),
+    ))
+}
+
+/// Character devices, and anything under /dev (a missing USB adapter is still a serial port).
+fn is_serial_device(path: &Path) -> bool {
+    match std::fs::metadata(path) {
+        Ok(meta) => meta.file_type().is_char_device(),
+        Err(_) => path.starts_with("/dev"),
+    }
+}
+
+/// The parity bit of a 7E1 line read as 8 bits sits in bit 7; P1 telegrams are ASCII, so
+/// clearing it is right for every line setting.
+fn strip_parity(bytes: &mut [u8]) {
+    for b in bytes {
+        *b &= 0x7f;
+    }
+}
+
+/// A live source that can be (re)opened.
+trait Connector {
+    type Conn: Read;
+    fn connect(&self) -> Result<Self::Conn, String>;
+    /// Line settings, for the log (" at 115200 8N1").
+    fn settings(&self) -> String;
+    /// Reconnect after this much silence, for sources that can die silently.
+    fn idle_reconnect(&self) -> Option<Duration>;
+}
+
+struct SerialConnector {
+    path: PathBuf,
+    settings: SerialSettings,
+}
+
+impl Connector for SerialConnector {
+    type Conn = TTYPort;
+
+    fn connect(&self) -> Result<TTYPort, String> {
+        let s = self.settings;
+        let path = self.path.to_string_lossy();
+        let port = serialport::new(path.as_ref(), s.baud)
+            .data_bits(if s.data_bits == 7 {
+                DataBits::Seven
+            } else {
+                DataBits::Eight
+            })
+            .parity(match s.parity {
+                ParityArg::None => Parity::None,
+                ParityArg::Even => Parity::Even,
+                ParityArg::Odd => Parity::Odd,
+            })
+            .stop_bits(StopBits::One)
+            .flow_control(FlowControl::None)
+            .timeout(POLL)
+            .open_native()
+            .map_err(describe_serial_error)?;
+        // Bytes queued before we opened may be from long ago.
+        let _ = port.clear(serialport::ClearBuffer::Input);
+        Ok(port)
+    }
+
+    fn settings(&self) -> String {
+        let s = self.settings;
+        let parity = match s.parity {
+            ParityArg::None => 'N',
+            ParityArg::Even => 'E',
+            ParityArg::Odd => 'O',
+        };
+        format!(" at {} {}{parity}1", s.baud, s.data_bits)
+    }
+
+    fn idle_reconnect(&self) -> Option<Duration> {
+        None
+    }
+}
+
+fn describe_serial_error(e: serialport::Error) -> String {
+    let text = e.description.to_lowercase();
+    if text.contains("busy") || text.contains("lock") {
+        return format!(
+            "in use by another program (another p1-read?): {}",
+            e.description
+        );
+    }
+    match e.kind {
+        serialport::ErrorKind::NoDevice | serialport::ErrorKind::Io(io::ErrorKind::NotFound) => {
+            format!(
+                "{}: is the P1 cable plugged in? (see ls /dev/serial/by-id/)",
+                e.description
+            )
+        }
+        serialport::ErrorKind::Io(io::ErrorKind::PermissionDenied) => {
+            format!("{}: add the user to the 'dialout' group", e.description)
+        }
+        _ => e.description,
+    }
+}
+
+struct TcpConnector {
+    address: String,
+}
+
+impl Connector for TcpConnector {
+    type Conn = TcpStream;
+
+    fn connect(&self) -> Result<TcpStream, String> {
+        let addresses = self
+            .address
+            .to_socket_addrs()
+            .map_err(|e| format!("cannot resolve: {e}"))?;
+        let mut last = String::from("no address");
+        for address in addresses {
+            match TcpStream::connect_timeout(&address, Duration::from_secs(5)) {
+                Ok(stream) => {
+                    stream
+                        .set_read_timeout(Some(POLL))
+                        .map_err(|e| e.to_string())?;
+                    return Ok(stream);
+                }
+                Err(e) => last = format!("{address}: {e}"),
+            }
+        }
+        Err(last)
+    }
+
+    fn settings(&self) -> String {
+        String::new()
+    }
+
+    fn idle_reconnect(&self) -> Option<Duration> {
+        Some(TCP_IDLE_RECONNECT)
+    }
+}
+
+/// Exponential backoff, 0.5 s doubling up to 10 s.
+#[derive(Debug)]
+struct Backoff(Duration);
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(500);
+    const MAX: Duration = Duration::from_secs(10);
+
+    fn next(&mut self) -> Duration {
+        let wait = self.0;
+        self.0 = (self.0 * 2).min(Self::MAX);
+        wait
+    }
+}
+
+fn live<C: Connector>(
+    connector: &C,
+    cli: &Cli,
+    signals: &Signals,
+    emitter: &mut Emitter,
+    fatal_at_start: bool,
+) -> Result<(), Error> {
+    let source = cli.source.as_str();
+    let mut conn = match connector.connect() {
+        Ok(conn) => {
+            info!("{source}: open{}", connector.settings());
+            Some(conn)
+        }
+        Err(e) if fatal_at_start => return Err(Error::NoInput(format!("{source}: {e}"))),
+        Err(e) => {
+            warn!("{source}: {e}; retrying with backoff");
+            None
+        }
+    };
+    let mut framer = Framer::new(cli.max_frame);
+    let mut health = Health::new(
+        source,
+        Duration::from_secs(cli.idle_warning),
+        Duration::from_secs(cli.report_every),
+    );
+    let mut backoff = Backoff(Backoff::FIRST);
+    let mut lost_at: Option<Instant> = conn.is_none().then(Instant::now);
+    let mut buf = [0u8; 4096];
+    while !signals.stop_requested() && !emitter.done() {
+        if signals.take_hangup() {
+            info!("{source}: SIGHUP: reopening");
+            conn = None;
+            lost_at = Some(Instant::now());
+        }
+        let Some(stream) = conn.as_mut() else {
+            if !signals.sleep_until(Instant::now() + backoff.next()) {
+                break;
+            }
+            match connector.connect() {
+                Ok(stream) => {
+                    let gone = lost_at.take().map_or(0, |t| t.elapsed().as_secs());
+                    info!("{source}: open again after {gone} s");
+                    conn = Some(stream);
+                    backoff = Backoff(Backoff::FIRST);
+                    framer.restart();
+                    health.reset_idle();
+                }
+                Err(e) => debug!("{source}: {e}"),
+            }
+            continue;
+        };
+        let lost = match stream.read(&mut buf) {
+            Ok(0) => Some("connection closed".to_string()),
+            Ok(n) => {
+                strip_parity(&mut buf[..n]);
+                health.bytes(n);
+                framer.push(&buf[..n], |event| emitter.on_event(event, ""));
+                emitter.take_error()?;
+                None
+            }
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::TimedOut
+                        | io::ErrorKind::WouldBlock
+                        | io::ErrorKind::Interrupted
+                ) =>
+            {
+                None
+            }
+            Err(e) => Some(e.to_string()),
+        };
+        health.check(framer.stats());
+        let lost = lost.or_else(|| {
+            connector
+                .idle_reconnect()
+                .filter(|limit| health.idle_for() >= *limit)
+                .map(|limit| format!("nothing for {} s", limit.as_secs()))
+        });
+        if let Some(why) = lost {
+            warn!("{source}: {why}; reopening with backoff until it is back");
+            conn = None;
+            lost_at = Some(Instant::now());
+        }
+    }
+    Ok(())
+}
+
+/// Replays a capture or stdin. Reading happens on a thread so that a stop request is seen
+/// even while stdin blocks.
+fn replay(
+    reader: Box<dyn Read + Send>,
+    cli: &Cli,
+    signals: &Signals,
+    emitter: &mut Emitter,
+) -> Result<(), Error> {
+    let source = cli.source.as_str();
+    let chunks = spawn_reader(reader);
+    let mut framer = Framer::new(cli.max_frame);
+    let mut pacer = Pacer::default();
+    while !signals.stop_requested() && !emitter.done() {
+        match chunks.recv_timeout(POLL) {
+            Ok(Ok(mut chunk)) => {
+                strip_parity(&mut chunk);
+                framer.push(&chunk, |event| {
+                    if cli.realtime
+                        && let Event::Telegram { bytes, .. } = &event
+                        && !pacer.wait(bytes, signals)
+                    {
+                        return;
+                    }
+                    emitter.on_event(event, "");
+                });
+                emitter.take_error()?;
+            }
+            Ok(Err(e)) => return Err(Error::io(source, e)),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                framer.finish(|event| emitter.on_event(event, ""));
+                emitter.take_error()?;
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn spawn_reader(mut reader: Box<dyn Read + Send>) -> mpsc::Receiver<io::Result<Vec<u8>>> {
+    let (tx, rx) = mpsc::sync_channel(4);
+    std::thread::spawn(move || {
+        loop {
+            let mut chunk = vec![0u8; 64 * 1024];
+            match reader.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => {
+                    chunk.truncate(n);
+                    if tx.send(Ok(chunk)).is_err() {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    break;
+                }
+            }
+        }
+    });
+    rx
+}
+
+/// Paces a replay as the meter sent it: by the telegrams' own timestamps (gaps capped at
+/// 10 s), else one a second.
+#[derive(Debug, Default)]
+struct Pacer {
+    last: Option<(Instant, Option<i64>)>,
+}
+
+impl Pacer {
+    /// Waits until `telegram` is due; false when a stop was requested meanwhile.
+    fn wait(&mut self, telegram: &[u8], signals: &Signals) -> bool {
+        let stamp = meter_timestamp(telegram);
+        let due = match self.last {
+            None => Instant::now(),
+            Some((at, previous)) => {
+                let gap = match (previous, stamp) {
+                    (Some(a), Some(b)) if b >= a => (b - a).min(10) as u64,
+                    _ => 1,
+                };
+                at + Duration::from_secs(gap)
+            }
+        };
+        let going_on = signals.sleep_until(due);
+        self.last = Some((due, stamp));
+        going_on
+    }
+}
+
+/// The telegram's `0-0:1.0.0` as Unix seconds.
+fn meter_timestamp(telegram: &[u8]) -> Option<i64> {
+    const CODE: &[u8] = b"0-0:1.0.0(";
+    let at = telegram.windows(CODE.len()).position(|w| w == CODE)? + CODE.len();
+    let end = at + telegram[at..].iter().position(|&b| b == b')')?;
+    MeterTime::parse(&telegram[at..end], ClockZone::default())
+        .ok()?
+        .0
+        .map(|t| t.timestamp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_by_name() {
+        assert_eq!(Source::parse("sim"), Source::Sim);
+        assert_eq!(Source::parse("-"), Source::Stdin);
+        assert_eq!(
+            Source::parse("tcp://192.0.2.1:2001"),
+            Source::Tcp("192.0.2.1:2001".into())
+        );
+        assert_eq!(
+            Source::parse("/dev/ttyUSB0"),
+            Source::Path("/dev/ttyUSB0".into())
+        );
+        assert!(is_serial_device(Path::new("/dev/ttyUSB9-missing")));
+        assert!(!is_serial_device(Path::new("capture.txt")));
+    }
+
+    #[test]
+    fn the_parity_bit_of_7e1_read_as_8_bits_is_cleared() {
+        // "/1" sent as 7E1: '/' (0x2F, five ones) gets parity 1, '1' (0x31, three ones) too.
+        let mut bytes = [0xAF, 0xB1, 0x0D, 0x0A];
+        strip_parity(&mut bytes);
+        assert_eq!(&bytes, b"/1\r\n");
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_ten_seconds() {
+        let mut b = Backoff(Backoff::FIRST);
+        let waits: Vec<u64> = (0..7).map(|_| b.next().as_millis() as u64).collect();
+        assert_eq!(waits, [500, 1000, 2000, 4000, 8000, 10000, 10000]);
+    }
+
+    #[test]
+    fn meter_timestamps_for_pacing() {
+        let t = b"/X\r\n\r\n0-0:1.0.0(200512135409S)\r\n!";
+        assert_eq!(meter_timestamp(t), Some(1_589_284_449));
+        assert_eq!(meter_timestamp(b"/X\r\n\r\n!"), None);
+    }
+}

@@ -1,0 +1,167 @@
+//! p1-read on captures and stdin, and as a Unix filter.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use common::*;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_p1-read"))
+}
+
+fn capture(dir: &TempDir, telegrams: &[String]) -> std::path::PathBuf {
+    let path = dir.0.join("capture.txt");
+    std::fs::write(&path, telegrams.concat()).expect("write capture");
+    path
+}
+
+#[test]
+fn a_capture_is_replayed_as_envelopes_with_the_exact_text() {
+    let dir = TempDir::new("replay");
+    let telegrams = sim_telegrams(5, 8);
+    let path = capture(&dir, &telegrams);
+    let output = bin().arg(&path).output().expect("run");
+    assert!(output.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8(output.stdout)
+        .expect("utf-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json"))
+        .collect();
+    assert_eq!(lines.len(), 5);
+    for (line, telegram) in lines.iter().zip(&telegrams) {
+        assert_eq!(line["type"], "telegram");
+        assert_eq!(line["telegram"].as_str(), Some(telegram.as_str()));
+        assert_eq!(
+            line["source"].as_str(),
+            Some(path.to_str().expect("utf-8 path"))
+        );
+        let received = line["received"].as_str().expect("received");
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(received).is_ok(),
+            "{received}"
+        );
+        assert_eq!(
+            received.len(),
+            "2024-06-15T10:00:00.123+02:00".len(),
+            "milliseconds: {received}"
+        );
+    }
+}
+
+#[test]
+fn raw_output_is_a_capture_of_the_valid_telegrams() {
+    let dir = TempDir::new("raw");
+    let telegrams = sim_telegrams(4, 8);
+    let mut input = b"noise before\r\n".to_vec();
+    for (i, t) in telegrams.iter().enumerate() {
+        let mut t = t.clone().into_bytes();
+        if i == 2 {
+            let at = t.len() / 3;
+            t[at] ^= 1;
+        }
+        input.extend(t);
+    }
+    let path = dir.0.join("capture.txt");
+    std::fs::write(&path, &input).expect("write");
+    let output = bin().arg(&path).arg("--raw").output().expect("run");
+    let expected = [
+        telegrams[0].as_str(),
+        telegrams[1].as_str(),
+        telegrams[3].as_str(),
+    ]
+    .concat();
+    assert_eq!(String::from_utf8(output.stdout).expect("utf-8"), expected);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("CRC mismatch"));
+}
+
+#[test]
+fn keep_invalid_passes_a_corrupted_frame_on_marked() {
+    let mut telegram = sim_telegrams(1, 8).remove(0).into_bytes();
+    telegram[100] ^= 1;
+    let mut child = bin()
+        .args(["-", "--keep-invalid"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&telegram)
+        .expect("write");
+    let output = child.wait_with_output().expect("wait");
+    let line: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one envelope");
+    assert!(
+        line["invalid"]
+            .as_str()
+            .expect("marked")
+            .starts_with("CRC mismatch: telegram says")
+    );
+    assert_eq!(
+        line["telegram"].as_str().map(str::as_bytes),
+        Some(&telegram[..])
+    );
+}
+
+#[test]
+fn realtime_paces_a_capture_by_the_telegrams_timestamps() {
+    let dir = TempDir::new("realtime");
+    let path = capture(&dir, &sim_telegrams(3, 8));
+    let started = Instant::now();
+    let output = bin().arg(&path).arg("--realtime").output().expect("run");
+    let elapsed = started.elapsed().as_secs_f64();
+    assert!(output.status.success());
+    assert_eq!(output.stdout.iter().filter(|&&b| b == b'\n').count(), 3);
+    assert!(
+        elapsed >= 1.9,
+        "three telegrams a second apart take two seconds: {elapsed}"
+    );
+}
+
+#[test]
+fn a_missing_capture_exits_66_and_bad_usage_2() {
+    let output = bin().arg("no-such-capture.txt").output().expect("run");
+    assert_eq!(output.status.code(), Some(66));
+    assert!(
+        String::from_utf8_lossy(&output.stderr)
+            .starts_with("p1-read: no-such-capture.txt: No such file")
+    );
+    let output = bin()
+        .args(["sim", "--data-bits", "9"])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn a_closed_stdout_ends_it_quietly() {
+    let mut child = bin()
+        .args(["sim", "--speed", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdout = child.stdout.take().expect("stdout");
+    let mut some = [0u8; 4096];
+    stdout.read_exact(&mut some).expect("output");
+    drop(stdout);
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(output.status.code(), Some(0));
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("Broken pipe"));
+}
+
+#[test]
+fn help_names_the_default_device_and_why_and_the_exit_statuses() {
+    let output = bin().arg("--help").output().expect("run");
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        help.contains("/dev/ttyUSB0, is what a USB P1 cable"),
+        "{help}"
+    );
+    assert!(help.contains("66  the source cannot be opened at start"));
+}

@@ -1,0 +1,179 @@
+//! p1-read on a serial device, through real pseudo-terminals made by socat.
+
+mod common;
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+#[test]
+fn fragments_with_garbage_between_come_out_whole_and_in_order_and_a_corrupted_one_is_dropped() {
+    let dir = TempDir::new("fragments");
+    let pty = PtyPair::new(&dir.0);
+    let device = pty.device.to_string_lossy().into_owned();
+    let mut reader = p1_read(&[&device]);
+    reader.wait_stderr("open at 115200 8N1", WAIT);
+
+    let telegrams = sim_telegrams(30, 11);
+    let corrupted = 17;
+    let mut feed = pty.feed();
+    let mut rng = Lcg(5);
+    for (i, telegram) in telegrams.iter().enumerate() {
+        let mut bytes = telegram.clone().into_bytes();
+        if i == corrupted {
+            let at = bytes.len() / 2;
+            bytes[at] ^= 0x04;
+        }
+        write_fragmented(&mut feed, &bytes, &mut rng, 40);
+        let garbage: Vec<u8> = (0..rng.below(30))
+            .map(|_| b"xyz\r\n 0123()*"[rng.below(13) as usize])
+            .collect();
+        feed.write_all(&garbage).expect("garbage");
+    }
+    let expected: Vec<&String> = telegrams
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != corrupted)
+        .map(|(_, t)| t)
+        .collect();
+    let got: Vec<String> = reader
+        .stdout_lines(expected.len(), WAIT)
+        .iter()
+        .map(|l| telegram_of(l))
+        .collect();
+    assert_eq!(got.iter().collect::<Vec<_>>(), expected);
+    let warning = reader.wait_stderr("CRC mismatch", WAIT);
+    assert!(warning.contains(&format!("{device}: byte ")), "{warning}");
+    assert!(warning.ends_with(": dropped"), "{warning}");
+
+    let status = reader.terminate();
+    assert_eq!(status.code(), Some(0));
+    let stderr = reader.rest_of_stderr();
+    assert!(
+        stderr
+            .iter()
+            .any(|l| l.contains("29 telegrams written, 1 frames dropped")),
+        "{stderr:#?}"
+    );
+}
+
+#[test]
+fn a_device_that_vanishes_and_comes_back_is_read_again_without_a_restart() {
+    let dir = TempDir::new("vanish");
+    let mut pty = PtyPair::new(&dir.0);
+    let device = pty.device.to_string_lossy().into_owned();
+    let mut reader = p1_read(&[&device]);
+    reader.wait_stderr("open at", WAIT);
+    let telegrams = sim_telegrams(4, 3);
+    pty.feed()
+        .write_all(telegrams[0].as_bytes())
+        .expect("write");
+    assert_eq!(telegram_of(&reader.stdout_lines(1, WAIT)[0]), telegrams[0]);
+
+    pty.unplug();
+    reader.wait_stderr("reopening with backoff", WAIT);
+    std::thread::sleep(Duration::from_millis(1500));
+    let pty = PtyPair::new(&dir.0);
+    reader.wait_stderr("open again after", Duration::from_secs(20));
+    let mut feed = pty.feed();
+    for telegram in &telegrams[1..] {
+        feed.write_all(telegram.as_bytes()).expect("write");
+    }
+    let got: Vec<String> = reader
+        .stdout_lines(3, WAIT)
+        .iter()
+        .map(|l| telegram_of(l))
+        .collect();
+    assert_eq!(got, telegrams[1..]);
+    assert_eq!(reader.terminate().code(), Some(0));
+}
+
+#[test]
+fn a_second_reader_on_the_same_device_fails_at_once_with_status_66() {
+    let dir = TempDir::new("exclusive");
+    let pty = PtyPair::new(&dir.0);
+    let device = pty.device.to_string_lossy().into_owned();
+    let mut first = p1_read(&[&device]);
+    first.wait_stderr("open at", WAIT);
+    let started = Instant::now();
+    let second = std::process::Command::new(env!("CARGO_BIN_EXE_p1-read"))
+        .arg(&device)
+        .output()
+        .expect("run");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(second.status.code(), Some(66));
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("in use by another program"), "{stderr}");
+    assert_eq!(first.terminate().code(), Some(0));
+}
+
+#[test]
+fn a_missing_device_at_start_exits_66_naming_the_cable() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_p1-read"))
+        .arg("/dev/ttyUSB-p1-test-missing")
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(66));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.starts_with("p1-read: /dev/ttyUSB-p1-test-missing: "),
+        "{stderr}"
+    );
+    assert!(stderr.contains("is the P1 cable plugged in?"), "{stderr}");
+}
+
+#[test]
+fn sigterm_ends_it_within_a_second_with_status_0() {
+    let dir = TempDir::new("sigterm");
+    let pty = PtyPair::new(&dir.0);
+    let mut reader = p1_read(&[&pty.device.to_string_lossy()]);
+    reader.wait_stderr("open at", WAIT);
+    let started = Instant::now();
+    let status = reader.terminate();
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn silence_is_reported_once_and_data_again_noticed() {
+    let dir = TempDir::new("idle");
+    let pty = PtyPair::new(&dir.0);
+    let mut reader = p1_read(&[&pty.device.to_string_lossy(), "--idle-warning", "1"]);
+    reader.wait_stderr("open at", WAIT);
+    reader.wait_stderr("no data for 1 s: check the cable", WAIT);
+    std::thread::sleep(Duration::from_millis(1500));
+    pty.feed()
+        .write_all(sim_telegrams(1, 1)[0].as_bytes())
+        .expect("write");
+    reader.wait_stderr("data again after", WAIT);
+    reader.stdout_lines(1, WAIT);
+    reader.terminate();
+    let warnings = reader
+        .rest_of_stderr()
+        .iter()
+        .filter(|l| l.contains("no data for"))
+        .count();
+    assert_eq!(warnings, 1);
+}
+
+#[test]
+fn bytes_without_telegrams_suggest_checking_the_baud_rate() {
+    let dir = TempDir::new("baud");
+    let pty = PtyPair::new(&dir.0);
+    let mut reader = p1_read(&[&pty.device.to_string_lossy()]);
+    reader.wait_stderr("open at", WAIT);
+    // What a 9600 baud meter looks like read at 115200: noise, no '/'.
+    let noise: Vec<u8> = (0..10_000u32)
+        .map(|i| [0x80u8, 0x00, 0xF8, 0x78][(i % 4) as usize])
+        .collect();
+    pty.feed().write_all(&noise).expect("write");
+    reader.wait_stderr("wrong baud rate or parity?", WAIT);
+    assert_eq!(reader.terminate().code(), Some(0));
+}
