@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, Timelike};
+use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDateTime, Timelike};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// The meter's time zone: its standard (winter) offset from UTC; summer adds one hour.
@@ -58,14 +58,15 @@ impl ClockZone {
         })
     }
 
-    /// The offset in force at a local time shown by the meter, `letter` being its `S`/`W` flag.
-    fn offset_at(self, local: NaiveDateTime, letter: Option<u8>) -> i32 {
+    /// The offset in force at a local time (in seconds, as if it were UTC) in `year`, `letter`
+    /// being the meter's `S`/`W` flag.
+    fn offset_at_secs(self, local_secs: i64, year: i64, letter: Option<u8>) -> i32 {
         let winter = self.base_offset_secs;
         let summer = winter + 3600;
-        let utc_if_winter = local - Duration::seconds(i64::from(winter));
-        let utc_if_summer = local - Duration::seconds(i64::from(summer));
-        let winter_fits = !is_summer_time(utc_if_winter);
-        let summer_fits = is_summer_time(utc_if_summer);
+        // The switches are in March and October: the local year is the UTC year there.
+        let (start, end) = summer_time_bounds(year);
+        let winter_fits = !(start..end).contains(&(local_secs - i64::from(winter)));
+        let summer_fits = (start..end).contains(&(local_secs - i64::from(summer)));
         match (winter_fits, summer_fits) {
             (true, false) => winter,
             (false, true) => summer,
@@ -100,26 +101,73 @@ impl ClockZone {
 
 /// Whether EU summer time is in force at a UTC instant.
 fn is_summer_time(utc: NaiveDateTime) -> bool {
-    let year = utc.year();
-    let start = last_sunday(year, 3).and_hms_opt(1, 0, 0);
-    let end = last_sunday(year, 10).and_hms_opt(1, 0, 0);
-    match (start, end) {
-        (Some(start), Some(end)) => start <= utc && utc < end,
-        _ => false,
-    }
+    is_summer_secs(utc.and_utc().timestamp())
 }
 
-fn last_sunday(year: i32, month: u32) -> NaiveDate {
-    let last = NaiveDate::from_ymd_opt(year, month, 31).unwrap_or(NaiveDate::MIN);
-    let back = last.weekday().num_days_from_sunday();
-    last - Duration::days(i64::from(back))
+/// Whether EU summer time is in force at a Unix time: from 01:00 UTC on the last Sunday of
+/// March to 01:00 UTC on the last Sunday of October. Integer arithmetic only: this runs for
+/// every timestamp of every telegram.
+fn is_summer_secs(utc: i64) -> bool {
+    let (start, end) = summer_time_bounds(civil_year(utc.div_euclid(86_400)));
+    (start..end).contains(&utc)
 }
 
-/// A timestamp as a reading carries it: `None` where the meter sent a placeholder (its clock
-/// unset: `632525252525W`, `000101010000W`, `700101010000W`, or an impossible date); written as
-/// RFC 3339 with the offset (`2020-05-12T14:55:52+02:00`) or `null`.
+/// Start and end of summer time in `year`, Unix seconds.
+fn summer_time_bounds(year: i64) -> (i64, i64) {
+    (
+        last_sunday(year, 3) * 86_400 + 3600,
+        last_sunday(year, 10) * 86_400 + 3600,
+    )
+}
+
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The year of a day number (inverse of [`days_from_civil`] for the year only).
+fn civil_year(days: i64) -> i64 {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    yoe + era * 400 + i64::from(month <= 2)
+}
+
+/// Day number of the last Sunday of a 31-day month.
+fn last_sunday(year: i64, month: i64) -> i64 {
+    let last = days_from_civil(year, month, 31);
+    // 1970-01-01 was a Thursday: (days + 4) mod 7 is 0 on Sundays.
+    last - (last + 4).rem_euclid(7)
+}
+
+/// A timestamp as a reading carries it: the meter's local date and time with the UTC offset in
+/// force, or unset where the meter sent a placeholder (its clock unset: `632525252525W`,
+/// `000101010000W`, `700101010000W`, or an impossible date). Written as RFC 3339
+/// (`2020-05-12T14:55:52+02:00`) or `null`. Kept as fields, not as a chrono value: a telegram
+/// carries dozens of timestamps and the output is the meter's own digits plus the offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MeterTime(pub Option<DateTime<FixedOffset>>);
+pub struct MeterTime(Option<Stamp>);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    year: u16,
+    month: u8,
+    day: u8,
+    hour: u8,
+    minute: u8,
+    second: u8,
+    offset_minutes: i16,
+}
 
 /// A timestamp that is not 12 digits with an optional `S` or `W`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,6 +176,9 @@ pub struct BadTimestamp;
 const PLACEHOLDERS: [&[u8]; 3] = [b"632525252525", b"000101010000", b"700101010000"];
 
 impl MeterTime {
+    /// The timestamp of a placeholder: `null`.
+    pub const UNSET: MeterTime = MeterTime(None);
+
     /// Reads `YYMMDDhhmmss` with an optional `S`/`W`.
     pub fn parse(text: &[u8], zone: ClockZone) -> Result<MeterTime, BadTimestamp> {
         let (digits, letter) = match text.len() {
@@ -141,56 +192,117 @@ impl MeterTime {
             return Err(BadTimestamp);
         }
         if PLACEHOLDERS.contains(&digits) {
-            return Ok(MeterTime(None));
+            return Ok(MeterTime::UNSET);
         }
-        let pair = |i: usize| u32::from(digits[i] - b'0') * 10 + u32::from(digits[i + 1] - b'0');
-        let local = NaiveDate::from_ymd_opt(2000 + pair(0) as i32, pair(2), pair(4))
-            .and_then(|d| d.and_hms_opt(pair(6), pair(8), pair(10)));
-        let Some(local) = local else {
-            return Ok(MeterTime(None));
+        let pair = |i: usize| (digits[i] - b'0') * 10 + (digits[i + 1] - b'0');
+        let (year, month, day) = (2000 + u16::from(pair(0)), pair(2), pair(4));
+        let (hour, minute, second) = (pair(6), pair(8), pair(10));
+        if !(1..=12).contains(&month)
+            || day == 0
+            || day > days_in_month(year, month)
+            || hour > 23
+            || minute > 59
+            || second > 59
+        {
+            return Ok(MeterTime::UNSET);
+        }
+        let local_secs = days_from_civil(i64::from(year), i64::from(month), i64::from(day))
+            * 86_400
+            + i64::from(hour) * 3600
+            + i64::from(minute) * 60
+            + i64::from(second);
+        let offset = zone.offset_at_secs(local_secs, i64::from(year), letter);
+        Ok(MeterTime(Some(Stamp {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+            offset_minutes: (offset / 60) as i16,
+        })))
+    }
+
+    /// From a chrono time (its local fields and offset are kept).
+    pub fn from_datetime(time: DateTime<FixedOffset>) -> MeterTime {
+        let local = time.naive_local();
+        let Ok(year) = u16::try_from(local.year()) else {
+            return MeterTime::UNSET;
         };
-        let offset = zone.offset_at(local, letter);
-        let time = FixedOffset::east_opt(offset).and_then(|o| local.and_local_timezone(o).single());
-        Ok(MeterTime(time))
+        MeterTime(Some(Stamp {
+            year,
+            month: local.month() as u8,
+            day: local.day() as u8,
+            hour: local.hour() as u8,
+            minute: local.minute() as u8,
+            second: local.second() as u8,
+            offset_minutes: (time.offset().local_minus_utc() / 60) as i16,
+        }))
+    }
+
+    /// Whether the meter sent a placeholder.
+    pub fn is_unset(&self) -> bool {
+        self.0.is_none()
+    }
+
+    /// Seconds since the Unix epoch, UTC.
+    pub fn timestamp(&self) -> Option<i64> {
+        self.0.map(|s| {
+            days_from_civil(i64::from(s.year), i64::from(s.month), i64::from(s.day)) * 86_400
+                + i64::from(s.hour) * 3600
+                + i64::from(s.minute) * 60
+                + i64::from(s.second)
+                - i64::from(s.offset_minutes) * 60
+        })
+    }
+
+    /// As a chrono time with its offset.
+    pub fn datetime(&self) -> Option<DateTime<FixedOffset>> {
+        let offset = FixedOffset::east_opt(i32::from(self.0?.offset_minutes) * 60)?;
+        Some(DateTime::from_timestamp(self.timestamp()?, 0)?.with_timezone(&offset))
     }
 
     /// Writes `YYYY-MM-DDThh:mm:ss+hh:mm` into `buf`, returning the text.
-    fn format<'b>(time: &DateTime<FixedOffset>, buf: &'b mut [u8; 32]) -> &'b str {
+    fn format<'b>(s: &Stamp, buf: &'b mut [u8; 25]) -> &'b str {
         fn two(buf: &mut [u8], at: usize, v: u32) {
             buf[at] = b'0' + (v / 10 % 10) as u8;
             buf[at + 1] = b'0' + (v % 10) as u8;
         }
-        let year = time.year();
-        if !(0..=9999).contains(&year) {
-            return "";
-        }
-        let year = year as u32;
+        let year = u32::from(s.year);
         two(buf, 0, year / 100);
         two(buf, 2, year % 100);
         buf[4] = b'-';
-        two(buf, 5, time.month());
+        two(buf, 5, u32::from(s.month));
         buf[7] = b'-';
-        two(buf, 8, time.day());
+        two(buf, 8, u32::from(s.day));
         buf[10] = b'T';
-        two(buf, 11, time.hour());
+        two(buf, 11, u32::from(s.hour));
         buf[13] = b':';
-        two(buf, 14, time.minute());
+        two(buf, 14, u32::from(s.minute));
         buf[16] = b':';
-        two(buf, 17, time.second());
-        let offset = time.offset().local_minus_utc();
-        buf[19] = if offset < 0 { b'-' } else { b'+' };
-        let offset = offset.unsigned_abs() / 60;
+        two(buf, 17, u32::from(s.second));
+        buf[19] = if s.offset_minutes < 0 { b'-' } else { b'+' };
+        let offset = u32::from(s.offset_minutes.unsigned_abs());
         two(buf, 20, offset / 60);
         buf[22] = b':';
         two(buf, 23, offset % 60);
-        std::str::from_utf8(&buf[..25]).unwrap_or("")
+        std::str::from_utf8(&buf[..]).unwrap_or("")
+    }
+}
+
+fn days_in_month(year: u16, month: u8) -> u8 {
+    match month {
+        4 | 6 | 9 | 11 => 30,
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        _ => 31,
     }
 }
 
 impl fmt::Display for MeterTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
-            Some(time) => f.write_str(MeterTime::format(time, &mut [0; 32])),
+            Some(stamp) => f.write_str(MeterTime::format(stamp, &mut [0; 25])),
             None => f.write_str("null"),
         }
     }
@@ -199,7 +311,7 @@ impl fmt::Display for MeterTime {
 impl Serialize for MeterTime {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match &self.0 {
-            Some(time) => serializer.serialize_str(MeterTime::format(time, &mut [0; 32])),
+            Some(stamp) => serializer.serialize_str(MeterTime::format(stamp, &mut [0; 25])),
             None => serializer.serialize_none(),
         }
     }
@@ -209,9 +321,9 @@ impl<'de> Deserialize<'de> for MeterTime {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text: Option<std::borrow::Cow<'de, str>> = Option::deserialize(deserializer)?;
         match text {
-            None => Ok(MeterTime(None)),
+            None => Ok(MeterTime::UNSET),
             Some(text) => DateTime::parse_from_rfc3339(&text)
-                .map(|t| MeterTime(Some(t)))
+                .map(MeterTime::from_datetime)
                 .map_err(serde::de::Error::custom),
         }
     }
@@ -220,6 +332,7 @@ impl<'de> Deserialize<'de> for MeterTime {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::NaiveDate;
 
     fn at(text: &str) -> String {
         MeterTime::parse(text.as_bytes(), ClockZone::default())
@@ -308,10 +421,32 @@ mod tests {
             .unwrap();
         for _ in 0..(6 * 60) {
             let text = zone.meter_text(utc);
-            let back = MeterTime::parse(text.as_bytes(), zone).unwrap().0.unwrap();
-            assert_eq!(back.naive_utc(), utc, "{text}");
+            let back = MeterTime::parse(text.as_bytes(), zone).unwrap();
+            assert_eq!(back.timestamp(), Some(utc.and_utc().timestamp()), "{text}");
             utc += Duration::minutes(1);
         }
+    }
+
+    #[test]
+    fn integer_calendar_agrees_with_chrono() {
+        for days in (-800_000..800_000).step_by(97) {
+            let date = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap() + Duration::days(days);
+            assert_eq!(civil_year(days), i64::from(date.year()), "{date}");
+            assert_eq!(
+                days_from_civil(
+                    i64::from(date.year()),
+                    i64::from(date.month()),
+                    i64::from(date.day())
+                ),
+                days
+            );
+        }
+        // Last Sundays: 2024-03-31 and 2024-10-27, 2023-03-26 and 2023-10-29.
+        let day = |y, m, d| days_from_civil(y, m, d);
+        assert_eq!(last_sunday(2024, 3), day(2024, 3, 31));
+        assert_eq!(last_sunday(2024, 10), day(2024, 10, 27));
+        assert_eq!(last_sunday(2023, 3), day(2023, 3, 26));
+        assert_eq!(last_sunday(2023, 10), day(2023, 10, 29));
     }
 
     #[test]

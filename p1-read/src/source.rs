@@ -418,8 +418,7 @@ fn meter_timestamp(telegram: &[u8]) -> Option<i64> {
     let end = at + telegram[at..].iter().position(|&b| b == b')')?;
     MeterTime::parse(&telegram[at..end], ClockZone::default())
         .ok()?
-        .0
-        .map(|t| t.timestamp())
+        .timestamp()
 }
 
 #[cfg(test)]

@@ -125,7 +125,7 @@ fn a_day_is_valid_monotonic_exports_at_noon_imports_at_night_and_follows_the_tar
     assert_eq!(
         rs[0]
             .time
-            .and_then(|t| t.0)
+            .and_then(|t| t.datetime())
             .map(|t| t.to_rfc3339())
             .as_deref(),
         Some("2024-06-12T00:00:00+02:00")
@@ -147,7 +147,7 @@ fn capacity_registers_agree_with_the_integrated_import() {
     let mut peak_seen = rs[0].demand_max_month_kw.unwrap_or(0.0);
     let mut quarters = 0;
     for r in &rs {
-        let time = r.time.and_then(|t| t.0).expect("time");
+        let time = r.time.and_then(|t| t.datetime()).expect("time");
         let at_boundary = time.timestamp() % 900 == 0;
         if at_boundary {
             if let Some(q) = quarter_start {
@@ -161,7 +161,7 @@ fn capacity_registers_agree_with_the_integrated_import() {
                         .and_then(|h| h.last())
                         .expect("history");
                     assert_eq!(
-                        last.month.0.map(|t| t.to_rfc3339()).as_deref(),
+                        last.month.datetime().map(|t| t.to_rfc3339()).as_deref(),
                         Some("2024-02-01T00:00:00+01:00")
                     );
                     assert!(
@@ -184,7 +184,7 @@ fn capacity_registers_agree_with_the_integrated_import() {
             quarter_start = Some(r);
         } else if let Some(q) = quarter_start {
             // 1-0:1.4.0: the average over the elapsed part of the quarter.
-            let elapsed_h = (time.timestamp() - q.time.and_then(|t| t.0).expect("time").timestamp())
+            let elapsed_h = (time.timestamp() - q.time.and_then(|t| t.timestamp()).expect("time"))
                 as f64
                 / 3600.0;
             let average = (total_import(r) - total_import(q)) / elapsed_h;
