@@ -23,13 +23,17 @@ _p1__relay() {
 
     case "${cmd}" in
         p1__relay)
-            opts="-h -V --config --dry-run --help --version"
+            opts="-c -q -v -h -V --config --dry-run --passthrough --check --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -c)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

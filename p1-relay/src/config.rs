@@ -1,0 +1,466 @@
+//! The TOML configuration: global timing, the optional capacity-tariff limit, and the loads
+//! with their thresholds and switches. The key names are a contract (see p1-relay(1) and p1(5)).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+use toml::Spanned;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// No reading for this long: every load off.
+    #[serde(default = "default_stale_after", deserialize_with = "duration")]
+    pub stale_after: Duration,
+    /// At most one automatic switch per settle period, across all loads.
+    #[serde(default = "default_minute", deserialize_with = "duration")]
+    pub settle: Duration,
+    /// After start, nothing is switched on before this.
+    #[serde(default = "default_minute", deserialize_with = "duration")]
+    pub startup_grace: Duration,
+    /// Where switch times are kept across restarts.
+    #[serde(default)]
+    pub state_file: Option<PathBuf>,
+    /// The capacity tariff's limit, when peak shaving is wanted.
+    #[serde(default)]
+    pub peak: Option<Peak>,
+    #[serde(default, rename = "load")]
+    pub loads: Vec<Load>,
+}
+
+fn default_stale_after() -> Duration {
+    Duration::from_secs(15)
+}
+
+fn default_minute() -> Duration {
+    Duration::from_secs(60)
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Peak {
+    /// Target for the quarter-hour average import; the month's peak when that is higher.
+    #[serde(default = "default_limit")]
+    pub limit_kw: f64,
+    #[serde(default = "default_margin")]
+    pub margin_kw: f64,
+}
+
+fn default_limit() -> f64 {
+    2.5
+}
+
+fn default_margin() -> f64 {
+    0.2
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Auto,
+    On,
+    Off,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Load {
+    pub name: Spanned<String>,
+    /// What it draws when on.
+    pub power_kw: f64,
+    /// 1 is switched on first and shed last.
+    #[serde(default = "default_priority")]
+    pub priority: u32,
+    /// On once export is at least this, held for `on_delay`.
+    pub on_export_kw: f64,
+    /// Off once import is at least this, held for `off_delay`.
+    pub off_import_kw: f64,
+    #[serde(default = "default_minute", deserialize_with = "duration")]
+    pub on_delay: Duration,
+    #[serde(default = "default_off_delay", deserialize_with = "duration")]
+    pub off_delay: Duration,
+    #[serde(default, deserialize_with = "duration")]
+    pub min_on: Duration,
+    #[serde(default, deserialize_with = "duration")]
+    pub min_off: Duration,
+    #[serde(default)]
+    pub max_starts_per_hour: Option<u32>,
+    /// Local time; outside it the load is off.
+    #[serde(default)]
+    pub window: Option<Window>,
+    #[serde(default = "default_mode")]
+    pub mode: Mode,
+    /// Shed before the quarter-hour average crosses the capacity limit.
+    #[serde(default)]
+    pub peak_shed: bool,
+    /// Leave it as it is when p1-relay exits.
+    #[serde(default)]
+    pub keep_on_exit: bool,
+    pub switch: Spanned<SwitchConfig>,
+}
+
+fn default_priority() -> u32 {
+    1
+}
+
+fn default_off_delay() -> Duration {
+    Duration::from_secs(180)
+}
+
+fn default_mode() -> Mode {
+    Mode::Auto
+}
+
+/// How a load is switched.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
+pub enum SwitchConfig {
+    /// A relay on a Raspberry Pi GPIO pin (BCM numbering).
+    Gpio {
+        pin: u8,
+        #[serde(default)]
+        active_low: bool,
+    },
+    /// A Shelly plug or relay: Gen1 `/relay/N`, Gen2+ `/rpc/Switch.Set`.
+    Shelly {
+        url: String,
+        #[serde(default)]
+        id: u8,
+        #[serde(default = "default_generation")]
+        generation: u8,
+        /// The plug switches itself off this long after the last ON (re-sent meanwhile).
+        #[serde(default = "default_auto_off", deserialize_with = "duration")]
+        auto_off: Duration,
+    },
+    /// A Tasmota plug: `Power On`, with `PulseTime` as the auto-off.
+    Tasmota {
+        url: String,
+        #[serde(default = "default_tasmota_relay")]
+        relay: u8,
+        #[serde(default = "default_auto_off", deserialize_with = "duration")]
+        auto_off: Duration,
+    },
+    /// A shell command for on and one for off.
+    Command { on: String, off: String },
+    /// Decide and report, touch nothing.
+    DryRun,
+}
+
+fn default_generation() -> u8 {
+    2
+}
+
+fn default_tasmota_relay() -> u8 {
+    1
+}
+
+fn default_auto_off() -> Duration {
+    Duration::from_secs(180)
+}
+
+/// A daily window in local time, `08:00-20:00`; it may wrap past midnight (`22:00-06:00`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub start_min: u32,
+    pub end_min: u32,
+}
+
+impl Window {
+    pub fn parse(text: &str) -> Result<Window, String> {
+        let bad = || format!("'{text}' is not a window like 08:00-20:00");
+        let (start, end) = text.split_once('-').ok_or_else(bad)?;
+        let minutes = |t: &str| -> Option<u32> {
+            let (h, m) = t.trim().split_once(':')?;
+            let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+            (h <= 24 && m < 60 && h * 60 + m <= 1440).then_some(h * 60 + m)
+        };
+        Ok(Window {
+            start_min: minutes(start).ok_or_else(bad)?,
+            end_min: minutes(end).ok_or_else(bad)?,
+        })
+    }
+
+    /// Whether a local time of day (minutes since midnight) is inside.
+    pub fn contains(&self, minute_of_day: u32) -> bool {
+        if self.start_min <= self.end_min {
+            (self.start_min..self.end_min).contains(&minute_of_day)
+        } else {
+            minute_of_day >= self.start_min || minute_of_day < self.end_min
+        }
+    }
+}
+
+impl fmt::Display for Window {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (s, e) = (self.start_min, self.end_min);
+        write!(f, "{:02}:{:02}-{:02}:{:02}", s / 60, s % 60, e / 60, e % 60)
+    }
+}
+
+impl<'de> Deserialize<'de> for Window {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Window::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `90s`, `5m`, `1h`, `1h30m`, `500ms`, or a number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("'{text}' is not a duration like 90s, 5m or 1h");
+    let text = text.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(seconds));
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+        if digits == 0 {
+            return Err(bad());
+        }
+        let value: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = match &rest[..unit_len] {
+            "ms" => Duration::from_millis(value),
+            "s" => Duration::from_secs(value),
+            "m" | "min" => Duration::from_secs(value * 60),
+            "h" => Duration::from_secs(value * 3600),
+            _ => return Err(bad()),
+        };
+        total += unit;
+        rest = &rest[unit_len..];
+    }
+    if text.is_empty() {
+        Err(bad())
+    } else {
+        Ok(total)
+    }
+}
+
+fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Seconds(u64),
+        Text(String),
+    }
+    match Raw::deserialize(d)? {
+        Raw::Seconds(s) => Ok(Duration::from_secs(s)),
+        Raw::Text(t) => parse_duration(&t).map_err(serde::de::Error::custom),
+    }
+}
+
+/// A configuration error: what, and the line it is on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|&b| b == b'\n')
+        .count()
+        + 1
+}
+
+impl Config {
+    /// Reads and checks a configuration file.
+    pub fn load(path: &Path) -> Result<Config, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Config::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError {
+            line: e.span().map(|s| line_of(text, s.start)),
+            message: e.message().trim().to_string(),
+        })?;
+        config.check(text)?;
+        Ok(config)
+    }
+
+    fn check(&self, text: &str) -> Result<(), ConfigError> {
+        if self.loads.is_empty() {
+            return Err(ConfigError {
+                line: None,
+                message: "no [[load]]: nothing to switch".into(),
+            });
+        }
+        let mut names = HashMap::new();
+        let mut pins = HashMap::new();
+        for load in &self.loads {
+            let at = |span: std::ops::Range<usize>| Some(line_of(text, span.start));
+            if let Some(first) = names.insert(load.name.get_ref().clone(), load.name.span()) {
+                return Err(ConfigError {
+                    line: at(load.name.span()),
+                    message: format!(
+                        "load name '{}' is used twice (first on line {})",
+                        load.name.get_ref(),
+                        line_of(text, first.start)
+                    ),
+                });
+            }
+            if let SwitchConfig::Gpio { pin, .. } = load.switch.get_ref()
+                && let Some(first) = pins.insert(*pin, load.switch.span())
+            {
+                return Err(ConfigError {
+                    line: at(load.switch.span()),
+                    message: format!(
+                        "switch.pin {pin} is used twice (first on line {})",
+                        line_of(text, first.start)
+                    ),
+                });
+            }
+            for (key, value) in [
+                ("power_kw", load.power_kw),
+                ("on_export_kw", load.on_export_kw),
+                ("off_import_kw", load.off_import_kw),
+            ] {
+                if !(value.is_finite() && value >= 0.0) {
+                    return Err(ConfigError {
+                        line: at(load.name.span()),
+                        message: format!(
+                            "load '{}': {key} must be a number of kW, 0 or more",
+                            load.name.get_ref()
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Settings that work but will make a load switch on and off again and again.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for load in &self.loads {
+            // Switching on at export E leaves export E - power; switching off at import I leaves
+            // export power - I. With on_export + off_import <= power one switch causes the next.
+            if load.on_export_kw + load.off_import_kw <= load.power_kw {
+                warnings.push(format!(
+                    "load '{}' will oscillate: on_export_kw ({}) + off_import_kw ({}) should be more than power_kw ({}), \
+                     so that its own draw does not switch it off again",
+                    load.name.get_ref(),
+                    load.on_export_kw,
+                    load.off_import_kw,
+                    load.power_kw
+                ));
+            }
+        }
+        warnings
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
+        for bad in ["", "5", "s", "5 minutes", "-5s", "5d", "m5"] {
+            if bad == "5" {
+                continue;
+            }
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn windows_including_past_midnight() {
+        let day = Window::parse("08:00-20:00").unwrap();
+        assert!(day.contains(8 * 60) && day.contains(19 * 60 + 59));
+        assert!(!day.contains(20 * 60) && !day.contains(7 * 60 + 59));
+        let night = Window::parse("22:00-06:00").unwrap();
+        assert!(night.contains(23 * 60) && night.contains(5 * 60));
+        assert!(!night.contains(12 * 60));
+        assert!(Window::parse("8-20").is_err());
+        assert_eq!(day.to_string(), "08:00-20:00");
+    }
+
+    const GOOD: &str = r#"
+stale_after = "15s"
+
+[[load]]
+name = "boiler"
+power_kw = 2.0
+on_export_kw = 2.2
+off_import_kw = 0.1
+window = "08:00-20:00"
+[load.switch]
+type = "gpio"
+pin = 17
+active_low = true
+"#;
+
+    #[test]
+    fn a_good_config_with_defaults() {
+        let c = Config::parse(GOOD).unwrap();
+        assert_eq!(c.settle, Duration::from_secs(60));
+        assert_eq!(c.loads[0].off_delay, Duration::from_secs(180));
+        assert_eq!(
+            c.loads[0].switch.get_ref(),
+            &SwitchConfig::Gpio {
+                pin: 17,
+                active_low: true
+            }
+        );
+        assert!(c.warnings().is_empty());
+    }
+
+    #[test]
+    fn errors_name_the_key_and_the_line() {
+        let e = Config::parse(&GOOD.replace("stale_after", "stale_afte")).unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert!(e.message.contains("unknown field `stale_afte`"), "{e}");
+        let e = Config::parse(&GOOD.replace("\"15s\"", "\"15 s\"")).unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert!(e.message.contains("not a duration"), "{e}");
+        let twice = format!(
+            "{GOOD}{}",
+            GOOD.replace("stale_after = \"15s\"", "")
+                .replace("boiler", "pump")
+        );
+        let e = Config::parse(&twice).unwrap_err();
+        assert!(
+            e.message
+                .contains("switch.pin 17 is used twice (first on line 10)"),
+            "{e}"
+        );
+        let e = Config::parse(&GOOD.replace(
+            "type = \"gpio\"\npin = 17\nactive_low = true\n",
+            "type = \"shelly\"\n",
+        ))
+        .unwrap_err();
+        assert!(e.message.contains("missing field `url`"), "{e}");
+    }
+
+    #[test]
+    fn a_load_whose_own_draw_undoes_the_switch_is_warned_about() {
+        let c = Config::parse(&GOOD.replace("on_export_kw = 2.2", "on_export_kw = 1.5")).unwrap();
+        assert_eq!(c.warnings().len(), 1);
+        assert!(c.warnings()[0].contains("load 'boiler' will oscillate"));
+    }
+}

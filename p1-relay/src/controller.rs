@@ -1,0 +1,466 @@
+//! The decisions: which load goes on or off, when, and why. Pure logic on readings and their
+//! own timestamps (so a capture replayed at any speed decides as it did live); switching and
+//! wall-clock staleness are the caller's.
+//!
+//! Each load has a hysteresis band: on once export >= `on_export_kw` has held for `on_delay`,
+//! off once import >= `off_import_kw` has held for `off_delay`; one contrary reading resets a
+//! pending delay. Switching the load on takes its draw off the export, so `on_export_kw`
+//! must exceed `power_kw - off_import_kw`, or its own draw switches it off again. Loads are
+//! staged by priority, one automatic switch per `settle`, and shed last-on-first-off.
+
+use std::collections::VecDeque;
+
+use chrono::{DateTime, Duration, FixedOffset, Timelike};
+use log::{debug, info, warn};
+
+use crate::config::{Config, Mode};
+use crate::state::{LoadRecord, SavedState};
+
+pub type Time = DateTime<FixedOffset>;
+
+/// What a reading tells the controller.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub time: Time,
+    pub import_kw: f64,
+    pub export_kw: f64,
+    /// Import register total (tariffs summed), kWh.
+    pub energy_import_kwh: Option<f64>,
+    /// The meter's `1-0:1.4.0`.
+    pub demand_avg_kw: Option<f64>,
+    /// The meter's `1-0:1.6.0`.
+    pub demand_max_month_kw: Option<f64>,
+}
+
+/// A switch to make.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub load: usize,
+    pub on: bool,
+    pub time: Time,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LoadState {
+    pub on: bool,
+    pub last_on: Option<Time>,
+    pub last_off: Option<Time>,
+    /// Switch-ons in the last hour.
+    pub starts: VecDeque<Time>,
+    on_since: Option<Time>,
+    off_since: Option<Time>,
+}
+
+#[derive(Debug)]
+pub struct Controller {
+    config: Config,
+    pub loads: Vec<LoadState>,
+    first_reading: Option<Time>,
+    last_reading: Option<Time>,
+    last_switch: Option<Time>,
+    quarter: Option<Quarter>,
+    demand_check: DemandCheck,
+}
+
+fn secs(d: Duration) -> i64 {
+    d.num_seconds()
+}
+
+fn held(since: Option<Time>, now: Time, needed: std::time::Duration) -> Option<i64> {
+    let since = since?;
+    let held = secs(now - since);
+    (held >= needed.as_secs() as i64).then_some(held)
+}
+
+fn passed(since: Option<Time>, now: Time, needed: std::time::Duration) -> bool {
+    since.is_none_or(|t| secs(now - t) >= needed.as_secs() as i64)
+}
+
+impl Controller {
+    /// Every load off; switch times restored from a saved state.
+    pub fn new(config: Config, saved: Option<&SavedState>) -> Self {
+        let loads = config
+            .loads
+            .iter()
+            .map(|load| {
+                let mut state = LoadState::default();
+                if let Some(record) = saved.and_then(|s| s.loads.get(load.name.get_ref())) {
+                    state.last_on = record.last_on;
+                    state.last_off = record.last_off;
+                    state.starts = record.starts.iter().copied().collect();
+                }
+                state
+            })
+            .collect();
+        Controller {
+            config,
+            loads,
+            first_reading: None,
+            last_reading: None,
+            last_switch: None,
+            quarter: None,
+            demand_check: DemandCheck::default(),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// A new configuration (SIGHUP): loads keep their state by name; new ones start off.
+    pub fn reload(&mut self, config: Config) -> Vec<(String, LoadState)> {
+        let mut old: Vec<(String, LoadState)> = self
+            .config
+            .loads
+            .iter()
+            .map(|l| l.name.get_ref().clone())
+            .zip(std::mem::take(&mut self.loads))
+            .collect();
+        self.loads = config
+            .loads
+            .iter()
+            .map(
+                |load| match old.iter().position(|(name, _)| name == load.name.get_ref()) {
+                    Some(i) => old.remove(i).1,
+                    None => LoadState::default(),
+                },
+            )
+            .collect();
+        self.config = config;
+        old
+    }
+
+    /// What to keep across restarts.
+    pub fn saved_state(&self) -> SavedState {
+        let mut saved = SavedState::default();
+        for (load, state) in self.config.loads.iter().zip(&self.loads) {
+            saved.loads.insert(
+                load.name.get_ref().clone(),
+                LoadRecord {
+                    on: state.on,
+                    last_on: state.last_on,
+                    last_off: state.last_off,
+                    starts: state.starts.iter().copied().collect(),
+                },
+            );
+        }
+        saved
+    }
+
+    fn switch(
+        &mut self,
+        load: usize,
+        on: bool,
+        time: Time,
+        reason: String,
+        counts_for_settle: bool,
+    ) -> Decision {
+        let state = &mut self.loads[load];
+        let changed = state.on != on;
+        state.on = on;
+        state.on_since = None;
+        state.off_since = None;
+        if changed && on {
+            state.last_on = Some(time);
+            state.starts.push_back(time);
+        } else if changed {
+            state.last_off = Some(time);
+        }
+        if counts_for_settle {
+            self.last_switch = Some(time);
+        }
+        Decision {
+            load,
+            on,
+            time,
+            reason,
+        }
+    }
+
+    /// Every load off: no reading for too long.
+    pub fn stale(&mut self, time: Time, why: &str) -> Vec<Decision> {
+        self.first_reading = None;
+        (0..self.loads.len())
+            .map(|i| self.switch(i, false, time, format!("stale: {why}"), false))
+            .collect()
+    }
+
+    /// At exit: every load off but those that keep their state.
+    pub fn exit(&mut self, time: Time, why: &str) -> Vec<Decision> {
+        let leaving: Vec<usize> = (0..self.loads.len())
+            .filter(|&i| !self.config.loads[i].keep_on_exit)
+            .collect();
+        leaving
+            .into_iter()
+            .map(|i| self.switch(i, false, time, format!("exit: {why}"), false))
+            .collect()
+    }
+
+    /// The decisions a reading leads to.
+    pub fn on_sample(&mut self, s: &Sample) -> Vec<Decision> {
+        let t = s.time;
+        let mut decisions = Vec::new();
+        if let Some(previous) = self.last_reading {
+            let gap = secs(t - previous);
+            if gap >= self.config.stale_after.as_secs() as i64 {
+                let at = previous + Duration::seconds(self.config.stale_after.as_secs() as i64);
+                decisions.extend(self.stale(at, &format!("no reading for {gap} s")));
+            } else if gap < 0 {
+                debug!("reading time went back {} s: pending delays restart", -gap);
+                for load in &mut self.loads {
+                    load.on_since = None;
+                    load.off_since = None;
+                }
+            }
+        }
+        self.last_reading = Some(t);
+        let first = *self.first_reading.get_or_insert(t);
+        let in_grace = secs(t - first) < self.config.startup_grace.as_secs() as i64;
+        self.track_quarter(s);
+        for (load, state) in self.config.loads.iter().zip(&mut self.loads) {
+            state.on_since = if s.export_kw >= load.on_export_kw {
+                state.on_since.or(Some(t))
+            } else {
+                None
+            };
+            state.off_since = if s.import_kw >= load.off_import_kw {
+                state.off_since.or(Some(t))
+            } else {
+                None
+            };
+            while state
+                .starts
+                .front()
+                .is_some_and(|&start| secs(t - start) >= 3600)
+            {
+                state.starts.pop_front();
+            }
+        }
+        self.forced(t, in_grace, &mut decisions);
+        let target = self.peak_target(s);
+        if let Some(target) = target {
+            self.shed_for_peak(s, target, &mut decisions);
+        }
+        if passed(self.last_switch, t, self.config.settle) {
+            if let Some(d) = self.automatic_off(t, s) {
+                decisions.push(d);
+            } else if !in_grace && let Some(d) = self.automatic_on(t, s, target) {
+                decisions.push(d);
+            }
+        }
+        decisions
+    }
+
+    /// Manual modes and windows.
+    fn forced(&mut self, t: Time, in_grace: bool, decisions: &mut Vec<Decision>) {
+        let minute = t.naive_local().num_seconds_from_midnight() / 60;
+        for i in 0..self.loads.len() {
+            let load = &self.config.loads[i];
+            let want = match load.mode {
+                Mode::Off => Some((false, "mode off".to_string())),
+                Mode::On if in_grace => None,
+                Mode::On => Some((true, "mode on".to_string())),
+                Mode::Auto => load
+                    .window
+                    .filter(|w| !w.contains(minute))
+                    .map(|w| (false, format!("outside window {w}"))),
+            };
+            if let Some((on, reason)) = want
+                && on != self.loads[i].on
+            {
+                decisions.push(self.switch(i, on, t, reason, true));
+            }
+        }
+    }
+
+    fn auto_loads(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.loads.len()).filter(|&i| self.config.loads[i].mode == Mode::Auto)
+    }
+
+    fn automatic_off(&mut self, t: Time, s: &Sample) -> Option<Decision> {
+        let (i, held) = self
+            .auto_loads()
+            .filter(|&i| {
+                self.loads[i].on && passed(self.loads[i].last_on, t, self.config.loads[i].min_on)
+            })
+            .filter_map(|i| {
+                held(self.loads[i].off_since, t, self.config.loads[i].off_delay).map(|h| (i, h))
+            })
+            .max_by_key(|&(i, _)| self.loads[i].last_on)?;
+        let reason = format!(
+            "import {:.2} kW >= {:.2} kW for {held} s",
+            s.import_kw, self.config.loads[i].off_import_kw
+        );
+        Some(self.switch(i, false, t, reason, true))
+    }
+
+    fn automatic_on(&mut self, t: Time, s: &Sample, target: Option<f64>) -> Option<Decision> {
+        let minute = t.naive_local().num_seconds_from_midnight() / 60;
+        let candidates: Vec<(usize, i64)> = self
+            .auto_loads()
+            .filter(|&i| {
+                let (load, state) = (&self.config.loads[i], &self.loads[i]);
+                !state.on
+                    && load.window.is_none_or(|w| w.contains(minute))
+                    && passed(state.last_off, t, load.min_off)
+                    && load
+                        .max_starts_per_hour
+                        .is_none_or(|max| state.starts.len() < max as usize)
+            })
+            .filter_map(|i| {
+                held(self.loads[i].on_since, t, self.config.loads[i].on_delay).map(|h| (i, h))
+            })
+            .collect();
+        let &(i, held) = candidates
+            .iter()
+            .min_by_key(|&&(i, _)| (self.config.loads[i].priority, i))?;
+        let load = &self.config.loads[i];
+        if let (Some(target), Some(quarter)) = (target, &self.quarter) {
+            let rate = (s.import_kw - s.export_kw + load.power_kw).max(0.0);
+            let projected = quarter.projected(s, rate);
+            if projected > target {
+                debug!(
+                    "{}: held back: the quarter would average {projected:.2} kW > {target:.2} kW",
+                    load.name.get_ref()
+                );
+                return None;
+            }
+        }
+        let reason = format!(
+            "export {:.2} kW >= {:.2} kW for {held} s",
+            s.export_kw, load.on_export_kw
+        );
+        Some(self.switch(i, true, t, reason, true))
+    }
+
+    /// The quarter-hour average to stay under: the higher of the limit and the month's peak so
+    /// far (a quarter below that peak costs nothing more), less the margin.
+    fn peak_target(&self, s: &Sample) -> Option<f64> {
+        let peak = self.config.peak?;
+        Some(peak.limit_kw.max(s.demand_max_month_kw.unwrap_or(0.0)) - peak.margin_kw)
+    }
+
+    fn shed_for_peak(&mut self, s: &Sample, target: f64, decisions: &mut Vec<Decision>) {
+        let Some(quarter) = self.quarter.clone() else {
+            return;
+        };
+        let mut rate = s.import_kw;
+        let mut projected = quarter.projected(s, rate);
+        if projected <= target {
+            return;
+        }
+        let mut candidates: Vec<usize> = self
+            .auto_loads()
+            .filter(|&i| self.loads[i].on && self.config.loads[i].peak_shed)
+            .filter(|&i| passed(self.loads[i].last_on, s.time, self.config.loads[i].min_on))
+            .collect();
+        candidates.sort_by_key(|&i| std::cmp::Reverse(self.loads[i].last_on));
+        for i in candidates {
+            if projected <= target {
+                break;
+            }
+            let reason =
+                format!("peak: the quarter hour heads for {projected:.2} kW > {target:.2} kW");
+            decisions.push(self.switch(i, false, s.time, reason, true));
+            rate = (rate - self.config.loads[i].power_kw).max(0.0);
+            projected = quarter.projected(s, rate);
+        }
+    }
+
+    fn track_quarter(&mut self, s: &Sample) {
+        let Some(energy) = s.energy_import_kwh else {
+            self.quarter = None;
+            return;
+        };
+        let local = s.time.naive_local();
+        let into = i64::from(local.minute() % 15) * 60 + i64::from(local.second());
+        let start = s.time - Duration::seconds(into);
+        if self.quarter.as_ref().is_none_or(|q| q.start != start) {
+            // The first reading of a quarter: the part before it is estimated at its import.
+            let before = s.import_kw * into as f64 / 3600.0;
+            self.quarter = Some(Quarter {
+                start,
+                anchor_kwh: energy - before,
+            });
+        }
+        if let (Some(q), Some(meter)) = (&self.quarter, s.demand_avg_kw) {
+            self.demand_check.compare(q, s, meter);
+        }
+    }
+}
+
+/// The running quarter hour (fixed quarters at :00, :15, :30 and :45 local time).
+#[derive(Debug, Clone)]
+struct Quarter {
+    start: Time,
+    /// The import register at the quarter's start (estimated when the first reading was later).
+    anchor_kwh: f64,
+}
+
+impl Quarter {
+    fn energy_so_far(&self, s: &Sample) -> f64 {
+        s.energy_import_kwh
+            .map_or(0.0, |e| (e - self.anchor_kwh).max(0.0))
+    }
+
+    /// The quarter's average if import goes on at `rate_kw` to its end.
+    fn projected(&self, s: &Sample, rate_kw: f64) -> f64 {
+        let elapsed = secs(s.time - self.start).clamp(0, 900);
+        let remaining_h = (900 - elapsed) as f64 / 3600.0;
+        (self.energy_so_far(s) + rate_kw * remaining_h) * 4.0
+    }
+}
+
+/// Public sources disagree on what `1-0:1.4.0` holds: the average over the elapsed part of
+/// the quarter, or the energy so far times four (rising from zero). Compare both with the
+/// registers a few minutes into each quarter, and say once which one this meter sends.
+#[derive(Debug, Default)]
+struct DemandCheck {
+    elapsed_average: u32,
+    energy_times_four: u32,
+    neither: u32,
+    told: bool,
+}
+
+impl DemandCheck {
+    fn compare(&mut self, q: &Quarter, s: &Sample, meter_kw: f64) {
+        let elapsed = secs(s.time - q.start);
+        if self.told || elapsed != 600 {
+            return;
+        }
+        let energy = q.energy_so_far(s);
+        let elapsed_average = energy * 3600.0 / elapsed as f64;
+        let times_four = energy * 4.0;
+        let close = |a: f64, b: f64| (a - b).abs() <= 0.05 * a.abs().max(b.abs()) + 0.02;
+        debug!(
+            "1-0:1.4.0 {meter_kw} kW; elapsed average {elapsed_average:.3}, energy x 4 {times_four:.3}"
+        );
+        if times_four < 0.1 {
+            return;
+        }
+        match (
+            close(meter_kw, elapsed_average),
+            close(meter_kw, times_four),
+        ) {
+            (true, false) => self.elapsed_average += 1,
+            (false, true) => self.energy_times_four += 1,
+            (false, false) => self.neither += 1,
+            (true, true) => {}
+        }
+        if self.elapsed_average >= 3 {
+            info!("the meter's 1-0:1.4.0 is the average over the elapsed part of the quarter hour");
+            self.told = true;
+        } else if self.energy_times_four >= 3 {
+            info!(
+                "the meter's 1-0:1.4.0 is the quarter's energy so far times four (it rises from zero)"
+            );
+            self.told = true;
+        } else if self.neither >= 3 {
+            warn!(
+                "the meter's 1-0:1.4.0 matches neither reading of the import registers; peak shaving uses the registers"
+            );
+            self.told = true;
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Scenario harness: scripted reading streams (timestamps and integrated import register
+//! included), the real p1-relay binary, and `command` switches that record what they did.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use chrono::{DateTime, Duration, FixedOffset, SecondsFormat};
+
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("p1-relay-test-{tag}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// One reading a second, as p1-parse writes them.
+pub struct Stream {
+    pub time: DateTime<FixedOffset>,
+    energy_kwh: f64,
+    pub lines: Vec<String>,
+    pub month_peak_kw: Option<f64>,
+}
+
+impl Stream {
+    pub fn starting(at: &str) -> Self {
+        Stream {
+            time: DateTime::parse_from_rfc3339(at).expect("time"),
+            energy_kwh: 1000.0,
+            lines: Vec::new(),
+            month_peak_kw: None,
+        }
+    }
+
+    /// `seconds` readings with this import and export.
+    pub fn hold(&mut self, seconds: u32, import_kw: f64, export_kw: f64) -> &mut Self {
+        for _ in 0..seconds {
+            self.energy_kwh += import_kw / 3600.0;
+            let mut reading = serde_json::json!({
+                "type": "reading",
+                "time": self.time.to_rfc3339_opts(SecondsFormat::Secs, false),
+                "power_import_kw": import_kw,
+                "power_export_kw": export_kw,
+                "energy_import_t1_kwh": (self.energy_kwh * 1000.0).floor() / 1000.0,
+                "energy_import_t2_kwh": 0.0,
+            });
+            if let Some(peak) = self.month_peak_kw {
+                reading["demand_max_month_kw"] = peak.into();
+            }
+            self.lines.push(reading.to_string());
+            self.time += Duration::seconds(1);
+        }
+        self
+    }
+
+    /// Time passes with no reading.
+    pub fn gap(&mut self, seconds: i64) -> &mut Self {
+        self.time += Duration::seconds(seconds);
+        self
+    }
+
+    pub fn text(&self) -> String {
+        self.lines.iter().map(|l| format!("{l}\n")).collect()
+    }
+}
+
+/// A config whose loads are `command` switches appending "NAME on|off" to `switched`.
+pub fn config(dir: &TempDir, globals: &str, loads: &[&str]) -> PathBuf {
+    let log = dir.path("switched");
+    let mut text = format!("{globals}\n");
+    for load in loads {
+        text.push_str(&format!(
+            "[[load]]\n{load}\n[load.switch]\ntype = \"command\"\non = \"echo $P1_LOAD on >> {0}\"\noff = \"echo $P1_LOAD off >> {0}\"\n",
+            log.display()
+        ));
+    }
+    let path = dir.path("relay.toml");
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+/// What the command switches really did.
+pub fn switched(dir: &TempDir) -> Vec<String> {
+    std::fs::read_to_string(dir.path("switched"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+pub fn p1_relay(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_p1-relay"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut input = child.stdin.take().expect("stdin");
+    let text = stdin.to_string();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(text.as_bytes());
+    });
+    let output = child.wait_with_output().expect("wait");
+    writer.join().expect("writer");
+    output
+}
+
+pub fn run(config: &Path, stream: &Stream) -> Output {
+    p1_relay(
+        &["--config", config.to_str().expect("path")],
+        &stream.text(),
+    )
+}
+
+/// A relay event: (time, load, state, reason).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub time: String,
+    pub load: String,
+    pub state: String,
+    pub reason: String,
+}
+
+pub fn events(output: &Output) -> Vec<Event> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["type"] == "relay")
+        .map(|v| Event {
+            time: v["time"].as_str().unwrap_or("").to_string(),
+            load: v["load"].as_str().unwrap_or("").to_string(),
+            state: v["state"].as_str().unwrap_or("").to_string(),
+            reason: v["reason"].as_str().unwrap_or("").to_string(),
+        })
+        .collect()
+}
+
+/// The events the rules caused (not start and exit), as "HH:MM:SS load state".
+pub fn switches(output: &Output) -> Vec<String> {
+    events(output)
+        .into_iter()
+        .filter(|e| e.reason != "start" && !e.reason.starts_with("exit"))
+        .map(|e| format!("{} {} {}", &e.time[11..19], e.load, e.state))
+        .collect()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
