@@ -1,0 +1,376 @@
+//! Records to InfluxDB line protocol.
+//!
+//! Readings become one point of measurement `p1` (tag `meter_id`) whose fields are every
+//! numeric key, each of a type fixed for ever: counts and states (`tariff`, `breaker_state`,
+//! power failures, voltage sags and swells) integer, every meter quantity float, since a
+//! field whose type changes between points is rejected. M-Bus devices become points of
+//! `p1_mbus` (tags `channel`, `kind`, `id`) at their own timestamp; relay events points of
+//! `p1_relay` (tag `load`, field `on` 0/1, string `reason`). Timestamps are whole seconds.
+
+use std::fmt::Write as _;
+
+use chrono::DateTime;
+use serde_json::{Map, Value};
+
+/// Reading keys that are counts or states: always integers.
+pub const INTEGER_FIELDS: [&str; 10] = [
+    "tariff",
+    "breaker_state",
+    "power_failures",
+    "long_power_failures",
+    "voltage_sags_l1",
+    "voltage_sags_l2",
+    "voltage_sags_l3",
+    "voltage_swells_l1",
+    "voltage_swells_l2",
+    "voltage_swells_l3",
+];
+
+/// Which timestamp a reading's point gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TimeSource {
+    /// The meter's `time`, else `received`, else now.
+    Meter,
+    /// When p1-read received the telegram, else now.
+    Received,
+    /// When p1-influx read the record.
+    Now,
+}
+
+/// How records are turned into points.
+#[derive(Debug, Clone)]
+pub struct Schema {
+    pub measurement: String,
+    /// Extra tags on every point, already escaped: `,key=value...`.
+    pub extra_tags: String,
+    pub only_fields: Option<Vec<String>>,
+    pub exclude_fields: Vec<String>,
+    pub time_source: TimeSource,
+}
+
+impl Schema {
+    pub fn new(
+        measurement: &str,
+        tags: &[(String, String)],
+        only: Option<Vec<String>>,
+        exclude: Vec<String>,
+        time_source: TimeSource,
+    ) -> Self {
+        let mut extra_tags = String::new();
+        let mut tags = tags.to_vec();
+        tags.sort();
+        for (k, v) in &tags {
+            let _ = write!(extra_tags, ",{}={}", escape_tag(k), escape_tag(v));
+        }
+        Schema {
+            measurement: measurement.to_string(),
+            extra_tags,
+            only_fields: only,
+            exclude_fields: exclude,
+            time_source,
+        }
+    }
+
+    fn wants(&self, key: &str) -> bool {
+        self.only_fields
+            .as_ref()
+            .is_none_or(|only| only.iter().any(|k| k == key))
+            && !self.exclude_fields.iter().any(|k| k == key)
+    }
+
+    /// Appends the lines for one record to `out`; returns how many, or why none.
+    pub fn record(&self, record: &Value, now_secs: i64, out: &mut String) -> Result<usize, String> {
+        let Value::Object(map) = record else {
+            return Err("not a JSON object".into());
+        };
+        match map.get("type").and_then(Value::as_str) {
+            Some("reading") => self.reading(map, now_secs, out),
+            Some("relay") => self.relay(map, now_secs, out),
+            Some(other) => Err(format!("a record of type '{other}' has nothing to write")),
+            None => Err("a record without \"type\"".into()),
+        }
+    }
+
+    fn reading(
+        &self,
+        map: &Map<String, Value>,
+        now_secs: i64,
+        out: &mut String,
+    ) -> Result<usize, String> {
+        let received = map
+            .get("received")
+            .and_then(Value::as_str)
+            .and_then(rfc3339_secs);
+        let meter = map
+            .get("time")
+            .and_then(Value::as_str)
+            .and_then(rfc3339_secs);
+        let time = match self.time_source {
+            TimeSource::Meter => meter.or(received).unwrap_or(now_secs),
+            TimeSource::Received => received.unwrap_or(now_secs),
+            TimeSource::Now => now_secs,
+        };
+        let meter_id = map
+            .get("meter_id")
+            .and_then(Value::as_str)
+            .filter(|id| !id.is_empty());
+        let start = out.len();
+        out.push_str(&escape_measurement(&self.measurement));
+        if let Some(id) = meter_id {
+            let _ = write!(out, ",meter_id={}", escape_tag(id));
+        }
+        out.push_str(&self.extra_tags);
+        let mut fields = 0;
+        for (key, value) in map {
+            let Value::Number(number) = value else {
+                continue;
+            };
+            if !self.wants(key) {
+                continue;
+            }
+            let Some(text) = field_value(key, number) else {
+                continue;
+            };
+            out.push(if fields == 0 { ' ' } else { ',' });
+            let _ = write!(out, "{}={text}", escape_key(key));
+            fields += 1;
+        }
+        if fields == 0 {
+            out.truncate(start);
+            return Err("a reading with no numeric value to write".into());
+        }
+        let _ = writeln!(out, " {time}");
+        let mut lines = 1;
+        if let Some(Value::Array(devices)) = map.get("mbus") {
+            for device in devices {
+                lines += self.mbus(device, meter_id, out);
+            }
+        }
+        Ok(lines)
+    }
+
+    /// One `p1_mbus` point for a device with a value and a valid timestamp.
+    fn mbus(&self, device: &Value, meter_id: Option<&str>, out: &mut String) -> usize {
+        let (Some(value), Some(time)) = (
+            device
+                .get("value")
+                .and_then(Value::as_f64)
+                .filter(|v| v.is_finite()),
+            device
+                .get("time")
+                .and_then(Value::as_str)
+                .and_then(rfc3339_secs),
+        ) else {
+            return 0;
+        };
+        let _ = write!(out, "{}_mbus", escape_measurement(&self.measurement));
+        if let Some(channel) = device.get("channel").and_then(Value::as_u64) {
+            let _ = write!(out, ",channel={channel}");
+        }
+        if let Some(id) = device
+            .get("id")
+            .and_then(Value::as_str)
+            .filter(|id| !id.is_empty())
+        {
+            let _ = write!(out, ",id={}", escape_tag(id));
+        }
+        if let Some(kind) = device
+            .get("kind")
+            .and_then(Value::as_str)
+            .filter(|k| !k.is_empty())
+        {
+            let _ = write!(out, ",kind={}", escape_tag(kind));
+        }
+        if let Some(id) = meter_id {
+            let _ = write!(out, ",meter_id={}", escape_tag(id));
+        }
+        out.push_str(&self.extra_tags);
+        let _ = write!(out, " value={}", float(value));
+        if let Some(valve) = device.get("valve").and_then(Value::as_i64) {
+            let _ = write!(out, ",valve={valve}i");
+        }
+        let _ = writeln!(out, " {time}");
+        1
+    }
+
+    fn relay(
+        &self,
+        map: &Map<String, Value>,
+        now_secs: i64,
+        out: &mut String,
+    ) -> Result<usize, String> {
+        let load = map
+            .get("load")
+            .and_then(Value::as_str)
+            .filter(|l| !l.is_empty())
+            .ok_or("a relay event without a load")?;
+        let on = match map.get("state").and_then(Value::as_str) {
+            Some("on") => 1,
+            Some("off") => 0,
+            _ => return Err("a relay event whose state is not on or off".into()),
+        };
+        let time = map
+            .get("time")
+            .and_then(Value::as_str)
+            .and_then(rfc3339_secs)
+            .unwrap_or(now_secs);
+        let reason = map.get("reason").and_then(Value::as_str).unwrap_or("");
+        let _ = writeln!(
+            out,
+            "{}_relay,load={}{} on={on}i,reason=\"{}\" {time}",
+            escape_measurement(&self.measurement),
+            escape_tag(load),
+            self.extra_tags,
+            escape_string(reason)
+        );
+        Ok(1)
+    }
+}
+
+/// The field's text with its fixed type, or `None` for a value that cannot be written.
+fn field_value(key: &str, number: &serde_json::Number) -> Option<String> {
+    if INTEGER_FIELDS.contains(&key) {
+        return number.as_i64().map(|i| format!("{i}i"));
+    }
+    number.as_f64().filter(|v| v.is_finite()).map(float)
+}
+
+/// A float as line protocol reads it: Rust's shortest round-trip form (`230`, `0.034`).
+fn float(v: f64) -> String {
+    format!("{v}")
+}
+
+fn rfc3339_secs(text: &str) -> Option<i64> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.timestamp())
+}
+
+/// Control characters would end the line: they become spaces.
+fn clean(c: char) -> char {
+    if c.is_control() { ' ' } else { c }
+}
+
+pub fn escape_measurement(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars().map(clean) {
+        if matches!(c, ',' | ' ') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Tag keys, tag values and field keys: comma, equals sign and space are escaped.
+pub fn escape_tag(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars().map(clean) {
+        if matches!(c, ',' | '=' | ' ') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn escape_key(key: &str) -> String {
+    escape_tag(key)
+}
+
+/// String field values: double quote and backslash are escaped.
+pub fn escape_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars().map(clean) {
+        if matches!(c, '"' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn schema() -> Schema {
+        Schema::new("p1", &[], None, Vec::new(), TimeSource::Meter)
+    }
+
+    fn lines(record: Value) -> String {
+        let mut out = String::new();
+        schema().record(&record, 1_700_000_000, &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn a_reading_with_fixed_types_and_its_mbus_device() {
+        let lp = lines(json!({
+            "type": "reading", "meter_id": "1SAG 31,0", "time": "2020-05-12T13:54:09+02:00",
+            "tariff": 1, "energy_import_t1_kwh": 0.034, "voltage_l1_v": 230.0, "power_failures": 13,
+            "message": "", "demand_max_month_time": "2020-05-09T13:45:58+02:00",
+            "mbus": [
+                {"channel": 1, "device_type": 3, "kind": "gas", "id": "7FLO", "valve": 1, "time": "2020-05-12T13:45:58+02:00", "value": 112.384, "unit": "m3"},
+                {"channel": 2, "kind": "gas", "id": "", "time": null, "value": 0.0}
+            ]
+        }));
+        assert_eq!(
+            lp,
+            "p1,meter_id=1SAG\\ 31\\,0 energy_import_t1_kwh=0.034,power_failures=13i,tariff=1i,voltage_l1_v=230 1589284449\n\
+             p1_mbus,channel=1,id=7FLO,kind=gas,meter_id=1SAG\\ 31\\,0 value=112.384,valve=1i 1589283958\n"
+        );
+    }
+
+    #[test]
+    fn relay_events_and_escaping() {
+        let lp = lines(
+            json!({"type": "relay", "time": "2024-06-12T12:01:00+02:00", "load": "boiler 1", "state": "on", "reason": "export \"2.41\" kW\\x"}),
+        );
+        assert_eq!(
+            lp,
+            "p1_relay,load=boiler\\ 1 on=1i,reason=\"export \\\"2.41\\\" kW\\\\x\" 1718186460\n"
+        );
+    }
+
+    #[test]
+    fn time_sources_tags_and_field_selection() {
+        let record = json!({"type": "reading", "time": null, "received": "2024-06-12T12:00:00.900+02:00", "power_import_kw": 1.5, "tariff": 2});
+        let mut out = String::new();
+        schema().record(&record, 5, &mut out).unwrap();
+        assert_eq!(out, "p1 power_import_kw=1.5,tariff=2i 1718186400\n");
+        let tags = [("site".to_string(), "home=1".to_string())];
+        let s = Schema::new("my p1", &tags, None, vec!["tariff".into()], TimeSource::Now);
+        out.clear();
+        s.record(&record, 5, &mut out).unwrap();
+        assert_eq!(out, "my\\ p1,site=home\\=1 power_import_kw=1.5 5\n");
+        let s = Schema::new(
+            "p1",
+            &[],
+            Some(vec!["tariff".into()]),
+            Vec::new(),
+            TimeSource::Meter,
+        );
+        out.clear();
+        s.record(&record, 5, &mut out).unwrap();
+        assert_eq!(out, "p1 tariff=2i 1718186400\n");
+    }
+
+    #[test]
+    fn records_with_nothing_to_write() {
+        let mut out = String::new();
+        assert!(
+            schema()
+                .record(&json!({"type": "reading", "header": "X"}), 0, &mut out)
+                .is_err()
+        );
+        assert!(
+            schema()
+                .record(&json!({"type": "telegram"}), 0, &mut out)
+                .is_err()
+        );
+        assert!(schema().record(&json!([1, 2]), 0, &mut out).is_err());
+        assert!(out.is_empty());
+    }
+}

@@ -1,0 +1,300 @@
+//! The on-disk spool between the reader and the sender: append-only segment files of line
+//! protocol. The reader appends to `NNN.open` and seals it (a rename to `NNN.lp`) once it
+//! holds a batch or is old enough; the sender posts sealed segments oldest first and deletes
+//! each only after the server took it. A crash loses nothing already appended: at start,
+//! left-over open segments are sealed (a cut-off last line is dropped) and sent first.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use log::{error, warn};
+
+/// A sealed segment, ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    pub seq: u64,
+    pub path: PathBuf,
+}
+
+/// Sealed segments, oldest first.
+pub fn sealed_segments(dir: &Path) -> io::Result<Vec<Segment>> {
+    let mut segments: Vec<Segment> = fs::read_dir(dir)?
+        .filter_map(Result::ok)
+        .filter_map(|entry| {
+            let name = entry.file_name().into_string().ok()?;
+            let seq = name.strip_suffix(".lp")?.parse().ok()?;
+            Some(Segment {
+                seq,
+                path: entry.path(),
+            })
+        })
+        .collect();
+    segments.sort_by_key(|s| s.seq);
+    Ok(segments)
+}
+
+struct OpenSegment {
+    seq: u64,
+    file: BufWriter<File>,
+    lines: usize,
+    opened: Instant,
+}
+
+/// The writing end of the spool.
+pub struct Spool {
+    dir: PathBuf,
+    max_bytes: u64,
+    batch_lines: usize,
+    max_age: Duration,
+    current: Option<OpenSegment>,
+    next_seq: u64,
+    /// Kept open: its lock keeps a second p1-influx off this spool.
+    _lock: File,
+    pub dropped_lines: u64,
+}
+
+impl std::fmt::Debug for Spool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Spool").field("dir", &self.dir).finish()
+    }
+}
+
+fn open_path(dir: &Path, seq: u64) -> PathBuf {
+    dir.join(format!("{seq:020}.open"))
+}
+
+fn sealed_path(dir: &Path, seq: u64) -> PathBuf {
+    dir.join(format!("{seq:020}.lp"))
+}
+
+impl Spool {
+    /// Opens (creating) the spool in `dir`, sealing what an earlier run left open.
+    pub fn open(
+        dir: &Path,
+        max_bytes: u64,
+        batch_lines: usize,
+        max_age: Duration,
+    ) -> Result<Spool, String> {
+        let fail = |e: io::Error| format!("spool {}: {e}", dir.display());
+        fs::create_dir_all(dir).map_err(fail)?;
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("lock"))
+            .map_err(fail)?;
+        if lock.try_lock().is_err() {
+            return Err(format!(
+                "spool {}: in use by another p1-influx (give each its own --spool-dir)",
+                dir.display()
+            ));
+        }
+        let mut highest = 0;
+        for entry in fs::read_dir(dir).map_err(fail)?.filter_map(Result::ok) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some((seq, ext)) = name.split_once('.') else {
+                continue;
+            };
+            let Ok(seq) = seq.parse::<u64>() else {
+                continue;
+            };
+            highest = highest.max(seq);
+            if ext == "open" {
+                seal_leftover(&entry.path(), &sealed_path(dir, seq)).map_err(fail)?;
+            }
+        }
+        Ok(Spool {
+            dir: dir.to_path_buf(),
+            max_bytes,
+            batch_lines: batch_lines.max(1),
+            max_age,
+            current: None,
+            next_seq: highest + 1,
+            _lock: lock,
+            dropped_lines: 0,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Appends complete lines (each ending in `\n`), counting `count` of them.
+    pub fn append(&mut self, lines: &str, count: usize) -> io::Result<()> {
+        if self.current.is_none() {
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            let file = OpenOptions::new()
+                .create_new(true)
+                .append(true)
+                .open(open_path(&self.dir, seq))?;
+            self.current = Some(OpenSegment {
+                seq,
+                file: BufWriter::with_capacity(64 * 1024, file),
+                lines: 0,
+                opened: Instant::now(),
+            });
+        }
+        let Some(current) = self.current.as_mut() else {
+            return Ok(());
+        };
+        current.file.write_all(lines.as_bytes())?;
+        current.lines += count;
+        if current.lines >= self.batch_lines {
+            self.seal()?;
+        }
+        Ok(())
+    }
+
+    /// Hands what was appended to the kernel (called whenever the input is idle, so that a
+    /// crash of this process loses nothing).
+    pub fn flush(&mut self) -> io::Result<()> {
+        match self.current.as_mut() {
+            Some(current) => current.file.flush(),
+            None => Ok(()),
+        }
+    }
+
+    /// Seals the open segment once it is old enough; true when it did.
+    pub fn seal_if_old(&mut self) -> io::Result<bool> {
+        if self
+            .current
+            .as_ref()
+            .is_some_and(|c| c.opened.elapsed() >= self.max_age)
+        {
+            self.seal()?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Closes the open segment and makes it visible to the sender.
+    pub fn seal(&mut self) -> io::Result<()> {
+        let Some(mut current) = self.current.take() else {
+            return Ok(());
+        };
+        current.file.flush()?;
+        drop(current.file);
+        fs::rename(
+            open_path(&self.dir, current.seq),
+            sealed_path(&self.dir, current.seq),
+        )?;
+        self.enforce_limit();
+        Ok(())
+    }
+
+    /// Drops the oldest sealed segments while the spool is over its bound.
+    fn enforce_limit(&mut self) {
+        let Ok(segments) = sealed_segments(&self.dir) else {
+            return;
+        };
+        let sizes: Vec<u64> = segments
+            .iter()
+            .map(|s| fs::metadata(&s.path).map_or(0, |m| m.len()))
+            .collect();
+        let mut total: u64 = sizes.iter().sum();
+        for (segment, size) in segments.iter().zip(sizes) {
+            if total <= self.max_bytes {
+                break;
+            }
+            let lines = count_lines(&segment.path);
+            if fs::remove_file(&segment.path).is_ok() {
+                self.dropped_lines += lines;
+                total -= size;
+                error!(
+                    "spool {} is full (over {} bytes): dropped its oldest {lines} points ({} dropped so far); \
+                     is the database reachable? raise --spool-max to keep more",
+                    self.dir.display(),
+                    self.max_bytes,
+                    self.dropped_lines
+                );
+            }
+        }
+    }
+}
+
+fn count_lines(path: &Path) -> u64 {
+    let mut bytes = Vec::new();
+    let _ = File::open(path).and_then(|mut f| f.read_to_end(&mut bytes));
+    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+}
+
+/// Seals a segment a crashed run left open, without its cut-off last line.
+fn seal_leftover(open: &Path, sealed: &Path) -> io::Result<()> {
+    let bytes = fs::read(open)?;
+    let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    if complete < bytes.len() {
+        warn!("{}: dropped a line cut off by a crash", open.display());
+        OpenOptions::new()
+            .write(true)
+            .open(open)?
+            .set_len(complete as u64)?;
+    }
+    if complete == 0 {
+        return fs::remove_file(open);
+    }
+    fs::rename(open, sealed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp(tag: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("p1-influx-spool-{tag}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    #[test]
+    fn segments_seal_at_a_batch_and_survive_a_crash() {
+        let dir = temp("seal");
+        {
+            let mut spool = Spool::open(&dir, 1 << 20, 2, Duration::from_secs(60)).unwrap();
+            spool.append("a 1\n", 1).unwrap();
+            spool.append("b 2\n", 1).unwrap(); // sealed: 2 lines
+            spool.append("c 3\n", 1).unwrap();
+            spool.flush().unwrap();
+            assert_eq!(sealed_segments(&dir).unwrap().len(), 1);
+            // A second p1-influx on the same spool is refused.
+            assert!(
+                Spool::open(&dir, 1 << 20, 2, Duration::from_secs(60))
+                    .unwrap_err()
+                    .contains("in use")
+            );
+            // Simulate a crash mid-line.
+            let open = open_path(&dir, 2);
+            let mut f = OpenOptions::new().append(true).open(&open).unwrap();
+            f.write_all(b"d 4").unwrap();
+            drop(spool);
+        }
+        let _spool = Spool::open(&dir, 1 << 20, 2, Duration::from_secs(60));
+        let segments = sealed_segments(&dir).unwrap();
+        let texts: Vec<String> = segments
+            .iter()
+            .map(|s| fs::read_to_string(&s.path).unwrap())
+            .collect();
+        assert_eq!(texts, ["a 1\nb 2\n", "c 3\n"]);
+        fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn the_oldest_data_goes_when_the_spool_is_full() {
+        let dir = temp("full");
+        let mut spool = Spool::open(&dir, 30, 1, Duration::from_secs(60)).unwrap();
+        for i in 0..10 {
+            spool.append(&format!("line {i}\n"), 1).unwrap();
+        }
+        let segments = sealed_segments(&dir).unwrap();
+        let kept: Vec<String> = segments
+            .iter()
+            .map(|s| fs::read_to_string(&s.path).unwrap())
+            .collect();
+        assert_eq!(kept, ["line 6\n", "line 7\n", "line 8\n", "line 9\n"]);
+        assert_eq!(spool.dropped_lines, 6);
+        fs::remove_dir_all(&dir).ok();
+    }
+}

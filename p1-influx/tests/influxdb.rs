@@ -1,0 +1,305 @@
+//! p1-influx against a real InfluxDB 1.x: values and types written, outages survived.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn args<'a>(influxd: &'a str, spool: &'a str) -> Vec<&'a str> {
+    vec!["--url", influxd, "--db", "p1", "--spool-dir", spool]
+}
+
+#[test]
+fn readings_mbus_and_relay_events_land_with_their_values_and_types() {
+    let influxd = Influxd::start();
+    influxd.create_database("p1");
+    let spool = TempDir::new("spool");
+    let mut input = String::new();
+    for name in [
+        "fluvius_v171.txt",
+        "fluvius_v171_alt.txt",
+        "v5_two_mbus.txt",
+        "v4_2.txt",
+    ] {
+        input.push_str(&serde_json::to_string(&fixture_reading(name)).expect("json"));
+        input.push('\n');
+    }
+    input.push_str("{\"type\":\"relay\",\"time\":\"2024-06-12T12:01:00+02:00\",\"load\":\"boiler\",\"state\":\"on\",\"reason\":\"export 2.41 kW >= 2.20 kW for 60 s\"}\n");
+    input.push_str("not json\n{\"type\":\"reading\",\"header\":\"X\"}\n");
+    let url = influxd.url();
+    let spool_dir = spool.0.to_string_lossy().into_owned();
+    let output = p1_influx(&args(&url, &spool_dir), &input, &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let err = stderr(&output);
+    assert!(err.contains("stdin: line 6: not JSON"), "{err}");
+    assert!(
+        err.contains("stdin: line 7: a reading with no numeric value to write"),
+        "{err}"
+    );
+
+    let rows = influxd.rows("p1", "SELECT * FROM p1 WHERE meter_id = '1SAG3101021605'");
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    assert_eq!(r["time"], 1_589_284_449);
+    assert_eq!(r["energy_import_t2_kwh"], 15.758);
+    assert_eq!(r["voltage_l1_v"], 234.7);
+    assert_eq!(r["demand_max_month_kw"], 2.589);
+    assert_eq!(r["tariff"], 1);
+    let rows = influxd.rows("p1", "SELECT * FROM p1 WHERE meter_id = '1SAG3100721326'");
+    assert_eq!(rows[0]["current_l1_a"], 0.27);
+    assert_eq!(
+        influxd.count("p1", "SELECT count(power_import_kw) FROM p1"),
+        4
+    );
+
+    let types: Vec<(String, String)> = influxd
+        .rows("p1", "SHOW FIELD KEYS FROM p1")
+        .iter()
+        .map(|r| {
+            (
+                r["fieldKey"].as_str().unwrap_or("").to_string(),
+                r["fieldType"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    for (key, kind) in [
+        ("tariff", "integer"),
+        ("power_failures", "integer"),
+        ("voltage_sags_l3", "integer"),
+        ("voltage_l1_v", "float"),
+        ("energy_import_t1_kwh", "float"),
+        ("power_import_kw", "float"),
+    ] {
+        assert!(
+            types.contains(&(key.to_string(), kind.to_string())),
+            "{key} should be {kind}: {types:?}"
+        );
+    }
+
+    let gas = influxd.rows("p1", "SELECT * FROM p1_mbus WHERE id = '7FLO2119033733'");
+    assert_eq!(gas.len(), 1);
+    assert_eq!(gas[0]["value"], 112.384);
+    assert_eq!(gas[0]["kind"], "gas");
+    assert_eq!(gas[0]["channel"], "1");
+    assert_eq!(gas[0]["time"], 1_589_283_958);
+    // v5_two_mbus: channel 1's placeholder time gives no point; channel 2 its own.
+    assert_eq!(
+        influxd.count(
+            "p1",
+            "SELECT count(value) FROM p1_mbus WHERE meter_id = 'E0044007382246019'"
+        ),
+        1
+    );
+
+    let relay = influxd.rows("p1", "SELECT * FROM p1_relay");
+    assert_eq!(relay.len(), 1);
+    assert_eq!(relay[0]["load"], "boiler");
+    assert_eq!(relay[0]["on"], 1);
+    assert_eq!(relay[0]["reason"], "export 2.41 kW >= 2.20 kW for 60 s");
+    assert!(
+        spooled_lines(&spool.0) == 0,
+        "everything sent, nothing left"
+    );
+}
+
+#[test]
+fn a_server_that_goes_down_mid_stream_and_comes_back_gets_every_point_once() {
+    let mut influxd = Influxd::start();
+    influxd.create_database("p1");
+    let spool = TempDir::new("spool");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_p1-influx"))
+        .args([
+            "--url",
+            &influxd.url(),
+            "--db",
+            "p1",
+            "--flush",
+            "1",
+            "--batch-lines",
+            "50",
+            "--timeout",
+            "2",
+        ])
+        .arg("--spool-dir")
+        .arg(&spool.0)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let all = numbered_readings(600, 1_700_000_000);
+    let lines: Vec<&str> = all.lines().collect();
+    let feed = |stdin: &mut std::process::ChildStdin, part: &[&str]| {
+        for line in part {
+            stdin
+                .write_all(format!("{line}\n").as_bytes())
+                .expect("write");
+        }
+        stdin.flush().expect("flush");
+    };
+    feed(&mut stdin, &lines[..200]);
+    std::thread::sleep(Duration::from_millis(1500));
+    influxd.stop();
+    feed(&mut stdin, &lines[200..400]);
+    std::thread::sleep(Duration::from_millis(2500));
+    influxd.resume();
+    feed(&mut stdin, &lines[400..]);
+    drop(stdin);
+    let status = child.wait().expect("wait");
+    assert!(status.success());
+    assert_eq!(
+        influxd.count("p1", "SELECT count(power_import_kw) FROM p1"),
+        600
+    );
+    assert_eq!(influxd.count("p1", "SELECT count(tariff) FROM p1"), 600);
+}
+
+#[test]
+fn killed_while_the_server_is_down_it_sends_the_spool_after_a_restart() {
+    let mut influxd = Influxd::start();
+    influxd.create_database("p1");
+    influxd.stop();
+    let spool = TempDir::new("spool");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_p1-influx"))
+        .args([
+            "--url",
+            &influxd.url(),
+            "--db",
+            "p1",
+            "--flush",
+            "1",
+            "--batch-lines",
+            "100",
+            "--timeout",
+            "2",
+        ])
+        .arg("--spool-dir")
+        .arg(&spool.0)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(numbered_readings(450, 1_700_100_000).as_bytes())
+        .expect("write");
+    stdin.flush().expect("flush");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while spooled_lines(&spool.0) < 450 {
+        assert!(
+            Instant::now() < deadline,
+            "spooled {}",
+            spooled_lines(&spool.0)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().expect("SIGKILL");
+    child.wait().expect("wait");
+
+    influxd.resume();
+    let url = influxd.url();
+    let spool_dir = spool.0.to_string_lossy().into_owned();
+    let output = p1_influx(&args(&url, &spool_dir), "", &[]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(
+        influxd.count("p1", "SELECT count(power_import_kw) FROM p1"),
+        450
+    );
+    assert_eq!(spooled_lines(&spool.0), 0);
+}
+
+#[test]
+fn an_unknown_database_keeps_the_data_and_says_what_to_fix() {
+    let influxd = Influxd::start();
+    let spool = TempDir::new("spool");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_p1-influx"))
+        .args(["--url", &influxd.url(), "--db", "nosuchdb", "--flush", "1"])
+        .arg("--spool-dir")
+        .arg(&spool.0)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(numbered_readings(5, 1_700_200_000).as_bytes())
+        .expect("write");
+    std::thread::sleep(Duration::from_millis(2500));
+    let _ = Command::new("kill").arg(child.id().to_string()).status();
+    drop(stdin);
+    let output = child.wait_with_output().expect("wait");
+    assert_eq!(output.status.code(), Some(0));
+    let err = stderr(&output);
+    assert!(
+        err.contains("404: not found: check --url and --db"),
+        "{err}"
+    );
+    assert!(err.contains("CREATE DATABASE"), "{err}");
+    assert_eq!(spooled_lines(&spool.0), 5, "kept for the next run");
+}
+
+#[test]
+fn every_query_of_the_grafana_dashboard_runs() {
+    let influxd = Influxd::start();
+    influxd.create_database("p1");
+    let spool = TempDir::new("spool");
+    let mut input = String::new();
+    for name in ["fluvius_v171.txt", "fluvius_v171_alt.txt"] {
+        input.push_str(&serde_json::to_string(&fixture_reading(name)).expect("json"));
+        input.push('\n');
+    }
+    input.push_str("{\"type\":\"relay\",\"time\":\"2020-05-12T13:55:00+02:00\",\"load\":\"boiler\",\"state\":\"on\",\"reason\":\"r\"}\n");
+    let url = influxd.url();
+    let spool_dir = spool.0.to_string_lossy().into_owned();
+    assert!(
+        p1_influx(&args(&url, &spool_dir), &input, &[])
+            .status
+            .success()
+    );
+
+    let path = format!("{}/../scripts/grafana-p1.json", env!("CARGO_MANIFEST_DIR"));
+    let dashboard: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(path).expect("dashboard")).expect("json");
+    let mut queries = Vec::new();
+    for panel in dashboard["panels"].as_array().expect("panels") {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            queries.push((
+                panel["title"].as_str().unwrap_or("").to_string(),
+                target["query"].as_str().expect("raw query").to_string(),
+            ));
+        }
+    }
+    for variable in dashboard["templating"]["list"]
+        .as_array()
+        .expect("variables")
+    {
+        queries.push((
+            "variable".to_string(),
+            variable["query"].as_str().expect("query").to_string(),
+        ));
+    }
+    assert!(queries.len() >= 6, "{queries:?}");
+    let mut answered = 0;
+    for (title, query) in queries {
+        let q = query
+            .replace(
+                "$timeFilter",
+                "time >= '2020-01-01T00:00:00Z' AND time <= '2024-01-01T00:00:00Z'",
+            )
+            .replace("$__interval", "15m")
+            .replace("$meter", "1SAG3101021605");
+        let answer = influxd.query("p1", &q);
+        let result = &answer["results"][0];
+        assert!(result.get("error").is_none(), "{title}: {q}: {answer}");
+        if result.get("series").is_some() {
+            answered += 1;
+        }
+    }
+    assert!(answered >= 5, "most panels show data from these readings");
+}
