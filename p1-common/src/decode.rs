@@ -366,7 +366,7 @@ pub fn decode_text(raw: &[u8]) -> String {
     fn nibble(b: u8) -> Option<u8> {
         (b as char).to_digit(16).map(|d| d as u8)
     }
-    if !raw.is_empty() && raw.len() % 2 == 0 {
+    if !raw.is_empty() && raw.len().is_multiple_of(2) {
         let decoded: Option<String> = raw
             .chunks_exact(2)
             .map(|pair| {

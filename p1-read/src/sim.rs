@@ -284,10 +284,10 @@ impl SimMeter {
         if heating {
             self.gas_m3 += self.rng.range(0.0, 1.2) / 3600.0;
         }
-        if local.second() == 0 && local.minute() % 5 == 0 {
+        if local.second() == 0 && local.minute().is_multiple_of(5) {
             self.gas_shown = (self.now, self.gas_m3);
         }
-        if local.second() == 0 && local.minute() % 15 == 0 && self.now > self.start {
+        if local.second() == 0 && local.minute().is_multiple_of(15) && self.now > self.start {
             self.close_quarter(local);
         }
         p
