@@ -111,7 +111,8 @@ pub struct Cli {
     pub verbose: u8,
 }
 
-const AFTER_HELP: &str = "\
+/// The long help after the options; also part of p1(5).
+pub const AFTER_HELP: &str = "\
 SCHEMA
   p1        one point per reading, tag meter_id, every numeric reading key a field:
             counts and states integer (tariff, breaker_state, power_failures,

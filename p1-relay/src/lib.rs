@@ -72,7 +72,8 @@ pub struct Cli {
     pub verbose: u8,
 }
 
-const AFTER_HELP: &str = "\
+/// The long help after the options; also part of p1(5).
+pub const AFTER_HELP: &str = "\
 CONFIGURATION
   stale_after = \"15s\"     no reading for this long: every load off
   settle = \"60s\"          at most one automatic switch per settle period

@@ -44,14 +44,15 @@ fn man_page(command: &Command) -> Vec<u8> {
     man.render_options_section(&mut page)
         .expect("render to memory");
     if let Some(extra) = command.get_after_long_help() {
-        page.extend(preformatted_sections(&extra.to_string()).into_bytes());
+        page.extend(preformatted_sections(&extra.to_string(), &[]).into_bytes());
     }
     man.render_version_section(&mut page)
         .expect("render to memory");
     page
 }
 
-fn preformatted_sections(text: &str) -> String {
+/// The sections of an after-help text (headings in capitals), but those named in `skip`.
+fn preformatted_sections(text: &str, skip: &[&str]) -> String {
     let mut out = String::new();
     let mut open = false;
     for line in text.lines() {
@@ -62,9 +63,12 @@ fn preformatted_sections(text: &str) -> String {
         if heading {
             if open {
                 out.push_str(".fi\n");
+                open = false;
             }
-            out.push_str(&format!(".SH \"{line}\"\n.nf\n"));
-            open = true;
+            if !skip.contains(&line) {
+                out.push_str(&format!(".SH \"{line}\"\n.nf\n"));
+                open = true;
+            }
         } else if open {
             out.push_str(&roff_escape(line));
         }
@@ -95,7 +99,19 @@ fn section_five() -> String {
     page.push_str(&roff_escape(
         schema.split_once('\n').map_or(schema, |(_, rest)| rest),
     ));
-    page.push_str(".fi\n.SH SEE ALSO\np1-read(1), p1-parse(1), p1-relay(1), p1-influx(1)\n");
+    page.push_str(".fi\n");
+    page.push_str(".SH \"RELAY EVENTS\"\n.nf\n{\"type\":\"relay\",\"time\":\"2024-06-12T10:31:00+02:00\",\"load\":\"boiler\",\"state\":\"on\",\"reason\":\"export 3.04 kW >= 2.20 kW for 60 s\"}\n.fi\n");
+    page.push_str(
+        &preformatted_sections(p1_relay::AFTER_HELP, &["EXIT STATUS"]).replace(
+            ".SH \"CONFIGURATION\"",
+            ".SH \"CONFIGURATION FILE (p1-relay)\"",
+        ),
+    );
+    page.push_str(
+        &preformatted_sections(p1_influx::AFTER_HELP, &["EXIT STATUS"])
+            .replace(".SH \"SCHEMA\"", ".SH \"INFLUXDB SCHEMA (p1-influx)\""),
+    );
+    page.push_str(".SH SEE ALSO\np1-read(1), p1-parse(1), p1-relay(1), p1-influx(1)\n");
     page
 }
 
