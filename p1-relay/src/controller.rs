@@ -61,6 +61,8 @@ pub struct Controller {
     last_switch: Option<Time>,
     quarter: Option<Quarter>,
     demand_check: DemandCheck,
+    /// Every load went off for stale data, and no reading has come since.
+    stale: bool,
 }
 
 fn secs(d: Duration) -> i64 {
@@ -101,6 +103,7 @@ impl Controller {
             last_switch: None,
             quarter: None,
             demand_check: DemandCheck::default(),
+            stale: false,
         }
     }
 
@@ -181,6 +184,7 @@ impl Controller {
     /// Every load off: no reading for too long.
     pub fn stale(&mut self, time: Time, why: &str) -> Vec<Decision> {
         self.first_reading = None;
+        self.stale = true;
         (0..self.loads.len())
             .map(|i| self.switch(i, false, time, format!("stale: {why}"), false))
             .collect()
@@ -203,7 +207,8 @@ impl Controller {
         let mut decisions = Vec::new();
         if let Some(previous) = self.last_reading {
             let gap = secs(t - previous);
-            if gap >= self.config.stale_after.as_secs() as i64 {
+            // A gap in the readings' clock is stale data, unless the wall clock said so already.
+            if gap >= self.config.stale_after.as_secs() as i64 && !self.stale {
                 let at = previous + Duration::seconds(self.config.stale_after.as_secs() as i64);
                 decisions.extend(self.stale(at, &format!("no reading for {gap} s")));
             } else if gap < 0 {
@@ -215,6 +220,7 @@ impl Controller {
             }
         }
         self.last_reading = Some(t);
+        self.stale = false;
         let first = *self.first_reading.get_or_insert(t);
         let in_grace = secs(t - first) < self.config.startup_grace.as_secs() as i64;
         self.track_quarter(s);

@@ -1,0 +1,339 @@
+//! The whole pipeline as the README wires it, end to end:
+//!
+//!   p1-read PTY | p1-parse | tee >(p1-influx ...) | p1-relay --config relay.toml
+//!
+//! Telegrams are written into a real pseudo-terminal (socat), corrupted ones among them and a
+//! pause long enough for the stale-data rule; a real influxd on 127.0.0.1 receives the
+//! readings; a `command` switch records what the relay really did. The pipeline is stopped
+//! with SIGTERM to all its processes, as systemd does.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{Duration as Span, NaiveDate, NaiveDateTime};
+use p1_common::telegram_crc::crc16;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// The workspace's binaries, built if this test runs alone.
+fn binaries() -> PathBuf {
+    let exe = std::env::current_exe().expect("test exe");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .to_path_buf();
+    if !["p1-read", "p1-parse", "p1-relay", "p1-influx"]
+        .iter()
+        .all(|b| dir.join(b).exists())
+    {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .args(["build", "--bins", "-q"])
+            .status()
+            .expect("cargo build");
+        assert!(status.success());
+    }
+    dir
+}
+
+struct Temp(PathBuf);
+
+impl Drop for Temp {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn start_influxd(dir: &Path) -> (Killed, String) {
+    let (port, rpc) = (free_port(), free_port());
+    let config = dir.join("influxdb.conf");
+    let d = dir.display();
+    std::fs::write(
+        &config,
+        format!(
+            "reporting-enabled = false\nbind-address = \"127.0.0.1:{rpc}\"\n[meta]\n  dir = \"{d}/meta\"\n\
+             [data]\n  dir = \"{d}/data\"\n  wal-dir = \"{d}/wal\"\n  query-log-enabled = false\n\
+             [http]\n  bind-address = \"127.0.0.1:{port}\"\n  log-enabled = false\n[monitor]\n  store-enabled = false\n"
+        ),
+    )
+    .expect("config");
+    let child = Command::new("influxd")
+        .args(["run", "-config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("influxd (scripts/test installs it)");
+    let url = format!("http://127.0.0.1:{port}");
+    wait_until("influxd", || {
+        ureq::get(&format!("{url}/ping")).call().is_ok()
+    });
+    (Killed(child), url)
+}
+
+fn query(url: &str, q: &str) -> serde_json::Value {
+    let mut response = ureq::post(&format!("{url}/query"))
+        .query("db", "p1")
+        .query("epoch", "s")
+        .query("q", q)
+        .send_empty()
+        .expect("query");
+    serde_json::from_str(&response.body_mut().read_to_string().expect("body")).expect("json")
+}
+
+/// A Fluvius telegram with the given meter time (local, summer) and powers.
+fn telegram(time: NaiveDateTime, import_kw: f64, export_kw: f64, import_kwh: f64) -> String {
+    let mut t = format!(
+        "/FLU5\\253769484_A\r\n\r\n0-0:96.1.4(50217)\r\n0-0:96.1.1(3153414733313031303231363035)\r\n\
+         0-0:1.0.0({}S)\r\n1-0:1.8.1({import_kwh:010.3}*kWh)\r\n1-0:1.8.2(000100.000*kWh)\r\n\
+         1-0:2.8.1(000200.000*kWh)\r\n1-0:2.8.2(000050.000*kWh)\r\n0-0:96.14.0(0001)\r\n\
+         1-0:1.7.0({import_kw:06.3}*kW)\r\n1-0:2.7.0({export_kw:06.3}*kW)\r\n1-0:32.7.0(231.0*V)\r\n!",
+        time.format("%y%m%d%H%M%S")
+    );
+    let crc = crc16(t.as_bytes());
+    t.push_str(&format!("{crc:04X}\r\n"));
+    t
+}
+
+#[test]
+fn the_whole_pipeline_from_a_pty_to_influxdb_and_the_relay() {
+    let bin = binaries();
+    let dir = Temp(std::env::temp_dir().join(format!("p1-e2e-{}", std::process::id())));
+    let _ = std::fs::remove_dir_all(&dir.0);
+    std::fs::create_dir_all(&dir.0).expect("dir");
+    let d = dir.0.clone();
+    let (_influxd, url) = start_influxd(&d);
+    query(&url, "CREATE DATABASE p1");
+
+    let (device, feed) = (d.join("meter"), d.join("feed"));
+    let _socat = Killed(
+        Command::new("socat")
+            .arg(format!("pty,raw,echo=0,link={}", device.display()))
+            .arg(format!("pty,raw,echo=0,link={}", feed.display()))
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("socat (scripts/test installs it)"),
+    );
+    wait_until("socat's ptys", || device.exists() && feed.exists());
+
+    let switched = d.join("switched");
+    let config = d.join("relay.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "stale_after = \"3s\"\nsettle = \"0s\"\nstartup_grace = \"0s\"\n[[load]]\nname = \"boiler\"\npower_kw = 2.0\n\
+             on_export_kw = 2.2\noff_import_kw = 0.1\non_delay = \"5s\"\noff_delay = \"5s\"\n[load.switch]\ntype = \"command\"\n\
+             on = \"echo on >> {0}\"\noff = \"echo off >> {0}\"\n",
+            switched.display()
+        ),
+    )
+    .expect("config");
+    let (events, log) = (d.join("events.ndjson"), d.join("stderr.log"));
+    let b = bin.display();
+    let pipeline = format!(
+        "set -o pipefail; {b}/p1-read {dev} | {b}/p1-parse | tee >({b}/p1-influx --url {url} --db p1 --flush 1 --spool-dir {d}/spool) \
+         | {b}/p1-relay --config {config}",
+        dev = device.display(),
+        d = d.display(),
+        config = config.display()
+    );
+    let mut shell = Command::new("bash");
+    shell.arg("-c").arg(&pipeline).stdin(Stdio::null());
+    shell
+        .stdout(std::fs::File::create(&events).expect("events"))
+        .stderr(std::fs::File::create(&log).expect("log"));
+    std::os::unix::process::CommandExt::process_group(&mut shell, 0);
+    let mut pipeline = Killed(shell.spawn().expect("pipeline"));
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    wait_until("p1-read to open the pty", || {
+        read_log().contains("open at 115200 8N1")
+    });
+
+    let mut out = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&feed)
+        .expect("feed");
+    let start = NaiveDate::from_ymd_opt(2024, 6, 12)
+        .and_then(|d| d.and_hms_opt(12, 0, 0))
+        .expect("time");
+    let mut kwh = 1000.0;
+    let mut valid = Vec::new();
+    let mut send =
+        |out: &mut std::fs::File, second: i64, import: f64, export: f64, corrupt: bool| {
+            kwh += import / 3600.0;
+            let mut t = telegram(start + Span::seconds(second), import, export, kwh).into_bytes();
+            if corrupt {
+                let at = t.len() / 2;
+                t[at] ^= 0x02;
+            } else {
+                valid.push(second);
+            }
+            out.write_all(&t).expect("write to pty");
+            out.flush().expect("flush");
+            std::thread::sleep(Duration::from_millis(30));
+        };
+    for s in 0..10 {
+        send(&mut out, s, 0.0, 3.0, s == 4); // export: on at 12:00:05 (12:00:04 is lost to a bad CRC)
+    }
+    for s in 10..18 {
+        send(&mut out, s, 0.5, 0.0, s == 12); // import: off at 12:00:15
+    }
+    for s in 18..28 {
+        send(&mut out, s, 0.0, 3.0, false); // export: on at 12:00:23
+    }
+    wait_until("the third switch", || {
+        std::fs::read_to_string(&switched)
+            .unwrap_or_default()
+            .lines()
+            .count()
+            >= 4
+    });
+    std::thread::sleep(Duration::from_secs(4)); // silence: stale after 3 s
+    wait_until("stale data to switch it off", || {
+        std::fs::read_to_string(&events)
+            .unwrap_or_default()
+            .contains("stale: no reading")
+    });
+    for s in 40..48 {
+        send(&mut out, s, 0.0, 3.0, false); // export again: on at 12:00:45
+    }
+    wait_until("the relay to act on the last readings", || {
+        std::fs::read_to_string(&switched)
+            .unwrap_or_default()
+            .lines()
+            .count()
+            >= 6
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+
+    // SIGTERM to every process of the pipeline, as systemd stops a service.
+    let pgid = pipeline.0.id();
+    assert!(pgid > 1);
+    // `--`: without it, kill may read "-PGID" as an option rather than as a process group.
+    Command::new("kill")
+        .args(["-s", "TERM", "--", &format!("-{pgid}")])
+        .status()
+        .expect("kill");
+    let deadline = Instant::now() + WAIT;
+    let status = loop {
+        if let Some(status) = pipeline.0.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the pipeline did not stop");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // bash itself dies of the signal; the stages shut down on their own: wait for their last words.
+    let by_signal = std::os::unix::process::ExitStatusExt::signal(&status) == Some(15);
+    assert!(
+        status.success() || by_signal,
+        "pipeline: {status:?}\n{}",
+        read_log()
+    );
+    // Each stops on the signal or on the end of its input, whichever it sees first.
+    let deadline = Instant::now() + WAIT;
+    while !(read_log().contains("p1-relay: stopped: ") && read_log().contains(" lines read, ")) {
+        assert!(
+            Instant::now() < deadline,
+            "p1-relay and p1-influx did not finish:\n{}",
+            read_log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stderr = read_log();
+    assert!(stderr.contains("p1-read: /"), "{stderr}");
+
+    let switches = std::fs::read_to_string(&switched).expect("switch log");
+    assert_eq!(
+        switches.lines().collect::<Vec<_>>(),
+        ["off", "on", "off", "on", "off", "on", "off"],
+        "start, rules, stale, rules, exit"
+    );
+    let events = std::fs::read_to_string(&events).expect("events");
+    let relay: Vec<serde_json::Value> = events
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("event json"))
+        .collect();
+    let timeline: Vec<String> = relay
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {}",
+                e["state"].as_str().unwrap_or(""),
+                e["reason"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    assert_eq!(
+        relay[1]["time"], "2024-06-12T12:00:05+02:00",
+        "{timeline:?}"
+    );
+    assert_eq!(
+        relay[2]["time"], "2024-06-12T12:00:15+02:00",
+        "{timeline:?}"
+    );
+    assert_eq!(
+        relay[3]["time"], "2024-06-12T12:00:23+02:00",
+        "{timeline:?}"
+    );
+    assert!(
+        timeline[4].starts_with("off stale: no reading for 3 s"),
+        "{timeline:?}"
+    );
+    assert_eq!(
+        relay[5]["time"], "2024-06-12T12:00:45+02:00",
+        "{timeline:?}"
+    );
+    assert!(timeline[6].starts_with("off exit: "), "{timeline:?}");
+    assert_eq!(
+        timeline.iter().filter(|t| t.contains("stale")).count(),
+        1,
+        "one stale event (regression: the readings' gap repeated it)"
+    );
+    assert!(stderr.contains("CRC mismatch"), "{stderr}");
+
+    // Every valid telegram in InfluxDB, exactly once, nothing left unsent.
+    let answer = query(&url, "SELECT power_export_kw FROM p1");
+    let times: Vec<i64> = answer["results"][0]["series"][0]["values"]
+        .as_array()
+        .expect("points")
+        .iter()
+        .map(|row| row[0].as_i64().expect("time"))
+        .collect();
+    let first = 1_718_186_400; // 2024-06-12T12:00:00+02:00
+    let expected: Vec<i64> = valid.iter().map(|s| first + s).collect();
+    assert_eq!(times, expected);
+    let spool = std::fs::read_dir(d.join("spool"))
+        .expect("spool")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name() != "lock")
+        .count();
+    assert_eq!(spool, 0, "nothing unsent");
+}
