@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Command, CommandFactory};
 
+mod latency;
+
 /// Every generated file: its path under the repository root and its contents.
 pub fn generated() -> Vec<(PathBuf, Vec<u8>)> {
     let mut files = Vec::new();
@@ -148,8 +150,21 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
+        Some("latency") => {
+            let mut args = std::env::args().skip(2);
+            let bin = PathBuf::from(args.next().unwrap_or_else(|| "target/release".into()));
+            let per_second = args.next().and_then(|a| a.parse().ok()).unwrap_or(60);
+            let day = args.next().and_then(|a| a.parse().ok()).unwrap_or(86_400);
+            match latency::run(&bin, per_second, day) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("xtask latency: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         _ => {
-            eprintln!("usage: cargo run -p xtask -- gen");
+            eprintln!("usage: cargo run -p xtask -- gen | latency [BIN_DIR] [PER_SECOND] [DAY]");
             ExitCode::from(2)
         }
     }
