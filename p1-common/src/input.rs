@@ -2,6 +2,7 @@
 //! that a stream with no line ends (garbage, a wrong baud rate) cannot grow memory.
 
 use std::io::{self, BufRead};
+use std::sync::mpsc::{self, Receiver};
 
 /// Reads up to and including the next `\n`, or `max` bytes, or to the end of input, into
 /// `line` (cleared first). Returns the number of bytes read: 0 at the end of input.
@@ -31,6 +32,36 @@ pub fn read_line_bounded(
             return Ok(line.len());
         }
     }
+}
+
+/// A line of stdin, as the reading thread hands it over.
+#[derive(Debug)]
+pub enum Line {
+    Text(String),
+    End,
+    Failed(io::Error),
+}
+
+/// Reads stdin on a thread, a line (at most `max` bytes) at a time, so that the main loop can
+/// wait with a timeout and watch signals and the wall clock meanwhile.
+pub fn spawn_stdin_lines(max: usize, queue: usize) -> Receiver<Line> {
+    let (tx, rx) = mpsc::sync_channel(queue);
+    std::thread::spawn(move || {
+        let mut input = io::stdin().lock();
+        let mut line = Vec::with_capacity(4096);
+        loop {
+            let message = match read_line_bounded(&mut input, &mut line, max) {
+                Ok(0) => Line::End,
+                Ok(_) => Line::Text(String::from_utf8_lossy(&line).into_owned()),
+                Err(e) => Line::Failed(e),
+            };
+            let last = !matches!(message, Line::Text(_));
+            if tx.send(message).is_err() || last {
+                break;
+            }
+        }
+    });
+    rx
 }
 
 #[cfg(test)]

@@ -11,12 +11,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::mpsc::{self, RecvTimeoutError, TryRecvError};
 use std::time::Duration;
 
 use clap::Parser;
 use log::{info, warn};
-use p1_common::input::read_line_bounded;
+use p1_common::input::{Line, spawn_stdin_lines};
 use p1_common::output::RecordWriter;
 use p1_common::signals::Signals;
 use p1_common::{Error, logger};
@@ -271,32 +271,6 @@ pub fn main() -> ExitCode {
     p1_common::exit_code(PROG, run(&cli))
 }
 
-enum Line {
-    Text(String),
-    End,
-    Failed(std::io::Error),
-}
-
-fn spawn_stdin_reader() -> Receiver<Line> {
-    let (tx, rx) = mpsc::sync_channel(1024);
-    std::thread::spawn(move || {
-        let mut input = std::io::stdin().lock();
-        let mut line = Vec::with_capacity(4096);
-        loop {
-            let message = match read_line_bounded(&mut input, &mut line, 1 << 20) {
-                Ok(0) => Line::End,
-                Ok(_) => Line::Text(String::from_utf8_lossy(&line).into_owned()),
-                Err(e) => Line::Failed(e),
-            };
-            let last = !matches!(message, Line::Text(_));
-            if tx.send(message).is_err() || last {
-                break;
-            }
-        }
-    });
-    rx
-}
-
 fn now_secs() -> i64 {
     chrono::Utc::now().timestamp()
 }
@@ -384,7 +358,7 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
         sender.run();
         sender.sent_lines
     });
-    let lines = spawn_stdin_reader();
+    let lines = spawn_stdin_lines(1 << 20, 1024);
     let spool_error = |e: std::io::Error| Error::io(format!("spool {}", dir.display()), e);
     // A line taken while looking whether more input is waiting.
     let mut pending: Option<Line> = None;
@@ -455,7 +429,7 @@ pub fn run(cli: &Cli) -> Result<(), Error> {
 /// `--print`: line protocol to stdout, one record at a time.
 fn print(converter: &mut Converter) -> Result<(), Error> {
     let mut out = RecordWriter::stdout();
-    let lines = spawn_stdin_reader();
+    let lines = spawn_stdin_lines(1 << 20, 1024);
     loop {
         match lines.recv() {
             Ok(Line::Text(text)) => {

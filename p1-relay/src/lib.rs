@@ -11,13 +11,13 @@ pub mod switch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Local, SecondsFormat};
 use clap::Parser;
 use log::{error, info, warn};
-use p1_common::input::read_line_bounded;
+use p1_common::input::{Line, spawn_stdin_lines};
 use p1_common::meter_time::MeterTime;
 use p1_common::output::RecordWriter;
 use p1_common::signals::Signals;
@@ -257,37 +257,10 @@ struct Relay {
     dry_run: bool,
 }
 
-enum Line {
-    Text(String),
-    End,
-    Failed(std::io::Error),
-}
-
-/// Reads stdin on a thread, so that the main loop can watch the wall clock and signals.
-fn spawn_stdin_reader() -> Receiver<Line> {
-    let (tx, rx) = mpsc::sync_channel(64);
-    std::thread::spawn(move || {
-        let mut input = std::io::stdin().lock();
-        let mut line = Vec::with_capacity(4096);
-        loop {
-            let message = match read_line_bounded(&mut input, &mut line, 1 << 20) {
-                Ok(0) => Line::End,
-                Ok(_) => Line::Text(String::from_utf8_lossy(&line).into_owned()),
-                Err(e) => Line::Failed(e),
-            };
-            let last = !matches!(message, Line::Text(_));
-            if tx.send(message).is_err() || last {
-                break;
-            }
-        }
-    });
-    rx
-}
-
 impl Relay {
     /// Runs until the input ends or a stop is requested; returns why it stopped.
     fn serve(&mut self, cli: &Cli, signals: &Signals) -> Result<String, Error> {
-        let lines = spawn_stdin_reader();
+        let lines = spawn_stdin_lines(1 << 20, 64);
         let mut line_number = 0u64;
         let mut bad_lines = 0u64;
         let mut stale = false;
