@@ -258,7 +258,7 @@ impl Sender {
                     return self.split(lines);
                 }
                 Answer::Status {
-                    code: 429 | 503,
+                    code: code @ (429 | 503),
                     retry_after,
                     body,
                 } => {
@@ -266,8 +266,7 @@ impl Sender {
                         .unwrap_or(Duration::from_secs(30))
                         .min(Duration::from_secs(600));
                     self.complain(&format!(
-                        "server busy ({}), waiting {} s as it asks: {}",
-                        self.status_word(&body),
+                        "{code}: server busy, waiting {} s as it asks ({})",
                         wait.as_secs(),
                         body.trim()
                     ));
@@ -290,14 +289,6 @@ impl Sender {
                     }
                 }
             }
-        }
-    }
-
-    fn status_word(&self, body: &str) -> &'static str {
-        if body.is_empty() {
-            "no reason given"
-        } else {
-            "its reason"
         }
     }
 

@@ -63,7 +63,7 @@ pub fn run(
     emitter: &mut Emitter,
 ) -> Result<(), Error> {
     match source {
-        Source::Sim => unreachable_sim(),
+        Source::Sim => Err(Error::Failure("sim is not a byte source".into())),
         Source::Tcp(address) => live(&TcpConnector { address }, cli, signals, emitter, false),
         Source::Stdin => replay(Box::new(io::stdin()), cli, signals, emitter),
         Source::Path(path) if is_serial_device(&path) => {
@@ -79,12 +79,6 @@ pub fn run(
             replay(Box::new(file), cli, signals, emitter)
         }
     }
-}
-
-fn unreachable_sim() -> Result<(), Error> {
-    Err(Error::Failure(
-        "the simulated meter is not a byte source".into(),
-    ))
 }
 
 /// Character devices, and anything under /dev (a missing USB adapter is still a serial port).
