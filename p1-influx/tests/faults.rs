@@ -4,7 +4,7 @@ mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -321,8 +321,8 @@ fn an_unauthorised_write_is_kept_retried_and_explained() {
 fn a_server_that_never_answers_does_not_slow_the_reading_of_stdin() {
     let server = serve(|_, _| Reply::Hang);
     let spool = TempDir::new("spool");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_p1-influx"))
-        .args([
+    let (mut child, mut stdin) = spawn_p1_influx(
+        &[
             "--url",
             &server.url,
             "--db",
@@ -333,15 +333,9 @@ fn a_server_that_never_answers_does_not_slow_the_reading_of_stdin() {
             "1",
             "--flush",
             "1",
-        ])
-        .arg("--spool-dir")
-        .arg(&spool.0)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let mut stdin = child.stdin.take().expect("stdin");
+        ],
+        &spool.0,
+    );
     // 2.4 MB: far more than a pipe holds, so a stalled reader would block this write (and tee).
     let input = readings(20_000);
     let started = Instant::now();

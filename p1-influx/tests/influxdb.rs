@@ -3,7 +3,7 @@
 mod common;
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -110,8 +110,8 @@ fn a_server_that_goes_down_mid_stream_and_comes_back_gets_every_point_once() {
     let mut influxd = Influxd::start();
     influxd.create_database("p1");
     let spool = TempDir::new("spool");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_p1-influx"))
-        .args([
+    let (mut child, mut stdin) = spawn_p1_influx(
+        &[
             "--url",
             &influxd.url(),
             "--db",
@@ -122,15 +122,9 @@ fn a_server_that_goes_down_mid_stream_and_comes_back_gets_every_point_once() {
             "50",
             "--timeout",
             "2",
-        ])
-        .arg("--spool-dir")
-        .arg(&spool.0)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut stdin = child.stdin.take().expect("stdin");
+        ],
+        &spool.0,
+    );
     let all = numbered_readings(600, 1_700_000_000);
     let lines: Vec<&str> = all.lines().collect();
     let feed = |stdin: &mut std::process::ChildStdin, part: &[&str]| {
@@ -164,8 +158,8 @@ fn killed_while_the_server_is_down_it_sends_the_spool_after_a_restart() {
     influxd.create_database("p1");
     influxd.stop();
     let spool = TempDir::new("spool");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_p1-influx"))
-        .args([
+    let (mut child, mut stdin) = spawn_p1_influx(
+        &[
             "--url",
             &influxd.url(),
             "--db",
@@ -176,15 +170,9 @@ fn killed_while_the_server_is_down_it_sends_the_spool_after_a_restart() {
             "100",
             "--timeout",
             "2",
-        ])
-        .arg("--spool-dir")
-        .arg(&spool.0)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let mut stdin = child.stdin.take().expect("stdin");
+        ],
+        &spool.0,
+    );
     stdin
         .write_all(numbered_readings(450, 1_700_100_000).as_bytes())
         .expect("write");
@@ -217,16 +205,10 @@ fn killed_while_the_server_is_down_it_sends_the_spool_after_a_restart() {
 fn an_unknown_database_keeps_the_data_and_says_what_to_fix() {
     let influxd = Influxd::start();
     let spool = TempDir::new("spool");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_p1-influx"))
-        .args(["--url", &influxd.url(), "--db", "nosuchdb", "--flush", "1"])
-        .arg("--spool-dir")
-        .arg(&spool.0)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut stdin = child.stdin.take().expect("stdin");
+    let (child, mut stdin) = spawn_p1_influx(
+        &["--url", &influxd.url(), "--db", "nosuchdb", "--flush", "1"],
+        &spool.0,
+    );
     stdin
         .write_all(numbered_readings(5, 1_700_200_000).as_bytes())
         .expect("write");

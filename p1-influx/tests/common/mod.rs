@@ -232,6 +232,23 @@ pub fn p1_influx(args: &[&str], stdin: &str, envs: &[(&str, &str)]) -> Output {
     output
 }
 
+/// A long-running p1-influx with `args` and its own spool, stdin piped, stderr piped.
+pub fn spawn_p1_influx(args: &[&str], spool: &Path) -> (Child, std::process::ChildStdin) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_p1-influx"))
+        .args(args)
+        .arg("--spool-dir")
+        .arg(spool)
+        .env_remove("INFLUX_TOKEN")
+        .env_remove("INFLUX_PASSWORD")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn p1-influx");
+    let stdin = child.stdin.take().expect("stdin");
+    (child, stdin)
+}
+
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
