@@ -28,7 +28,6 @@ pub enum Error {
         context: String,
         source: io::Error,
     },
-    Usage(String),
     /// Bad data where the user asked to stop on it (`--strict`).
     BadData(String),
     /// An input or source that cannot be opened at start.
@@ -54,7 +53,6 @@ impl Error {
         match self {
             Error::BrokenPipe => status::OK,
             Error::Io { .. } | Error::Failure(_) => status::FAILURE,
-            Error::Usage(_) => status::USAGE,
             Error::BadData(_) => status::DATA,
             Error::NoInput(_) => status::NO_INPUT,
             Error::Config(_) => status::CONFIG,
@@ -67,11 +65,9 @@ impl fmt::Display for Error {
         match self {
             Error::BrokenPipe => f.write_str("output closed"),
             Error::Io { context, source } => write!(f, "{context}: {source}"),
-            Error::Usage(m)
-            | Error::BadData(m)
-            | Error::NoInput(m)
-            | Error::Config(m)
-            | Error::Failure(m) => f.write_str(m),
+            Error::BadData(m) | Error::NoInput(m) | Error::Config(m) | Error::Failure(m) => {
+                f.write_str(m)
+            }
         }
     }
 }

@@ -88,6 +88,14 @@ impl ClockZone {
         (utc + Duration::seconds(i64::from(offset)), summer)
     }
 
+    /// The UTC instant of a local time on this clock, by the same rule as the meter's
+    /// timestamps (with no letter: the first of October's repeated hours).
+    pub fn utc_of_local(self, local: NaiveDateTime) -> NaiveDateTime {
+        let local_secs = local.and_utc().timestamp();
+        let offset = self.offset_at_secs(local_secs, i64::from(local.year()), None);
+        local - Duration::seconds(i64::from(offset))
+    }
+
     /// The meter's `YYMMDDhhmmssX` text for a UTC instant.
     pub fn meter_text(self, utc: NaiveDateTime) -> String {
         let (local, summer) = self.local_time(utc);
@@ -238,11 +246,6 @@ impl MeterTime {
             second: local.second() as u8,
             offset_minutes: (time.offset().local_minus_utc() / 60) as i16,
         }))
-    }
-
-    /// Whether the meter sent a placeholder.
-    pub fn is_unset(&self) -> bool {
-        self.0.is_none()
     }
 
     /// Seconds since the Unix epoch, UTC.
@@ -427,6 +430,36 @@ mod tests {
             assert_eq!(back.timestamp(), Some(utc.and_utc().timestamp()), "{text}");
             utc += Duration::minutes(1);
         }
+    }
+
+    #[test]
+    fn utc_of_local_inverts_local_time() {
+        for zone in [ClockZone::default(), ClockZone::from_offset_secs(0)] {
+            for (y, m, d, h) in [
+                (2024, 1, 1, 0),
+                (2024, 7, 1, 0),
+                (2023, 11, 1, 0),
+                (2024, 3, 31, 3),
+                (2023, 10, 29, 1),
+            ] {
+                let local = NaiveDate::from_ymd_opt(y, m, d)
+                    .and_then(|d| d.and_hms_opt(h, 0, 0))
+                    .unwrap();
+                assert_eq!(
+                    zone.local_time(zone.utc_of_local(local)).0,
+                    local,
+                    "{local}"
+                );
+            }
+        }
+        // Belgium: 1 July 00:00 is 30 June 22:00 UTC.
+        let local = NaiveDate::from_ymd_opt(2024, 7, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .unwrap();
+        assert_eq!(
+            ClockZone::default().utc_of_local(local).to_string(),
+            "2024-06-30 22:00:00"
+        );
     }
 
     #[test]

@@ -41,10 +41,6 @@ impl<W: Write> RecordWriter<W> {
     pub fn write_raw(&mut self, bytes: &[u8]) -> Result<(), Error> {
         write_flushed(&mut self.out, bytes)
     }
-
-    pub fn into_inner(self) -> W {
-        self.out
-    }
 }
 
 fn write_flushed(out: &mut impl Write, bytes: &[u8]) -> Result<(), Error> {

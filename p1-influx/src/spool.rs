@@ -117,10 +117,6 @@ impl Spool {
         })
     }
 
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// Appends complete lines (each ending in `\n`), counting `count` of them.
     pub fn append(&mut self, lines: &str, count: usize) -> io::Result<()> {
         if self.current.is_none() {

@@ -104,11 +104,31 @@ pub fn run<W: Write>(cli: &Cli, out: RecordWriter<W>) -> Result<(), Error> {
     Ok(())
 }
 
-/// Where in the input a telegram came from, for messages.
+/// Where a frame came from: a raw input, or an envelope on a line of one.
 #[derive(Clone, Copy)]
+enum Origin<'a> {
+    Raw(&'a str),
+    Envelope {
+        input: &'a str,
+        line: u64,
+        received: &'a str,
+    },
+}
+
+/// Where in the input a telegram was, for messages.
 enum Place<'a> {
     Byte(&'a str, u64),
     Line(&'a str, u64),
+}
+
+impl<'a> Origin<'a> {
+    /// Raw inputs are placed by the frame's byte offset, envelopes by their line.
+    fn place(self, offset: u64) -> Place<'a> {
+        match self {
+            Origin::Raw(input) => Place::Byte(input, offset),
+            Origin::Envelope { input, line, .. } => Place::Line(input, line),
+        }
+    }
 }
 
 impl std::fmt::Display for Place<'_> {
@@ -122,17 +142,17 @@ impl std::fmt::Display for Place<'_> {
 
 /// State across all inputs.
 struct Session<W: Write> {
-    zone: ClockZone,
-    strict: bool,
     max_frame: usize,
-    out: RecordWriter<W>,
     envelope_framer: Framer,
     frames: FrameStats,
-    sink: Sink,
+    sink: Sink<W>,
 }
 
 /// What handles framed telegrams: decoding, output and counts.
-struct Sink {
+struct Sink<W: Write> {
+    zone: ClockZone,
+    strict: bool,
+    out: RecordWriter<W>,
     reading: Reading,
     issues: Vec<LineIssue>,
     emitted: u64,
@@ -146,13 +166,13 @@ struct Sink {
 impl<W: Write> Session<W> {
     fn new(cli: &Cli, out: RecordWriter<W>) -> Self {
         Session {
-            zone: cli.utc_offset,
-            strict: cli.strict,
             max_frame: cli.max_frame,
-            out,
             envelope_framer: Framer::new(cli.max_frame),
             frames: FrameStats::default(),
             sink: Sink {
+                zone: cli.utc_offset,
+                strict: cli.strict,
+                out,
                 reading: Reading::default(),
                 issues: Vec::new(),
                 emitted: 0,
@@ -168,6 +188,7 @@ impl<W: Write> Session<W> {
     /// buffered blocks go to the framer, which stops where the frame ends.
     fn read_input(&mut self, name: &str, input: &mut impl BufRead) -> Result<(), Error> {
         let mut framer = Framer::new(self.max_frame);
+        let origin = Origin::Raw(name);
         let mut line = Vec::with_capacity(4096);
         let mut line_number = 1u64;
         let result = loop {
@@ -178,11 +199,7 @@ impl<W: Write> Session<W> {
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) => break Err(Error::io(name.to_string(), e)),
                 };
-                let (zone, out, sink) = (self.zone, &mut self.out, &mut self.sink);
-                let strict = self.strict;
-                let taken = framer.feed(block, |event| {
-                    sink.on_event(event, Place::Byte(name, 0), None, zone, strict, out)
-                });
+                let taken = framer.feed(block, |event| self.sink.on_event(event, origin));
                 line_number += block[..taken].iter().filter(|&&b| b == b'\n').count() as u64;
                 input.consume(taken);
             } else {
@@ -195,11 +212,7 @@ impl<W: Write> Session<W> {
                 if whole_line && line.trim_ascii_start().starts_with(b"{") {
                     self.read_envelope(name, line_number, &line);
                 } else {
-                    let (zone, out, sink) = (self.zone, &mut self.out, &mut self.sink);
-                    let strict = self.strict;
-                    framer.push(&line, |event| {
-                        sink.on_event(event, Place::Byte(name, 0), None, zone, strict, out)
-                    });
+                    framer.push(&line, |event| self.sink.on_event(event, origin));
                 }
                 if line.ends_with(b"\n") {
                     line_number += 1;
@@ -210,10 +223,7 @@ impl<W: Write> Session<W> {
             }
         };
         if result.is_ok() {
-            let (zone, strict, out, sink) = (self.zone, self.strict, &mut self.out, &mut self.sink);
-            framer.finish(|event| {
-                sink.on_event(event, Place::Byte(name, 0), None, zone, strict, out)
-            });
+            framer.finish(|event| self.sink.on_event(event, origin));
         }
         self.frames.add(framer.stats());
         if let Some(error) = self.sink.error.take() {
@@ -223,36 +233,34 @@ impl<W: Write> Session<W> {
     }
 
     fn read_envelope(&mut self, name: &str, line_number: u64, line: &[u8]) {
-        let place = Place::Line(name, line_number);
         let envelope: TelegramEnvelope<'_> = match serde_json::from_slice(line) {
             Ok(envelope) => envelope,
             Err(e) => {
                 self.sink.bad_envelopes += 1;
-                let message = format!("{place}: not a telegram envelope: {e}");
-                if self.strict {
-                    self.sink.error = Some(Error::BadData(message));
-                } else {
-                    warn!("{message}");
-                }
+                self.sink.reject(format!(
+                    "{name}: line {line_number}: not a telegram envelope: {e}"
+                ));
                 return;
             }
         };
-        let before =
-            self.envelope_framer.stats().telegrams + self.envelope_framer.stats().rejected();
-        let (zone, strict, out, sink) = (self.zone, self.strict, &mut self.out, &mut self.sink);
-        let received = Some(&*envelope.received);
+        let origin = Origin::Envelope {
+            input: name,
+            line: line_number,
+            received: &envelope.received,
+        };
+        let found = |framer: &Framer| framer.stats().telegrams + framer.stats().rejected();
+        let before = found(&self.envelope_framer);
         self.envelope_framer.restart();
+        let sink = &mut self.sink;
         self.envelope_framer
             .push(envelope.telegram.as_bytes(), |event| {
-                sink.on_event(event, place, received, zone, strict, out);
+                sink.on_event(event, origin)
             });
         self.envelope_framer
-            .finish(|event| sink.on_event(event, place, received, zone, strict, out));
-        let after =
-            self.envelope_framer.stats().telegrams + self.envelope_framer.stats().rejected();
-        if after == before && self.sink.error.is_none() {
+            .finish(|event| sink.on_event(event, origin));
+        if found(&self.envelope_framer) == before && self.sink.error.is_none() {
             self.sink.bad_envelopes += 1;
-            warn!("{place}: the envelope holds no telegram");
+            warn!("{name}: line {line_number}: the envelope holds no telegram");
         }
     }
 
@@ -278,46 +286,37 @@ impl<W: Write> Session<W> {
     }
 }
 
-impl Sink {
-    fn on_event<W: Write>(
-        &mut self,
-        event: Event<'_>,
-        place: Place<'_>,
-        received: Option<&str>,
-        zone: ClockZone,
-        strict: bool,
-        out: &mut RecordWriter<W>,
-    ) {
+impl<W: Write> Sink<W> {
+    fn on_event(&mut self, event: Event<'_>, origin: Origin<'_>) {
         if self.error.is_some() {
             return;
         }
         match event {
             Event::Telegram { bytes, offset, .. } => {
-                let place = match place {
-                    Place::Byte(input, _) => Place::Byte(input, offset),
-                    line => line,
-                };
                 self.issues.clear();
-                decode(bytes, zone, &mut self.reading, &mut self.issues);
-                self.reading.received = received.map(str::to_string);
-                self.report_issues(place);
-                match out.write_json(&self.reading) {
+                decode(bytes, self.zone, &mut self.reading, &mut self.issues);
+                self.reading.received = match origin {
+                    Origin::Envelope { received, .. } => Some(received.to_string()),
+                    Origin::Raw(_) => None,
+                };
+                self.report_issues(origin.place(offset));
+                match self.out.write_json(&self.reading) {
                     Ok(()) => self.emitted += 1,
                     Err(e) => self.error = Some(e),
                 }
             }
             Event::Rejected { offset, reason, .. } => {
-                let place = match place {
-                    Place::Byte(input, _) => Place::Byte(input, offset),
-                    line => line,
-                };
-                let message = format!("{place}: {reason}");
-                if strict {
-                    self.error = Some(Error::BadData(message));
-                } else {
-                    warn!("{message}");
-                }
+                self.reject(format!("{}: {reason}", origin.place(offset)))
             }
+        }
+    }
+
+    /// A rejected telegram or envelope: the end under --strict, else a warning.
+    fn reject(&mut self, message: String) {
+        if self.strict {
+            self.error = Some(Error::BadData(message));
+        } else {
+            warn!("{message}");
         }
     }
 

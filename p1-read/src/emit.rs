@@ -53,7 +53,7 @@ impl Emitter {
     }
 
     /// Handles a framer event; an output error is kept for [`Emitter::take_error`].
-    pub fn on_event(&mut self, event: Event<'_>, source_offset_note: &str) {
+    pub fn on_event(&mut self, event: Event<'_>) {
         if self.error.is_some() || self.done() {
             return;
         }
@@ -70,11 +70,7 @@ impl Emitter {
                 } else {
                     log::Level::Warn
                 };
-                log::log!(
-                    level,
-                    "{}{source_offset_note}: byte {offset}: {reason}: dropped",
-                    self.source
-                );
+                log::log!(level, "{}: byte {offset}: {reason}: dropped", self.source);
                 if self.keep_invalid && !bytes.is_empty() {
                     self.write(bytes, Some(reason))
                 } else {

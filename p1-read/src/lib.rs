@@ -169,14 +169,8 @@ fn parse_start(text: &str) -> Result<NaiveDateTime, String> {
     let local = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S"))
         .map_err(|_| format!("'{text}' is not a time like 2024-06-01T10:00:00+02:00"))?;
-    // Belgian local time: the offset the EU rule gives at that local time.
-    let zone = ClockZone::default();
-    let winter = local - chrono::Duration::hours(1);
-    Ok(if zone.local_time(winter).0 == local {
-        winter
-    } else {
-        local - chrono::Duration::hours(2)
-    })
+    // Belgian local time, by the EU rule.
+    Ok(ClockZone::default().utc_of_local(local))
 }
 
 /// Entry point of the binary.

@@ -121,7 +121,7 @@ impl SimMeter {
         let gas_id = hex(&format!("7SIM{:010}", rng.next_u64() % 10_000_000_000));
         let start = start.with_nanosecond(0).unwrap_or(start);
         let (local, _) = zone.local_time(start);
-        let month_start = utc_of_local(zone, first_of_month(local.date()));
+        let month_start = zone.utc_of_local(first_of_month(local.date()));
         let mut history = VecDeque::new();
         let mut month = first_of_month(local.date());
         for _ in 0..13 {
@@ -130,8 +130,8 @@ impl SimMeter {
             let peak_at = previous
                 + Duration::seconds(rng.range(0.0, days as f64 * 86400.0) as i64 / 900 * 900);
             history.push_front((
-                utc_of_local(zone, month),
-                Some(utc_of_local(zone, peak_at)),
+                zone.utc_of_local(month),
+                Some(zone.utc_of_local(peak_at)),
                 round3(rng.range(2.0, 6.5)),
             ));
             month = previous;
@@ -153,7 +153,7 @@ impl SimMeter {
             .date()
             .and_hms_opt(local.hour(), local.minute() / 15 * 15, 0)
             .unwrap_or(local);
-        let quarter_start = utc_of_local(zone, local_quarter).max(start);
+        let quarter_start = zone.utc_of_local(local_quarter).max(start);
         let gas_m3 = rng.range(500.0, 4000.0);
         SimMeter {
             solar_peak_kw: rng.range(3.5, 6.0),
@@ -428,18 +428,6 @@ fn first_of_month(date: NaiveDate) -> NaiveDateTime {
         .unwrap_or_default()
 }
 
-/// UTC of a Belgian local time (winter time assumed where ambiguous: only used for the
-/// history's month starts and peak times).
-fn utc_of_local(zone: ClockZone, local: NaiveDateTime) -> NaiveDateTime {
-    let winter = local - Duration::hours(1);
-    let (back, _) = zone.local_time(winter);
-    if back == local {
-        winter
-    } else {
-        local - Duration::hours(2)
-    }
-}
-
 fn hex(text: &str) -> String {
     text.bytes().map(|b| format!("{b:02X}")).collect()
 }
@@ -497,16 +485,5 @@ mod tests {
         let crc = u16::from_str_radix(&text[bang + 1..bang + 5], 16).expect("hex");
         assert_eq!(crc, crc16(&text.as_bytes()[..=bang]));
         assert!(text.ends_with("\r\n"));
-    }
-
-    #[test]
-    fn utc_of_local_inverts_the_clock_zone() {
-        let zone = ClockZone::default();
-        for (y, m, d) in [(2024, 1, 1), (2024, 7, 1), (2023, 11, 1)] {
-            let local = NaiveDate::from_ymd_opt(y, m, d)
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .expect("date");
-            assert_eq!(zone.local_time(utc_of_local(zone, local)).0, local);
-        }
     }
 }

@@ -283,7 +283,7 @@ fn live<C: Connector>(
             Ok(n) => {
                 strip_parity(&mut buf[..n]);
                 health.bytes(n);
-                framer.push(&buf[..n], |event| emitter.on_event(event, ""));
+                framer.push(&buf[..n], |event| emitter.on_event(event));
                 emitter.take_error()?;
                 None
             }
@@ -338,14 +338,14 @@ fn replay(
                     {
                         return;
                     }
-                    emitter.on_event(event, "");
+                    emitter.on_event(event);
                 });
                 emitter.take_error()?;
             }
             Ok(Err(e)) => return Err(Error::io(source, e)),
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => {
-                framer.finish(|event| emitter.on_event(event, ""));
+                framer.finish(|event| emitter.on_event(event));
                 emitter.take_error()?;
                 break;
             }

@@ -380,10 +380,7 @@ mod tests {
         assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
-        for bad in ["", "5", "s", "5 minutes", "-5s", "5d", "m5"] {
-            if bad == "5" {
-                continue;
-            }
+        for bad in ["", "s", "5 minutes", "-5s", "5d", "m5"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }

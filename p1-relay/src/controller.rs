@@ -112,7 +112,7 @@ impl Controller {
     }
 
     /// A new configuration (SIGHUP): loads keep their state by name; new ones start off.
-    pub fn reload(&mut self, config: Config) -> Vec<(String, LoadState)> {
+    pub fn reload(&mut self, config: Config) {
         let mut old: Vec<(String, LoadState)> = self
             .config
             .loads
@@ -131,7 +131,6 @@ impl Controller {
             )
             .collect();
         self.config = config;
-        old
     }
 
     /// What to keep across restarts.

@@ -104,7 +104,6 @@ fn max_starts_per_hour_is_honoured() {
     for _ in 0..4 {
         s.hold(11, 0.0, 1.5).hold(11, 0.5, 0.0);
     }
-    s.gap(0);
     let output = run(&config, &s);
     assert_eq!(
         switches(&output),

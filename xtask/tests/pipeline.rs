@@ -39,13 +39,9 @@ fn binaries() -> PathBuf {
     dir
 }
 
-struct Temp(PathBuf);
-
-impl Drop for Temp {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+#[path = "../../tests/support/shared.rs"]
+mod shared;
+use shared::{TempDir, free_port};
 
 struct Killed(Child);
 
@@ -54,14 +50,6 @@ impl Drop for Killed {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
@@ -126,9 +114,7 @@ fn telegram(time: NaiveDateTime, import_kw: f64, export_kw: f64, import_kwh: f64
 #[test]
 fn the_whole_pipeline_from_a_pty_to_influxdb_and_the_relay() {
     let bin = binaries();
-    let dir = Temp(std::env::temp_dir().join(format!("p1-e2e-{}", std::process::id())));
-    let _ = std::fs::remove_dir_all(&dir.0);
-    std::fs::create_dir_all(&dir.0).expect("dir");
+    let dir = TempDir::new("e2e");
     let d = dir.0.clone();
     let (_influxd, url) = start_influxd(&d);
     query(&url, "CREATE DATABASE p1");
