@@ -49,6 +49,7 @@ impl Error {
         }
     }
 
+    #[must_use]
     pub fn status(&self) -> u8 {
         match self {
             Error::BrokenPipe => status::OK,
@@ -64,7 +65,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::BrokenPipe => f.write_str("output closed"),
-            Error::Io { context, source } => write!(f, "{context}: {source}"),
+            Error::Io { context, source } => write!(f, "{context}: {}", IoCause(source)),
             Error::BadData(m) | Error::NoInput(m) | Error::Config(m) | Error::Failure(m) => {
                 f.write_str(m)
             }
@@ -81,6 +82,31 @@ impl std::error::Error for Error {
     }
 }
 
+/// An I/O error as a user reads it: "no such file or directory", not
+/// "No such file or directory (os error 2)".
+#[derive(Debug, Clone, Copy)]
+pub struct IoCause<'a>(pub &'a io::Error);
+
+impl fmt::Display for IoCause<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.0.to_string();
+        let text = match text.rfind(" (os error ") {
+            Some(at) if text.ends_with(')') => &text[..at],
+            _ => &text,
+        };
+        let mut chars = text.chars();
+        match chars.next() {
+            // Only the OS's capitalised sentence is lowered, not an acronym like "TLS".
+            Some(first)
+                if first.is_uppercase() && chars.clone().next().is_some_and(char::is_lowercase) =>
+            {
+                write!(f, "{}{}", first.to_lowercase(), chars.as_str())
+            }
+            _ => f.write_str(text),
+        }
+    }
+}
+
 /// Turns a run's result into the process exit status, reporting the error on stderr as
 /// `prog: context: cause`. A broken pipe is a quiet success.
 pub fn exit_code(prog: &str, result: Result<(), Error>) -> ExitCode {
@@ -90,5 +116,20 @@ pub fn exit_code(prog: &str, result: Result<(), Error>) -> ExitCode {
             eprintln!("{prog}: {error}");
             ExitCode::from(error.status())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn io_causes_read_as_sentences_without_the_os_error_number() {
+        let missing = io::Error::from_raw_os_error(2);
+        assert_eq!(IoCause(&missing).to_string(), "no such file or directory");
+        let full = Error::io("stdout", io::Error::from_raw_os_error(28));
+        assert_eq!(full.to_string(), "stdout: no space left on device");
+        let custom = io::Error::other("TLS required");
+        assert_eq!(IoCause(&custom).to_string(), "TLS required");
     }
 }

@@ -2,124 +2,17 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::Command;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::*;
+use p1_testkit::http::{HttpServer, Reply, Request};
 
-#[derive(Debug, Clone)]
-struct Request {
-    at: Instant,
-    path: String,
-    headers: Vec<(String, String)>,
-    lines: Vec<String>,
+fn serve(reply: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static) -> HttpServer {
+    HttpServer::start(reply)
 }
 
-impl Request {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-enum Reply {
-    Status(u16, &'static str, String),
-    Hang,
-}
-
-struct Server {
-    url: String,
-    requests: Arc<Mutex<Vec<Request>>>,
-    /// Lines of the requests answered with 2xx.
-    delivered: Arc<Mutex<Vec<String>>>,
-}
-
-fn serve(reply: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static) -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let requests = Arc::new(Mutex::new(Vec::new()));
-    let delivered = Arc::new(Mutex::new(Vec::new()));
-    let (seen, done) = (Arc::clone(&requests), Arc::clone(&delivered));
-    let reply = Arc::new(reply);
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { break };
-            let (seen, done, reply) = (Arc::clone(&seen), Arc::clone(&done), Arc::clone(&reply));
-            std::thread::spawn(move || handle(stream, &seen, &done, &*reply));
-        }
-    });
-    Server {
-        url,
-        requests,
-        delivered,
-    }
-}
-
-fn handle(
-    stream: TcpStream,
-    seen: &Mutex<Vec<Request>>,
-    done: &Mutex<Vec<String>>,
-    reply: &dyn Fn(&Request, usize) -> Reply,
-) {
-    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-    let mut first = String::new();
-    if reader.read_line(&mut first).unwrap_or(0) == 0 {
-        return;
-    }
-    let path = first.split_whitespace().nth(1).unwrap_or("").to_string();
-    let mut headers = Vec::new();
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).expect("header");
-        let line = line.trim_end();
-        if line.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = line.split_once(':') {
-            headers.push((k.trim().to_string(), v.trim().to_string()));
-        }
-    }
-    let length: usize = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = vec![0u8; length];
-    reader.read_exact(&mut body).expect("body");
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(&body[..])
-        .read_to_string(&mut text)
-        .expect("gzip body");
-    let request = Request {
-        at: Instant::now(),
-        path,
-        headers,
-        lines: text.lines().map(str::to_string).collect(),
-    };
-    let index = {
-        let mut seen = seen.lock().expect("lock");
-        seen.push(request.clone());
-        seen.len() - 1
-    };
-    let mut stream = stream;
-    match reply(&request, index) {
-        Reply::Hang => std::thread::sleep(Duration::from_secs(60)),
-        Reply::Status(code, extra_header, body) => {
-            if (200..300).contains(&code) {
-                done.lock().expect("lock").extend(request.lines.clone());
-            }
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {code} X\r\n{extra_header}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    }
+fn status(code: u16, headers: &str, body: &str) -> Reply {
+    Reply::Status(code, headers.to_string(), body.to_string())
 }
 
 fn readings(n: usize) -> String {
@@ -127,14 +20,14 @@ fn readings(n: usize) -> String {
 }
 
 fn run(
-    server: &Server,
+    server: &HttpServer,
     extra: &[&str],
     input: &str,
     envs: &[(&str, &str)],
 ) -> (std::process::Output, TempDir) {
     let spool = TempDir::new("spool");
     let mut args = vec!["--url", &server.url, "--spool-dir"];
-    let spool_dir = spool.0.to_string_lossy().into_owned();
+    let spool_dir = spool.root().to_string_lossy().into_owned();
     args.push(&spool_dir);
     args.extend_from_slice(extra);
     (p1_influx(&args, input, envs), spool)
@@ -144,9 +37,9 @@ fn run(
 fn v2_with_a_token_gzip_and_a_429_retry_after() {
     let server = serve(|_, i| {
         if i == 0 {
-            Reply::Status(429, "Retry-After: 1\r\n", String::new())
+            status(429, "Retry-After: 1\r\n", "")
         } else {
-            Reply::Status(204, "", String::new())
+            status(204, "", "")
         }
     });
     let (output, _spool) = run(
@@ -156,7 +49,7 @@ fn v2_with_a_token_gzip_and_a_429_retry_after() {
         &[("INFLUX_TOKEN", "s3cret-token")],
     );
     assert!(output.status.success(), "{}", stderr(&output));
-    let requests = server.requests.lock().expect("lock").clone();
+    let requests = server.requests();
     assert_eq!(requests.len(), 2);
     assert_eq!(
         requests[0].path,
@@ -171,7 +64,7 @@ fn v2_with_a_token_gzip_and_a_429_retry_after() {
         requests[1].at - requests[0].at >= Duration::from_millis(950),
         "waited as Retry-After asks"
     );
-    assert_eq!(server.delivered.lock().expect("lock").len(), 20);
+    assert_eq!(server.delivered_lines().len(), 20);
     assert!(
         stderr(&output).contains("waiting 1 s as it asks"),
         "{}",
@@ -187,9 +80,9 @@ fn v2_with_a_token_gzip_and_a_429_retry_after() {
 fn v3_with_a_bearer_token_and_a_503() {
     let server = serve(|_, i| {
         if i == 0 {
-            Reply::Status(503, "Retry-After: 1\r\n", "busy".into())
+            status(503, "Retry-After: 1\r\n", "busy")
         } else {
-            Reply::Status(204, "", String::new())
+            status(204, "", "")
         }
     });
     let dir = TempDir::new("token");
@@ -207,38 +100,42 @@ fn v3_with_a_bearer_token_and_a_503() {
         &[],
     );
     assert!(output.status.success(), "{}", stderr(&output));
-    let requests = server.requests.lock().expect("lock").clone();
+    let requests = server.requests();
     assert_eq!(
         requests[0].path,
         "/api/v3/write_lp?db=house&precision=second"
     );
     assert_eq!(requests[0].header("Authorization"), Some("Bearer tok3n"));
-    assert_eq!(server.delivered.lock().expect("lock").len(), 3);
+    assert_eq!(server.delivered_lines().len(), 3);
 }
 
 #[test]
 fn a_v1_partial_write_drops_the_rejected_lines_and_is_not_resent() {
     let server = serve(|_, _| {
-        Reply::Status(400, "", "{\"error\":\"partial write: field type conflict: input field \\\"tariff\\\" is type float dropped=1\"}".into())
+        status(
+            400,
+            "",
+            "{\"error\":\"partial write: field type conflict: input field \\\"tariff\\\" is type float dropped=1\"}",
+        )
     });
     let (output, spool) = run(&server, &["--db", "p1"], &readings(10), &[]);
     assert!(output.status.success());
-    assert_eq!(server.requests.lock().expect("lock").len(), 1);
+    assert_eq!(server.requests().len(), 1);
     assert!(stderr(&output).contains("rejected some lines, which are dropped: {\"error\":\"partial write: field type conflict"), "{}", stderr(&output));
-    assert_eq!(spooled_lines(&spool.0), 0);
+    assert_eq!(spooled_lines(spool.root()), 0);
 }
 
 #[test]
 fn v2_rejecting_a_whole_batch_is_split_to_find_the_bad_line() {
     let server = serve(|r, _| {
-        if r.lines.iter().any(|l| l.contains("meter_id=BAD")) {
-            Reply::Status(
+        if r.lines().iter().any(|l| l.contains("meter_id=BAD")) {
+            status(
                 400,
                 "",
-                "{\"code\":\"invalid\",\"message\":\"failure writing points\"}".into(),
+                "{\"code\":\"invalid\",\"message\":\"failure writing points\"}",
             )
         } else {
-            Reply::Status(204, "", String::new())
+            status(204, "", "")
         }
     });
     let mut input = readings(15);
@@ -246,7 +143,7 @@ fn v2_rejecting_a_whole_batch_is_split_to_find_the_bad_line() {
     input.push_str(&numbered_readings(15, 1_800_000_000));
     let (output, _spool) = run(&server, &["--org", "o", "--bucket", "b"], &input, &[]);
     assert!(output.status.success());
-    let delivered = server.delivered.lock().expect("lock").clone();
+    let delivered = server.delivered_lines();
     assert_eq!(delivered.len(), 30);
     assert!(!delivered.iter().any(|l| l.contains("BAD")));
     assert!(
@@ -260,15 +157,15 @@ fn v2_rejecting_a_whole_batch_is_split_to_find_the_bad_line() {
 #[test]
 fn too_large_batches_are_split() {
     let server = serve(|r, _| {
-        if r.lines.len() > 4 {
-            Reply::Status(413, "", "too large".into())
+        if r.lines().len() > 4 {
+            status(413, "", "too large")
         } else {
-            Reply::Status(204, "", String::new())
+            status(204, "", "")
         }
     });
     let (output, _spool) = run(&server, &["--db", "p1"], &readings(13), &[]);
     assert!(output.status.success());
-    let delivered = server.delivered.lock().expect("lock").clone();
+    let delivered = server.delivered_lines();
     assert_eq!(delivered.len(), 13);
     assert_eq!(
         delivered,
@@ -292,9 +189,9 @@ fn too_large_batches_are_split() {
 fn an_unauthorised_write_is_kept_retried_and_explained() {
     let server = serve(|_, i| {
         if i < 2 {
-            Reply::Status(401, "", "{\"error\":\"authorization failed\"}".into())
+            status(401, "", "{\"error\":\"authorization failed\"}")
         } else {
-            Reply::Status(204, "", String::new())
+            status(204, "", "")
         }
     });
     let (output, _spool) = run(
@@ -304,8 +201,8 @@ fn an_unauthorised_write_is_kept_retried_and_explained() {
         &[("INFLUX_PASSWORD", "pw")],
     );
     assert!(output.status.success());
-    assert_eq!(server.delivered.lock().expect("lock").len(), 4);
-    let requests = server.requests.lock().expect("lock").clone();
+    assert_eq!(server.delivered_lines().len(), 4);
+    let requests = server.requests();
     assert_eq!(
         requests[0].header("Authorization"),
         Some("Basic bWV0ZXI6cHc=")
@@ -319,9 +216,9 @@ fn an_unauthorised_write_is_kept_retried_and_explained() {
 
 #[test]
 fn a_server_that_never_answers_does_not_slow_the_reading_of_stdin() {
-    let server = serve(|_, _| Reply::Hang);
+    let server = serve(|_, _| Reply::Hang(Duration::from_secs(60)));
     let spool = TempDir::new("spool");
-    let (mut child, mut stdin) = spawn_p1_influx(
+    let mut influx = spawn_p1_influx(
         &[
             "--url",
             &server.url,
@@ -334,41 +231,45 @@ fn a_server_that_never_answers_does_not_slow_the_reading_of_stdin() {
             "--flush",
             "1",
         ],
-        &spool.0,
+        spool.root(),
     );
     // 2.4 MB: far more than a pipe holds, so a stalled reader would block this write (and tee).
     let input = readings(20_000);
     let started = Instant::now();
-    stdin.write_all(input.as_bytes()).expect("write");
-    stdin.flush().expect("flush");
+    let mut stdin = influx.take_stdin();
+    let (written, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::Write;
+        let _ = stdin.write_all(input.as_bytes());
+        let _ = written.send(stdin);
+    });
+    let stdin = done
+        .recv_timeout(Duration::from_secs(10))
+        .expect("stdin taken within 10 s while the server hangs");
     let took = started.elapsed();
-    assert!(
-        took < Duration::from_secs(10),
-        "stdin taken in {took:?} while the server hangs"
-    );
     let deadline = Instant::now() + Duration::from_secs(10);
-    while spooled_lines(&spool.0) < 20_000 {
+    while spooled_lines(spool.root()) < 20_000 {
         assert!(
             Instant::now() < deadline,
             "{} spooled",
-            spooled_lines(&spool.0)
+            spooled_lines(spool.root())
         );
         std::thread::sleep(Duration::from_millis(20));
     }
     let stop = Instant::now();
-    let _ = Command::new("kill").arg(child.id().to_string()).status();
-    let status = child.wait().expect("wait");
+    let status = influx.terminate(Duration::from_secs(20));
     assert_eq!(status.code(), Some(0));
     assert!(
         stop.elapsed() < Duration::from_secs(6),
         "SIGTERM: drain 1 s, request timeout 2 s"
     );
     assert_eq!(
-        spooled_lines(&spool.0),
+        spooled_lines(spool.root()),
         20_000,
         "nothing lost: all left in the spool"
     );
     drop(stdin);
+    assert!(took < Duration::from_secs(10), "{took:?}");
 }
 
 #[test]

@@ -2,8 +2,6 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -14,6 +12,9 @@ fn args<'a>(influxd: &'a str, spool: &'a str) -> Vec<&'a str> {
 
 #[test]
 fn readings_mbus_and_relay_events_land_with_their_values_and_types() {
+    if skip_without(&["influxd"]) {
+        return;
+    }
     let influxd = Influxd::start();
     influxd.create_database("p1");
     let spool = TempDir::new("spool");
@@ -30,7 +31,7 @@ fn readings_mbus_and_relay_events_land_with_their_values_and_types() {
     input.push_str("{\"type\":\"relay\",\"time\":\"2024-06-12T12:01:00+02:00\",\"load\":\"boiler\",\"state\":\"on\",\"reason\":\"export 2.41 kW >= 2.20 kW for 60 s\"}\n");
     input.push_str("not json\n{\"type\":\"reading\",\"header\":\"X\"}\n");
     let url = influxd.url();
-    let spool_dir = spool.0.to_string_lossy().into_owned();
+    let spool_dir = spool.root().to_string_lossy().into_owned();
     let output = p1_influx(&args(&url, &spool_dir), &input, &[]);
     assert!(output.status.success(), "{}", stderr(&output));
     let err = stderr(&output);
@@ -100,17 +101,20 @@ fn readings_mbus_and_relay_events_land_with_their_values_and_types() {
     assert_eq!(relay[0]["on"], 1);
     assert_eq!(relay[0]["reason"], "export 2.41 kW >= 2.20 kW for 60 s");
     assert!(
-        spooled_lines(&spool.0) == 0,
+        spooled_lines(spool.root()) == 0,
         "everything sent, nothing left"
     );
 }
 
 #[test]
 fn a_server_that_goes_down_mid_stream_and_comes_back_gets_every_point_once() {
+    if skip_without(&["influxd"]) {
+        return;
+    }
     let mut influxd = Influxd::start();
     influxd.create_database("p1");
     let spool = TempDir::new("spool");
-    let (mut child, mut stdin) = spawn_p1_influx(
+    let mut influx = spawn_p1_influx(
         &[
             "--url",
             &influxd.url(),
@@ -123,27 +127,23 @@ fn a_server_that_goes_down_mid_stream_and_comes_back_gets_every_point_once() {
             "--timeout",
             "2",
         ],
-        &spool.0,
+        spool.root(),
     );
     let all = numbered_readings(600, 1_700_000_000);
     let lines: Vec<&str> = all.lines().collect();
-    let feed = |stdin: &mut std::process::ChildStdin, part: &[&str]| {
-        for line in part {
-            stdin
-                .write_all(format!("{line}\n").as_bytes())
-                .expect("write");
-        }
-        stdin.flush().expect("flush");
+    let feed = |influx: &mut Proc, part: &[&str]| {
+        let text: String = part.iter().map(|l| format!("{l}\n")).collect();
+        influx.write(text.as_bytes());
     };
-    feed(&mut stdin, &lines[..200]);
+    feed(&mut influx, &lines[..200]);
     std::thread::sleep(Duration::from_millis(1500));
     influxd.stop();
-    feed(&mut stdin, &lines[200..400]);
+    feed(&mut influx, &lines[200..400]);
     std::thread::sleep(Duration::from_millis(2500));
     influxd.resume();
-    feed(&mut stdin, &lines[400..]);
-    drop(stdin);
-    let status = child.wait().expect("wait");
+    feed(&mut influx, &lines[400..]);
+    influx.close_stdin();
+    let status = influx.wait(Duration::from_secs(60));
     assert!(status.success());
     assert_eq!(
         influxd.count("p1", "SELECT count(power_import_kw) FROM p1"),
@@ -154,11 +154,14 @@ fn a_server_that_goes_down_mid_stream_and_comes_back_gets_every_point_once() {
 
 #[test]
 fn killed_while_the_server_is_down_it_sends_the_spool_after_a_restart() {
+    if skip_without(&["influxd"]) {
+        return;
+    }
     let mut influxd = Influxd::start();
     influxd.create_database("p1");
     influxd.stop();
     let spool = TempDir::new("spool");
-    let (mut child, mut stdin) = spawn_p1_influx(
+    let mut influx = spawn_p1_influx(
         &[
             "--url",
             &influxd.url(),
@@ -171,63 +174,61 @@ fn killed_while_the_server_is_down_it_sends_the_spool_after_a_restart() {
             "--timeout",
             "2",
         ],
-        &spool.0,
+        spool.root(),
     );
-    stdin
-        .write_all(numbered_readings(450, 1_700_100_000).as_bytes())
-        .expect("write");
-    stdin.flush().expect("flush");
+    influx.write(numbered_readings(450, 1_700_100_000).as_bytes());
     let deadline = Instant::now() + Duration::from_secs(10);
-    while spooled_lines(&spool.0) < 450 {
+    while spooled_lines(spool.root()) < 450 {
         assert!(
             Instant::now() < deadline,
             "spooled {}",
-            spooled_lines(&spool.0)
+            spooled_lines(spool.root())
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    child.kill().expect("SIGKILL");
-    child.wait().expect("wait");
+    influx.signal(Signal::SIGKILL);
+    influx.wait(Duration::from_secs(10));
 
     influxd.resume();
     let url = influxd.url();
-    let spool_dir = spool.0.to_string_lossy().into_owned();
+    let spool_dir = spool.root().to_string_lossy().into_owned();
     let output = p1_influx(&args(&url, &spool_dir), "", &[]);
     assert!(output.status.success(), "{}", stderr(&output));
     assert_eq!(
         influxd.count("p1", "SELECT count(power_import_kw) FROM p1"),
         450
     );
-    assert_eq!(spooled_lines(&spool.0), 0);
+    assert_eq!(spooled_lines(spool.root()), 0);
 }
 
 #[test]
 fn an_unknown_database_keeps_the_data_and_says_what_to_fix() {
+    if skip_without(&["influxd"]) {
+        return;
+    }
     let influxd = Influxd::start();
     let spool = TempDir::new("spool");
-    let (child, mut stdin) = spawn_p1_influx(
+    let mut influx = spawn_p1_influx(
         &["--url", &influxd.url(), "--db", "nosuchdb", "--flush", "1"],
-        &spool.0,
+        spool.root(),
     );
-    stdin
-        .write_all(numbered_readings(5, 1_700_200_000).as_bytes())
-        .expect("write");
+    influx.write(numbered_readings(5, 1_700_200_000).as_bytes());
     std::thread::sleep(Duration::from_millis(2500));
-    let _ = Command::new("kill").arg(child.id().to_string()).status();
-    drop(stdin);
-    let output = child.wait_with_output().expect("wait");
-    assert_eq!(output.status.code(), Some(0));
-    let err = stderr(&output);
+    assert_eq!(influx.terminate(Duration::from_secs(20)).code(), Some(0));
+    let err = influx.rest_of_stderr(Duration::from_secs(5)).join("\n");
     assert!(
         err.contains("404: not found: check --url and --db"),
         "{err}"
     );
     assert!(err.contains("CREATE DATABASE"), "{err}");
-    assert_eq!(spooled_lines(&spool.0), 5, "kept for the next run");
+    assert_eq!(spooled_lines(spool.root()), 5, "kept for the next run");
 }
 
 #[test]
 fn every_query_of_the_grafana_dashboard_runs() {
+    if skip_without(&["influxd"]) {
+        return;
+    }
     let influxd = Influxd::start();
     influxd.create_database("p1");
     let spool = TempDir::new("spool");
@@ -238,7 +239,7 @@ fn every_query_of_the_grafana_dashboard_runs() {
     }
     input.push_str("{\"type\":\"relay\",\"time\":\"2020-05-12T13:55:00+02:00\",\"load\":\"boiler\",\"state\":\"on\",\"reason\":\"r\"}\n");
     let url = influxd.url();
-    let spool_dir = spool.0.to_string_lossy().into_owned();
+    let spool_dir = spool.root().to_string_lossy().into_owned();
     assert!(
         p1_influx(&args(&url, &spool_dir), &input, &[])
             .status

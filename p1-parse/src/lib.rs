@@ -14,6 +14,7 @@ use clap::Parser;
 use log::{error, info, warn};
 use p1_common::decode::{LineIssue, decode};
 use p1_common::envelope::TelegramEnvelope;
+use p1_common::error::IoCause;
 use p1_common::frame::{DEFAULT_MAX_FRAME, Event, FrameStats, Framer};
 use p1_common::input::read_line_bounded;
 use p1_common::meter_time::ClockZone;
@@ -90,7 +91,7 @@ pub fn run<W: Write>(cli: &Cli, out: RecordWriter<W>) -> Result<(), Error> {
         match File::open(path) {
             Ok(file) => session.read_input(&name, &mut BufReader::with_capacity(1 << 16, file))?,
             Err(e) => {
-                error!("{name}: {e}");
+                error!("{name}: {}", IoCause(&e));
                 failed_inputs += 1;
             }
         }

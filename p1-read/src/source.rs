@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use log::{debug, info, warn};
 use p1_common::Error;
+use p1_common::error::IoCause;
 use p1_common::frame::{Event, Framer};
 use p1_common::meter_time::{ClockZone, MeterTime};
 use p1_common::signals::Signals;
@@ -75,7 +76,7 @@ pub fn run(
         }
         Source::Path(path) => {
             let file = File::open(&path)
-                .map_err(|e| Error::NoInput(format!("{}: {e}", path.display())))?;
+                .map_err(|e| Error::NoInput(format!("{}: {}", path.display(), IoCause(&e))))?;
             replay(Box::new(file), cli, signals, emitter)
         }
     }

@@ -11,8 +11,11 @@ const WAIT: Duration = Duration::from_secs(10);
 
 #[test]
 fn fragments_with_garbage_between_come_out_whole_and_in_order_and_a_corrupted_one_is_dropped() {
+    if skip_without(&["socat"]) {
+        return;
+    }
     let dir = TempDir::new("fragments");
-    let pty = PtyPair::new(&dir.0);
+    let pty = PtyPair::new(dir.root());
     let device = pty.device.to_string_lossy().into_owned();
     let mut reader = p1_read(&[&device]);
     reader.wait_stderr("open at 115200 8N1", WAIT);
@@ -49,9 +52,9 @@ fn fragments_with_garbage_between_come_out_whole_and_in_order_and_a_corrupted_on
     assert!(warning.contains(&format!("{device}: byte ")), "{warning}");
     assert!(warning.ends_with(": dropped"), "{warning}");
 
-    let status = reader.terminate();
+    let status = reader.terminate(WAIT);
     assert_eq!(status.code(), Some(0));
-    let stderr = reader.rest_of_stderr();
+    let stderr = reader.rest_of_stderr(Duration::from_millis(500));
     assert!(
         stderr
             .iter()
@@ -62,8 +65,11 @@ fn fragments_with_garbage_between_come_out_whole_and_in_order_and_a_corrupted_on
 
 #[test]
 fn a_device_that_vanishes_and_comes_back_is_read_again_without_a_restart() {
+    if skip_without(&["socat"]) {
+        return;
+    }
     let dir = TempDir::new("vanish");
-    let mut pty = PtyPair::new(&dir.0);
+    let mut pty = PtyPair::new(dir.root());
     let device = pty.device.to_string_lossy().into_owned();
     let mut reader = p1_read(&[&device]);
     reader.wait_stderr("open at", WAIT);
@@ -76,7 +82,7 @@ fn a_device_that_vanishes_and_comes_back_is_read_again_without_a_restart() {
     pty.unplug();
     reader.wait_stderr("reopening with backoff", WAIT);
     std::thread::sleep(Duration::from_millis(1500));
-    let pty = PtyPair::new(&dir.0);
+    let pty = PtyPair::new(dir.root());
     reader.wait_stderr("open again after", Duration::from_secs(20));
     let mut feed = pty.feed();
     for telegram in &telegrams[1..] {
@@ -88,34 +94,31 @@ fn a_device_that_vanishes_and_comes_back_is_read_again_without_a_restart() {
         .map(|l| telegram_of(l))
         .collect();
     assert_eq!(got, telegrams[1..]);
-    assert_eq!(reader.terminate().code(), Some(0));
+    assert_eq!(reader.terminate(WAIT).code(), Some(0));
 }
 
 #[test]
 fn a_second_reader_on_the_same_device_fails_at_once_with_status_66() {
+    if skip_without(&["socat"]) {
+        return;
+    }
     let dir = TempDir::new("exclusive");
-    let pty = PtyPair::new(&dir.0);
+    let pty = PtyPair::new(dir.root());
     let device = pty.device.to_string_lossy().into_owned();
     let mut first = p1_read(&[&device]);
     first.wait_stderr("open at", WAIT);
     let started = Instant::now();
-    let second = std::process::Command::new(env!("CARGO_BIN_EXE_p1-read"))
-        .arg(&device)
-        .output()
-        .expect("run");
+    let second = p1_read_output(&[&device], b"");
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(second.status.code(), Some(66));
     let stderr = String::from_utf8_lossy(&second.stderr);
     assert!(stderr.contains("in use by another program"), "{stderr}");
-    assert_eq!(first.terminate().code(), Some(0));
+    assert_eq!(first.terminate(WAIT).code(), Some(0));
 }
 
 #[test]
 fn a_missing_device_at_start_exits_66_naming_the_cable() {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_p1-read"))
-        .arg("/dev/ttyUSB-p1-test-missing")
-        .output()
-        .expect("run");
+    let output = p1_read_output(&["/dev/ttyUSB-p1-test-missing"], b"");
     assert_eq!(output.status.code(), Some(66));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -127,12 +130,15 @@ fn a_missing_device_at_start_exits_66_naming_the_cable() {
 
 #[test]
 fn sigterm_ends_it_within_a_second_with_status_0() {
+    if skip_without(&["socat"]) {
+        return;
+    }
     let dir = TempDir::new("sigterm");
-    let pty = PtyPair::new(&dir.0);
+    let pty = PtyPair::new(dir.root());
     let mut reader = p1_read(&[&pty.device.to_string_lossy()]);
     reader.wait_stderr("open at", WAIT);
     let started = Instant::now();
-    let status = reader.terminate();
+    let status = reader.terminate(WAIT);
     assert!(
         started.elapsed() < Duration::from_secs(1),
         "{:?}",
@@ -143,8 +149,11 @@ fn sigterm_ends_it_within_a_second_with_status_0() {
 
 #[test]
 fn silence_is_reported_once_and_data_again_noticed() {
+    if skip_without(&["socat"]) {
+        return;
+    }
     let dir = TempDir::new("idle");
-    let pty = PtyPair::new(&dir.0);
+    let pty = PtyPair::new(dir.root());
     let mut reader = p1_read(&[&pty.device.to_string_lossy(), "--idle-warning", "1"]);
     reader.wait_stderr("open at", WAIT);
     reader.wait_stderr("no data for 1 s: check the cable", WAIT);
@@ -154,9 +163,9 @@ fn silence_is_reported_once_and_data_again_noticed() {
         .expect("write");
     reader.wait_stderr("data again after", WAIT);
     reader.stdout_lines(1, WAIT);
-    reader.terminate();
+    reader.terminate(WAIT);
     let warnings = reader
-        .rest_of_stderr()
+        .rest_of_stderr(Duration::from_millis(500))
         .iter()
         .filter(|l| l.contains("no data for"))
         .count();
@@ -165,8 +174,11 @@ fn silence_is_reported_once_and_data_again_noticed() {
 
 #[test]
 fn bytes_without_telegrams_suggest_checking_the_baud_rate() {
+    if skip_without(&["socat"]) {
+        return;
+    }
     let dir = TempDir::new("baud");
-    let pty = PtyPair::new(&dir.0);
+    let pty = PtyPair::new(dir.root());
     let mut reader = p1_read(&[&pty.device.to_string_lossy()]);
     reader.wait_stderr("open at", WAIT);
     // What a 9600 baud meter looks like read at 115200: noise, no '/'.
@@ -175,5 +187,5 @@ fn bytes_without_telegrams_suggest_checking_the_baud_rate() {
         .collect();
     pty.feed().write_all(&noise).expect("write");
     reader.wait_stderr("wrong baud rate or parity?", WAIT);
-    assert_eq!(reader.terminate().code(), Some(0));
+    assert_eq!(reader.terminate(WAIT).code(), Some(0));
 }

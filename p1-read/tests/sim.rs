@@ -10,11 +10,12 @@ use p1_common::meter_time::ClockZone;
 use p1_common::reading::Reading;
 
 fn sim(args: &[&str]) -> Vec<u8> {
-    let output = Command::new(env!("CARGO_BIN_EXE_p1-read"))
-        .args(["sim", "--speed", "0", "--raw", "-q"])
-        .args(args)
-        .output()
-        .expect("run");
+    let output = common::run(
+        Command::new(env!("CARGO_BIN_EXE_p1-read"))
+            .args(["sim", "--speed", "0", "--raw", "-q"])
+            .args(args),
+        b"",
+    );
     assert!(
         output.status.success(),
         "{}",
@@ -207,20 +208,26 @@ fn capacity_registers_agree_with_the_integrated_import() {
 #[test]
 fn speed_runs_the_clock_faster_and_count_stops() {
     let started = std::time::Instant::now();
-    let output = Command::new(env!("CARGO_BIN_EXE_p1-read"))
-        .args(["sim", "--speed", "20", "--count", "21", "--seed", "1"])
-        .output()
-        .expect("run");
+    let output = common::run(
+        Command::new(env!("CARGO_BIN_EXE_p1-read")).args([
+            "sim", "--speed", "20", "--count", "21", "--seed", "1", "--raw",
+        ]),
+        b"",
+    );
     let elapsed = started.elapsed();
     assert!(output.status.success());
-    let lines: Vec<&[u8]> = output
-        .stdout
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .collect();
-    assert_eq!(lines.len(), 21);
+    let rs = readings(&output.stdout);
+    assert_eq!(rs.len(), 21);
+    let span = rs[20].time.and_then(|t| t.datetime()).expect("time")
+        - rs[0].time.and_then(|t| t.datetime()).expect("time");
+    assert_eq!(
+        span.num_seconds(),
+        20,
+        "the meter's clock runs a second a telegram"
+    );
+    // At speed 1 (--speed ignored) this would take 20 s; unpaced, no time at all.
     assert!(
-        elapsed.as_secs_f64() >= 0.95,
+        (0.95..10.0).contains(&elapsed.as_secs_f64()),
         "20 s of meter time at speed 20 take a second: {elapsed:?}"
     );
 }

@@ -17,7 +17,7 @@ fn a_dropped_connection_is_reopened_and_reading_goes_on() {
     let mut reader = p1_read(&[&url]);
     let telegrams = sim_telegrams(5, 21);
 
-    let (mut conn, _) = listener.accept().expect("accept");
+    let mut conn = accept(&listener, WAIT);
     for t in &telegrams[..3] {
         conn.write_all(t.as_bytes()).expect("write");
     }
@@ -30,7 +30,7 @@ fn a_dropped_connection_is_reopened_and_reading_goes_on() {
     drop(conn);
     reader.wait_stderr("connection closed; reopening with backoff", WAIT);
 
-    let (mut conn, _) = listener.accept().expect("accepted again");
+    let mut conn = accept(&listener, WAIT);
     reader.wait_stderr("open again after", WAIT);
     for t in &telegrams[3..] {
         conn.write_all(t.as_bytes()).expect("write");
@@ -41,7 +41,7 @@ fn a_dropped_connection_is_reopened_and_reading_goes_on() {
         .map(|l| telegram_of(l))
         .collect();
     assert_eq!(got, telegrams[3..]);
-    assert_eq!(reader.terminate().code(), Some(0));
+    assert_eq!(reader.terminate(WAIT).code(), Some(0));
 }
 
 #[test]
@@ -53,12 +53,12 @@ fn a_refused_connection_at_start_is_retried_until_the_server_is_up() {
     let mut reader = p1_read(&[&format!("tcp://127.0.0.1:{port}")]);
     reader.wait_stderr("retrying with backoff", WAIT);
     let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind the same port");
-    let (mut conn, _) = listener.accept().expect("accept");
+    let mut conn = accept(&listener, WAIT);
     let telegram = &sim_telegrams(1, 2)[0];
     conn.write_all(telegram.as_bytes()).expect("write");
     let line = &reader.stdout_lines(1, WAIT)[0];
     assert_eq!(&telegram_of(line), telegram);
     let envelope: serde_json::Value = serde_json::from_str(line).expect("json");
     assert_eq!(envelope["source"], format!("tcp://127.0.0.1:{port}"));
-    assert_eq!(reader.terminate().code(), Some(0));
+    assert_eq!(reader.terminate(WAIT).code(), Some(0));
 }

@@ -3,51 +3,34 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
+use p1_testkit::http::{HttpServer, Reply};
+use p1_testkit::{Proc, Signal};
 
 const WAIT: Duration = Duration::from_secs(10);
 const BOILER: &str = "name = \"boiler\"\npower_kw = 2.0\non_export_kw = 2.2\noff_import_kw = 0.1\non_delay = \"5s\"\noff_delay = \"5s\"";
 
 struct Live {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    events: Receiver<String>,
+    proc: Proc,
     stream: Stream,
 }
 
 impl Live {
     fn start(config: &std::path::Path, extra: &[&str]) -> Live {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_p1-relay"))
-            .arg("--config")
-            .arg(config)
-            .args(extra)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, events) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let stdin = child.stdin.take();
+        let proc = Proc::spawn(
+            Command::new(env!("CARGO_BIN_EXE_p1-relay"))
+                .arg("--config")
+                .arg(config)
+                .args(extra),
+        );
         let now = chrono::Local::now()
             .fixed_offset()
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, false);
         Live {
-            child,
-            stdin,
-            events,
+            proc,
             stream: Stream::starting(&now),
         }
     }
@@ -60,47 +43,23 @@ impl Live {
             .iter()
             .map(|l| format!("{l}\n"))
             .collect();
-        let stdin = self.stdin.as_mut().expect("stdin open");
-        stdin.write_all(text.as_bytes()).expect("write");
-        stdin.flush().expect("flush");
+        self.proc.write(text.as_bytes());
     }
 
-    fn wait_event(&self, needle: &str) -> String {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let line = self
-                .events
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .unwrap_or_else(|_| panic!("no event with {needle:?}"));
-            if line.contains(needle) {
-                return line;
-            }
-        }
+    fn wait_event(&mut self, needle: &str) -> String {
+        self.proc.wait_stdout(needle, WAIT)
     }
 
-    fn signal(&self, name: &str) {
-        Command::new("kill")
-            .args([&format!("-{name}"), &self.child.id().to_string()])
-            .status()
-            .expect("kill");
+    fn signal(&self, signal: Signal) {
+        self.proc.signal(signal);
+    }
+
+    fn end_input(&mut self) {
+        self.proc.close_stdin();
     }
 
     fn wait_exit(&mut self) -> std::process::ExitStatus {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "p1-relay did not exit");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Live {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.proc.wait(WAIT)
     }
 }
 
@@ -136,7 +95,7 @@ fn sigterm_switches_everything_off_and_exits_0() {
     live.feed(7, 0.0, 3.0);
     live.wait_event("\"load\":\"boiler\",\"state\":\"on\"");
     wait_for_file_line(&dir, "boiler on");
-    live.signal("TERM");
+    live.signal(Signal::SIGTERM);
     let status = live.wait_exit();
     assert_eq!(status.code(), Some(0));
     let log = switched(&dir);
@@ -216,7 +175,7 @@ fn sighup_reloads_the_configuration_keeping_switch_times() {
         text.replace("off_delay = \"5s\"", "off_delay = \"5s\"\nmode = \"off\""),
     )
     .expect("write");
-    live.signal("HUP");
+    live.signal(Signal::SIGHUP);
     std::thread::sleep(Duration::from_millis(500));
     live.feed(1, 0.0, 3.0);
     let event = live.wait_event("mode off");
@@ -224,9 +183,9 @@ fn sighup_reloads_the_configuration_keeping_switch_times() {
     wait_for_file_line(&dir, "boiler off");
     // A broken configuration is refused and the running one kept.
     std::fs::write(&config_path, "stale_after = \"soon\"").expect("write");
-    live.signal("HUP");
+    live.signal(Signal::SIGHUP);
     std::thread::sleep(Duration::from_millis(300));
-    live.stdin.take();
+    live.end_input();
     assert_eq!(live.wait_exit().code(), Some(0));
 }
 
@@ -235,11 +194,12 @@ fn configuration_errors_exit_78_naming_the_key_and_line() {
     let dir = TempDir::new("config");
     let path = dir.path("relay.toml");
     std::fs::write(&path, format!("settle = \"60s\"\n\n[[load]]\n{BOILER}\nsurprise = 1\n[load.switch]\ntype = \"dry-run\"\n")).expect("write");
-    let output = Command::new(env!("CARGO_BIN_EXE_p1-relay"))
-        .arg("--config")
-        .arg(&path)
-        .output()
-        .expect("run");
+    let output = p1_testkit::run(
+        Command::new(env!("CARGO_BIN_EXE_p1-relay"))
+            .arg("--config")
+            .arg(&path),
+        b"",
+    );
     assert_eq!(output.status.code(), Some(78));
     let err = stderr(&output);
     assert!(
@@ -258,12 +218,13 @@ fn configuration_errors_exit_78_naming_the_key_and_line() {
         ),
     )
     .expect("write");
-    let output = Command::new(env!("CARGO_BIN_EXE_p1-relay"))
-        .arg("--config")
-        .arg(&path)
-        .arg("--check")
-        .output()
-        .expect("run");
+    let output = p1_testkit::run(
+        Command::new(env!("CARGO_BIN_EXE_p1-relay"))
+            .arg("--config")
+            .arg(&path)
+            .arg("--check"),
+        b"",
+    );
     assert_eq!(output.status.code(), Some(0));
     assert!(
         stderr(&output).contains("load 'boiler' will oscillate"),
@@ -277,12 +238,12 @@ fn gpio_off_a_raspberry_pi_names_dry_run_and_dry_run_works() {
     let dir = TempDir::new("gpio");
     let path = dir.path("relay.toml");
     std::fs::write(&path, format!("settle = \"0s\"\nstartup_grace = \"0s\"\n[[load]]\n{BOILER}\n[load.switch]\ntype = \"gpio\"\npin = 17\nactive_low = true\n")).expect("write");
-    let output = Command::new(env!("CARGO_BIN_EXE_p1-relay"))
-        .arg("--config")
-        .arg(&path)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run");
+    let output = p1_testkit::run(
+        Command::new(env!("CARGO_BIN_EXE_p1-relay"))
+            .arg("--config")
+            .arg(&path),
+        b"",
+    );
     assert_eq!(output.status.code(), Some(1));
     assert!(
         stderr(&output).contains("load 'boiler': GPIO is not available here"),
@@ -314,26 +275,9 @@ fn gpio_off_a_raspberry_pi_names_dry_run_and_dry_run_works() {
     );
 }
 
-/// A plug: a local HTTP server that records the request paths.
-fn plug_server() -> (String, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let requests = Arc::new(Mutex::new(Vec::new()));
-    let seen = Arc::clone(&requests);
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { break };
-            let mut buf = [0u8; 4096];
-            let n = stream.read(&mut buf).unwrap_or(0);
-            let request = String::from_utf8_lossy(&buf[..n]).into_owned();
-            if let Some(path) = request.split_whitespace().nth(1) {
-                seen.lock().expect("lock").push(path.to_string());
-            }
-            let _ = stream
-                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
-        }
-    });
-    (url, requests)
+/// A plug: a local HTTP server answering every request with 200.
+fn plug_server() -> HttpServer {
+    HttpServer::start(|_, _| Reply::ok("ok"))
 }
 
 fn plug_scenario(switch: &str) {
@@ -350,7 +294,7 @@ fn plug_scenario(switch: &str) {
     live.feed(7, 0.0, 3.0);
     live.wait_event("\"state\":\"on\"");
     std::thread::sleep(Duration::from_millis(2600)); // auto_off 3 s: re-sent every second
-    live.stdin.take();
+    live.end_input();
     assert_eq!(live.wait_exit().code(), Some(0));
 }
 
@@ -373,9 +317,12 @@ fn shelly_and_tasmota_plugs_get_on_with_an_auto_off_re_sent_and_off_at_exit() {
             "/cm?cmnd=Power1%20Off",
         ),
     ] {
-        let (url, requests) = plug_server();
-        plug_scenario(&format!("{kind}\nurl = \"{url}\"\nauto_off = \"3s\""));
-        let requests = requests.lock().expect("lock").clone();
+        let plug = plug_server();
+        plug_scenario(&format!(
+            "{kind}\nurl = \"{}\"\nauto_off = \"3s\"",
+            plug.url
+        ));
+        let requests: Vec<String> = plug.requests().into_iter().map(|r| r.path).collect();
         assert_eq!(
             requests.first().map(String::as_str),
             Some(off),

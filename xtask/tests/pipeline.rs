@@ -9,11 +9,14 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as Span, NaiveDate, NaiveDateTime};
-use p1_common::telegram_crc::crc16;
+use p1_testkit::influxd::Influxd;
+use p1_testkit::pty::PtyPair;
+use p1_testkit::telegram::TelegramBuilder;
+use p1_testkit::{Proc, Signal, TempDir, skip_without};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -30,26 +33,14 @@ fn binaries() -> PathBuf {
         .all(|b| dir.join(b).exists())
     {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = Command::new(cargo)
-            .args(["build", "--bins", "-q"])
-            .status()
-            .expect("cargo build");
-        assert!(status.success());
+        let output = p1_testkit::run_with(
+            Command::new(cargo).args(["build", "--bins", "-q"]),
+            b"",
+            Duration::from_secs(600),
+        );
+        assert!(output.status.success(), "cargo build failed");
     }
     dir
-}
-
-#[path = "../../tests/support/shared.rs"]
-mod shared;
-use shared::{TempDir, free_port};
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
@@ -60,75 +51,36 @@ fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     }
 }
 
-fn start_influxd(dir: &Path) -> (Killed, String) {
-    let (port, rpc) = (free_port(), free_port());
-    let config = dir.join("influxdb.conf");
-    let d = dir.display();
-    std::fs::write(
-        &config,
-        format!(
-            "reporting-enabled = false\nbind-address = \"127.0.0.1:{rpc}\"\n[meta]\n  dir = \"{d}/meta\"\n\
-             [data]\n  dir = \"{d}/data\"\n  wal-dir = \"{d}/wal\"\n  query-log-enabled = false\n\
-             [http]\n  bind-address = \"127.0.0.1:{port}\"\n  log-enabled = false\n[monitor]\n  store-enabled = false\n"
-        ),
-    )
-    .expect("config");
-    let child = Command::new("influxd")
-        .args(["run", "-config"])
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("influxd (scripts/test installs it)");
-    let url = format!("http://127.0.0.1:{port}");
-    wait_until("influxd", || {
-        ureq::get(&format!("{url}/ping")).call().is_ok()
-    });
-    (Killed(child), url)
-}
-
-fn query(url: &str, q: &str) -> serde_json::Value {
-    let mut response = ureq::post(&format!("{url}/query"))
-        .query("db", "p1")
-        .query("epoch", "s")
-        .query("q", q)
-        .send_empty()
-        .expect("query");
-    serde_json::from_str(&response.body_mut().read_to_string().expect("body")).expect("json")
-}
-
 /// A Fluvius telegram with the given meter time (local, summer) and powers.
 fn telegram(time: NaiveDateTime, import_kw: f64, export_kw: f64, import_kwh: f64) -> String {
-    let mut t = format!(
-        "/FLU5\\253769484_A\r\n\r\n0-0:96.1.4(50217)\r\n0-0:96.1.1(3153414733313031303231363035)\r\n\
-         0-0:1.0.0({}S)\r\n1-0:1.8.1({import_kwh:010.3}*kWh)\r\n1-0:1.8.2(000100.000*kWh)\r\n\
-         1-0:2.8.1(000200.000*kWh)\r\n1-0:2.8.2(000050.000*kWh)\r\n0-0:96.14.0(0001)\r\n\
-         1-0:1.7.0({import_kw:06.3}*kW)\r\n1-0:2.7.0({export_kw:06.3}*kW)\r\n1-0:32.7.0(231.0*V)\r\n!",
-        time.format("%y%m%d%H%M%S")
-    );
-    let crc = crc16(t.as_bytes());
-    t.push_str(&format!("{crc:04X}\r\n"));
-    t
+    TelegramBuilder::new("FLU5\\253769484_A")
+        .line("0-0:96.1.4(50217)")
+        .line("0-0:96.1.1(3153414733313031303231363035)")
+        .line(&format!("0-0:1.0.0({}S)", time.format("%y%m%d%H%M%S")))
+        .line(&format!("1-0:1.8.1({import_kwh:010.3}*kWh)"))
+        .line("1-0:1.8.2(000100.000*kWh)")
+        .line("1-0:2.8.1(000200.000*kWh)")
+        .line("1-0:2.8.2(000050.000*kWh)")
+        .line("0-0:96.14.0(0001)")
+        .line(&format!("1-0:1.7.0({import_kw:06.3}*kW)"))
+        .line(&format!("1-0:2.7.0({export_kw:06.3}*kW)"))
+        .line("1-0:32.7.0(231.0*V)")
+        .build()
 }
 
 #[test]
 fn the_whole_pipeline_from_a_pty_to_influxdb_and_the_relay() {
+    if skip_without(&["socat", "influxd"]) {
+        return;
+    }
     let bin = binaries();
     let dir = TempDir::new("e2e");
-    let d = dir.0.clone();
-    let (_influxd, url) = start_influxd(&d);
-    query(&url, "CREATE DATABASE p1");
-
-    let (device, feed) = (d.join("meter"), d.join("feed"));
-    let _socat = Killed(
-        Command::new("socat")
-            .arg(format!("pty,raw,echo=0,link={}", device.display()))
-            .arg(format!("pty,raw,echo=0,link={}", feed.display()))
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("socat (scripts/test installs it)"),
-    );
-    wait_until("socat's ptys", || device.exists() && feed.exists());
+    let d = dir.root().to_path_buf();
+    let influxd = Influxd::start();
+    influxd.create_database("p1");
+    let url = influxd.url();
+    let pty = PtyPair::new(&d);
+    let (device, feed) = (pty.device.clone(), pty.feed_path.clone());
 
     let switched = d.join("switched");
     let config = d.join("relay.toml");
@@ -145,19 +97,16 @@ fn the_whole_pipeline_from_a_pty_to_influxdb_and_the_relay() {
     let (events, log) = (d.join("events.ndjson"), d.join("stderr.log"));
     let b = bin.display();
     let pipeline = format!(
-        "set -o pipefail; {b}/p1-read {dev} | {b}/p1-parse | tee >({b}/p1-influx --url {url} --db p1 --flush 1 --spool-dir {d}/spool) \
+        "exec > {events} 2> {log} < /dev/null; set -o pipefail; \
+         {b}/p1-read {dev} | {b}/p1-parse | tee >({b}/p1-influx --url {url} --db p1 --flush 1 --spool-dir {d}/spool) \
          | {b}/p1-relay --config {config}",
+        events = events.display(),
+        log = log.display(),
         dev = device.display(),
         d = d.display(),
         config = config.display()
     );
-    let mut shell = Command::new("bash");
-    shell.arg("-c").arg(&pipeline).stdin(Stdio::null());
-    shell
-        .stdout(std::fs::File::create(&events).expect("events"))
-        .stderr(std::fs::File::create(&log).expect("log"));
-    std::os::unix::process::CommandExt::process_group(&mut shell, 0);
-    let mut pipeline = Killed(shell.spawn().expect("pipeline"));
+    let mut pipeline = Proc::spawn(Command::new("bash").arg("-c").arg(&pipeline));
     let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
     wait_until("p1-read to open the pty", || {
         read_log().contains("open at 115200 8N1")
@@ -221,21 +170,8 @@ fn the_whole_pipeline_from_a_pty_to_influxdb_and_the_relay() {
     std::thread::sleep(Duration::from_millis(1500));
 
     // SIGTERM to every process of the pipeline, as systemd stops a service.
-    let pgid = pipeline.0.id();
-    assert!(pgid > 1);
-    // `--`: without it, kill may read "-PGID" as an option rather than as a process group.
-    Command::new("kill")
-        .args(["-s", "TERM", "--", &format!("-{pgid}")])
-        .status()
-        .expect("kill");
-    let deadline = Instant::now() + WAIT;
-    let status = loop {
-        if let Some(status) = pipeline.0.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the pipeline did not stop");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    pipeline.signal_group(Signal::SIGTERM);
+    let status = pipeline.wait(WAIT);
     // bash itself dies of the signal; the stages shut down on their own: wait for their last words.
     let by_signal = std::os::unix::process::ExitStatusExt::signal(&status) == Some(15);
     assert!(
@@ -244,15 +180,12 @@ fn the_whole_pipeline_from_a_pty_to_influxdb_and_the_relay() {
         read_log()
     );
     // Each stops on the signal or on the end of its input, whichever it sees first.
-    let deadline = Instant::now() + WAIT;
-    while !(read_log().contains("p1-relay: stopped: ") && read_log().contains(" lines read, ")) {
-        assert!(
-            Instant::now() < deadline,
-            "p1-relay and p1-influx did not finish:\n{}",
-            read_log()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("every stage to finish", || !pipeline.group_alive());
+    let log_text = read_log();
+    assert!(
+        log_text.contains("p1-relay: stopped: ") && log_text.contains(" lines read, "),
+        "p1-relay and p1-influx did not finish:\n{log_text}"
+    );
     let stderr = read_log();
     assert!(stderr.contains("p1-read: /"), "{stderr}");
 
@@ -306,7 +239,7 @@ fn the_whole_pipeline_from_a_pty_to_influxdb_and_the_relay() {
     assert!(stderr.contains("CRC mismatch"), "{stderr}");
 
     // Every valid telegram in InfluxDB, exactly once, nothing left unsent.
-    let answer = query(&url, "SELECT power_export_kw FROM p1");
+    let answer = influxd.query("p1", "SELECT power_export_kw FROM p1");
     let times: Vec<i64> = answer["results"][0]["series"][0]["values"]
         .as_array()
         .expect("points")

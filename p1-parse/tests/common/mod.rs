@@ -1,9 +1,8 @@
 //! Helpers for running the real p1-parse binary on fixtures.
 #![allow(dead_code)]
 
-use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 pub fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
@@ -30,21 +29,10 @@ pub fn all_telegram_names() -> Vec<String> {
 
 /// Runs p1-parse with `args`, feeding `stdin`.
 pub fn p1_parse(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_p1-parse"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn p1-parse");
-    let mut input = child.stdin.take().expect("stdin");
-    let data = stdin.to_vec();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let output = child.wait_with_output().expect("wait");
-    writer.join().expect("writer");
-    output
+    p1_testkit::run(
+        Command::new(env!("CARGO_BIN_EXE_p1-parse")).args(args),
+        stdin,
+    )
 }
 
 /// The readings on stdout, parsed.

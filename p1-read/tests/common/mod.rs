@@ -1,176 +1,28 @@
-//! Test harness: a linked pseudo-terminal pair from socat (the meter's end and ours), and the
-//! real p1-read binary with its stdout and stderr read line by line as they come.
+//! p1-read's test helpers over the shared test kit: the real binary, simulated telegrams,
+//! fragmented writes.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
-use std::time::{Duration, Instant};
+use std::io::Write;
+use std::process::{Command, Output};
+use std::time::Duration;
 
-#[path = "../../../tests/support/shared.rs"]
-mod shared;
 #[allow(unused_imports)]
-pub use shared::*;
+pub use p1_testkit::pty::PtyPair;
+#[allow(unused_imports)]
+pub use p1_testkit::{Proc, Signal, TempDir, accept, free_port, run, skip_without};
 
-/// Two linked ptys: p1-read opens `device`, the test writes into `feed`.
-pub struct PtyPair {
-    pub device: PathBuf,
-    pub feed_path: PathBuf,
-    socat: Child,
+/// p1-read with `args`, running.
+pub fn p1_read(args: &[&str]) -> Proc {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_p1-read"));
+    command.args(args);
+    Proc::spawn(&mut command)
 }
 
-impl PtyPair {
-    pub fn new(dir: &Path) -> Self {
-        let device = dir.join("meter");
-        let feed_path = dir.join("feed");
-        let socat = Command::new("socat")
-            .arg(format!("pty,raw,echo=0,link={}", device.display()))
-            .arg(format!("pty,raw,echo=0,link={}", feed_path.display()))
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("socat (scripts/test installs it)");
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while !(device.exists() && feed_path.exists()) {
-            assert!(Instant::now() < deadline, "socat made no ptys");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        PtyPair {
-            device,
-            feed_path,
-            socat,
-        }
-    }
-
-    pub fn feed(&self) -> std::fs::File {
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(&self.feed_path)
-            .expect("open feed side")
-    }
-
-    /// The device vanishes, as when a USB adapter is unplugged.
-    pub fn unplug(&mut self) {
-        let _ = Command::new("kill")
-            .arg(self.socat.id().to_string())
-            .status();
-        let _ = self.socat.wait();
-        let _ = std::fs::remove_file(&self.device);
-        let _ = std::fs::remove_file(&self.feed_path);
-    }
-}
-
-impl Drop for PtyPair {
-    fn drop(&mut self) {
-        let _ = self.socat.kill();
-        let _ = self.socat.wait();
-    }
-}
-
-/// A running binary whose output lines arrive on channels.
-pub struct Running {
-    pub child: Child,
-    pub stdout: Receiver<String>,
-    pub stderr: Receiver<String>,
-    pub stderr_seen: Vec<String>,
-}
-
-pub fn spawn(binary: &str, args: &[&str]) -> Running {
-    let mut child = Command::new(binary)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let stdout = lines(child.stdout.take().expect("stdout"));
-    let stderr = lines(child.stderr.take().expect("stderr"));
-    Running {
-        child,
-        stdout,
-        stderr,
-        stderr_seen: Vec::new(),
-    }
-}
-
-pub fn p1_read(args: &[&str]) -> Running {
-    spawn(env!("CARGO_BIN_EXE_p1-read"), args)
-}
-
-fn lines(pipe: impl std::io::Read + Send + 'static) -> Receiver<String> {
-    let (tx, rx) = channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(pipe).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-impl Running {
-    /// Waits for a stderr line containing `needle`.
-    pub fn wait_stderr(&mut self, needle: &str, timeout: Duration) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.stderr.recv_timeout(left) {
-                Ok(line) => {
-                    self.stderr_seen.push(line.clone());
-                    if line.contains(needle) {
-                        return line;
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
-                    panic!(
-                        "no stderr line with {needle:?}; saw {:#?}",
-                        self.stderr_seen
-                    )
-                }
-            }
-        }
-    }
-
-    /// The next `n` stdout lines.
-    pub fn stdout_lines(&mut self, n: usize, timeout: Duration) -> Vec<String> {
-        let deadline = Instant::now() + timeout;
-        let mut out = Vec::new();
-        while out.len() < n {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.stdout.recv_timeout(left) {
-                Ok(line) => out.push(line),
-                Err(_) => panic!(
-                    "got {} of {n} lines: {out:#?}\nstderr: {:#?}",
-                    out.len(),
-                    self.stderr_seen
-                ),
-            }
-        }
-        out
-    }
-
-    pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        self.child.wait().expect("wait")
-    }
-
-    pub fn rest_of_stderr(&mut self) -> Vec<String> {
-        while let Ok(line) = self.stderr.recv_timeout(Duration::from_millis(500)) {
-            self.stderr_seen.push(line);
-        }
-        self.stderr_seen.clone()
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// p1-read with `args` run to its end on `stdin`.
+pub fn p1_read_output(args: &[&str], stdin: &[u8]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_p1-read"));
+    command.args(args);
+    run(&mut command, stdin)
 }
 
 /// The `telegram` of an envelope line.

@@ -2,16 +2,13 @@
 //! included), the real p1-relay binary, and `command` switches that record what they did.
 #![allow(dead_code)]
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use chrono::{DateTime, Duration, FixedOffset, SecondsFormat};
 
-#[path = "../../../tests/support/shared.rs"]
-mod shared;
 #[allow(unused_imports)]
-pub use shared::*;
+pub use p1_testkit::TempDir;
 
 /// One reading a second, as p1-parse writes them.
 pub struct Stream {
@@ -88,21 +85,10 @@ pub fn switched(dir: &TempDir) -> Vec<String> {
 }
 
 pub fn p1_relay(args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_p1-relay"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut input = child.stdin.take().expect("stdin");
-    let text = stdin.to_string();
-    let writer = std::thread::spawn(move || {
-        let _ = input.write_all(text.as_bytes());
-    });
-    let output = child.wait_with_output().expect("wait");
-    writer.join().expect("writer");
-    output
+    p1_testkit::run(
+        Command::new(env!("CARGO_BIN_EXE_p1-relay")).args(args),
+        stdin.as_bytes(),
+    )
 }
 
 pub fn run(config: &Path, stream: &Stream) -> Output {

@@ -1,0 +1,18 @@
+//! What the integration tests of every p1 crate share (a dev-dependency only).
+//!
+//! Every wait here has a deadline, and a process that outlives its test is killed with its
+//! whole process group, so no test can hang and none leaks a child. Signals are sent with a
+//! system call, never by running `kill` (minimal systems have no procps).
+
+pub mod fs;
+pub mod http;
+pub mod influxd;
+pub mod proc;
+pub mod pty;
+pub mod stats;
+pub mod telegram;
+pub mod tools;
+
+pub use fs::{TempDir, accept, free_port};
+pub use proc::{Proc, Signal, run, run_with};
+pub use tools::skip_without;
