@@ -4,12 +4,14 @@
 //! object that cannot be read (a bad number, a wrong unit, a malformed list) is kept there too
 //! and reported as a [`LineIssue`]: one bad line never loses the rest of the telegram.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::field::{Decode, FieldTable, Quantity, Unit, ValueDecode};
 use crate::meter_time::{ClockZone, MeterTime};
 use crate::number::{parse_decimal, parse_unsigned, split_unit};
 use crate::obis::{Object, Tokens};
-use crate::reading::{DemandPeak, MbusKind, PowerFailure, Reading};
+use crate::reading::{DemandPeak, MbusDevice, MbusKind, PowerFailure, mbus_channel};
 
 /// A line of a valid telegram that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,50 +37,24 @@ enum Known {
     No,
 }
 
-/// The unit a numeric key is named with, and the units a meter may send it in.
-#[derive(Clone, Copy)]
-enum Unit {
-    KWh,
-    KW,
-    Volt,
-    Ampere,
-}
-
-impl Unit {
-    /// The power of ten to divide by to get this unit from `sent` (absent: already in it).
-    fn shift_from(self, sent: Option<&[u8]>) -> Result<u32, &'static str> {
-        let Some(sent) = sent else { return Ok(0) };
-        let is = |name: &str| sent.eq_ignore_ascii_case(name.as_bytes());
-        match self {
-            Unit::KWh if is("kWh") => Ok(0),
-            Unit::KWh if is("Wh") => Ok(3),
-            Unit::KW if is("kW") => Ok(0),
-            Unit::KW if is("W") => Ok(3),
-            Unit::Volt if is("V") => Ok(0),
-            Unit::Ampere if is("A") => Ok(0),
-            _ => Err("unexpected unit"),
-        }
-    }
-}
-
 /// Decodes `telegram` (framed, `/` through `!`) into `reading`, which is cleared first. Lines
 /// that could not be read are appended to `issues`.
-pub fn decode(
+pub fn decode<R: FieldTable>(
     telegram: &[u8],
     zone: ClockZone,
-    reading: &mut Reading,
+    reading: &mut R,
     issues: &mut Vec<LineIssue>,
 ) {
     reading.clear();
     let tokens = Tokens::new(telegram);
-    reading.header = Some(String::from_utf8_lossy(tokens.header).into_owned());
+    *reading.header_mut() = Some(String::from_utf8_lossy(tokens.header).into_owned());
     let mut equipment_id = None;
     for object in tokens.objects() {
         let object = match object {
             Ok(object) => object,
             Err(stray) => {
                 let line = String::from_utf8_lossy(stray.0).into_owned();
-                reading.unknown.entry(line.clone()).or_default();
+                reading.unknown_mut().entry(line.clone()).or_default();
                 issues.push(LineIssue {
                     code: line,
                     values: String::new(),
@@ -95,9 +71,9 @@ pub fn decode(
         }
         match apply(&object, zone, reading) {
             Ok(Known::Yes) => {}
-            Ok(Known::No) => keep_unknown(&object, reading),
+            Ok(Known::No) => keep_unknown(&object, reading.unknown_mut()),
             Err(problem) => {
-                keep_unknown(&object, reading);
+                keep_unknown(&object, reading.unknown_mut());
                 issues.push(LineIssue {
                     code: String::from_utf8_lossy(object.code).into_owned(),
                     values: String::from_utf8_lossy(object.raw_values).into_owned(),
@@ -106,104 +82,53 @@ pub fn decode(
             }
         }
     }
-    if reading.meter_id.is_none() {
-        reading.meter_id = equipment_id.and_then(Result::ok);
+    if reading.meter_id_mut().is_none() {
+        *reading.meter_id_mut() = equipment_id.and_then(Result::ok);
     }
 }
 
-fn keep_unknown(object: &Object<'_>, reading: &mut Reading) {
+fn keep_unknown(object: &Object<'_>, unknown: &mut BTreeMap<String, Vec<String>>) {
     let values: Result<Vec<String>, _> = object
         .values()
         .map(|v| v.map(|v| String::from_utf8_lossy(v).into_owned()))
         .collect();
     let values =
         values.unwrap_or_else(|_| vec![String::from_utf8_lossy(object.raw_values).into_owned()]);
-    reading
-        .unknown
-        .insert(String::from_utf8_lossy(object.code).into_owned(), values);
+    unknown.insert(String::from_utf8_lossy(object.code).into_owned(), values);
 }
 
-/// Sets the reading's value for a known object; `Known::No` for an object it does not know.
-fn apply(object: &Object<'_>, zone: ClockZone, r: &mut Reading) -> Outcome {
+/// Sets the fields a known object carries; `Known::No` for an object no field is for.
+fn apply<R: FieldTable>(object: &Object<'_>, zone: ClockZone, reading: &mut R) -> Outcome {
     let code = object.normalized_code();
-    let quantity = match code {
-        b"1-0:1.8.1" => Some((&mut r.energy_import_t1_kwh, Unit::KWh)),
-        b"1-0:1.8.2" => Some((&mut r.energy_import_t2_kwh, Unit::KWh)),
-        b"1-0:2.8.1" => Some((&mut r.energy_export_t1_kwh, Unit::KWh)),
-        b"1-0:2.8.2" => Some((&mut r.energy_export_t2_kwh, Unit::KWh)),
-        b"1-0:1.8.0" => Some((&mut r.energy_import_total_kwh, Unit::KWh)),
-        b"1-0:2.8.0" => Some((&mut r.energy_export_total_kwh, Unit::KWh)),
-        b"1-0:1.7.0" => Some((&mut r.power_import_kw, Unit::KW)),
-        b"1-0:2.7.0" => Some((&mut r.power_export_kw, Unit::KW)),
-        b"1-0:21.7.0" => Some((&mut r.power_import_l1_kw, Unit::KW)),
-        b"1-0:41.7.0" => Some((&mut r.power_import_l2_kw, Unit::KW)),
-        b"1-0:61.7.0" => Some((&mut r.power_import_l3_kw, Unit::KW)),
-        b"1-0:22.7.0" => Some((&mut r.power_export_l1_kw, Unit::KW)),
-        b"1-0:42.7.0" => Some((&mut r.power_export_l2_kw, Unit::KW)),
-        b"1-0:62.7.0" => Some((&mut r.power_export_l3_kw, Unit::KW)),
-        b"1-0:32.7.0" => Some((&mut r.voltage_l1_v, Unit::Volt)),
-        b"1-0:52.7.0" => Some((&mut r.voltage_l2_v, Unit::Volt)),
-        b"1-0:72.7.0" => Some((&mut r.voltage_l3_v, Unit::Volt)),
-        b"1-0:31.7.0" => Some((&mut r.current_l1_a, Unit::Ampere)),
-        b"1-0:51.7.0" => Some((&mut r.current_l2_a, Unit::Ampere)),
-        b"1-0:71.7.0" => Some((&mut r.current_l3_a, Unit::Ampere)),
-        b"1-0:1.4.0" => Some((&mut r.demand_avg_kw, Unit::KW)),
-        b"1-0:31.4.0" => Some((&mut r.fuse_threshold_a, Unit::Ampere)),
-        _ => None,
-    };
-    if let Some((slot, unit)) = quantity {
-        *slot = Some(quantity_value(single(object)?, unit)?);
-        return Ok(Known::Yes);
+    let fields = R::fields_for(code);
+    let shared = fields.len() > 1;
+    if fields.len() == 0 {
+        return apply_mbus(code, object, zone, reading.mbus_mut());
     }
-    let count = match code {
-        b"0-0:96.7.21" => Some(&mut r.power_failures),
-        b"0-0:96.7.9" => Some(&mut r.long_power_failures),
-        b"1-0:32.32.0" => Some(&mut r.voltage_sags_l1),
-        b"1-0:52.32.0" => Some(&mut r.voltage_sags_l2),
-        b"1-0:72.32.0" => Some(&mut r.voltage_sags_l3),
-        b"1-0:32.36.0" => Some(&mut r.voltage_swells_l1),
-        b"1-0:52.36.0" => Some(&mut r.voltage_swells_l2),
-        b"1-0:72.36.0" => Some(&mut r.voltage_swells_l3),
-        _ => None,
-    };
-    if let Some(slot) = count {
-        *slot = Some(integer(single(object)?)?);
-        return Ok(Known::Yes);
-    }
-    match code {
-        b"0-0:96.1.4" | b"1-3:0.2.8" => r.version = Some(lossy(single(object)?)),
-        b"0-0:96.1.1" => r.meter_id = Some(decode_text(single(object)?)),
-        b"0-0:96.13.0" => r.message = Some(decode_text(single(object)?)),
-        b"0-0:96.13.1" => r.message_code = Some(decode_text(single(object)?)),
-        b"0-0:1.0.0" => r.time = Some(timestamp(single(object)?, zone)?),
-        b"0-0:96.14.0" => r.tariff = Some(small_integer(single(object)?)?),
-        b"0-0:96.3.10" => r.breaker_state = Some(small_integer(single(object)?)?),
-        b"0-0:17.0.0" => {
-            let value = single(object)?;
-            match split_unit(value).1 {
-                Some(unit) if unit.eq_ignore_ascii_case(b"A") => {
-                    r.limiter_threshold_a = Some(quantity_value(value, Unit::Ampere)?);
-                }
-                _ => r.limiter_threshold_kw = Some(quantity_value(value, Unit::KW)?),
-            }
+    let (mut tried, mut set) = (false, false);
+    for field in fields {
+        // Fields sharing a code are told apart by the unit; a lone field reports a wrong one.
+        if shared && !(field.accepts)(object) {
+            continue;
         }
-        b"1-0:1.6.0" => {
-            let [time, kw] = exactly::<2>(object)?;
-            r.demand_max_month_time = Some(timestamp(time, zone)?);
-            r.demand_max_month_kw = Some(quantity_value(kw, Unit::KW)?);
-        }
-        b"0-0:98.1.0" => match demand_history(object, zone)? {
-            Some(history) => r.demand_max_history = Some(history),
-            None => return Ok(Known::No),
-        },
-        b"1-0:99.97.0" => r.power_failure_log = Some(power_failure_log(object, zone)?),
-        _ => return apply_mbus(code, object, zone, r),
+        tried = true;
+        set |= (field.apply)(object, zone, reading)?;
     }
-    Ok(Known::Yes)
+    match (set, tried) {
+        (true, _) => Ok(Known::Yes),
+        (false, false) => Err("unexpected unit"),
+        // Another profile under a known code.
+        (false, true) => Ok(Known::No),
+    }
 }
 
 /// `0-n:...` objects of M-Bus channel n (1 to 4).
-fn apply_mbus(code: &[u8], object: &Object<'_>, zone: ClockZone, r: &mut Reading) -> Outcome {
+fn apply_mbus(
+    code: &[u8],
+    object: &Object<'_>,
+    zone: ClockZone,
+    devices: &mut Vec<MbusDevice>,
+) -> Outcome {
     let (channel, what) = match code {
         [b'0', b'-', n @ b'1'..=b'4', b':', what @ ..] => (n - b'0', what),
         _ => return Ok(Known::No),
@@ -211,18 +136,20 @@ fn apply_mbus(code: &[u8], object: &Object<'_>, zone: ClockZone, r: &mut Reading
     match what {
         b"24.1.0" => {
             let device_type = small_integer(single(object)?)?;
-            let device = r.mbus_channel(channel);
+            let device = mbus_channel(devices, channel);
             device.device_type = Some(device_type);
             device.kind = MbusKind::from_device_type(device_type);
         }
-        b"96.1.0" | b"96.1.1" => r.mbus_channel(channel).id = Some(decode_text(single(object)?)),
-        b"24.4.0" => r.mbus_channel(channel).valve = Some(small_integer(single(object)?)?),
+        b"96.1.0" | b"96.1.1" => {
+            mbus_channel(devices, channel).id = Some(decode_text(single(object)?))
+        }
+        b"24.4.0" => mbus_channel(devices, channel).valve = Some(small_integer(single(object)?)?),
         [b'2', b'4', b'.', b'2', b'.', _] => {
             let [time, value] = exactly::<2>(object)?;
             let (number, unit) = split_unit(value);
             let time = timestamp(time, zone)?;
             let value = parse_decimal(number, 0).ok_or("not a number")?;
-            let device = r.mbus_channel(channel);
+            let device = mbus_channel(devices, channel);
             device.time = Some(time);
             device.value = Some(value);
             device.unit = unit.map(lossy);
@@ -232,7 +159,7 @@ fn apply_mbus(code: &[u8], object: &Object<'_>, zone: ClockZone, r: &mut Reading
             let [time, _, _, _, _, unit, value] = exactly::<7>(object)?;
             let time = timestamp(time, zone)?;
             let value = parse_decimal(value, 0).ok_or("not a number")?;
-            let device = r.mbus_channel(channel);
+            let device = mbus_channel(devices, channel);
             device.time = Some(time);
             device.value = Some(value);
             device.unit = Some(lossy(unit));
@@ -242,78 +169,92 @@ fn apply_mbus(code: &[u8], object: &Object<'_>, zone: ClockZone, r: &mut Reading
     Ok(Known::Yes)
 }
 
-/// `(N)(1-0:1.6.0)(1-0:1.6.0)` then N times `(month)(time)(value*kW)`; `None` for another
-/// profile under the same code (Hungarian meters send monthly registers there).
-fn demand_history(
-    object: &Object<'_>,
-    zone: ClockZone,
-) -> Result<Option<Vec<DemandPeak>>, &'static str> {
-    let mut values = object.values();
-    let Some(count) = values.next().and_then(Result::ok).and_then(parse_unsigned) else {
-        return Ok(None);
-    };
-    let mut peaks = Vec::with_capacity(count.min(16) as usize);
-    if count == 0 {
-        return Ok(Some(peaks));
-    }
-    for _ in 0..2 {
-        match values.next() {
-            Some(Ok(b"1-0:1.6.0")) => {}
-            _ => return Ok(None),
+/// `0-0:98.1.0`: `(N)(1-0:1.6.0)(1-0:1.6.0)` then N times `(month)(time)(value*kW)`; another
+/// profile under the same code (Hungarian meters send monthly registers there) is not this.
+#[derive(Debug, Clone, Copy)]
+pub struct DemandHistory;
+
+impl Decode for DemandHistory {
+    type Value = Vec<DemandPeak>;
+    fn decode(
+        &self,
+        object: &Object<'_>,
+        zone: ClockZone,
+    ) -> Result<Option<Vec<DemandPeak>>, &'static str> {
+        let mut values = object.values();
+        let Some(count) = values.next().and_then(Result::ok).and_then(parse_unsigned) else {
+            return Ok(None);
+        };
+        let mut peaks = Vec::with_capacity(count.min(16) as usize);
+        if count == 0 {
+            return Ok(Some(peaks));
         }
-    }
-    let mut next = || {
-        values
-            .next()
-            .ok_or("fewer entries than announced")?
-            .map_err(|_| "malformed value list")
-    };
-    for _ in 0..count {
-        let month = timestamp(next()?, zone)?;
-        let time = timestamp(next()?, zone)?;
-        let kw = quantity_value(next()?, Unit::KW)?;
-        peaks.push(DemandPeak { month, time, kw });
-    }
-    match values.next() {
-        None => Ok(Some(peaks)),
-        Some(_) => Err("more entries than announced"),
+        for _ in 0..2 {
+            match values.next() {
+                Some(Ok(b"1-0:1.6.0")) => {}
+                _ => return Ok(None),
+            }
+        }
+        let mut next = || {
+            values
+                .next()
+                .ok_or("fewer entries than announced")?
+                .map_err(|_| "malformed value list")
+        };
+        for _ in 0..count {
+            let month = timestamp(next()?, zone)?;
+            let time = timestamp(next()?, zone)?;
+            let kw = Quantity(Unit::KW).value(next()?, zone)?;
+            peaks.push(DemandPeak { month, time, kw });
+        }
+        match values.next() {
+            None => Ok(Some(peaks)),
+            Some(_) => Err("more entries than announced"),
+        }
     }
 }
 
-/// `(N)(0-0:96.7.19)` then N times `(end)(duration*s)`.
-fn power_failure_log(
-    object: &Object<'_>,
-    zone: ClockZone,
-) -> Result<Vec<PowerFailure>, &'static str> {
-    let mut values = object.values();
-    let count = values
-        .next()
-        .ok_or("empty")?
-        .map_err(|_| "malformed value list")?;
-    let count = parse_unsigned(count).ok_or("the entry count is not a number")?;
-    let mut log = Vec::with_capacity(count.min(16) as usize);
-    if count == 0 {
-        return Ok(log);
-    }
-    let mut next = || {
-        values
+/// `1-0:99.97.0`: `(N)(0-0:96.7.19)` then N times `(end)(duration*s)`.
+#[derive(Debug, Clone, Copy)]
+pub struct FailureLog;
+
+impl Decode for FailureLog {
+    type Value = Vec<PowerFailure>;
+    fn decode(
+        &self,
+        object: &Object<'_>,
+        zone: ClockZone,
+    ) -> Result<Option<Vec<PowerFailure>>, &'static str> {
+        let mut values = object.values();
+        let count = values
             .next()
-            .ok_or("fewer entries than announced")?
-            .map_err(|_| "malformed value list")
-    };
-    next()?; // the object logged, 0-0:96.7.19
-    for _ in 0..count {
-        let end = timestamp(next()?, zone)?;
-        let (number, unit) = split_unit(next()?);
-        if unit.is_some_and(|u| !u.eq_ignore_ascii_case(b"s")) {
-            return Err("unexpected unit");
+            .ok_or("empty")?
+            .map_err(|_| "malformed value list")?;
+        let count = parse_unsigned(count).ok_or("the entry count is not a number")?;
+        let mut log = Vec::with_capacity(count.min(16) as usize);
+        if count == 0 {
+            return Ok(Some(log));
         }
-        let duration_s = parse_unsigned(number).ok_or("not a whole number of seconds")?;
-        log.push(PowerFailure { end, duration_s });
-    }
-    match values.next() {
-        None => Ok(log),
-        Some(_) => Err("more entries than announced"),
+        let mut next = || {
+            values
+                .next()
+                .ok_or("fewer entries than announced")?
+                .map_err(|_| "malformed value list")
+        };
+        next()?; // the object logged, 0-0:96.7.19
+        for _ in 0..count {
+            let end = timestamp(next()?, zone)?;
+            let (number, unit) = split_unit(next()?);
+            if unit.is_some_and(|u| !u.eq_ignore_ascii_case(b"s")) {
+                return Err("unexpected unit");
+            }
+            let duration_s = parse_unsigned(number).ok_or("not a whole number of seconds")?;
+            log.push(PowerFailure { end, duration_s });
+        }
+        match values.next() {
+            None => Ok(Some(log)),
+            Some(_) => Err("more entries than announced"),
+        }
     }
 }
 
@@ -337,12 +278,6 @@ fn exactly<'a, const N: usize>(object: &Object<'a>) -> Result<[&'a [u8]; N], &'s
         None => Ok(out),
         Some(_) => Err("too many values"),
     }
-}
-
-fn quantity_value(value: &[u8], unit: Unit) -> Result<f64, &'static str> {
-    let (number, sent_unit) = split_unit(value);
-    let shift = unit.shift_from(sent_unit)?;
-    parse_decimal(number, shift).ok_or("not a number")
 }
 
 fn integer(value: &[u8]) -> Result<u64, &'static str> {
@@ -396,6 +331,8 @@ mod tests {
         assert_eq!(decode_text(b"ADC3100000158491"), "ADC3100000158491");
         assert_eq!(decode_text(b""), "");
     }
+
+    use crate::reading::Reading;
 
     fn decoded(text: &str) -> (Reading, Vec<LineIssue>) {
         let mut reading = Reading::default();

@@ -52,7 +52,11 @@ pub fn spawn_stdin_lines(max: usize, queue: usize) -> Receiver<Line> {
         loop {
             let message = match read_line_bounded(&mut input, &mut line, max) {
                 Ok(0) => Line::End,
-                Ok(_) => Line::Text(String::from_utf8_lossy(&line).into_owned()),
+                // Valid UTF-8 (every record) is checked far faster than it is repaired.
+                Ok(_) => Line::Text(match std::str::from_utf8(&line) {
+                    Ok(text) => text.to_owned(),
+                    Err(_) => String::from_utf8_lossy(&line).into_owned(),
+                }),
                 Err(e) => Line::Failed(e),
             };
             let last = !matches!(message, Line::Text(_));

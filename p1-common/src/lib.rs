@@ -10,6 +10,7 @@
 pub mod decode;
 pub mod envelope;
 pub mod error;
+pub mod field;
 pub mod frame;
 pub mod input;
 pub mod logger;
@@ -18,7 +19,13 @@ pub mod number;
 pub mod obis;
 pub mod output;
 pub mod reading;
+pub mod record;
 pub mod signals;
 pub mod telegram_crc;
 
 pub use error::{Error, exit_code};
+/// For [`reading_fields!`] in other crates.
+pub use serde;
+
+// So that paths in attribute strings of [`reading_fields!`] resolve here too.
+extern crate self as p1_common;

@@ -3,9 +3,8 @@
 
 use std::io::{self, Write};
 
-use serde::Serialize;
-
 use crate::Error;
+use crate::record::Record;
 
 #[derive(Debug)]
 pub struct RecordWriter<W: Write> {
@@ -29,7 +28,10 @@ impl<W: Write> RecordWriter<W> {
     }
 
     /// Writes `record` as one JSON line and flushes.
-    pub fn write_json<T: Serialize>(&mut self, record: &T) -> Result<(), Error> {
+    ///
+    /// # Errors
+    /// The output's, a closed pipe as [`Error::BrokenPipe`].
+    pub fn write(&mut self, record: &Record<'_>) -> Result<(), Error> {
         self.line.clear();
         serde_json::to_writer(&mut self.line, record)
             .map_err(|e| Error::Failure(format!("cannot serialise a record: {e}")))?;
@@ -38,6 +40,9 @@ impl<W: Write> RecordWriter<W> {
     }
 
     /// Writes `bytes` as they are and flushes.
+    ///
+    /// # Errors
+    /// The output's, a closed pipe as [`Error::BrokenPipe`].
     pub fn write_raw(&mut self, bytes: &[u8]) -> Result<(), Error> {
         write_flushed(&mut self.out, bytes)
     }

@@ -18,6 +18,7 @@ use clap::Parser;
 use log::{info, warn};
 use p1_common::input::{Line, spawn_stdin_lines};
 use p1_common::output::RecordWriter;
+use p1_common::record::Record;
 use p1_common::signals::Signals;
 use p1_common::{Error, logger};
 
@@ -36,7 +37,7 @@ const PROG: &str = "p1-influx";
 /// sends for --drain seconds and leaves the rest in the spool. Secrets come from files or the
 /// environment only.
 #[derive(Debug, Parser)]
-#[command(name = PROG, version, after_long_help = AFTER_HELP)]
+#[command(name = PROG, version, after_long_help = after_help())]
 pub struct Cli {
     /// The server, http or https (certificates verified), e.g. http://127.0.0.1:8086.
     #[arg(long, required_unless_present = "print")]
@@ -111,13 +112,33 @@ pub struct Cli {
     pub verbose: u8,
 }
 
-/// The long help after the options; also part of p1(5).
-pub const AFTER_HELP: &str = "\
+/// The long help after the options; also part of p1(5). The integer fields come from the
+/// reading's field declarations.
+pub fn after_help() -> String {
+    let integers = p1_common::field::integer_field_names::<p1_common::reading::Reading>();
+    let mut list = String::new();
+    let mut width = 12;
+    for (i, name) in integers.iter().enumerate() {
+        let sep = if i + 1 == integers.len() { "" } else { "," };
+        if width + name.len() + 2 > 90 {
+            list.push_str("\n            ");
+            width = 12;
+        } else if i > 0 {
+            list.push(' ');
+        }
+        list.push_str(name);
+        list.push_str(sep);
+        width += name.len() + 2;
+    }
+    AFTER_HELP.replace("{integers}", &list)
+}
+
+const AFTER_HELP: &str = "\
 SCHEMA
-  p1        one point per reading, tag meter_id, every numeric reading key a field:
-            counts and states integer (tariff, breaker_state, power_failures,
-            long_power_failures, voltage_sags_l1..l3, voltage_swells_l1..l3), every
-            meter quantity float, for ever (InfluxDB rejects a type that changes)
+  p1        one point per reading, tag meter_id, every numeric reading key a field of a type
+            fixed for ever (InfluxDB rejects a type that changes): every meter quantity
+            float, counts and states integer:
+            {integers}
   p1_mbus   per M-Bus device at its own timestamp: tags channel, kind, id, meter_id;
             fields value (float), valve (integer)
   p1_relay  per relay event: tag load; fields on (0 or 1, integer), reason (string)
@@ -291,9 +312,13 @@ impl Converter {
         if text.is_empty() {
             return 0;
         }
-        let result = serde_json::from_str(text)
-            .map_err(|e| format!("not JSON: {e}"))
-            .and_then(|record| self.schema.record(&record, now_secs(), &mut self.buf));
+        let result = Record::from_json(text)
+            .map_err(|e| e.to_string())
+            .and_then(|record| {
+                self.schema
+                    .record(&record, now_secs(), &mut self.buf)
+                    .map_err(|e| e.to_string())
+            });
         match result {
             Ok(n) => n,
             Err(why) => {

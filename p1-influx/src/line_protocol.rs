@@ -10,21 +10,9 @@
 use std::fmt::Write as _;
 
 use chrono::DateTime;
-use serde_json::{Map, Value};
-
-/// Reading keys that are counts or states: always integers.
-pub const INTEGER_FIELDS: [&str; 10] = [
-    "tariff",
-    "breaker_state",
-    "power_failures",
-    "long_power_failures",
-    "voltage_sags_l1",
-    "voltage_sags_l2",
-    "voltage_sags_l3",
-    "voltage_swells_l1",
-    "voltage_swells_l2",
-    "voltage_swells_l3",
-];
+use p1_common::field::{FieldTable, LineValue};
+use p1_common::reading::MbusDevice;
+use p1_common::record::{Record, RelayEvent};
 
 /// Which timestamp a reading's point gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -79,41 +67,40 @@ impl Schema {
     }
 
     /// Appends the lines for one record to `out`; returns how many, or why none.
-    pub fn record(&self, record: &Value, now_secs: i64, out: &mut String) -> Result<usize, String> {
-        let Value::Object(map) = record else {
-            return Err("not a JSON object".into());
-        };
-        match map.get("type").and_then(Value::as_str) {
-            Some("reading") => self.reading(map, now_secs, out),
-            Some("relay") => self.relay(map, now_secs, out),
-            Some(other) => Err(format!("a record of type '{other}' has nothing to write")),
-            None => Err("a record without \"type\"".into()),
+    ///
+    /// # Errors
+    /// A record with nothing to write.
+    pub fn record(
+        &self,
+        record: &Record<'_>,
+        now_secs: i64,
+        out: &mut String,
+    ) -> Result<usize, NothingToWrite> {
+        match record {
+            Record::Reading(reading) => self.reading(reading.as_ref(), now_secs, out),
+            Record::Relay(event) => Ok(self.relay(event, now_secs, out)),
+            other => Err(NothingToWrite::Type(other.kind().to_string())),
         }
     }
 
-    fn reading(
+    /// A reading's point and its M-Bus devices' points.
+    ///
+    /// # Errors
+    /// A reading without one numeric value.
+    pub fn reading<R: FieldTable>(
         &self,
-        map: &Map<String, Value>,
+        reading: &R,
         now_secs: i64,
         out: &mut String,
-    ) -> Result<usize, String> {
-        let received = map
-            .get("received")
-            .and_then(Value::as_str)
-            .and_then(rfc3339_secs);
-        let meter = map
-            .get("time")
-            .and_then(Value::as_str)
-            .and_then(rfc3339_secs);
+    ) -> Result<usize, NothingToWrite> {
+        let received = reading.received().and_then(rfc3339_secs);
+        let meter = reading.time().and_then(|t| t.timestamp());
         let time = match self.time_source {
             TimeSource::Meter => meter.or(received).unwrap_or(now_secs),
             TimeSource::Received => received.unwrap_or(now_secs),
             TimeSource::Now => now_secs,
         };
-        let meter_id = map
-            .get("meter_id")
-            .and_then(Value::as_str)
-            .filter(|id| !id.is_empty());
+        let meter_id = reading.meter_id().filter(|id| !id.is_empty());
         let start = out.len();
         out.push_str(&escape_measurement(&self.measurement));
         if let Some(id) = meter_id {
@@ -121,123 +108,93 @@ impl Schema {
         }
         out.push_str(&self.extra_tags);
         let mut fields = 0;
-        for (key, value) in map {
-            let Value::Number(number) = value else {
-                continue;
-            };
+        for (key, value) in reading.line_values() {
             if !self.wants(key) {
                 continue;
             }
-            let Some(text) = field_value(key, number) else {
-                continue;
-            };
             out.push(if fields == 0 { ' ' } else { ',' });
-            let _ = write!(out, "{}={text}", escape_key(key));
+            // Keys are snake_case identifiers: nothing to escape.
+            out.push_str(key);
+            out.push('=');
+            let _ = match value {
+                LineValue::Float(v) => write!(out, "{v}"),
+                LineValue::Integer(i) => write!(out, "{i}i"),
+            };
             fields += 1;
         }
         if fields == 0 {
             out.truncate(start);
-            return Err("a reading with no numeric value to write".into());
+            return Err(NothingToWrite::NoNumber);
         }
         let _ = writeln!(out, " {time}");
         let mut lines = 1;
-        if let Some(Value::Array(devices)) = map.get("mbus") {
-            for device in devices {
-                lines += self.mbus(device, meter_id, out);
-            }
+        for device in reading.mbus() {
+            lines += self.mbus(device, meter_id, out);
         }
         Ok(lines)
     }
 
     /// One `p1_mbus` point for a device with a value and a valid timestamp.
-    fn mbus(&self, device: &Value, meter_id: Option<&str>, out: &mut String) -> usize {
+    fn mbus(&self, device: &MbusDevice, meter_id: Option<&str>, out: &mut String) -> usize {
         let (Some(value), Some(time)) = (
-            device
-                .get("value")
-                .and_then(Value::as_f64)
-                .filter(|v| v.is_finite()),
-            device
-                .get("time")
-                .and_then(Value::as_str)
-                .and_then(rfc3339_secs),
+            device.value.filter(|v| v.is_finite()),
+            device.time.and_then(|t| t.timestamp()),
         ) else {
             return 0;
         };
-        let _ = write!(out, "{}_mbus", escape_measurement(&self.measurement));
-        if let Some(channel) = device.get("channel").and_then(Value::as_u64) {
-            let _ = write!(out, ",channel={channel}");
-        }
-        if let Some(id) = device
-            .get("id")
-            .and_then(Value::as_str)
-            .filter(|id| !id.is_empty())
-        {
+        let _ = write!(
+            out,
+            "{}_mbus,channel={}",
+            escape_measurement(&self.measurement),
+            device.channel
+        );
+        if let Some(id) = device.id.as_deref().filter(|id| !id.is_empty()) {
             let _ = write!(out, ",id={}", escape_tag(id));
         }
-        if let Some(kind) = device
-            .get("kind")
-            .and_then(Value::as_str)
-            .filter(|k| !k.is_empty())
-        {
-            let _ = write!(out, ",kind={}", escape_tag(kind));
-        }
+        let _ = write!(out, ",kind={}", device.kind.name());
         if let Some(id) = meter_id {
             let _ = write!(out, ",meter_id={}", escape_tag(id));
         }
         out.push_str(&self.extra_tags);
-        let _ = write!(out, " value={}", float(value));
-        if let Some(valve) = device.get("valve").and_then(Value::as_i64) {
+        let _ = write!(out, " value={value}");
+        if let Some(valve) = device.valve {
             let _ = write!(out, ",valve={valve}i");
         }
         let _ = writeln!(out, " {time}");
         1
     }
 
-    fn relay(
-        &self,
-        map: &Map<String, Value>,
-        now_secs: i64,
-        out: &mut String,
-    ) -> Result<usize, String> {
-        let load = map
-            .get("load")
-            .and_then(Value::as_str)
-            .filter(|l| !l.is_empty())
-            .ok_or("a relay event without a load")?;
-        let on = match map.get("state").and_then(Value::as_str) {
-            Some("on") => 1,
-            Some("off") => 0,
-            _ => return Err("a relay event whose state is not on or off".into()),
-        };
-        let time = map
-            .get("time")
-            .and_then(Value::as_str)
-            .and_then(rfc3339_secs)
-            .unwrap_or(now_secs);
-        let reason = map.get("reason").and_then(Value::as_str).unwrap_or("");
+    fn relay(&self, event: &RelayEvent, now_secs: i64, out: &mut String) -> usize {
+        let time = event.time.timestamp().unwrap_or(now_secs);
         let _ = writeln!(
             out,
-            "{}_relay,load={}{} on={on}i,reason=\"{}\" {time}",
+            "{}_relay,load={}{} on={}i,reason=\"{}\" {time}",
             escape_measurement(&self.measurement),
-            escape_tag(load),
+            escape_tag(&event.load),
             self.extra_tags,
-            escape_string(reason)
+            u8::from(event.state.is_on()),
+            escape_string(&event.reason)
         );
-        Ok(1)
+        1
     }
 }
 
-/// The field's text with its fixed type, or `None` for a value that cannot be written.
-fn field_value(key: &str, number: &serde_json::Number) -> Option<String> {
-    if INTEGER_FIELDS.contains(&key) {
-        return number.as_i64().map(|i| format!("{i}i"));
-    }
-    number.as_f64().filter(|v| v.is_finite()).map(float)
+/// Why a record gives no point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NothingToWrite {
+    Type(String),
+    NoNumber,
 }
 
-/// A float as line protocol reads it: Rust's shortest round-trip form (`230`, `0.034`).
-fn float(v: f64) -> String {
-    format!("{v}")
+impl std::fmt::Display for NothingToWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NothingToWrite::Type(kind) => {
+                write!(f, "a record of type '{kind}' has nothing to write")
+            }
+            NothingToWrite::NoNumber => f.write_str("a reading with no numeric value to write"),
+        }
+    }
 }
 
 fn rfc3339_secs(text: &str) -> Option<i64> {
@@ -264,6 +221,12 @@ pub fn escape_measurement(name: &str) -> String {
 
 /// Tag keys, tag values and field keys: comma, equals sign and space are escaped.
 pub fn escape_tag(text: &str) -> String {
+    if text
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && !matches!(b, b',' | b'='))
+    {
+        return text.to_string();
+    }
     let mut out = String::with_capacity(text.len());
     for c in text.chars().map(clean) {
         if matches!(c, ',' | '=' | ' ') {
@@ -272,10 +235,6 @@ pub fn escape_tag(text: &str) -> String {
         out.push(c);
     }
     out
-}
-
-fn escape_key(key: &str) -> String {
-    escape_tag(key)
 }
 
 /// String field values: double quote and backslash are escaped.
@@ -293,21 +252,27 @@ pub fn escape_string(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     fn schema() -> Schema {
         Schema::new("p1", &[], None, Vec::new(), TimeSource::Meter)
     }
 
-    fn lines(record: Value) -> String {
+    fn record(json: &str) -> Record<'_> {
+        Record::from_json(json).unwrap()
+    }
+
+    fn lines(json: &str) -> String {
         let mut out = String::new();
-        schema().record(&record, 1_700_000_000, &mut out).unwrap();
+        schema()
+            .record(&record(json), 1_700_000_000, &mut out)
+            .unwrap();
         out
     }
 
     #[test]
     fn a_reading_with_fixed_types_and_its_mbus_device() {
-        let lp = lines(json!({
+        let lp = lines(
+            r#"{
             "type": "reading", "meter_id": "1SAG 31,0", "time": "2020-05-12T13:54:09+02:00",
             "tariff": 1, "energy_import_t1_kwh": 0.034, "voltage_l1_v": 230.0, "power_failures": 13,
             "message": "", "demand_max_month_time": "2020-05-09T13:45:58+02:00",
@@ -315,7 +280,8 @@ mod tests {
                 {"channel": 1, "device_type": 3, "kind": "gas", "id": "7FLO", "valve": 1, "time": "2020-05-12T13:45:58+02:00", "value": 112.384, "unit": "m3"},
                 {"channel": 2, "kind": "gas", "id": "", "time": null, "value": 0.0}
             ]
-        }));
+        }"#,
+        );
         assert_eq!(
             lp,
             "p1,meter_id=1SAG\\ 31\\,0 energy_import_t1_kwh=0.034,power_failures=13i,tariff=1i,voltage_l1_v=230 1589284449\n\
@@ -326,7 +292,7 @@ mod tests {
     #[test]
     fn relay_events_and_escaping() {
         let lp = lines(
-            json!({"type": "relay", "time": "2024-06-12T12:01:00+02:00", "load": "boiler 1", "state": "on", "reason": "export \"2.41\" kW\\x"}),
+            r#"{"type": "relay", "time": "2024-06-12T12:01:00+02:00", "load": "boiler 1", "state": "on", "reason": "export \"2.41\" kW\\x"}"#,
         );
         assert_eq!(
             lp,
@@ -336,7 +302,9 @@ mod tests {
 
     #[test]
     fn time_sources_tags_and_field_selection() {
-        let record = json!({"type": "reading", "time": null, "received": "2024-06-12T12:00:00.900+02:00", "power_import_kw": 1.5, "tariff": 2});
+        let record = record(
+            r#"{"type": "reading", "time": null, "received": "2024-06-12T12:00:00.900+02:00", "power_import_kw": 1.5, "tariff": 2}"#,
+        );
         let mut out = String::new();
         schema().record(&record, 5, &mut out).unwrap();
         assert_eq!(out, "p1 power_import_kw=1.5,tariff=2i 1718186400\n");
@@ -362,15 +330,19 @@ mod tests {
         let mut out = String::new();
         assert!(
             schema()
-                .record(&json!({"type": "reading", "header": "X"}), 0, &mut out)
+                .record(
+                    &record(r#"{"type": "reading", "header": "X"}"#),
+                    0,
+                    &mut out
+                )
                 .is_err()
         );
         assert!(
             schema()
-                .record(&json!({"type": "telegram"}), 0, &mut out)
+                .record(&record(r#"{"type": "telegram", "received": "x", "source": "sim", "telegram": "/X"}"#), 0, &mut out)
                 .is_err()
         );
-        assert!(schema().record(&json!([1, 2]), 0, &mut out).is_err());
+        assert!(Record::from_json("[1, 2]").is_err());
         assert!(out.is_empty());
     }
 }

@@ -25,7 +25,7 @@ fn readings_mbus_and_relay_events_land_with_their_values_and_types() {
         "v5_two_mbus.txt",
         "v4_2.txt",
     ] {
-        input.push_str(&serde_json::to_string(&fixture_reading(name)).expect("json"));
+        input.push_str(&reading_line(name));
         input.push('\n');
     }
     input.push_str("{\"type\":\"relay\",\"time\":\"2024-06-12T12:01:00+02:00\",\"load\":\"boiler\",\"state\":\"on\",\"reason\":\"export 2.41 kW >= 2.20 kW for 60 s\"}\n");
@@ -234,7 +234,7 @@ fn every_query_of_the_grafana_dashboard_runs() {
     let spool = TempDir::new("spool");
     let mut input = String::new();
     for name in ["fluvius_v171.txt", "fluvius_v171_alt.txt"] {
-        input.push_str(&serde_json::to_string(&fixture_reading(name)).expect("json"));
+        input.push_str(&reading_line(name));
         input.push('\n');
     }
     input.push_str("{\"type\":\"relay\",\"time\":\"2020-05-12T13:55:00+02:00\",\"load\":\"boiler\",\"state\":\"on\",\"reason\":\"r\"}\n");

@@ -4,6 +4,7 @@
 //! p1-read writes. Each input is framed on its own; an envelope's telegram is framed alone.
 //! Every reading is written and flushed at once: p1-parse runs live at one telegram a second.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
@@ -13,13 +14,13 @@ use std::process::ExitCode;
 use clap::Parser;
 use log::{error, info, warn};
 use p1_common::decode::{LineIssue, decode};
-use p1_common::envelope::TelegramEnvelope;
 use p1_common::error::IoCause;
 use p1_common::frame::{DEFAULT_MAX_FRAME, Event, FrameStats, Framer};
 use p1_common::input::read_line_bounded;
 use p1_common::meter_time::ClockZone;
 use p1_common::output::RecordWriter;
-use p1_common::reading::{Reading, SCHEMA};
+use p1_common::reading::{Reading, schema};
+use p1_common::record::Record;
 use p1_common::{Error, logger};
 
 const PROG: &str = "p1-parse";
@@ -64,7 +65,8 @@ pub struct Cli {
 
 fn after_help() -> String {
     format!(
-        "{SCHEMA}\nEXIT STATUS\n  0   success (also when stdout is closed early)\n  1   an input could not be read\n  2   usage error\n  65  a telegram was rejected under --strict\n"
+        "{}\nEXIT STATUS\n  0   success (also when stdout is closed early)\n  1   an input could not be read\n  2   usage error\n  65  a telegram was rejected under --strict\n",
+        schema()
     )
 }
 
@@ -234,13 +236,27 @@ impl<W: Write> Session<W> {
     }
 
     fn read_envelope(&mut self, name: &str, line_number: u64, line: &[u8]) {
-        let envelope: TelegramEnvelope<'_> = match serde_json::from_slice(line) {
-            Ok(envelope) => envelope,
-            Err(e) => {
+        let envelope = match std::str::from_utf8(line).map(Record::from_json) {
+            Ok(Ok(Record::Telegram(envelope))) => envelope,
+            Ok(Ok(other)) => {
+                self.sink.bad_envelopes += 1;
+                let kind = other.kind().to_string();
+                self.sink.reject(format!(
+                    "{name}: line {line_number}: a {kind} record, not a telegram envelope"
+                ));
+                return;
+            }
+            Ok(Err(e)) => {
                 self.sink.bad_envelopes += 1;
                 self.sink.reject(format!(
                     "{name}: line {line_number}: not a telegram envelope: {e}"
                 ));
+                return;
+            }
+            Err(_) => {
+                self.sink.bad_envelopes += 1;
+                self.sink
+                    .reject(format!("{name}: line {line_number}: not UTF-8"));
                 return;
             }
         };
@@ -301,7 +317,10 @@ impl<W: Write> Sink<W> {
                     Origin::Raw(_) => None,
                 };
                 self.report_issues(origin.place(offset));
-                match self.out.write_json(&self.reading) {
+                match self
+                    .out
+                    .write(&Record::Reading(Cow::Borrowed(&self.reading)))
+                {
                     Ok(()) => self.emitted += 1,
                     Err(e) => self.error = Some(e),
                 }

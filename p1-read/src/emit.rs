@@ -9,6 +9,7 @@ use p1_common::Error;
 use p1_common::envelope::TelegramEnvelope;
 use p1_common::frame::{Event, Reject};
 use p1_common::output::RecordWriter;
+use p1_common::record::Record;
 
 use crate::Cli;
 
@@ -108,7 +109,7 @@ impl Emitter {
             telegram: String::from_utf8_lossy(bytes),
             invalid: invalid.map(|r| r.to_string().into()),
         };
-        self.out.write_json(&envelope)
+        self.out.write(&Record::Telegram(envelope))
     }
 
     pub fn summarise(&self) {

@@ -117,7 +117,7 @@ fn a_missing_capture_exits_66_and_bad_usage_2() {
     assert_eq!(output.status.code(), Some(66));
     assert!(
         String::from_utf8_lossy(&output.stderr)
-            .starts_with("p1-read: no-such-capture.txt: No such file")
+            .starts_with("p1-read: no-such-capture.txt: no such file or directory\n")
     );
     let output = run(bin().args(["sim", "--data-bits", "9"]), b"");
     assert_eq!(output.status.code(), Some(2));

@@ -9,20 +9,22 @@ pub mod gpio;
 pub mod state;
 pub mod switch;
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Local, SecondsFormat};
+use chrono::{DateTime, Local};
 use clap::Parser;
 use log::{error, info, warn};
 use p1_common::input::{Line, spawn_stdin_lines};
 use p1_common::meter_time::MeterTime;
 use p1_common::output::RecordWriter;
+use p1_common::reading::Reading;
+use p1_common::record::{Record, RelayEvent, SwitchState};
 use p1_common::signals::Signals;
 use p1_common::{Error, logger};
-use serde::{Deserialize, Serialize};
 
 use crate::config::{Config, SwitchConfig};
 use crate::controller::{Controller, Decision, Sample, Time};
@@ -122,61 +124,34 @@ EXIT STATUS
   78  configuration error (the message names the key and the line)
 ";
 
-/// A relay event, one a line on stdout.
-#[derive(Debug, Serialize)]
-struct RelayEvent<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    time: String,
-    load: &'a str,
-    state: &'static str,
-    reason: &'a str,
-}
-
-/// The parts of a reading p1-relay uses.
-#[derive(Debug, Deserialize)]
-struct Input {
-    #[serde(rename = "type")]
-    kind: Option<String>,
-    time: Option<MeterTime>,
-    received: Option<String>,
-    power_import_kw: Option<f64>,
-    power_export_kw: Option<f64>,
-    energy_import_t1_kwh: Option<f64>,
-    energy_import_t2_kwh: Option<f64>,
-    energy_import_total_kwh: Option<f64>,
-    demand_avg_kw: Option<f64>,
-    demand_max_month_kw: Option<f64>,
-}
-
-impl Input {
-    fn sample(&self) -> Result<Sample, &'static str> {
-        let time = self
-            .time
-            .and_then(|t| t.datetime())
-            .or_else(|| {
-                self.received
-                    .as_deref()
-                    .and_then(|r| DateTime::parse_from_rfc3339(r).ok())
-            })
-            .ok_or("has no time nor received")?;
-        let (Some(import_kw), Some(export_kw)) = (self.power_import_kw, self.power_export_kw)
-        else {
-            return Err("lacks power_import_kw or power_export_kw");
-        };
-        let energy = match (self.energy_import_t1_kwh, self.energy_import_t2_kwh) {
-            (Some(t1), Some(t2)) => Some(t1 + t2),
-            _ => self.energy_import_total_kwh,
-        };
-        Ok(Sample {
-            time,
-            import_kw,
-            export_kw,
-            energy_import_kwh: energy,
-            demand_avg_kw: self.demand_avg_kw,
-            demand_max_month_kw: self.demand_max_month_kw,
+/// What the controller takes from a reading.
+fn sample(reading: &Reading) -> Result<Sample, &'static str> {
+    let time = reading
+        .time
+        .and_then(|t| t.datetime())
+        .or_else(|| {
+            reading
+                .received
+                .as_deref()
+                .and_then(|r| DateTime::parse_from_rfc3339(r).ok())
         })
-    }
+        .ok_or("has no time nor received")?;
+    let (Some(import_kw), Some(export_kw)) = (reading.power_import_kw, reading.power_export_kw)
+    else {
+        return Err("lacks power_import_kw or power_export_kw");
+    };
+    let energy = match (reading.energy_import_t1_kwh, reading.energy_import_t2_kwh) {
+        (Some(t1), Some(t2)) => Some(t1 + t2),
+        _ => reading.energy_import_total_kwh,
+    };
+    Ok(Sample {
+        time,
+        import_kw,
+        export_kw,
+        energy_import_kwh: energy,
+        demand_avg_kw: reading.demand_avg_kw,
+        demand_max_month_kw: reading.demand_max_month_kw,
+    })
 }
 
 /// Entry point of the binary.
@@ -347,13 +322,12 @@ impl Relay {
 
     fn emit(&mut self, time: Time, load: &str, on: bool, reason: &str) -> Result<(), Error> {
         let event = RelayEvent {
-            kind: "relay",
-            time: time.to_rfc3339_opts(SecondsFormat::Secs, false),
-            load,
-            state: if on { "on" } else { "off" },
-            reason,
+            time: MeterTime::from_datetime(time),
+            load: load.to_string(),
+            state: SwitchState::from_on(on),
+            reason: reason.to_string(),
         };
-        self.out.write_json(&event)
+        self.out.write(&Record::Relay(Cow::Owned(event)))
     }
 
     /// An "off" event for every load (at start).
@@ -470,14 +444,12 @@ impl Relay {
 
 /// A sample from a reading line; `None` for records that are not readings (relay events).
 fn parse_line(text: &str) -> Result<Option<Sample>, String> {
-    let input: Input = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
-    match input.kind.as_deref() {
-        Some("reading") | None => input
-            .sample()
+    match Record::from_json(text).map_err(|e| e.to_string())? {
+        Record::Reading(reading) => sample(&reading)
             .map(Some)
             .map_err(|why| format!("the reading {why}")),
-        Some("telegram") => Err("a telegram envelope: put p1-parse before p1-relay".into()),
-        Some(_) => Ok(None),
+        Record::Telegram(_) => Err("a telegram envelope: put p1-parse before p1-relay".into()),
+        Record::Relay(_) | Record::Other(_) => Ok(None),
     }
 }
 

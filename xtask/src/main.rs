@@ -97,9 +97,11 @@ fn section_five() -> String {
          p1-read writes telegram envelopes, p1-parse readings, p1-relay relay events; one JSON object a line.\n\
          .SS Telegram envelope\n.nf\n{\"type\":\"telegram\",\"received\":\"<RFC 3339, ms>\",\"source\":\"<SOURCE>\",\"telegram\":\"<exact text>\"}\n.fi\n.SS Reading\n.nf\n",
     );
-    let schema = p1_common::reading::SCHEMA;
+    let schema = p1_common::reading::schema();
     page.push_str(&roff_escape(
-        schema.split_once('\n').map_or(schema, |(_, rest)| rest),
+        schema
+            .split_once('\n')
+            .map_or(schema.as_str(), |(_, rest)| rest),
     ));
     page.push_str(".fi\n");
     page.push_str(".SH \"RELAY EVENTS\"\n.nf\n{\"type\":\"relay\",\"time\":\"2024-06-12T10:31:00+02:00\",\"load\":\"boiler\",\"state\":\"on\",\"reason\":\"export 3.04 kW >= 2.20 kW for 60 s\"}\n.fi\n");
@@ -110,7 +112,7 @@ fn section_five() -> String {
         ),
     );
     page.push_str(
-        &preformatted_sections(p1_influx::AFTER_HELP, &["EXIT STATUS"])
+        &preformatted_sections(&p1_influx::after_help(), &["EXIT STATUS"])
             .replace(".SH \"SCHEMA\"", ".SH \"INFLUXDB SCHEMA (p1-influx)\""),
     );
     page.push_str(".SH SEE ALSO\np1-read(1), p1-parse(1), p1-relay(1), p1-influx(1)\n");

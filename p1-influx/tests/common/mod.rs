@@ -88,3 +88,10 @@ pub fn spooled_lines(dir: &Path) -> usize {
         })
         .unwrap_or(0)
 }
+
+/// A fixture's reading as the NDJSON line p1-parse writes, without its newline.
+pub fn reading_line(name: &str) -> String {
+    let reading = fixture_reading(name);
+    let record = p1_common::record::Record::Reading(std::borrow::Cow::Borrowed(&reading));
+    serde_json::to_string(&record).expect("a reading serialises")
+}

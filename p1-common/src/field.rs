@@ -1,0 +1,538 @@
+//! Reading fields declared once: each with its key, OBIS code(s), value type, decoder and doc
+//! line (see [`reading_fields!`]). The decoder's lookup table, the schema text of
+//! `p1-parse --help` and `man 5 p1`, and the InfluxDB field types are all derived from that
+//! declaration, so a field added there is decoded, documented and exported with a fixed type.
+
+use std::fmt::Write as _;
+
+use serde::{Deserialize, Deserializer};
+
+use crate::meter_time::{ClockZone, MeterTime};
+use crate::number::{parse_decimal, parse_unsigned, split_unit};
+use crate::obis::Object;
+use crate::reading::{DemandPeak, MbusDevice, PowerFailure};
+
+/// A value as InfluxDB stores it; a field keeps its type for ever.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LineValue {
+    Float(f64),
+    Integer(i64),
+}
+
+/// What a field's value type says about the field: its name in the schema text, and how (or
+/// whether) it becomes an InfluxDB field.
+pub trait FieldValue {
+    /// The value column of the schema text.
+    const SCHEMA: &'static str;
+    /// Whether it becomes an InfluxDB field, and of which type.
+    const LINE_TYPE: Option<&'static str> = None;
+    fn line_value(&self) -> Option<LineValue> {
+        None
+    }
+}
+
+impl FieldValue for f64 {
+    const SCHEMA: &'static str = "number";
+    const LINE_TYPE: Option<&'static str> = Some("float");
+    fn line_value(&self) -> Option<LineValue> {
+        self.is_finite().then_some(LineValue::Float(*self))
+    }
+}
+
+impl FieldValue for u32 {
+    const SCHEMA: &'static str = "integer";
+    const LINE_TYPE: Option<&'static str> = Some("integer");
+    fn line_value(&self) -> Option<LineValue> {
+        Some(LineValue::Integer(i64::from(*self)))
+    }
+}
+
+impl FieldValue for u64 {
+    const SCHEMA: &'static str = "integer";
+    const LINE_TYPE: Option<&'static str> = Some("integer");
+    fn line_value(&self) -> Option<LineValue> {
+        i64::try_from(*self).ok().map(LineValue::Integer)
+    }
+}
+
+impl FieldValue for String {
+    const SCHEMA: &'static str = "text";
+}
+
+impl FieldValue for MeterTime {
+    const SCHEMA: &'static str = "timestamp";
+}
+
+impl FieldValue for Vec<DemandPeak> {
+    const SCHEMA: &'static str = "[{\"month\":T,\"time\":T,\"kw\":N}]";
+}
+
+impl FieldValue for Vec<PowerFailure> {
+    const SCHEMA: &'static str = "[{\"end\":T,\"duration_s\":N}]";
+}
+
+/// Reads one field's value from an object.
+pub trait Decode {
+    type Value;
+    /// Whether the object, by its unit, is this field's (one code may carry several fields,
+    /// told apart by the unit: the limiter in kW or in A).
+    fn accepts(&self, _object: &Object<'_>) -> bool {
+        true
+    }
+    /// The value; `Ok(None)` for another profile under the same code (kept under `unknown`
+    /// without a warning).
+    ///
+    /// # Errors
+    /// What is wrong with a line that is this field's but cannot be read.
+    fn decode(
+        &self,
+        object: &Object<'_>,
+        zone: ClockZone,
+    ) -> Result<Option<Self::Value>, &'static str>;
+}
+
+/// One field of a reading type: the row of its table.
+pub struct Field<R> {
+    pub name: &'static str,
+    pub obis: &'static [&'static str],
+    pub doc: &'static str,
+    pub schema: &'static str,
+    pub line_type: Option<&'static str>,
+    pub accepts: fn(&Object<'_>) -> bool,
+    /// Decodes the object into its slot: `Ok(true)` when set.
+    pub apply: fn(&Object<'_>, ClockZone, &mut R) -> Result<bool, &'static str>,
+    pub line_value: fn(&R) -> Option<LineValue>,
+}
+
+impl<R> std::fmt::Debug for Field<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Field")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A reading type made by [`reading_fields!`].
+pub trait FieldTable: Sized + 'static {
+    /// Every field, in declaration (and output) order.
+    fn fields() -> &'static [Field<Self>];
+    /// Field indices by OBIS code.
+    fn by_code() -> &'static CodeIndex;
+    /// Field indices by name, sorted by name (the order of InfluxDB fields).
+    fn by_name() -> &'static [u16];
+    fn clear(&mut self);
+    fn received(&self) -> Option<&str>;
+    fn time(&self) -> Option<MeterTime>;
+    fn meter_id(&self) -> Option<&str>;
+    fn mbus(&self) -> &[MbusDevice];
+    fn header_mut(&mut self) -> &mut Option<String>;
+    fn meter_id_mut(&mut self) -> &mut Option<String>;
+    fn mbus_mut(&mut self) -> &mut Vec<MbusDevice>;
+    fn unknown_mut(&mut self) -> &mut std::collections::BTreeMap<String, Vec<String>>;
+
+    /// The fields an object of `code` (normalised) may set, in declaration order.
+    fn fields_for(code: &[u8]) -> impl ExactSizeIterator<Item = &'static Field<Self>> {
+        Self::by_code()
+            .get(code)
+            .iter()
+            .map(|&i| &Self::fields()[usize::from(i)])
+    }
+
+    /// The InfluxDB fields of a reading, by name: `(key, value)`.
+    fn line_values(&self) -> impl Iterator<Item = (&'static str, LineValue)> {
+        Self::by_name().iter().filter_map(|&i| {
+            let field = &Self::fields()[usize::from(i)];
+            (field.line_value)(self).map(|v| (field.name, v))
+        })
+    }
+}
+
+/// OBIS code to field indices: an open-addressing table, since the decoder looks up every
+/// object of every telegram (a binary search cost a tenth of the decoding).
+#[derive(Debug)]
+pub struct CodeIndex {
+    mask: usize,
+    /// `(code, start, len)` into `fields`, or an empty code for a free slot.
+    slots: Vec<(&'static [u8], u16, u16)>,
+    fields: Vec<u16>,
+}
+
+impl CodeIndex {
+    /// The index of a field table (for [`FieldTable::by_code`]).
+    pub fn new<R>(table: &'static [Field<R>]) -> CodeIndex {
+        let mut codes: Vec<(&'static [u8], u16)> = Vec::new();
+        for (i, field) in table.iter().enumerate() {
+            let i = u16::try_from(i).expect("fewer than 65536 fields");
+            codes.extend(field.obis.iter().map(|code| (code.as_bytes(), i)));
+        }
+        // Stable: fields sharing a code keep their declaration order.
+        codes.sort_by_key(|&(code, _)| code);
+        let capacity = (codes.len() * 2).next_power_of_two().max(8);
+        let mut index = CodeIndex {
+            mask: capacity - 1,
+            slots: vec![(&[][..], 0, 0); capacity],
+            fields: codes.iter().map(|&(_, i)| i).collect(),
+        };
+        let mut at = 0;
+        while at < codes.len() {
+            let code = codes[at].0;
+            let len = codes[at..].iter().take_while(|(c, _)| *c == code).count();
+            let mut slot = hash(code) & index.mask;
+            while !index.slots[slot].0.is_empty() {
+                slot = (slot + 1) & index.mask;
+            }
+            index.slots[slot] = (code, to_u16(at), to_u16(len));
+            at += len;
+        }
+        index
+    }
+
+    /// The field indices for `code`, empty when none.
+    pub fn get(&self, code: &[u8]) -> &[u16] {
+        let mut slot = hash(code) & self.mask;
+        loop {
+            let (known, start, len) = self.slots[slot];
+            if known.is_empty() {
+                return &[];
+            }
+            if known == code {
+                return &self.fields[usize::from(start)..usize::from(start) + usize::from(len)];
+            }
+            slot = (slot + 1) & self.mask;
+        }
+    }
+}
+
+fn to_u16(n: usize) -> u16 {
+    u16::try_from(n).expect("fewer than 65536 codes")
+}
+
+/// FNV-1a: a few instructions a byte, plenty for fifty short codes.
+fn hash(code: &[u8]) -> usize {
+    let mut h: u32 = 0x811c_9dc5;
+    for &b in code {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    h as usize
+}
+
+/// Builds the name order of a field table (for [`FieldTable::by_name`]).
+pub fn name_order<R>(fields: &'static [Field<R>]) -> Vec<u16> {
+    let mut order: Vec<u16> = (0..fields.len())
+        .map(|i| u16::try_from(i).expect("fewer than 65536 fields"))
+        .collect();
+    order.sort_by_key(|&i| fields[usize::from(i)].name);
+    order
+}
+
+/// The key table of the schema text: one row a field, its OBIS codes, value type and doc.
+pub fn schema_rows<R: FieldTable>() -> String {
+    let mut out = String::new();
+    for field in R::fields() {
+        let mut codes = field.obis.iter();
+        let first = codes.next().copied().unwrap_or("-");
+        let _ = write!(out, "  {:<27}{first:<19}{}", field.name, field.schema);
+        // The doc on the same line when it fits in 80 columns, else on the next.
+        if 48 + field.schema.len() + 2 + field.doc.len() <= 80 {
+            let _ = writeln!(out, ": {}", field.doc);
+        } else {
+            let _ = writeln!(out, "\n  {:<46}{}", "", field.doc);
+        }
+        for code in codes {
+            let _ = writeln!(out, "  {:<27}{code}", "");
+        }
+    }
+    out
+}
+
+/// The InfluxDB integer fields of a reading type, for the schema text.
+pub fn integer_field_names<R: FieldTable>() -> Vec<&'static str> {
+    R::fields()
+        .iter()
+        .filter(|f| f.line_type == Some("integer"))
+        .map(|f| f.name)
+        .collect()
+}
+
+/// An optional key that, when present, holds a value (so a `null` timestamp stays `null`
+/// rather than becoming an absent key on a round trip).
+///
+/// # Errors
+/// The value's own.
+#[inline]
+pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// The unit a numeric key is named with, and the units a meter may send it in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    KWh,
+    KW,
+    Volt,
+    Ampere,
+}
+
+impl Unit {
+    /// The power of ten to divide by to get this unit from `sent`; `None` when `sent` is not
+    /// this unit (absent: already in it).
+    fn shift_from(self, sent: Option<&[u8]>) -> Option<u32> {
+        let Some(sent) = sent else { return Some(0) };
+        let is = |name: &str| sent.eq_ignore_ascii_case(name.as_bytes());
+        match self {
+            Unit::KWh if is("kWh") => Some(0),
+            Unit::KWh if is("Wh") => Some(3),
+            Unit::KW if is("kW") => Some(0),
+            Unit::KW if is("W") => Some(3),
+            Unit::Volt if is("V") => Some(0),
+            Unit::Ampere if is("A") => Some(0),
+            _ => None,
+        }
+    }
+}
+
+/// A reader of one value (of however many an object has).
+pub trait ValueDecode {
+    type Value;
+    fn accepts(&self, _value: &[u8]) -> bool {
+        true
+    }
+    /// # Errors
+    /// Why the value cannot be read.
+    fn value(&self, raw: &[u8], zone: ClockZone) -> Result<Self::Value, &'static str>;
+}
+
+/// A quantity in `Unit`, scaled from a prefixed unit.
+#[derive(Debug, Clone, Copy)]
+pub struct Quantity(pub Unit);
+
+impl ValueDecode for Quantity {
+    type Value = f64;
+    fn accepts(&self, value: &[u8]) -> bool {
+        self.0.shift_from(split_unit(value).1).is_some()
+    }
+    fn value(&self, raw: &[u8], _: ClockZone) -> Result<f64, &'static str> {
+        let (number, unit) = split_unit(raw);
+        let shift = self.0.shift_from(unit).ok_or("unexpected unit")?;
+        parse_decimal(number, shift).ok_or("not a number")
+    }
+}
+
+/// A whole number (a count), any unit ignored.
+#[derive(Debug, Clone, Copy)]
+pub struct Count;
+
+impl ValueDecode for Count {
+    type Value = u64;
+    fn value(&self, raw: &[u8], _: ClockZone) -> Result<u64, &'static str> {
+        parse_unsigned(split_unit(raw).0).ok_or("not a whole number")
+    }
+}
+
+/// A small whole number (a state or a tariff).
+#[derive(Debug, Clone, Copy)]
+pub struct State;
+
+impl ValueDecode for State {
+    type Value = u32;
+    fn value(&self, raw: &[u8], zone: ClockZone) -> Result<u32, &'static str> {
+        u32::try_from(Count.value(raw, zone)?).map_err(|_| "number too large")
+    }
+}
+
+/// Text as sent.
+#[derive(Debug, Clone, Copy)]
+pub struct Text;
+
+impl ValueDecode for Text {
+    type Value = String;
+    fn value(&self, raw: &[u8], _: ClockZone) -> Result<String, &'static str> {
+        Ok(String::from_utf8_lossy(raw).into_owned())
+    }
+}
+
+/// Hex-encoded text, decoded when printable (equipment ids, messages).
+#[derive(Debug, Clone, Copy)]
+pub struct HexText;
+
+impl ValueDecode for HexText {
+    type Value = String;
+    fn value(&self, raw: &[u8], _: ClockZone) -> Result<String, &'static str> {
+        Ok(crate::decode::decode_text(raw))
+    }
+}
+
+/// A meter timestamp `YYMMDDhhmmss[SW]`.
+#[derive(Debug, Clone, Copy)]
+pub struct Time;
+
+impl ValueDecode for Time {
+    type Value = MeterTime;
+    fn value(&self, raw: &[u8], zone: ClockZone) -> Result<MeterTime, &'static str> {
+        MeterTime::parse(raw, zone).map_err(|_| "not a timestamp YYMMDDhhmmss[SW]")
+    }
+}
+
+/// Value `index` of an object with exactly `count` values.
+#[derive(Debug, Clone, Copy)]
+pub struct Nth<V> {
+    pub index: usize,
+    pub count: usize,
+    pub value: V,
+}
+
+/// The one value of a single-valued object.
+pub const fn one<V>(value: V) -> Nth<V> {
+    Nth {
+        index: 0,
+        count: 1,
+        value,
+    }
+}
+
+/// Value `index` of `count`.
+pub const fn nth<V>(index: usize, count: usize, value: V) -> Nth<V> {
+    Nth {
+        index,
+        count,
+        value,
+    }
+}
+
+impl<V: ValueDecode> Decode for Nth<V> {
+    type Value = V::Value;
+    fn accepts(&self, object: &Object<'_>) -> bool {
+        match object.values().nth(self.index) {
+            Some(Ok(value)) => self.value.accepts(value),
+            _ => true,
+        }
+    }
+    fn decode(
+        &self,
+        object: &Object<'_>,
+        zone: ClockZone,
+    ) -> Result<Option<V::Value>, &'static str> {
+        let mut values = object.values();
+        let mut wanted = None;
+        for i in 0..self.count {
+            let value = values
+                .next()
+                .ok_or("too few values")?
+                .map_err(|_| "malformed value list")?;
+            if i == self.index {
+                wanted = Some(value);
+            }
+        }
+        if values.next().is_some() {
+            return Err("too many values");
+        }
+        let raw = wanted.ok_or("too few values")?;
+        self.value.value(raw, zone).map(Some)
+    }
+}
+
+/// Not read from any object (set from the envelope or the header line).
+#[derive(Debug, Clone, Copy)]
+pub struct NotDecoded;
+
+impl Decode for NotDecoded {
+    type Value = String;
+    fn decode(&self, _: &Object<'_>, _: ClockZone) -> Result<Option<String>, &'static str> {
+        Ok(None)
+    }
+}
+
+/// Declares a reading type, once, field by field: `/// doc line` then
+/// `key: Type = ["obis", ...] decoder,`. The struct (every field `Option<Type>`, plus `mbus`
+/// and `unknown`) and its [`FieldTable`] follow from that. It must declare `received`,
+/// `header`, `meter_id` and `time`, which the decoder and the exporters use by name.
+#[macro_export]
+macro_rules! reading_fields {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $( #[doc = $doc:literal] $field:ident : $ty:ty = [$($obis:literal),*] $decoder:expr, )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, PartialEq, $crate::serde::Serialize, $crate::serde::Deserialize)]
+        #[serde(crate = "::p1_common::serde")]
+        $vis struct $name {
+            $(
+                #[doc = $doc]
+                #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "::p1_common::field::present")]
+                pub $field: Option<$ty>,
+            )*
+            /// M-Bus devices (gas, water, heat), by channel.
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            pub mbus: Vec<$crate::reading::MbusDevice>,
+            /// Objects the parser does not know or could not read, with their values as sent.
+            #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+            pub unknown: std::collections::BTreeMap<String, Vec<String>>,
+        }
+
+        impl $crate::field::FieldTable for $name {
+            fn fields() -> &'static [$crate::field::Field<Self>] {
+                use $crate::field::{Decode as _, FieldValue as _};
+                const FIELDS: &[$crate::field::Field<$name>] = &[$(
+                    $crate::field::Field {
+                        name: stringify!($field),
+                        obis: &[$($obis),*],
+                        doc: $doc.trim_ascii(),
+                        schema: <$ty as $crate::field::FieldValue>::SCHEMA,
+                        line_type: <$ty as $crate::field::FieldValue>::LINE_TYPE,
+                        accepts: |object| $decoder.accepts(object),
+                        apply: |object, zone, reading| match $decoder.decode(object, zone)? {
+                            Some(value) => {
+                                reading.$field = Some(value);
+                                Ok(true)
+                            }
+                            None => Ok(false),
+                        },
+                        line_value: |reading| reading.$field.as_ref().and_then(|v| v.line_value()),
+                    },
+                )*];
+                FIELDS
+            }
+            fn by_code() -> &'static $crate::field::CodeIndex {
+                static INDEX: std::sync::OnceLock<$crate::field::CodeIndex> = std::sync::OnceLock::new();
+                INDEX.get_or_init(|| $crate::field::CodeIndex::new(Self::fields()))
+            }
+            fn by_name() -> &'static [u16] {
+                static ORDER: std::sync::OnceLock<Vec<u16>> = std::sync::OnceLock::new();
+                ORDER.get_or_init(|| $crate::field::name_order(Self::fields()))
+            }
+            fn clear(&mut self) {
+                let mut mbus = std::mem::take(&mut self.mbus);
+                mbus.clear();
+                *self = $name { mbus, ..$name::default() };
+            }
+            fn received(&self) -> Option<&str> {
+                self.received.as_deref()
+            }
+            fn time(&self) -> Option<$crate::meter_time::MeterTime> {
+                self.time
+            }
+            fn meter_id(&self) -> Option<&str> {
+                self.meter_id.as_deref()
+            }
+            fn mbus(&self) -> &[$crate::reading::MbusDevice] {
+                &self.mbus
+            }
+            fn header_mut(&mut self) -> &mut Option<String> {
+                &mut self.header
+            }
+            fn meter_id_mut(&mut self) -> &mut Option<String> {
+                &mut self.meter_id
+            }
+            fn mbus_mut(&mut self) -> &mut Vec<$crate::reading::MbusDevice> {
+                &mut self.mbus
+            }
+            fn unknown_mut(&mut self) -> &mut std::collections::BTreeMap<String, Vec<String>> {
+                &mut self.unknown
+            }
+        }
+    };
+}

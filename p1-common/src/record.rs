@@ -1,0 +1,188 @@
+//! The records of the NDJSON stream, one JSON object a line, told apart by `"type"`:
+//!
+//! ```json
+//! {"type":"telegram","received":"2020-05-12T13:54:10.012+02:00","source":"/dev/ttyUSB0","telegram":"/FLU5\\253769484_A\r\n...!3AD7\r\n"}
+//! {"type":"reading","time":"2020-05-12T13:54:09+02:00","meter_id":"1SAG3101021605","power_import_kw":0.0,...}
+//! {"type":"relay","time":"2024-06-12T10:31:00+02:00","load":"boiler","state":"on","reason":"export 3.04 kW >= 2.20 kW for 60 s"}
+//! ```
+//!
+//! Every program writes [`Record`]s and reads them with [`Record::from_json`]; a record of a
+//! type a program does not know (one from a newer stage) is [`Record::Other`], passed on or
+//! ignored, never an error.
+
+use std::borrow::Cow;
+use std::cell::Cell;
+use std::fmt;
+
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::envelope::TelegramEnvelope;
+use crate::meter_time::MeterTime;
+use crate::reading::Reading;
+
+/// One line of the stream.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one record lives at a time; boxing the reading would allocate per telegram"
+)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Record<'a> {
+    /// A whole telegram as p1-read received it.
+    Telegram(TelegramEnvelope<'a>),
+    /// One telegram's values, from p1-parse.
+    Reading(Cow<'a, Reading>),
+    /// A load switched, from p1-relay.
+    Relay(Cow<'a, RelayEvent>),
+    /// A record of another type, by its type name (not written back).
+    #[serde(skip)]
+    Other(String),
+}
+
+/// A load switched on or off, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RelayEvent {
+    /// On the readings' clock (RFC 3339, whole seconds).
+    pub time: MeterTime,
+    pub load: String,
+    pub state: SwitchState,
+    pub reason: String,
+}
+
+/// Whether a load is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SwitchState {
+    On,
+    Off,
+}
+
+impl SwitchState {
+    pub fn from_on(on: bool) -> Self {
+        if on {
+            SwitchState::On
+        } else {
+            SwitchState::Off
+        }
+    }
+
+    pub fn is_on(self) -> bool {
+        self == SwitchState::On
+    }
+}
+
+/// A line that is not a record.
+#[derive(Debug)]
+pub struct RecordError(serde_json::Error);
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_syntax() || self.0.is_eof() {
+            write!(f, "not JSON: {}", self.0)
+        } else {
+            write!(f, "not a p1 record: {}", self.0)
+        }
+    }
+}
+
+impl std::error::Error for RecordError {}
+
+impl<'a> Record<'a> {
+    /// Reads one line. `"type"` is looked for first, where every p1 program writes it; a line
+    /// with it elsewhere (edited by a user's `jq`) is read a second time.
+    ///
+    /// # Errors
+    /// A line that is not JSON, has no `"type"`, or whose fields do not fit its type.
+    pub fn from_json(line: &'a str) -> Result<Record<'a>, RecordError> {
+        let type_first = Cell::new(true);
+        let mut json = serde_json::Deserializer::from_str(line);
+        match (RecordSeed {
+            type_first: &type_first,
+        })
+        .deserialize(&mut json)
+        {
+            Ok(record) => json.end().map(|()| record).map_err(RecordError),
+            Err(_) if !type_first.get() => Self::type_anywhere(line),
+            Err(e) => Err(RecordError(e)),
+        }
+    }
+
+    /// The slow path: the type first, then the whole line as that type.
+    fn type_anywhere(line: &'a str) -> Result<Record<'a>, RecordError> {
+        #[derive(Deserialize)]
+        struct Tag<'t> {
+            #[serde(rename = "type", borrow)]
+            kind: Option<Cow<'t, str>>,
+        }
+        let tag: Tag<'_> = serde_json::from_str(line).map_err(RecordError)?;
+        let Some(kind) = tag.kind else {
+            return Err(RecordError(de::Error::custom("a record without \"type\"")));
+        };
+        let record = match kind.as_ref() {
+            "telegram" => Record::Telegram(serde_json::from_str(line).map_err(RecordError)?),
+            "reading" => {
+                Record::Reading(Cow::Owned(serde_json::from_str(line).map_err(RecordError)?))
+            }
+            "relay" => Record::Relay(Cow::Owned(serde_json::from_str(line).map_err(RecordError)?)),
+            other => Record::Other(other.to_string()),
+        };
+        Ok(record)
+    }
+
+    /// The record's type name.
+    pub fn kind(&self) -> &str {
+        match self {
+            Record::Telegram(_) => "telegram",
+            Record::Reading(_) => "reading",
+            Record::Relay(_) => "relay",
+            Record::Other(kind) => kind,
+        }
+    }
+}
+
+/// Reads a record whose first key is `"type"`, straight into its type's struct (no
+/// buffering); notes in `type_first` when the first key is another.
+struct RecordSeed<'c> {
+    type_first: &'c Cell<bool>,
+}
+
+impl<'de> DeserializeSeed<'de> for RecordSeed<'_> {
+    type Value = Record<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RecordSeed<'_> {
+    type Value = Record<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object with \"type\"")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let key: Option<Cow<'de, str>> = map.next_key()?;
+        if key.as_deref() != Some("type") {
+            self.type_first.set(key.is_none());
+            return Err(de::Error::custom("a record without \"type\""));
+        }
+        let kind: Cow<'de, str> = map.next_value()?;
+        Ok(match kind.as_ref() {
+            "telegram" => Record::Telegram(TelegramEnvelope::deserialize(
+                MapAccessDeserializer::new(map),
+            )?),
+            "reading" => Record::Reading(Cow::Owned(Reading::deserialize(
+                MapAccessDeserializer::new(map),
+            )?)),
+            "relay" => Record::Relay(Cow::Owned(RelayEvent::deserialize(
+                MapAccessDeserializer::new(map),
+            )?)),
+            other => {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Record::Other(other.to_string())
+            }
+        })
+    }
+}
