@@ -469,7 +469,13 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(s.time.to_rfc3339(), "2024-06-01T12:00:01.500+02:00");
-        assert_eq!(parse_line(r#"{"type":"relay","load":"x"}"#), Ok(None));
+        assert_eq!(
+            parse_line(
+                r#"{"type":"relay","time":"2024-06-01T12:00:00+02:00","load":"x","state":"on","reason":"r"}"#
+            ),
+            Ok(None)
+        );
+        assert_eq!(parse_line(r#"{"type":"peak","headroom_kw":1.0}"#), Ok(None));
         assert!(parse_line("{nope").unwrap_err().starts_with("not JSON"));
         assert_eq!(
             parse_line(r#"{"type":"reading","time":"2024-06-01T12:00:00+02:00"}"#),
