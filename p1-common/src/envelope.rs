@@ -11,8 +11,9 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
-/// Written and read as [`crate::record::Record::Telegram`], which adds `"type"`.
+/// Written with `"type":"telegram"` first; read as [`crate::record::Record::Telegram`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename = "telegram")]
 pub struct TelegramEnvelope<'a> {
     #[serde(borrow)]
     pub received: Cow<'a, str>,

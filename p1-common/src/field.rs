@@ -207,13 +207,19 @@ fn to_u16(n: usize) -> u16 {
     u16::try_from(n).expect("fewer than 65536 codes")
 }
 
-/// FNV-1a: a few instructions a byte, plenty for fifty short codes.
+/// A hash of the bytes where OBIS codes differ (the length, the C and D groups, the end):
+/// a dozen instructions a lookup; collisions only cost a probe.
 fn hash(code: &[u8]) -> usize {
-    let mut h: u32 = 0x811c_9dc5;
-    for &b in code {
-        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
-    }
-    h as usize
+    let n = code.len();
+    let at = |i: usize| u64::from(code.get(i).copied().unwrap_or(0));
+    let mix = (n as u64)
+        ^ (at(4) << 8)
+        ^ (at(5) << 16)
+        ^ (at(6) << 24)
+        ^ (at(n.wrapping_sub(3)) << 32)
+        ^ (at(n.wrapping_sub(1)) << 40)
+        ^ (at(2) << 48);
+    (mix.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as usize
 }
 
 /// Builds the name order of a field table (for [`FieldTable::by_name`]).
@@ -446,7 +452,8 @@ impl Decode for NotDecoded {
 
 /// Declares a reading type, once, field by field: `/// doc line` then
 /// `key: Type = ["obis", ...] decoder,`. The struct (every field `Option<Type>`, plus `mbus`
-/// and `unknown`) and its [`FieldTable`] follow from that. It must declare `received`,
+/// and `unknown`) and its [`FieldTable`] follow from that; it is written with
+/// `"type":"reading"` first, and reads with or without it. It must declare `received`,
 /// `header`, `meter_id` and `time`, which the decoder and the exporters use by name.
 #[macro_export]
 macro_rules! reading_fields {
@@ -456,9 +463,9 @@ macro_rules! reading_fields {
             $( #[doc = $doc:literal] $field:ident : $ty:ty = [$($obis:literal),*] $decoder:expr, )*
         }
     ) => {
-        $(#[$meta])*
         #[derive(Debug, Clone, Default, PartialEq, $crate::serde::Serialize, $crate::serde::Deserialize)]
-        #[serde(crate = "::p1_common::serde")]
+        #[serde(crate = "::p1_common::serde", tag = "type", rename = "reading")]
+        $(#[$meta])*
         $vis struct $name {
             $(
                 #[doc = $doc]

@@ -262,14 +262,17 @@ impl MeterTime {
         else {
             return None;
         };
-        let digits =
-            [y0, y1, y2, y3, m0, m1, d0, d1, h0, h1, i0, i1, s0, s1].map(|c| c.wrapping_sub(b'0'));
-        if !matches!(t, b'T' | b't' | b' ') || digits.iter().any(|&d| d > 9) {
+        if !matches!(t, b'T' | b't' | b' ') {
             return None;
         }
-        let two = |i: usize| digits[i] * 10 + digits[i + 1];
-        let year = u16::from(two(0)) * 100 + u16::from(two(2));
-        let (month, day, hour, minute, second) = (two(4), two(6), two(8), two(10), two(12));
+        // Two ASCII digits to their value, or None: no loop, no table.
+        let two = |hi: u8, lo: u8| -> Option<u8> {
+            let (hi, lo) = (hi.wrapping_sub(b'0'), lo.wrapping_sub(b'0'));
+            (hi < 10 && lo < 10).then_some(hi * 10 + lo)
+        };
+        let year = u16::from(two(y0, y1)?) * 100 + u16::from(two(y2, y3)?);
+        let (month, day) = (two(m0, m1)?, two(d0, d1)?);
+        let (hour, minute, second) = (two(h0, h1)?, two(i0, i1)?, two(s0, s1)?);
         let mut rest = &b[19..];
         if let [b'.', fraction @ ..] = rest {
             let digits = fraction.iter().take_while(|c| c.is_ascii_digit()).count();
@@ -340,28 +343,33 @@ impl MeterTime {
 
     /// Writes `YYYY-MM-DDThh:mm:ss+hh:mm` into `buf`, returning the text.
     fn format<'b>(s: &Stamp, buf: &'b mut [u8; 25]) -> &'b str {
-        fn two(buf: &mut [u8], at: usize, v: u32) {
-            buf[at] = b'0' + (v / 10 % 10) as u8;
-            buf[at + 1] = b'0' + (v % 10) as u8;
-        }
-        let year = u32::from(s.year);
-        two(buf, 0, year / 100);
-        two(buf, 2, year % 100);
-        buf[4] = b'-';
-        two(buf, 5, u32::from(s.month));
-        buf[7] = b'-';
-        two(buf, 8, u32::from(s.day));
-        buf[10] = b'T';
-        two(buf, 11, u32::from(s.hour));
-        buf[13] = b':';
-        two(buf, 14, u32::from(s.minute));
-        buf[16] = b':';
-        two(buf, 17, u32::from(s.second));
-        buf[19] = if s.offset_minutes < 0 { b'-' } else { b'+' };
-        let offset = u32::from(s.offset_minutes.unsigned_abs());
-        two(buf, 20, offset / 60);
-        buf[22] = b':';
-        two(buf, 23, offset % 60);
+        /// "00" to "99": two digits by one lookup (a reading writes dozens of timestamps).
+        const PAIRS: [[u8; 2]; 100] = {
+            let mut pairs = [[0u8; 2]; 100];
+            let mut i = 0;
+            while i < 100 {
+                pairs[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
+                i += 1;
+            }
+            pairs
+        };
+        let pair = |v: u8| PAIRS[usize::from(v % 100)];
+        let offset = s.offset_minutes.unsigned_abs();
+        let [c0, c1] = pair((s.year / 100 % 100) as u8);
+        let [y0, y1] = pair((s.year % 100) as u8);
+        let [m0, m1] = pair(s.month);
+        let [d0, d1] = pair(s.day);
+        let [h0, h1] = pair(s.hour);
+        let [i0, i1] = pair(s.minute);
+        let [s0, s1] = pair(s.second);
+        let [oh0, oh1] = pair((offset / 60 % 100) as u8);
+        let [om0, om1] = pair((offset % 60) as u8);
+        let sign = if s.offset_minutes < 0 { b'-' } else { b'+' };
+        *buf = [
+            c0, c1, y0, y1, b'-', m0, m1, b'-', d0, d1, b'T', h0, h1, b':', i0, i1, b':', s0, s1,
+            sign, oh0, oh1, b':', om0, om1,
+        ];
+        // Digits and punctuation only: always valid.
         std::str::from_utf8(&buf[..]).unwrap_or("")
     }
 }

@@ -27,8 +27,7 @@ use crate::reading::Reading;
     clippy::large_enum_variant,
     reason = "one record lives at a time; boxing the reading would allocate per telegram"
 )]
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Record<'a> {
     /// A whole telegram as p1-read received it.
     Telegram(TelegramEnvelope<'a>),
@@ -37,12 +36,26 @@ pub enum Record<'a> {
     /// A load switched, from p1-relay.
     Relay(Cow<'a, RelayEvent>),
     /// A record of another type, by its type name (not written back).
-    #[serde(skip)]
     Other(String),
+}
+
+/// Each record type writes its own `"type"` first (as a tagged struct: no wrapping layer).
+impl Serialize for Record<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Record::Telegram(envelope) => envelope.serialize(serializer),
+            Record::Reading(reading) => reading.serialize(serializer),
+            Record::Relay(event) => event.serialize(serializer),
+            Record::Other(kind) => Err(serde::ser::Error::custom(format!(
+                "a record of type '{kind}' is passed on as it came, not written anew"
+            ))),
+        }
+    }
 }
 
 /// A load switched on or off, and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename = "relay")]
 pub struct RelayEvent {
     /// On the readings' clock (RFC 3339, whole seconds).
     pub time: MeterTime,
@@ -96,8 +109,22 @@ impl<'a> Record<'a> {
     /// # Errors
     /// A line that is not JSON, has no `"type"`, or whose fields do not fit its type.
     pub fn from_json(line: &'a str) -> Result<Record<'a>, RecordError> {
+        Self::read(serde_json::Deserializer::from_str(line), line.as_bytes())
+    }
+
+    /// [`Record::from_json`] on bytes, their UTF-8 checked as they are read.
+    ///
+    /// # Errors
+    /// As [`Record::from_json`], and bytes that are not UTF-8.
+    pub fn from_slice(line: &'a [u8]) -> Result<Record<'a>, RecordError> {
+        Self::read(serde_json::Deserializer::from_slice(line), line)
+    }
+
+    fn read<R: serde_json::de::Read<'a>>(
+        mut json: serde_json::Deserializer<R>,
+        line: &'a [u8],
+    ) -> Result<Record<'a>, RecordError> {
         let type_first = Cell::new(true);
-        let mut json = serde_json::Deserializer::from_str(line);
         match (RecordSeed {
             type_first: &type_first,
         })
@@ -110,22 +137,24 @@ impl<'a> Record<'a> {
     }
 
     /// The slow path: the type first, then the whole line as that type.
-    fn type_anywhere(line: &'a str) -> Result<Record<'a>, RecordError> {
+    fn type_anywhere(line: &'a [u8]) -> Result<Record<'a>, RecordError> {
         #[derive(Deserialize)]
         struct Tag<'t> {
             #[serde(rename = "type", borrow)]
             kind: Option<Cow<'t, str>>,
         }
-        let tag: Tag<'_> = serde_json::from_str(line).map_err(RecordError)?;
+        let tag: Tag<'_> = serde_json::from_slice(line).map_err(RecordError)?;
         let Some(kind) = tag.kind else {
             return Err(RecordError(de::Error::custom("a record without \"type\"")));
         };
         let record = match kind.as_ref() {
-            "telegram" => Record::Telegram(serde_json::from_str(line).map_err(RecordError)?),
-            "reading" => {
-                Record::Reading(Cow::Owned(serde_json::from_str(line).map_err(RecordError)?))
-            }
-            "relay" => Record::Relay(Cow::Owned(serde_json::from_str(line).map_err(RecordError)?)),
+            "telegram" => Record::Telegram(serde_json::from_slice(line).map_err(RecordError)?),
+            "reading" => Record::Reading(Cow::Owned(
+                serde_json::from_slice(line).map_err(RecordError)?,
+            )),
+            "relay" => Record::Relay(Cow::Owned(
+                serde_json::from_slice(line).map_err(RecordError)?,
+            )),
             other => Record::Other(other.to_string()),
         };
         Ok(record)
@@ -163,26 +192,65 @@ impl<'de> Visitor<'de> for RecordSeed<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let key: Option<Cow<'de, str>> = map.next_key()?;
-        if key.as_deref() != Some("type") {
+        let key = map.next_key_seed(Word::Type)?;
+        if key != Some(Word::Type) {
             self.type_first.set(key.is_none());
             return Err(de::Error::custom("a record without \"type\""));
         }
-        let kind: Cow<'de, str> = map.next_value()?;
-        Ok(match kind.as_ref() {
-            "telegram" => Record::Telegram(TelegramEnvelope::deserialize(
+        Ok(match map.next_value_seed(Word::Type)? {
+            Word::Telegram => Record::Telegram(TelegramEnvelope::deserialize(
                 MapAccessDeserializer::new(map),
             )?),
-            "reading" => Record::Reading(Cow::Owned(Reading::deserialize(
+            Word::Reading => Record::Reading(Cow::Owned(Reading::deserialize(
                 MapAccessDeserializer::new(map),
             )?)),
-            "relay" => Record::Relay(Cow::Owned(RelayEvent::deserialize(
+            Word::Relay => Record::Relay(Cow::Owned(RelayEvent::deserialize(
                 MapAccessDeserializer::new(map),
             )?)),
-            other => {
+            Word::Other(other) => {
                 while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Record::Other(other.to_string())
+                Record::Other(other)
             }
+            Word::Type => {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Record::Other("type".to_string())
+            }
+        })
+    }
+}
+
+/// The key `type` and the type names, told apart without allocating (the seed's value is
+/// ignored: any `Word` seeds the same visitor).
+#[derive(Debug, PartialEq, Eq)]
+enum Word {
+    Type,
+    Telegram,
+    Reading,
+    Relay,
+    Other(String),
+}
+
+impl<'de> DeserializeSeed<'de> for Word {
+    type Value = Word;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Word, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for Word {
+    type Value = Word;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, text: &str) -> Result<Word, E> {
+        Ok(match text {
+            "type" => Word::Type,
+            "telegram" => Word::Telegram,
+            "reading" => Word::Reading,
+            "relay" => Word::Relay,
+            other => Word::Other(other.to_string()),
         })
     }
 }

@@ -116,10 +116,12 @@ impl Schema {
             // Keys are snake_case identifiers: nothing to escape.
             out.push_str(key);
             out.push('=');
-            let _ = match value {
-                LineValue::Float(v) => write!(out, "{v}"),
-                LineValue::Integer(i) => write!(out, "{i}i"),
-            };
+            match value {
+                LineValue::Float(v) => push_float(out, v),
+                LineValue::Integer(i) => {
+                    let _ = write!(out, "{i}i");
+                }
+            }
             fields += 1;
         }
         if fields == 0 {
@@ -194,6 +196,59 @@ impl std::fmt::Display for NothingToWrite {
             }
             NothingToWrite::NoNumber => f.write_str("a reading with no numeric value to write"),
         }
+    }
+}
+
+/// A float as Rust writes it (the shortest text that reads back the same, never an exponent),
+/// without the formatter where the value is a decimal of at most nine places, as a meter's
+/// readings are: the shortest such decimal is the one with the fewest places that reads back.
+fn push_float(out: &mut String, v: f64) {
+    const POWERS: [f64; 10] = [1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+    if v != 0.0 && v.abs() < 1e9 {
+        for (places, power) in POWERS.iter().enumerate() {
+            let scaled = (v * power).round();
+            // Below 2^53 the whole number is exact, so the division reads back as a parser would.
+            if scaled.abs() < 9_007_199_254_740_992.0 && scaled / power == v {
+                push_decimal(out, scaled, places);
+                return;
+            }
+        }
+    }
+    let _ = write!(out, "{v}");
+}
+
+/// `scaled / 10^places` in decimal; `scaled` is a whole number below 10^18.
+fn push_decimal(out: &mut String, scaled: f64, places: usize) {
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a whole number below 10^18, its sign written apart"
+    )]
+    let n = scaled.abs() as u64;
+    if scaled < 0.0 {
+        out.push('-');
+    }
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = n;
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    while digits.len() - start <= places {
+        start -= 1;
+        digits[start] = b'0';
+    }
+    let point = digits.len() - places;
+    for (i, &d) in digits.iter().enumerate().skip(start) {
+        if i == point {
+            out.push('.');
+        }
+        out.push(char::from(d));
     }
 }
 
@@ -287,6 +342,42 @@ mod tests {
             "p1,meter_id=1SAG\\ 31\\,0 energy_import_t1_kwh=0.034,power_failures=13i,tariff=1i,voltage_l1_v=230 1589284449\n\
              p1_mbus,channel=1,id=7FLO,kind=gas,meter_id=1SAG\\ 31\\,0 value=112.384,valve=1i 1589283958\n"
         );
+    }
+
+    #[test]
+    fn floats_are_written_as_rust_writes_them() {
+        let mut values = vec![
+            0.034,
+            230.0,
+            3989.26,
+            -2.5,
+            1e-7,
+            1.5e-5,
+            999.9,
+            123_456_789.123,
+            0.1 + 0.2,
+            1e20,
+            5e-324,
+            f64::MAX,
+            112.384,
+            0.000_001,
+            -0.0,
+            0.0,
+            1.0 / 3.0,
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            values.push((state % 10_000_000_000) as f64 / 10f64.powi((state >> 60) as i32));
+            values.push(f64::from_bits(state));
+        }
+        for v in values.into_iter().filter(|v| v.is_finite()) {
+            let mut out = String::new();
+            push_float(&mut out, v);
+            assert_eq!(out, format!("{v}"), "{v:e}");
+        }
     }
 
     #[test]

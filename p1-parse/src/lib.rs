@@ -236,9 +236,9 @@ impl<W: Write> Session<W> {
     }
 
     fn read_envelope(&mut self, name: &str, line_number: u64, line: &[u8]) {
-        let envelope = match std::str::from_utf8(line).map(Record::from_json) {
-            Ok(Ok(Record::Telegram(envelope))) => envelope,
-            Ok(Ok(other)) => {
+        let envelope = match Record::from_slice(line) {
+            Ok(Record::Telegram(envelope)) => envelope,
+            Ok(other) => {
                 self.sink.bad_envelopes += 1;
                 let kind = other.kind().to_string();
                 self.sink.reject(format!(
@@ -246,17 +246,11 @@ impl<W: Write> Session<W> {
                 ));
                 return;
             }
-            Ok(Err(e)) => {
+            Err(e) => {
                 self.sink.bad_envelopes += 1;
                 self.sink.reject(format!(
                     "{name}: line {line_number}: not a telegram envelope: {e}"
                 ));
-                return;
-            }
-            Err(_) => {
-                self.sink.bad_envelopes += 1;
-                self.sink
-                    .reject(format!("{name}: line {line_number}: not UTF-8"));
                 return;
             }
         };
