@@ -7,10 +7,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::field::{Decode, FieldTable, Quantity, Unit, ValueDecode};
+use crate::field::{Decode, FieldTable, Quantity, State, Time, Unit, ValueDecode};
 use crate::meter_time::{ClockZone, MeterTime};
 use crate::number::{parse_decimal, parse_unsigned, split_unit};
-use crate::obis::{Object, Tokens};
+use crate::obis::{Object, Tokens, Values};
 use crate::reading::{DemandPeak, MbusDevice, MbusKind, PowerFailure, mbus_channel};
 
 /// A line of a valid telegram that could not be read.
@@ -195,12 +195,7 @@ impl Decode for DemandHistory {
                 _ => return Ok(None),
             }
         }
-        let mut next = || {
-            values
-                .next()
-                .ok_or("fewer entries than announced")?
-                .map_err(|_| "malformed value list")
-        };
+        let mut next = || next_entry(&mut values);
         for _ in 0..count {
             let month = timestamp(next()?, zone)?;
             let time = timestamp(next()?, zone)?;
@@ -235,12 +230,7 @@ impl Decode for FailureLog {
         if count == 0 {
             return Ok(Some(log));
         }
-        let mut next = || {
-            values
-                .next()
-                .ok_or("fewer entries than announced")?
-                .map_err(|_| "malformed value list")
-        };
+        let mut next = || next_entry(&mut values);
         next()?; // the object logged, 0-0:96.7.19
         for _ in 0..count {
             let end = timestamp(next()?, zone)?;
@@ -280,16 +270,20 @@ fn exactly<'a, const N: usize>(object: &Object<'a>) -> Result<[&'a [u8]; N], &'s
     }
 }
 
-fn integer(value: &[u8]) -> Result<u64, &'static str> {
-    parse_unsigned(split_unit(value).0).ok_or("not a whole number")
+/// The next value of a list whose length was announced.
+fn next_entry<'a>(values: &mut Values<'a>) -> Result<&'a [u8], &'static str> {
+    values
+        .next()
+        .ok_or("fewer entries than announced")?
+        .map_err(|_| "malformed value list")
 }
 
 fn small_integer(value: &[u8]) -> Result<u32, &'static str> {
-    u32::try_from(integer(value)?).map_err(|_| "number too large")
+    State.value(value, ClockZone::default())
 }
 
 fn timestamp(value: &[u8], zone: ClockZone) -> Result<MeterTime, &'static str> {
-    MeterTime::parse(value, zone).map_err(|_| "not a timestamp YYMMDDhhmmss[SW]")
+    Time.value(value, zone)
 }
 
 fn lossy(bytes: &[u8]) -> String {

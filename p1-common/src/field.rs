@@ -19,13 +19,20 @@ pub enum LineValue {
     Integer(i64),
 }
 
+/// The type of an InfluxDB field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineType {
+    Float,
+    Integer,
+}
+
 /// What a field's value type says about the field: its name in the schema text, and how (or
 /// whether) it becomes an InfluxDB field.
 pub trait FieldValue {
     /// The value column of the schema text.
     const SCHEMA: &'static str;
     /// Whether it becomes an InfluxDB field, and of which type.
-    const LINE_TYPE: Option<&'static str> = None;
+    const LINE_TYPE: Option<LineType> = None;
     fn line_value(&self) -> Option<LineValue> {
         None
     }
@@ -33,7 +40,7 @@ pub trait FieldValue {
 
 impl FieldValue for f64 {
     const SCHEMA: &'static str = "number";
-    const LINE_TYPE: Option<&'static str> = Some("float");
+    const LINE_TYPE: Option<LineType> = Some(LineType::Float);
     fn line_value(&self) -> Option<LineValue> {
         self.is_finite().then_some(LineValue::Float(*self))
     }
@@ -41,7 +48,7 @@ impl FieldValue for f64 {
 
 impl FieldValue for u32 {
     const SCHEMA: &'static str = "integer";
-    const LINE_TYPE: Option<&'static str> = Some("integer");
+    const LINE_TYPE: Option<LineType> = Some(LineType::Integer);
     fn line_value(&self) -> Option<LineValue> {
         Some(LineValue::Integer(i64::from(*self)))
     }
@@ -49,7 +56,7 @@ impl FieldValue for u32 {
 
 impl FieldValue for u64 {
     const SCHEMA: &'static str = "integer";
-    const LINE_TYPE: Option<&'static str> = Some("integer");
+    const LINE_TYPE: Option<LineType> = Some(LineType::Integer);
     fn line_value(&self) -> Option<LineValue> {
         i64::try_from(*self).ok().map(LineValue::Integer)
     }
@@ -97,7 +104,7 @@ pub struct Field<R> {
     pub obis: &'static [&'static str],
     pub doc: &'static str,
     pub schema: &'static str,
-    pub line_type: Option<&'static str>,
+    pub line_type: Option<LineType>,
     pub accepts: fn(&Object<'_>) -> bool,
     /// Decodes the object into its slot: `Ok(true)` when set.
     pub apply: fn(&Object<'_>, ClockZone, &mut R) -> Result<bool, &'static str>,
@@ -255,7 +262,7 @@ pub fn schema_rows<R: FieldTable>() -> String {
 pub fn integer_field_names<R: FieldTable>() -> Vec<&'static str> {
     R::fields()
         .iter()
-        .filter(|f| f.line_type == Some("integer"))
+        .filter(|f| f.line_type == Some(LineType::Integer))
         .map(|f| f.name)
         .collect()
 }

@@ -205,13 +205,7 @@ impl MeterTime {
         let pair = |i: usize| (digits[i] - b'0') * 10 + (digits[i + 1] - b'0');
         let (year, month, day) = (2000 + u16::from(pair(0)), pair(2), pair(4));
         let (hour, minute, second) = (pair(6), pair(8), pair(10));
-        if !(1..=12).contains(&month)
-            || day == 0
-            || day > days_in_month(year, month)
-            || hour > 23
-            || minute > 59
-            || second > 59
-        {
+        if !is_calendar_time(year, month, day, hour, minute, second) {
             return Ok(MeterTime::UNSET);
         }
         let local_secs = days_from_civil(i64::from(year), i64::from(month), i64::from(day))
@@ -290,11 +284,7 @@ impl MeterTime {
             }
             _ => return None,
         };
-        let valid = (1..=12).contains(&month)
-            && (1..=days_in_month(year, month)).contains(&day)
-            && hour < 24
-            && minute < 60
-            && second < 60
+        let valid = is_calendar_time(year, month, day, hour, minute, second)
             && offset_minutes.abs() < 24 * 60;
         valid.then_some(MeterTime(Some(Stamp {
             year,
@@ -372,6 +362,15 @@ impl MeterTime {
         // Digits and punctuation only: always valid.
         std::str::from_utf8(&buf[..]).unwrap_or("")
     }
+}
+
+/// A date that exists and a time of day (no leap second).
+fn is_calendar_time(year: u16, month: u8, day: u8, hour: u8, minute: u8, second: u8) -> bool {
+    (1..=12).contains(&month)
+        && (1..=days_in_month(year, month)).contains(&day)
+        && hour < 24
+        && minute < 60
+        && second < 60
 }
 
 fn days_in_month(year: u16, month: u8) -> u8 {

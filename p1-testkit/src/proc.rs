@@ -23,14 +23,7 @@ pub fn run(command: &mut Command, stdin: &[u8]) -> Output {
 /// Runs `command` to its end with `stdin` as its input; past `deadline` its process group is
 /// killed and the test fails, showing what it wrote.
 pub fn run_with(command: &mut Command, stdin: &[u8], deadline: Duration) -> Output {
-    command
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    let mut child = command
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+    let mut child = spawn_in_group(command);
     let mut input = child.stdin.take().expect("stdin is piped");
     let data = stdin.to_vec();
     let writer = std::thread::spawn(move || {
@@ -57,6 +50,18 @@ pub fn run_with(command: &mut Command, stdin: &[u8], deadline: Duration) -> Outp
             )
         }
     }
+}
+
+/// Starts `command` piped all round, in a process group of its own.
+fn spawn_in_group(command: &mut Command) -> Child {
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    command
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"))
 }
 
 fn read_all(mut pipe: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
@@ -102,14 +107,7 @@ pub struct Proc {
 impl Proc {
     /// Starts `command` in a process group of its own.
     pub fn spawn(command: &mut Command) -> Proc {
-        command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
-        let mut child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+        let mut child = spawn_in_group(command);
         Proc {
             stdin: child.stdin.take(),
             stdout: lines(child.stdout.take().expect("stdout is piped")),

@@ -4,13 +4,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::proc::{Proc, Signal};
+use crate::proc::Proc;
 
 /// Two linked ptys: the program under test opens `device`, the test writes into `feed`.
 #[derive(Debug)]
 pub struct PtyPair {
     pub device: PathBuf,
     pub feed_path: PathBuf,
+    /// Killed with its group when dropped.
     socat: Option<Proc>,
 }
 
@@ -57,16 +58,5 @@ impl PtyPair {
     /// The device's path as a string argument.
     pub fn device_arg(&self) -> String {
         self.device.display().to_string()
-    }
-}
-
-impl Drop for PtyPair {
-    fn drop(&mut self) {
-        if let Some(socat) = &self.socat {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(i32::try_from(socat.pid()).unwrap_or(0)),
-                Signal::SIGKILL,
-            );
-        }
     }
 }
