@@ -15,7 +15,7 @@ use p1_common::reading::MbusDevice;
 use p1_common::record::{Record, RelayEvent};
 
 /// Which timestamp a reading's point gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeSource {
     /// The meter's `time`, else `received`, else now.
     Meter,
@@ -23,6 +23,25 @@ pub enum TimeSource {
     Received,
     /// When p1-influx read the record.
     Now,
+}
+
+impl TimeSource {
+    pub const NAMES: [&'static str; 3] = ["meter", "received", "now"];
+}
+
+impl std::str::FromStr for TimeSource {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "meter" => Ok(TimeSource::Meter),
+            "received" => Ok(TimeSource::Received),
+            "now" => Ok(TimeSource::Now),
+            _ => Err(format!(
+                "'{text}' is not a time source: meter, received or now"
+            )),
+        }
+    }
 }
 
 /// How records are turned into points.

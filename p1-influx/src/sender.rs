@@ -15,20 +15,37 @@ use log::{debug, error, info, warn};
 use crate::spool::sealed_segments;
 
 /// Which write API, with its endpoint and credentials.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Api {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Api {
     V1,
     V2,
     V3,
 }
 
+impl Api {
+    pub(crate) const NAMES: [&'static str; 3] = ["v1", "v2", "v3"];
+}
+
+impl std::str::FromStr for Api {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "v1" => Ok(Api::V1),
+            "v2" => Ok(Api::V2),
+            "v3" => Ok(Api::V3),
+            _ => Err(format!("'{text}' is not an API: v1, v2 or v3")),
+        }
+    }
+}
+
 /// Where and how to write.
 #[derive(Clone)]
-pub struct Target {
-    pub api: Api,
+pub(crate) struct Target {
+    pub(crate) api: Api,
     /// The write URL with its query.
-    pub url: String,
-    pub authorization: Option<String>,
+    pub(crate) url: String,
+    pub(crate) authorization: Option<String>,
 }
 
 impl std::fmt::Debug for Target {
@@ -42,7 +59,7 @@ impl std::fmt::Debug for Target {
 }
 
 /// Percent-encodes a query value.
-pub fn encode_query(value: &str) -> String {
+pub(crate) fn encode_query(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {
@@ -55,7 +72,7 @@ pub fn encode_query(value: &str) -> String {
 }
 
 /// Standard base64, for HTTP Basic authentication.
-pub fn base64(bytes: &[u8]) -> String {
+pub(crate) fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
@@ -88,20 +105,20 @@ enum Answer {
         retry_after: Option<Duration>,
         body: String,
     },
-    Unreachable(String),
+    Unreachable(ureq::Error),
 }
 
-pub struct Sender {
-    pub target: Target,
-    pub spool_dir: PathBuf,
-    pub agent: ureq::Agent,
+pub(crate) struct Sender {
+    pub(crate) target: Target,
+    pub(crate) spool_dir: PathBuf,
+    pub(crate) agent: ureq::Agent,
     /// Set when the input has ended: send everything, then return.
-    pub input_done: Arc<AtomicBool>,
+    pub(crate) input_done: Arc<AtomicBool>,
     /// Set with the drain deadline on SIGTERM.
-    pub stop: Arc<AtomicBool>,
-    pub drain: Duration,
-    pub wake: Receiver<()>,
-    pub sent_lines: u64,
+    pub(crate) stop: Arc<AtomicBool>,
+    pub(crate) drain: Duration,
+    pub(crate) wake: Receiver<()>,
+    pub(crate) sent_lines: u64,
     stop_seen: Option<Instant>,
     backoff: Duration,
     last_complaint: Option<Instant>,
@@ -117,7 +134,7 @@ impl std::fmt::Debug for Sender {
 }
 
 impl Sender {
-    pub fn new(
+    pub(crate) fn new(
         target: Target,
         spool_dir: PathBuf,
         timeout: Duration,
@@ -172,7 +189,7 @@ impl Sender {
     }
 
     /// Sends sealed segments until the input has ended and the spool is empty, or a stop.
-    pub fn run(&mut self) {
+    pub(crate) fn run(&mut self) {
         loop {
             let segments = match sealed_segments(&self.spool_dir) {
                 Ok(segments) => segments,
@@ -332,7 +349,7 @@ impl Sender {
         }
         let body = match gzip.finish() {
             Ok(body) => body,
-            Err(e) => return Answer::Unreachable(format!("gzip: {e}")),
+            Err(e) => return Answer::Unreachable(ureq::Error::Io(e)),
         };
         let mut request = self
             .agent
@@ -363,7 +380,7 @@ impl Sender {
                     body,
                 }
             }
-            Err(e) => Answer::Unreachable(e.to_string()),
+            Err(e) => Answer::Unreachable(e),
         }
     }
 }

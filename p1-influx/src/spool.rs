@@ -11,15 +11,71 @@ use std::time::{Duration, Instant};
 
 use log::{error, warn};
 
+/// Where the spool is and how it is cut into segments.
+#[derive(Debug, Clone)]
+pub(crate) struct SpoolSettings {
+    pub(crate) dir: PathBuf,
+    /// The bound past which the oldest data goes.
+    pub(crate) max_bytes: u64,
+    /// Lines per segment (one batch).
+    pub(crate) batch_lines: usize,
+    /// A segment is sealed at this age at the latest.
+    pub(crate) max_age: Duration,
+}
+
+/// What can go wrong with the spool, with its directory.
+#[derive(Debug)]
+pub(crate) enum SpoolError {
+    Io {
+        dir: PathBuf,
+        source: io::Error,
+    },
+    /// Another p1-influx holds the lock.
+    InUse {
+        dir: PathBuf,
+    },
+}
+
+impl std::fmt::Display for SpoolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SpoolError::Io { dir, source } => {
+                write!(
+                    f,
+                    "spool {}: {}",
+                    dir.display(),
+                    p1_common::error::IoCause(source)
+                )
+            }
+            SpoolError::InUse { dir } => write!(
+                f,
+                "spool {}: in use by another p1-influx (give each its own --spool-dir)",
+                dir.display()
+            ),
+        }
+    }
+}
+
+impl From<SpoolError> for p1_common::Error {
+    fn from(e: SpoolError) -> Self {
+        match e {
+            SpoolError::Io { dir, source } => {
+                p1_common::Error::io(format!("spool {}", dir.display()), source)
+            }
+            in_use @ SpoolError::InUse { .. } => p1_common::Error::Failure(in_use.to_string()),
+        }
+    }
+}
+
 /// A sealed segment, ready to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Segment {
-    pub seq: u64,
-    pub path: PathBuf,
+pub(crate) struct Segment {
+    pub(crate) seq: u64,
+    pub(crate) path: PathBuf,
 }
 
 /// Sealed segments, oldest first.
-pub fn sealed_segments(dir: &Path) -> io::Result<Vec<Segment>> {
+pub(crate) fn sealed_segments(dir: &Path) -> io::Result<Vec<Segment>> {
     let mut segments: Vec<Segment> = fs::read_dir(dir)?
         .filter_map(Result::ok)
         .filter_map(|entry| {
@@ -43,7 +99,7 @@ struct OpenSegment {
 }
 
 /// The writing end of the spool.
-pub struct Spool {
+pub(crate) struct Spool {
     dir: PathBuf,
     max_bytes: u64,
     batch_lines: usize,
@@ -52,7 +108,7 @@ pub struct Spool {
     next_seq: u64,
     /// Kept open: its lock keeps a second p1-influx off this spool.
     _lock: File,
-    pub dropped_lines: u64,
+    pub(crate) dropped_lines: u64,
 }
 
 impl std::fmt::Debug for Spool {
@@ -70,14 +126,13 @@ fn sealed_path(dir: &Path, seq: u64) -> PathBuf {
 }
 
 impl Spool {
-    /// Opens (creating) the spool in `dir`, sealing what an earlier run left open.
-    pub fn open(
-        dir: &Path,
-        max_bytes: u64,
-        batch_lines: usize,
-        max_age: Duration,
-    ) -> Result<Spool, String> {
-        let fail = |e: io::Error| format!("spool {}: {e}", dir.display());
+    /// Opens (creating) the spool in its directory, sealing what an earlier run left open.
+    pub(crate) fn open(settings: &SpoolSettings) -> Result<Spool, SpoolError> {
+        let dir = &settings.dir;
+        let fail = |source: io::Error| SpoolError::Io {
+            dir: dir.clone(),
+            source,
+        };
         fs::create_dir_all(dir).map_err(fail)?;
         let lock = OpenOptions::new()
             .create(true)
@@ -86,10 +141,7 @@ impl Spool {
             .open(dir.join("lock"))
             .map_err(fail)?;
         if lock.try_lock().is_err() {
-            return Err(format!(
-                "spool {}: in use by another p1-influx (give each its own --spool-dir)",
-                dir.display()
-            ));
+            return Err(SpoolError::InUse { dir: dir.clone() });
         }
         let mut highest = 0;
         for entry in fs::read_dir(dir).map_err(fail)?.filter_map(Result::ok) {
@@ -106,10 +158,10 @@ impl Spool {
             }
         }
         Ok(Spool {
-            dir: dir.to_path_buf(),
-            max_bytes,
-            batch_lines: batch_lines.max(1),
-            max_age,
+            dir: dir.clone(),
+            max_bytes: settings.max_bytes,
+            batch_lines: settings.batch_lines.max(1),
+            max_age: settings.max_age,
             current: None,
             next_seq: highest + 1,
             _lock: lock,
@@ -117,8 +169,19 @@ impl Spool {
         })
     }
 
+    fn fail(&self, source: io::Error) -> SpoolError {
+        SpoolError::Io {
+            dir: self.dir.clone(),
+            source,
+        }
+    }
+
     /// Appends complete lines (each ending in `\n`), counting `count` of them.
-    pub fn append(&mut self, lines: &str, count: usize) -> io::Result<()> {
+    pub(crate) fn append(&mut self, lines: &str, count: usize) -> Result<(), SpoolError> {
+        self.append_io(lines, count).map_err(|e| self.fail(e))
+    }
+
+    fn append_io(&mut self, lines: &str, count: usize) -> io::Result<()> {
         if self.current.is_none() {
             let seq = self.next_seq;
             self.next_seq += 1;
@@ -139,22 +202,22 @@ impl Spool {
         current.file.write_all(lines.as_bytes())?;
         current.lines += count;
         if current.lines >= self.batch_lines {
-            self.seal()?;
+            self.seal_io()?;
         }
         Ok(())
     }
 
     /// Hands what was appended to the kernel (called whenever the input is idle, so that a
     /// crash of this process loses nothing).
-    pub fn flush(&mut self) -> io::Result<()> {
+    pub(crate) fn flush(&mut self) -> Result<(), SpoolError> {
         match self.current.as_mut() {
-            Some(current) => current.file.flush(),
+            Some(current) => current.file.flush().map_err(|e| self.fail(e)),
             None => Ok(()),
         }
     }
 
     /// Seals the open segment once it is old enough; true when it did.
-    pub fn seal_if_old(&mut self) -> io::Result<bool> {
+    pub(crate) fn seal_if_old(&mut self) -> Result<bool, SpoolError> {
         if self
             .current
             .as_ref()
@@ -167,7 +230,11 @@ impl Spool {
     }
 
     /// Closes the open segment and makes it visible to the sender.
-    pub fn seal(&mut self) -> io::Result<()> {
+    pub(crate) fn seal(&mut self) -> Result<(), SpoolError> {
+        self.seal_io().map_err(|e| self.fail(e))
+    }
+
+    fn seal_io(&mut self) -> io::Result<()> {
         let Some(mut current) = self.current.take() else {
             return Ok(());
         };
@@ -245,29 +312,37 @@ mod tests {
         dir
     }
 
+    fn settings(dir: &Path, max_bytes: u64, batch_lines: usize) -> SpoolSettings {
+        SpoolSettings {
+            dir: dir.to_path_buf(),
+            max_bytes,
+            batch_lines,
+            max_age: Duration::from_secs(60),
+        }
+    }
+
     #[test]
     fn segments_seal_at_a_batch_and_survive_a_crash() {
         let dir = temp("seal");
         {
-            let mut spool = Spool::open(&dir, 1 << 20, 2, Duration::from_secs(60)).unwrap();
+            let mut spool = Spool::open(&settings(&dir, 1 << 20, 2)).unwrap();
             spool.append("a 1\n", 1).unwrap();
             spool.append("b 2\n", 1).unwrap(); // sealed: 2 lines
             spool.append("c 3\n", 1).unwrap();
             spool.flush().unwrap();
             assert_eq!(sealed_segments(&dir).unwrap().len(), 1);
             // A second p1-influx on the same spool is refused.
-            assert!(
-                Spool::open(&dir, 1 << 20, 2, Duration::from_secs(60))
-                    .unwrap_err()
-                    .contains("in use")
-            );
+            assert!(matches!(
+                Spool::open(&settings(&dir, 1 << 20, 2)).unwrap_err(),
+                SpoolError::InUse { .. }
+            ));
             // Simulate a crash mid-line.
             let open = open_path(&dir, 2);
             let mut f = OpenOptions::new().append(true).open(&open).unwrap();
             f.write_all(b"d 4").unwrap();
             drop(spool);
         }
-        let _spool = Spool::open(&dir, 1 << 20, 2, Duration::from_secs(60));
+        let _spool = Spool::open(&settings(&dir, 1 << 20, 2));
         let segments = sealed_segments(&dir).unwrap();
         let texts: Vec<String> = segments
             .iter()
@@ -280,7 +355,7 @@ mod tests {
     #[test]
     fn the_oldest_data_goes_when_the_spool_is_full() {
         let dir = temp("full");
-        let mut spool = Spool::open(&dir, 30, 1, Duration::from_secs(60)).unwrap();
+        let mut spool = Spool::open(&settings(&dir, 30, 1)).unwrap();
         for i in 0..10 {
             spool.append(&format!("line {i}\n"), 1).unwrap();
         }

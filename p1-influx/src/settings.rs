@@ -1,0 +1,327 @@
+//! The edge of p1-influx: its command line, and the settings the rest of the crate sees.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use clap::builder::{PossibleValuesParser, TypedValueParser as _};
+use p1_common::Error;
+
+use crate::line_protocol::{Schema, TimeSource};
+use crate::sender::{Api, Target, base64, encode_query};
+use crate::spool::SpoolSettings;
+
+pub(crate) const PROG: &str = "p1-influx";
+
+/// Write readings and relay events to InfluxDB 1.x, 2.x or 3.x, never blocking, never losing.
+///
+/// Reads NDJSON records on stdin and appends them, as line protocol, to an on-disk spool; a
+/// sender posts the spool in gzip batches (up to --batch-lines lines, or every --flush
+/// seconds) and deletes each part only once the server took it. A restart sends what is left
+/// first. At the end of input everything is sent before exiting (a bulk import); SIGTERM
+/// sends for --drain seconds and leaves the rest in the spool. Secrets come from files or the
+/// environment only.
+#[derive(Debug, Parser)]
+#[command(name = PROG, version, after_long_help = after_help())]
+pub struct Cli {
+    /// The server, http or https (certificates verified), e.g. http://127.0.0.1:8086.
+    #[arg(long, required_unless_present = "print")]
+    pub(crate) url: Option<String>,
+    /// InfluxDB 1.x database (or 3.x database, with a token).
+    #[arg(long)]
+    pub(crate) db: Option<String>,
+    /// InfluxDB 1.x retention policy.
+    #[arg(long)]
+    pub(crate) rp: Option<String>,
+    /// InfluxDB 1.x user (password from --password-file or INFLUX_PASSWORD).
+    #[arg(long)]
+    pub(crate) user: Option<String>,
+    /// InfluxDB 2.x organisation.
+    #[arg(long)]
+    pub(crate) org: Option<String>,
+    /// InfluxDB 2.x bucket.
+    #[arg(long)]
+    pub(crate) bucket: Option<String>,
+    /// Which write API, when the flags alone do not say: --org/--bucket mean v2, --db with a
+    /// token v3, --db without one v1.
+    #[arg(long, value_parser = PossibleValuesParser::new(Api::NAMES).try_map(|s| s.parse::<Api>()))]
+    pub(crate) api: Option<Api>,
+    /// A file holding the API token (else INFLUX_TOKEN).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) token_file: Option<PathBuf>,
+    /// A file holding the 1.x password (else INFLUX_PASSWORD).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) password_file: Option<PathBuf>,
+    /// Measurement of the readings (M-Bus and relay points get _mbus and _relay added).
+    #[arg(long, default_value = "p1")]
+    pub(crate) measurement: String,
+    /// A tag for every point, KEY=VALUE (repeatable).
+    #[arg(long = "tag", value_name = "KEY=VALUE", value_parser = parse_tag)]
+    pub(crate) tags: Vec<(String, String)>,
+    /// Only these reading keys become fields (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "KEYS")]
+    pub(crate) fields: Option<Vec<String>>,
+    /// These reading keys do not (comma-separated).
+    #[arg(long, value_delimiter = ',', value_name = "KEYS")]
+    pub(crate) exclude: Vec<String>,
+    /// Timestamp of a reading's point: meter (the meter's time, else received, else now),
+    /// received (when p1-read received the telegram, else now), now (when p1-influx read it).
+    #[arg(long, default_value = "meter",
+          value_parser = PossibleValuesParser::new(TimeSource::NAMES).try_map(|s| s.parse::<TimeSource>()))]
+    pub(crate) time_source: TimeSource,
+    /// Write the line protocol to stdout instead of sending it.
+    #[arg(long)]
+    pub(crate) print: bool,
+    /// The spool (default: $STATE_DIRECTORY, else $XDG_STATE_HOME/p1-influx, else
+    /// ~/.local/state/p1-influx).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) spool_dir: Option<PathBuf>,
+    /// The spool's bound; past it the oldest data goes (e.g. 512M, 2G).
+    #[arg(long, value_name = "SIZE", default_value = "512M", value_parser = parse_size)]
+    pub(crate) spool_max: u64,
+    /// Lines per batch.
+    #[arg(long, default_value_t = 5000)]
+    pub(crate) batch_lines: usize,
+    /// Send what has come at least this often, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub(crate) flush: u64,
+    /// Timeout of each request, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub(crate) timeout: u64,
+    /// On SIGTERM, keep sending for this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
+    pub(crate) drain: u64,
+    /// Errors only.
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
+    /// More detail on stderr.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+}
+
+/// The long help after the options; also part of p1(5). The integer fields come from the
+/// reading's field declarations.
+pub fn after_help() -> String {
+    let integers = p1_common::field::integer_field_names::<p1_common::reading::Reading>();
+    let mut list = String::new();
+    let mut width = 12;
+    for (i, name) in integers.iter().enumerate() {
+        let sep = if i + 1 == integers.len() { "" } else { "," };
+        if width + name.len() + 2 > 90 {
+            list.push_str("\n            ");
+            width = 12;
+        } else if i > 0 {
+            list.push(' ');
+        }
+        list.push_str(name);
+        list.push_str(sep);
+        width += name.len() + 2;
+    }
+    AFTER_HELP.replace("{integers}", &list)
+}
+
+const AFTER_HELP: &str = "\
+SCHEMA
+  p1        one point per reading, tag meter_id, every numeric reading key a field of a type
+            fixed for ever (InfluxDB rejects a type that changes): every meter quantity
+            float, counts and states integer:
+            {integers}
+  p1_mbus   per M-Bus device at its own timestamp: tags channel, kind, id, meter_id;
+            fields value (float), valve (integer)
+  p1_relay  per relay event: tag load; fields on (0 or 1, integer), reason (string)
+  Timestamps in seconds; --tag adds tags to every point.
+
+  Example (InfluxQL): the quarter-hour average import, as the capacity tariff counts it:
+    SELECT mean(\"power_import_kw\") FROM \"p1\" WHERE time > now() - 1d GROUP BY time(15m)
+
+DELIVERY
+  204: done. 400/422 partial write: the rejected lines are logged and dropped (2.x, which
+  rejects whole batches, is bisected to find them). 413: the batch is split. 429/503: wait
+  Retry-After. 401, 403, 404, others and no answer: the data stays in the spool, retried
+  with backoff; what to fix is logged once a minute.
+
+EXIT STATUS
+  0   end of input with everything sent, or SIGTERM (the rest stays in the spool)
+  1   runtime failure (e.g. the spool cannot be written)
+  2   usage error
+  78  configuration error (secret file unreadable, API not determined)
+";
+
+fn parse_tag(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.is_empty() && !v.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("'{text}' is not KEY=VALUE")),
+    }
+}
+
+/// `512M`, `2G`, `100k`, or bytes.
+fn parse_size(text: &str) -> Result<u64, String> {
+    let bad = || format!("'{text}' is not a size like 512M or 2G");
+    let text = text.trim();
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    let factor = match unit
+        .trim_end_matches(['B', 'b'])
+        .to_ascii_uppercase()
+        .as_str()
+    {
+        "" => 1,
+        "K" => 1 << 10,
+        "M" => 1 << 20,
+        "G" => 1 << 30,
+        _ => return Err(bad()),
+    };
+    n.checked_mul(factor).ok_or_else(bad)
+}
+
+fn secret(file: Option<&PathBuf>, variable: &str) -> Result<Option<String>, Error> {
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        return Ok(Some(text.trim().to_string()));
+    }
+    Ok(std::env::var(variable).ok().filter(|v| !v.is_empty()))
+}
+
+/// The write endpoint and credentials from the flags.
+fn target(cli: &Cli) -> Result<Target, Error> {
+    let url = cli.url.as_deref().unwrap_or_default().trim_end_matches('/');
+    let token = secret(cli.token_file.as_ref(), "INFLUX_TOKEN")?;
+    let password = secret(cli.password_file.as_ref(), "INFLUX_PASSWORD")?;
+    let api = match cli.api {
+        Some(api) => api,
+        None if cli.org.is_some() || cli.bucket.is_some() => Api::V2,
+        None if cli.db.is_some() && token.is_some() && cli.user.is_none() => Api::V3,
+        None if cli.db.is_some() => Api::V1,
+        None => {
+            return Err(Error::Config(
+                "say where to write: --db (1.x, 3.x) or --org and --bucket (2.x)".into(),
+            ));
+        }
+    };
+    let need = |value: &Option<String>, flag: &str| {
+        value
+            .as_deref()
+            .map(encode_query)
+            .ok_or_else(|| Error::Config(format!("--api {api:?} needs {flag}").to_lowercase()))
+    };
+    let (url, authorization) = match api {
+        Api::V1 => {
+            let mut url = format!("{url}/write?db={}&precision=s", need(&cli.db, "--db")?);
+            if let Some(rp) = &cli.rp {
+                url.push_str(&format!("&rp={}", encode_query(rp)));
+            }
+            let auth = match (&cli.user, &password, &token) {
+                (Some(user), Some(password), _) => Some(format!(
+                    "Basic {}",
+                    base64(format!("{user}:{password}").as_bytes())
+                )),
+                (Some(_), None, _) => {
+                    return Err(Error::Config(
+                        "--user needs a password: --password-file or INFLUX_PASSWORD".into(),
+                    ));
+                }
+                (None, _, Some(token)) => Some(format!("Token {token}")),
+                (None, _, None) => None,
+            };
+            (url, auth)
+        }
+        Api::V2 => (
+            format!(
+                "{url}/api/v2/write?org={}&bucket={}&precision=s",
+                need(&cli.org, "--org")?,
+                need(&cli.bucket, "--bucket")?
+            ),
+            token.map(|t| format!("Token {t}")),
+        ),
+        Api::V3 => (
+            format!(
+                "{url}/api/v3/write_lp?db={}&precision=second",
+                need(&cli.db, "--db")?
+            ),
+            token.map(|t| format!("Bearer {t}")),
+        ),
+    };
+    Ok(Target {
+        api,
+        url,
+        authorization,
+    })
+}
+
+fn default_spool_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("STATE_DIRECTORY").filter(|d| !d.is_empty()) {
+        // systemd may pass several, colon-separated: the first is ours.
+        let first = dir
+            .to_string_lossy()
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        return PathBuf::from(first);
+    }
+    if let Some(dir) = std::env::var_os("XDG_STATE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("p1-influx");
+    }
+    match std::env::var_os("HOME") {
+        Some(home) => PathBuf::from(home).join(".local/state/p1-influx"),
+        None => PathBuf::from("/var/lib/p1-influx"),
+    }
+}
+
+/// What p1-influx does, decided from the command line.
+#[derive(Debug)]
+pub(crate) struct Settings {
+    pub(crate) schema: Schema,
+    pub(crate) output: Output,
+}
+
+#[derive(Debug)]
+pub(crate) enum Output {
+    /// `--print`: line protocol to stdout.
+    Print,
+    Send(Delivery),
+}
+
+/// Where and how the spool is sent.
+#[derive(Debug)]
+pub(crate) struct Delivery {
+    pub(crate) target: Target,
+    pub(crate) spool: SpoolSettings,
+    pub(crate) timeout: Duration,
+    pub(crate) drain: Duration,
+}
+
+impl Settings {
+    /// The settings, with secrets read and the write API resolved.
+    pub(crate) fn from_cli(cli: Cli) -> Result<Settings, Error> {
+        let output = if cli.print {
+            Output::Print
+        } else {
+            Output::Send(Delivery {
+                target: target(&cli)?,
+                spool: SpoolSettings {
+                    dir: cli.spool_dir.clone().unwrap_or_else(default_spool_dir),
+                    max_bytes: cli.spool_max,
+                    batch_lines: cli.batch_lines.max(1),
+                    max_age: Duration::from_secs(cli.flush),
+                },
+                timeout: Duration::from_secs(cli.timeout),
+                drain: Duration::from_secs(cli.drain),
+            })
+        };
+        Ok(Settings {
+            schema: Schema::new(
+                &cli.measurement,
+                &cli.tags,
+                cli.fields,
+                cli.exclude,
+                cli.time_source,
+            ),
+            output,
+        })
+    }
+}
