@@ -6,30 +6,31 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use p1_common::error::IoCause;
 use serde::{Deserialize, Deserializer};
 use toml::Spanned;
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Config {
+pub(crate) struct Config {
     /// No reading for this long: every load off.
     #[serde(default = "default_stale_after", deserialize_with = "duration")]
-    pub stale_after: Duration,
+    pub(crate) stale_after: Duration,
     /// At most one automatic switch per settle period, across all loads.
     #[serde(default = "default_minute", deserialize_with = "duration")]
-    pub settle: Duration,
+    pub(crate) settle: Duration,
     /// After start, nothing is switched on before this.
     #[serde(default = "default_minute", deserialize_with = "duration")]
-    pub startup_grace: Duration,
+    pub(crate) startup_grace: Duration,
     /// Where switch times are kept across restarts.
     #[serde(default)]
-    pub state_file: Option<PathBuf>,
+    pub(crate) state_file: Option<PathBuf>,
     /// The capacity tariff's limit, when peak shaving is wanted.
     #[serde(default)]
-    pub peak: Option<Peak>,
+    pub(crate) peak: Option<Peak>,
     #[serde(default, rename = "load")]
-    pub loads: Vec<Load>,
+    pub(crate) loads: Vec<Load>,
 }
 
 fn default_stale_after() -> Duration {
@@ -42,12 +43,12 @@ fn default_minute() -> Duration {
 
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Peak {
+pub(crate) struct Peak {
     /// Target for the quarter-hour average import; the month's peak when that is higher.
     #[serde(default = "default_limit")]
-    pub limit_kw: f64,
+    pub(crate) limit_kw: f64,
     #[serde(default = "default_margin")]
-    pub margin_kw: f64,
+    pub(crate) margin_kw: f64,
 }
 
 fn default_limit() -> f64 {
@@ -60,7 +61,7 @@ fn default_margin() -> f64 {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Mode {
+pub(crate) enum Mode {
     Auto,
     On,
     Off,
@@ -68,39 +69,39 @@ pub enum Mode {
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Load {
-    pub name: Spanned<String>,
+pub(crate) struct Load {
+    pub(crate) name: Spanned<String>,
     /// What it draws when on.
-    pub power_kw: f64,
+    pub(crate) power_kw: f64,
     /// 1 is switched on first and shed last.
     #[serde(default = "default_priority")]
-    pub priority: u32,
+    pub(crate) priority: u32,
     /// On once export is at least this, held for `on_delay`.
-    pub on_export_kw: f64,
+    pub(crate) on_export_kw: f64,
     /// Off once import is at least this, held for `off_delay`.
-    pub off_import_kw: f64,
+    pub(crate) off_import_kw: f64,
     #[serde(default = "default_minute", deserialize_with = "duration")]
-    pub on_delay: Duration,
+    pub(crate) on_delay: Duration,
     #[serde(default = "default_off_delay", deserialize_with = "duration")]
-    pub off_delay: Duration,
+    pub(crate) off_delay: Duration,
     #[serde(default, deserialize_with = "duration")]
-    pub min_on: Duration,
+    pub(crate) min_on: Duration,
     #[serde(default, deserialize_with = "duration")]
-    pub min_off: Duration,
+    pub(crate) min_off: Duration,
     #[serde(default)]
-    pub max_starts_per_hour: Option<u32>,
+    pub(crate) max_starts_per_hour: Option<u32>,
     /// Local time; outside it the load is off.
     #[serde(default)]
-    pub window: Option<Window>,
+    pub(crate) window: Option<Window>,
     #[serde(default = "default_mode")]
-    pub mode: Mode,
+    pub(crate) mode: Mode,
     /// Shed before the quarter-hour average crosses the capacity limit.
     #[serde(default)]
-    pub peak_shed: bool,
+    pub(crate) peak_shed: bool,
     /// Leave it as it is when p1-relay exits.
     #[serde(default)]
-    pub keep_on_exit: bool,
-    pub switch: Spanned<SwitchConfig>,
+    pub(crate) keep_on_exit: bool,
+    pub(crate) switch: Spanned<SwitchConfig>,
 }
 
 fn default_priority() -> u32 {
@@ -118,7 +119,7 @@ fn default_mode() -> Mode {
 /// How a load is switched.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case", deny_unknown_fields)]
-pub enum SwitchConfig {
+pub(crate) enum SwitchConfig {
     /// A relay on a Raspberry Pi GPIO pin (BCM numbering).
     Gpio {
         pin: u8,
@@ -164,14 +165,14 @@ fn default_auto_off() -> Duration {
 
 /// A daily window in local time, `08:00-20:00`; it may wrap past midnight (`22:00-06:00`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Window {
-    pub start_min: u32,
-    pub end_min: u32,
+pub(crate) struct Window {
+    pub(crate) start_min: u32,
+    pub(crate) end_min: u32,
 }
 
 impl Window {
-    pub fn parse(text: &str) -> Result<Window, String> {
-        let bad = || format!("'{text}' is not a window like 08:00-20:00");
+    pub(crate) fn parse(text: &str) -> Result<Window, ValueError> {
+        let bad = || ValueError::Window(text.to_string());
         let (start, end) = text.split_once('-').ok_or_else(bad)?;
         let minutes = |t: &str| -> Option<u32> {
             let (h, m) = t.trim().split_once(':')?;
@@ -185,7 +186,7 @@ impl Window {
     }
 
     /// Whether a local time of day (minutes since midnight) is inside.
-    pub fn contains(&self, minute_of_day: u32) -> bool {
+    pub(crate) fn contains(&self, minute_of_day: u32) -> bool {
         if self.start_min <= self.end_min {
             (self.start_min..self.end_min).contains(&minute_of_day)
         } else {
@@ -207,10 +208,47 @@ impl<'de> Deserialize<'de> for Window {
     }
 }
 
-/// `90s`, `5m`, `1h`, `1h30m`, `500ms`, or a number of seconds.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("'{text}' is not a duration like 90s, 5m or 1h");
-    let text = text.trim();
+/// A value in the file that is not what its key takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ValueError {
+    Duration(String),
+    Window(String),
+    /// A duration past any use, which would overflow the arithmetic on times.
+    TooLong(String),
+}
+
+impl fmt::Display for ValueError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ValueError::Duration(text) => {
+                write!(f, "'{text}' is not a duration like 90s, 5m or 1h")
+            }
+            ValueError::Window(text) => write!(f, "'{text}' is not a window like 08:00-20:00"),
+            ValueError::TooLong(text) => write!(
+                f,
+                "'{text}' is longer than p1-relay takes ({} days at most)",
+                MAX_DURATION.as_secs() / 86_400
+            ),
+        }
+    }
+}
+
+/// The longest duration any key takes: a year is more than any delay or timer needs, and
+/// keeps sums of times far from overflowing.
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(366 * 86_400);
+
+/// `90s`, `5m`, `1h`, `1h30m`, `500ms`, or a number of seconds; at most [`MAX_DURATION`].
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, ValueError> {
+    let total = sum_duration(text.trim())?;
+    if total > MAX_DURATION {
+        return Err(ValueError::TooLong(text.trim().to_string()));
+    }
+    Ok(total)
+}
+
+fn sum_duration(text: &str) -> Result<Duration, ValueError> {
+    let bad = || ValueError::Duration(text.to_string());
+    let too_long = || ValueError::TooLong(text.to_string());
     if let Ok(seconds) = text.parse::<u64>() {
         return Ok(Duration::from_secs(seconds));
     }
@@ -221,19 +259,21 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         if digits == 0 {
             return Err(bad());
         }
-        let value: u64 = rest[..digits].parse().map_err(|_| bad())?;
+        let value: u64 = rest[..digits].parse().map_err(|_| too_long())?;
         rest = &rest[digits..];
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit())
             .unwrap_or(rest.len());
         let unit = match &rest[..unit_len] {
-            "ms" => Duration::from_millis(value),
-            "s" => Duration::from_secs(value),
-            "m" | "min" => Duration::from_secs(value * 60),
-            "h" => Duration::from_secs(value * 3600),
+            "ms" => Some(Duration::from_millis(value)),
+            "s" => Some(Duration::from_secs(value)),
+            "m" | "min" => value.checked_mul(60).map(Duration::from_secs),
+            "h" => value.checked_mul(3600).map(Duration::from_secs),
             _ => return Err(bad()),
         };
-        total += unit;
+        total = unit
+            .and_then(|unit| total.checked_add(unit))
+            .ok_or_else(too_long)?;
         rest = &rest[unit_len..];
     }
     if text.is_empty() {
@@ -251,16 +291,16 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         Text(String),
     }
     match Raw::deserialize(d)? {
-        Raw::Seconds(s) => Ok(Duration::from_secs(s)),
+        Raw::Seconds(s) => parse_duration(&s.to_string()).map_err(serde::de::Error::custom),
         Raw::Text(t) => parse_duration(&t).map_err(serde::de::Error::custom),
     }
 }
 
 /// A configuration error: what, and the line it is on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub line: Option<usize>,
-    pub message: String,
+pub(crate) struct ConfigError {
+    pub(crate) line: Option<usize>,
+    pub(crate) message: String,
 }
 
 impl fmt::Display for ConfigError {
@@ -280,14 +320,50 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
+/// A configuration file that cannot be used, with its path.
+#[derive(Debug)]
+pub(crate) enum ConfigFileError {
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    Invalid {
+        path: PathBuf,
+        error: ConfigError,
+    },
+}
+
+impl fmt::Display for ConfigFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigFileError::Unreadable { path, source } => {
+                write!(f, "{}: {}", path.display(), IoCause(source))
+            }
+            ConfigFileError::Invalid { path, error } => write!(f, "{}: {error}", path.display()),
+        }
+    }
+}
+
+impl From<ConfigFileError> for p1_common::Error {
+    fn from(e: ConfigFileError) -> Self {
+        p1_common::Error::Config(e.to_string())
+    }
+}
+
 impl Config {
     /// Reads and checks a configuration file.
-    pub fn load(path: &Path) -> Result<Config, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Config::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    pub(crate) fn load(path: &Path) -> Result<Config, ConfigFileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigFileError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Config::parse(&text).map_err(|error| ConfigFileError::Invalid {
+            path: path.to_path_buf(),
+            error,
+        })
     }
 
-    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+    pub(crate) fn parse(text: &str) -> Result<Config, ConfigError> {
         let config: Config = toml::from_str(text).map_err(|e| ConfigError {
             line: e.span().map(|s| line_of(text, s.start)),
             message: e.message().trim().to_string(),
@@ -348,7 +424,7 @@ impl Config {
     }
 
     /// Settings that work but will make a load switch on and off again and again.
-    pub fn warnings(&self) -> Vec<String> {
+    pub(crate) fn warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
         for load in &self.loads {
             // Switching on at export E leaves export E - power; switching off at import I leaves
@@ -381,8 +457,25 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
         for bad in ["", "s", "5 minutes", "-5s", "5d", "m5"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
+            assert_eq!(parse_duration(bad), Err(ValueError::Duration(bad.into())));
         }
+        // Issue 13: durations that wrapped or overflowed the sums of times.
+        for long in [
+            "9999999999999999h",
+            "5124095576030432h",
+            "367d",
+            "8785h",
+            "99999999999999999999s",
+        ] {
+            let Err(e) = parse_duration(long) else {
+                panic!("{long} was taken");
+            };
+            assert!(
+                matches!(e, ValueError::TooLong(_) | ValueError::Duration(_)),
+                "{long}: {e}"
+            );
+        }
+        assert_eq!(parse_duration("8784h"), Ok(MAX_DURATION));
     }
 
     #[test]

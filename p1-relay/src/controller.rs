@@ -1,6 +1,7 @@
 //! The decisions: which load goes on or off, when, and why. Pure logic on readings and their
-//! own timestamps (so a capture replayed at any speed decides as it did live); switching and
-//! wall-clock staleness are the caller's.
+//! own timestamps (so a capture replayed at any speed decides as it did live). Staleness is
+//! decided here, on both clocks: a gap between readings' times, and (told by the caller, who
+//! owns the wall clock) readings that stopped arriving. Switching is the caller's.
 //!
 //! Each load has a hysteresis band: on once export >= `on_export_kw` has held for `on_delay`,
 //! off once import >= `off_import_kw` has held for `off_delay`; one contrary reading resets a
@@ -16,46 +17,46 @@ use log::{debug, info, warn};
 use crate::config::{Config, Mode};
 use crate::state::{LoadRecord, SavedState};
 
-pub type Time = DateTime<FixedOffset>;
+pub(crate) type Time = DateTime<FixedOffset>;
 
 /// What a reading tells the controller.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Sample {
-    pub time: Time,
-    pub import_kw: f64,
-    pub export_kw: f64,
+pub(crate) struct Sample {
+    pub(crate) time: Time,
+    pub(crate) import_kw: f64,
+    pub(crate) export_kw: f64,
     /// Import register total (tariffs summed), kWh.
-    pub energy_import_kwh: Option<f64>,
+    pub(crate) energy_import_kwh: Option<f64>,
     /// The meter's `1-0:1.4.0`.
-    pub demand_avg_kw: Option<f64>,
+    pub(crate) demand_avg_kw: Option<f64>,
     /// The meter's `1-0:1.6.0`.
-    pub demand_max_month_kw: Option<f64>,
+    pub(crate) demand_max_month_kw: Option<f64>,
 }
 
 /// A switch to make.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Decision {
-    pub load: usize,
-    pub on: bool,
-    pub time: Time,
-    pub reason: String,
+pub(crate) struct Decision {
+    pub(crate) load: usize,
+    pub(crate) on: bool,
+    pub(crate) time: Time,
+    pub(crate) reason: String,
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct LoadState {
-    pub on: bool,
-    pub last_on: Option<Time>,
-    pub last_off: Option<Time>,
+pub(crate) struct LoadState {
+    pub(crate) on: bool,
+    pub(crate) last_on: Option<Time>,
+    pub(crate) last_off: Option<Time>,
     /// Switch-ons in the last hour.
-    pub starts: VecDeque<Time>,
+    pub(crate) starts: VecDeque<Time>,
     on_since: Option<Time>,
     off_since: Option<Time>,
 }
 
 #[derive(Debug)]
-pub struct Controller {
+pub(crate) struct Controller {
     config: Config,
-    pub loads: Vec<LoadState>,
+    pub(crate) loads: Vec<LoadState>,
     first_reading: Option<Time>,
     last_reading: Option<Time>,
     last_switch: Option<Time>,
@@ -81,7 +82,7 @@ fn passed(since: Option<Time>, now: Time, needed: std::time::Duration) -> bool {
 
 impl Controller {
     /// Every load off; switch times restored from a saved state.
-    pub fn new(config: Config, saved: Option<&SavedState>) -> Self {
+    pub(crate) fn new(config: Config, saved: Option<&SavedState>) -> Self {
         let loads = config
             .loads
             .iter()
@@ -107,12 +108,12 @@ impl Controller {
         }
     }
 
-    pub fn config(&self) -> &Config {
+    pub(crate) fn config(&self) -> &Config {
         &self.config
     }
 
     /// A new configuration (SIGHUP): loads keep their state by name; new ones start off.
-    pub fn reload(&mut self, config: Config) {
+    pub(crate) fn reload(&mut self, config: Config) {
         let mut old: Vec<(String, LoadState)> = self
             .config
             .loads
@@ -134,13 +135,12 @@ impl Controller {
     }
 
     /// What to keep across restarts.
-    pub fn saved_state(&self) -> SavedState {
+    pub(crate) fn saved_state(&self) -> SavedState {
         let mut saved = SavedState::default();
         for (load, state) in self.config.loads.iter().zip(&self.loads) {
             saved.loads.insert(
                 load.name.get_ref().clone(),
                 LoadRecord {
-                    on: state.on,
                     last_on: state.last_on,
                     last_off: state.last_off,
                     starts: state.starts.iter().copied().collect(),
@@ -180,8 +180,24 @@ impl Controller {
         }
     }
 
+    /// The time of the last reading.
+    pub(crate) fn last_reading(&self) -> Option<Time> {
+        self.last_reading
+    }
+
+    /// The wall clock's side of staleness: no reading has arrived for `quiet_for`, and `now`
+    /// is the readings' clock. Every load goes off once `stale_after` has passed.
+    pub(crate) fn on_quiet(&mut self, quiet_for: std::time::Duration, now: Time) -> Vec<Decision> {
+        if self.stale || self.last_reading.is_none() || quiet_for < self.config.stale_after {
+            return Vec::new();
+        }
+        let why = format!("no reading for {} s", quiet_for.as_secs());
+        warn!("{why}: every load off until readings come again");
+        self.go_stale(now, &why)
+    }
+
     /// Every load off: no reading for too long.
-    pub fn stale(&mut self, time: Time, why: &str) -> Vec<Decision> {
+    fn go_stale(&mut self, time: Time, why: &str) -> Vec<Decision> {
         self.first_reading = None;
         self.stale = true;
         (0..self.loads.len())
@@ -190,7 +206,7 @@ impl Controller {
     }
 
     /// At exit: every load off but those that keep their state.
-    pub fn exit(&mut self, time: Time, why: &str) -> Vec<Decision> {
+    pub(crate) fn exit(&mut self, time: Time, why: &str) -> Vec<Decision> {
         let leaving: Vec<usize> = (0..self.loads.len())
             .filter(|&i| !self.config.loads[i].keep_on_exit)
             .collect();
@@ -201,7 +217,7 @@ impl Controller {
     }
 
     /// The decisions a reading leads to.
-    pub fn on_sample(&mut self, s: &Sample) -> Vec<Decision> {
+    pub(crate) fn on_sample(&mut self, s: &Sample) -> Vec<Decision> {
         let t = s.time;
         let mut decisions = Vec::new();
         if let Some(previous) = self.last_reading {
@@ -209,7 +225,7 @@ impl Controller {
             // A gap in the readings' clock is stale data, unless the wall clock said so already.
             if gap >= self.config.stale_after.as_secs() as i64 && !self.stale {
                 let at = previous + Duration::seconds(self.config.stale_after.as_secs() as i64);
-                decisions.extend(self.stale(at, &format!("no reading for {gap} s")));
+                decisions.extend(self.go_stale(at, &format!("no reading for {gap} s")));
             } else if gap < 0 {
                 debug!("reading time went back {} s: pending delays restart", -gap);
                 for load in &mut self.loads {
@@ -467,5 +483,237 @@ impl DemandCheck {
             );
             self.told = true;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The readings' clock of every case starts at this local time (a quarter-hour start).
+    const START: &str = "2024-06-01T12:00:00+02:00";
+
+    fn at(t: i64) -> Time {
+        DateTime::parse_from_rfc3339(START).unwrap() + Duration::seconds(t)
+    }
+
+    /// A configuration: the global keys, then one `[[load]]` for each entry, which adds its
+    /// own keys to a 2 kW load that goes on at 2.2 kW export and off at 0.3 kW import, each
+    /// held for 10 s.
+    fn config(globals: &str, loads: &[(&str, &str)]) -> Config {
+        let mut text = format!("{globals}\n");
+        for (name, keys) in loads {
+            text.push_str(&format!(
+                "[[load]]\nname = \"{name}\"\npower_kw = 2.0\non_export_kw = 2.2\n\
+                 off_import_kw = 0.3\n{keys}\n"
+            ));
+            for delay in ["on_delay", "off_delay"] {
+                if !keys.contains(delay) {
+                    text.push_str(&format!("{delay} = \"10s\"\n"));
+                }
+            }
+            text.push_str("[load.switch]\ntype = \"dry-run\"\n");
+        }
+        Config::parse(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+    }
+
+    /// Import and export from `from` to `to` (inclusive), one reading a second.
+    fn readings(from: i64, to: i64, import_kw: f64, export_kw: f64) -> Vec<Sample> {
+        (from..=to)
+            .map(|t| Sample {
+                time: at(t),
+                import_kw,
+                export_kw,
+                energy_import_kwh: None,
+                demand_avg_kw: None,
+                demand_max_month_kw: None,
+            })
+            .collect()
+    }
+
+    /// (second, load, on, reason) for each decision the samples lead to.
+    fn decide(controller: &mut Controller, samples: &[Sample]) -> Vec<(i64, String, bool, String)> {
+        let mut out = Vec::new();
+        for sample in samples {
+            for d in controller.on_sample(sample) {
+                let name = controller.config().loads[d.load].name.get_ref().clone();
+                out.push((secs(d.time - at(0)), name, d.on, d.reason));
+            }
+        }
+        out
+    }
+
+    const FAST: &str = "settle = \"0s\"\nstartup_grace = \"0s\"";
+
+    #[test]
+    fn samples_in_decisions_out() {
+        struct Case {
+            name: &'static str,
+            globals: &'static str,
+            loads: &'static [(&'static str, &'static str)],
+            samples: Vec<Sample>,
+            want: &'static [(i64, &'static str, bool, &'static str)],
+        }
+        let cases = [
+            Case {
+                name: "on once export has held for on_delay",
+                globals: FAST,
+                loads: &[("a", "")],
+                samples: readings(0, 12, 0.0, 2.5),
+                want: &[(10, "a", true, "export 2.50 kW >= 2.20 kW for 10 s")],
+            },
+            Case {
+                name: "one contrary reading restarts the delay",
+                globals: FAST,
+                loads: &[("a", "")],
+                samples: [
+                    readings(0, 5, 0.0, 2.5),
+                    readings(6, 6, 0.0, 1.0),
+                    readings(7, 20, 0.0, 2.5),
+                ]
+                .concat(),
+                want: &[(17, "a", true, "export 2.50 kW >= 2.20 kW for 10 s")],
+            },
+            Case {
+                name: "off once import has held for off_delay, not before min_on",
+                globals: FAST,
+                loads: &[("a", "min_on = \"30s\"")],
+                samples: [readings(0, 10, 0.0, 2.5), readings(11, 45, 1.0, 0.0)].concat(),
+                want: &[
+                    (10, "a", true, "export 2.50 kW >= 2.20 kW for 10 s"),
+                    (40, "a", false, "import 1.00 kW >= 0.30 kW for 29 s"),
+                ],
+            },
+            Case {
+                name: "nothing goes on in the startup grace",
+                globals: "settle = \"0s\"\nstartup_grace = \"30s\"",
+                loads: &[("a", "")],
+                samples: readings(0, 35, 0.0, 2.5),
+                want: &[(30, "a", true, "export 2.50 kW >= 2.20 kW for 30 s")],
+            },
+            Case {
+                name: "priority first, then one switch per settle",
+                globals: "settle = \"30s\"\nstartup_grace = \"0s\"",
+                loads: &[("a", "priority = 2"), ("b", "priority = 1")],
+                samples: readings(0, 45, 0.0, 5.0),
+                want: &[
+                    (10, "b", true, "export 5.00 kW >= 2.20 kW for 10 s"),
+                    (40, "a", true, "export 5.00 kW >= 2.20 kW for 40 s"),
+                ],
+            },
+            Case {
+                name: "a gap in the readings' times is stale data",
+                globals: "settle = \"0s\"\nstartup_grace = \"0s\"\nstale_after = \"15s\"",
+                loads: &[("a", "")],
+                samples: [readings(0, 10, 0.0, 2.5), readings(40, 41, 0.0, 2.5)].concat(),
+                want: &[
+                    (10, "a", true, "export 2.50 kW >= 2.20 kW for 10 s"),
+                    (25, "a", false, "stale: no reading for 30 s"),
+                ],
+            },
+            Case {
+                name: "outside its window a load stays off",
+                globals: FAST,
+                loads: &[("a", "window = \"13:00-14:00\"")],
+                samples: readings(0, 20, 0.0, 2.5),
+                want: &[],
+            },
+            Case {
+                name: "mode on and mode off override the readings",
+                globals: FAST,
+                loads: &[("a", "mode = \"on\""), ("b", "mode = \"off\"")],
+                samples: readings(0, 20, 0.0, 2.5),
+                want: &[(0, "a", true, "mode on")],
+            },
+            Case {
+                name: "max_starts_per_hour holds a third start back",
+                globals: FAST,
+                loads: &[(
+                    "a",
+                    "on_delay = \"1s\"\noff_delay = \"1s\"\nmax_starts_per_hour = 2",
+                )],
+                samples: [
+                    readings(0, 1, 0.0, 2.5),
+                    readings(2, 3, 1.0, 0.0),
+                    readings(4, 5, 0.0, 2.5),
+                    readings(6, 7, 1.0, 0.0),
+                    readings(8, 20, 0.0, 2.5),
+                ]
+                .concat(),
+                want: &[
+                    (1, "a", true, "export 2.50 kW >= 2.20 kW for 1 s"),
+                    (3, "a", false, "import 1.00 kW >= 0.30 kW for 1 s"),
+                    (5, "a", true, "export 2.50 kW >= 2.20 kW for 1 s"),
+                    (7, "a", false, "import 1.00 kW >= 0.30 kW for 1 s"),
+                ],
+            },
+        ];
+        for case in cases {
+            let mut controller = Controller::new(config(case.globals, case.loads), None);
+            let got = decide(&mut controller, &case.samples);
+            let want: Vec<(i64, String, bool, String)> = case
+                .want
+                .iter()
+                .map(|&(t, load, on, reason)| (t, load.into(), on, reason.into()))
+                .collect();
+            assert_eq!(got, want, "{}", case.name);
+        }
+    }
+
+    #[test]
+    fn a_load_is_shed_before_the_quarter_hour_crosses_the_limit() {
+        let globals = format!("{FAST}\n[peak]\nlimit_kw = 2.5\nmargin_kw = 0.2");
+        let mut controller = Controller::new(
+            config(&globals, &[("a", "on_delay = \"1s\"\npeak_shed = true")]),
+            None,
+        );
+        let mut samples = [readings(0, 1, 0.0, 3.0), readings(2, 2, 10.0, 0.0)].concat();
+        for s in &mut samples {
+            s.energy_import_kwh = Some(100.0);
+        }
+        assert_eq!(
+            decide(&mut controller, &samples),
+            [
+                (
+                    1,
+                    "a".into(),
+                    true,
+                    "export 3.00 kW >= 2.20 kW for 1 s".into()
+                ),
+                (
+                    2,
+                    "a".into(),
+                    false,
+                    "peak: the quarter hour heads for 9.98 kW > 2.30 kW".into()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn readings_that_stop_arriving_switch_every_load_off_once() {
+        let mut controller = Controller::new(config(FAST, &[("a", ""), ("b", "")]), None);
+        let quiet = std::time::Duration::from_secs;
+        assert!(
+            controller.on_quiet(quiet(60), at(60)).is_empty(),
+            "no reading yet"
+        );
+        assert_eq!(decide(&mut controller, &readings(0, 11, 0.0, 5.0)).len(), 2);
+        assert!(controller.on_quiet(quiet(14), at(25)).is_empty());
+        let off = controller.on_quiet(quiet(15), at(26));
+        assert_eq!(
+            off.iter()
+                .map(|d| (d.load, d.on, d.reason.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                (0, false, "stale: no reading for 15 s"),
+                (1, false, "stale: no reading for 15 s")
+            ]
+        );
+        assert!(
+            controller.on_quiet(quiet(20), at(30)).is_empty(),
+            "only once"
+        );
+        assert!(controller.loads.iter().all(|l| !l.on));
     }
 }

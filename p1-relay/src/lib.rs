@@ -3,16 +3,17 @@
 //! Fail-safe: every load is off at start, on stale data (no reading for `stale_after`, on the
 //! readings' clock or the wall clock) and at exit; plugs get an auto-off timer.
 
-pub mod config;
-pub mod controller;
-pub mod gpio;
-pub mod state;
-pub mod switch;
+mod config;
+mod controller;
+mod gpio;
+mod settings;
+mod state;
+mod switch;
 
 use std::borrow::Cow;
-use std::path::PathBuf;
+use std::fmt;
 use std::process::ExitCode;
-use std::sync::mpsc::RecvTimeoutError;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Local};
@@ -22,110 +23,79 @@ use p1_common::input::{Line, spawn_stdin_lines};
 use p1_common::meter_time::MeterTime;
 use p1_common::output::RecordWriter;
 use p1_common::reading::Reading;
-use p1_common::record::{Record, RelayEvent, SwitchState};
+use p1_common::record::{Record, RecordError, RelayEvent, SwitchState};
 use p1_common::signals::Signals;
 use p1_common::{Error, logger};
 
 use crate::config::{Config, SwitchConfig};
 use crate::controller::{Controller, Decision, Sample, Time};
+use crate::gpio::GpioError;
+pub use crate::settings::{AFTER_HELP, Cli};
+use crate::settings::{PROG, Settings};
 use crate::state::SavedState;
 use crate::switch::Actuator;
-
-const PROG: &str = "p1-relay";
 
 /// How long the switches get to go off at exit.
 const EXIT_GRACE: Duration = Duration::from_secs(10);
 
-/// Switch loads on the sun's surplus, shed them on import and before a capacity-tariff peak.
-///
-/// Reads p1-parse's readings on stdin and switches the loads of the configuration (GPIO
-/// relays, Shelly and Tasmota plugs, shell commands). Writes one event a switch on stdout:
-///
-///   {"type":"relay","time":"...","load":"boiler","state":"on","reason":"export 2.41 kW >= 2.20 kW for 60 s"}
-///
-/// Every load is off at start, when readings stop for `stale_after` (whatever its mode), and
-/// at exit (SIGTERM, SIGINT, end of input) unless it has `keep_on_exit`. SIGHUP reloads the
-/// configuration, keeping switch times.
-#[derive(Debug, Parser)]
-#[command(name = PROG, version, after_long_help = AFTER_HELP)]
-pub struct Cli {
-    /// The TOML configuration of the loads.
-    #[arg(long, short = 'c', value_name = "FILE")]
-    pub config: PathBuf,
-
-    /// Decide and report, switch nothing (any switch type).
-    #[arg(long)]
-    pub dry_run: bool,
-
-    /// Forward the input lines to stdout too, before the events they cause.
-    #[arg(long)]
-    pub passthrough: bool,
-
-    /// Check the configuration, print its warnings, and exit.
-    #[arg(long)]
-    pub check: bool,
-
-    /// Errors only.
-    #[arg(short, long)]
-    pub quiet: bool,
-
-    /// More detail on stderr.
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    pub verbose: u8,
+/// Entry point of the binary.
+#[must_use]
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    logger::init(PROG, logger::level(cli.quiet, cli.verbose));
+    p1_common::exit_code(PROG, run(&Settings::from(cli)))
 }
 
-/// The long help after the options; also part of p1(5).
-pub const AFTER_HELP: &str = "\
-CONFIGURATION
-  stale_after = \"15s\"     no reading for this long: every load off
-  settle = \"60s\"          at most one automatic switch per settle period
-  startup_grace = \"60s\"   after start (and after stale data) nothing goes on before this
-  state_file = \"/var/lib/p1-relay/state.json\"   switch times survive a restart
+fn now() -> Time {
+    Local::now().fixed_offset()
+}
 
-  [peak]                  the capacity tariff (Flanders)
-  limit_kw = 2.5          target for the quarter-hour average; the month's peak when higher
-  margin_kw = 0.2
+/// Why an input line was not used.
+#[derive(Debug)]
+enum LineError {
+    Record(RecordError),
+    /// A reading without what the controller needs.
+    Reading(&'static str),
+    Envelope,
+}
 
-  [[load]]
-  name = \"boiler\"
-  power_kw = 2.0          what it draws when on
-  priority = 1            1 is switched on first and shed last
-  on_export_kw = 2.2      on once export >= this, held for on_delay
-  off_import_kw = 0.1     off once import >= this, held for off_delay
-  on_delay = \"60s\"        off_delay = \"180s\"     min_on = \"5m\"     min_off = \"5m\"
-  max_starts_per_hour = 6
-  window = \"08:00-20:00\"  local time; outside it the load is off
-  mode = \"auto\"           auto, on or off (never on when data is stale)
-  peak_shed = true        shed before the quarter-hour average crosses the limit
-  keep_on_exit = false
-  [load.switch]
-  type = \"gpio\"           gpio (pin, active_low), shelly (url, id, generation, auto_off),
-  pin = 17                tasmota (url, relay, auto_off), command (on, off), dry-run
-  active_low = true
+impl From<RecordError> for LineError {
+    fn from(e: RecordError) -> Self {
+        LineError::Record(e)
+    }
+}
 
-  Durations: 90s, 5m, 1h, 1h30m. The thresholds form a hysteresis band: when the load goes
-  on, its own draw comes off the export, so on_export_kw + off_import_kw must be more than
-  power_kw or the load switches itself off again (p1-relay warns at start).
+impl fmt::Display for LineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LineError::Record(e) => e.fmt(f),
+            LineError::Reading(why) => write!(f, "the reading {why}"),
+            LineError::Envelope => f.write_str("a telegram envelope: put p1-parse before p1-relay"),
+        }
+    }
+}
 
-PEAK SHAVING
-  Quarter hours start at :00, :15, :30 and :45 local time. From the import registers'
-  increase since the quarter began, p1-relay projects the quarter's average if the present
-  import goes on to its end; above the limit (the higher of limit_kw and the month's peak
-  demand_max_month_kw, less margin_kw) it sheds peak_shed loads last-on-first-off without
-  waiting for off_delay (min_on still holds), and holds back switch-ons that would cross it.
-  The meter's own 1-0:1.4.0 (demand_avg_kw) is compared with the registers and p1-relay says
-  once which it is: the average over the elapsed part of the quarter, or the energy so far
-  times four. Either way the registers decide.
+/// A load whose switch cannot be opened.
+#[derive(Debug)]
+struct OpenError {
+    load: String,
+    source: GpioError,
+}
 
-EXIT STATUS
-  0   end of input, SIGTERM or SIGINT (every load off)
-  1   runtime failure (e.g. GPIO not available: try --dry-run)
-  2   usage error
-  78  configuration error (the message names the key and the line)
-";
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "load '{}': {}", self.load, self.source)
+    }
+}
+
+impl From<OpenError> for Error {
+    fn from(e: OpenError) -> Self {
+        Error::Failure(e.to_string())
+    }
+}
 
 /// What the controller takes from a reading.
-fn sample(reading: &Reading) -> Result<Sample, &'static str> {
+fn sample(reading: &Reading) -> Result<Sample, LineError> {
     let time = reading
         .time
         .and_then(|t| t.datetime())
@@ -135,10 +105,12 @@ fn sample(reading: &Reading) -> Result<Sample, &'static str> {
                 .as_deref()
                 .and_then(|r| DateTime::parse_from_rfc3339(r).ok())
         })
-        .ok_or("has no time nor received")?;
+        .ok_or(LineError::Reading("has no time nor received"))?;
     let (Some(import_kw), Some(export_kw)) = (reading.power_import_kw, reading.power_export_kw)
     else {
-        return Err("lacks power_import_kw or power_export_kw");
+        return Err(LineError::Reading(
+            "lacks power_import_kw or power_export_kw",
+        ));
     };
     let energy = match (reading.energy_import_t1_kwh, reading.energy_import_t2_kwh) {
         (Some(t1), Some(t2)) => Some(t1 + t2),
@@ -154,163 +126,183 @@ fn sample(reading: &Reading) -> Result<Sample, &'static str> {
     })
 }
 
-/// Entry point of the binary.
-pub fn main() -> ExitCode {
-    let cli = Cli::parse();
-    logger::init(PROG, logger::level(cli.quiet, cli.verbose));
-    p1_common::exit_code(PROG, run(&cli))
+/// A sample from a reading line; `None` for records that are not readings (relay events).
+fn parse_line(text: &str) -> Result<Option<Sample>, LineError> {
+    match Record::from_json(text)? {
+        Record::Reading(reading) => sample(&reading).map(Some),
+        Record::Telegram(_) => Err(LineError::Envelope),
+        Record::Relay(_) | Record::Other(_) => Ok(None),
+    }
 }
 
-fn now() -> Time {
-    Local::now().fixed_offset()
-}
-
-fn load_config(cli: &Cli) -> Result<Config, Error> {
-    let config = Config::load(&cli.config).map_err(Error::Config)?;
+fn load_config(settings: &Settings) -> Result<Config, Error> {
+    let config = Config::load(&settings.config)?;
     for warning in config.warnings() {
-        warn!("{}: {warning}", cli.config.display());
+        warn!("{}: {warning}", settings.config.display());
     }
     Ok(config)
 }
 
-pub fn run(cli: &Cli) -> Result<(), Error> {
-    let config = load_config(cli)?;
-    if cli.check {
+fn run(settings: &Settings) -> Result<(), Error> {
+    let config = load_config(settings)?;
+    if settings.check_only {
         info!(
             "{}: {} loads, configuration is valid",
-            cli.config.display(),
+            settings.config.display(),
             config.loads.len()
         );
         return Ok(());
     }
     let signals = Signals::install()?;
-    let saved = match &config.state_file {
-        Some(path) => SavedState::load(path).unwrap_or_else(|e| {
+    let saved = config.state_file.as_deref().and_then(|path| {
+        SavedState::load(path).unwrap_or_else(|e| {
             warn!("{e}; starting without saved switch times");
             None
-        }),
-        None => None,
-    };
+        })
+    });
     let mut relay = Relay {
-        actuators: open_actuators(&config, cli.dry_run)?,
+        actuators: open_actuators(&config, settings.dry_run)?,
         controller: Controller::new(config, saved.as_ref()),
-        last_reading: None,
+        last_arrival: None,
         out: RecordWriter::stdout(),
-        dry_run: cli.dry_run,
+        settings: settings.clone(),
+        line_number: 0,
+        bad_lines: 0,
     };
     relay.announce_all("start")?;
-    let result = relay.serve(cli, &signals);
+    let result = relay.serve(&signals);
     let why = match &result {
-        Ok(why) => why.clone(),
+        Ok(stop) => stop.describe().to_string(),
         Err(e) => e.to_string(),
     };
     relay.shut_down(&why);
     result.map(|_| ())
 }
 
-fn open_actuators(config: &Config, dry_run: bool) -> Result<Vec<Actuator>, Error> {
+fn open_actuator(name: &str, switch: &SwitchConfig, dry_run: bool) -> Result<Actuator, OpenError> {
+    let switch = switch::open(name, switch, dry_run).map_err(|source| OpenError {
+        load: name.to_string(),
+        source,
+    })?;
+    Ok(Actuator::spawn(name.to_string(), switch))
+}
+
+fn open_actuators(config: &Config, dry_run: bool) -> Result<Vec<Actuator>, OpenError> {
     config
         .loads
         .iter()
         .map(|load| {
-            let name = load.name.get_ref();
-            let switch = switch::open(name, load.switch.get_ref(), dry_run)
-                .map_err(|e| Error::Failure(format!("load '{name}': {e}")))?;
-            let actuator = Actuator::spawn(name.clone(), switch);
+            let actuator = open_actuator(load.name.get_ref(), load.switch.get_ref(), dry_run)?;
             actuator.set(false);
             Ok(actuator)
         })
         .collect()
 }
 
+/// Why the relay loop stopped without an error.
+#[derive(Debug, Clone, Copy)]
+enum Stop {
+    EndOfInput,
+    Requested,
+}
+
+impl Stop {
+    fn describe(self) -> &'static str {
+        match self {
+            Stop::EndOfInput => "end of input",
+            Stop::Requested => "stop requested",
+        }
+    }
+}
+
 struct Relay {
     controller: Controller,
     actuators: Vec<Actuator>,
-    /// When the last reading arrived, and its own time.
-    last_reading: Option<(Instant, Time)>,
+    /// When the last reading arrived (the wall clock's side of staleness).
+    last_arrival: Option<Instant>,
     out: RecordWriter<std::io::StdoutLock<'static>>,
-    dry_run: bool,
+    settings: Settings,
+    line_number: u64,
+    bad_lines: u64,
 }
 
 impl Relay {
-    /// Runs until the input ends or a stop is requested; returns why it stopped.
-    fn serve(&mut self, cli: &Cli, signals: &Signals) -> Result<String, Error> {
+    /// Runs until the input ends or a stop is requested.
+    fn serve(&mut self, signals: &Signals) -> Result<Stop, Error> {
         let lines = spawn_stdin_lines(1 << 20, 64);
-        let mut line_number = 0u64;
-        let mut bad_lines = 0u64;
-        let mut stale = false;
         loop {
             if signals.stop_requested() {
-                return Ok("stop requested".into());
+                return Ok(Stop::Requested);
             }
             if signals.take_hangup() {
-                self.reload(cli);
+                self.reload();
             }
-            match lines.recv_timeout(Duration::from_millis(200)) {
-                Ok(Line::Text(text)) => {
-                    line_number += 1;
-                    if cli.passthrough {
-                        self.out.write_raw(text.as_bytes())?;
-                    }
-                    match parse_line(&text) {
-                        Ok(Some(sample)) => {
-                            let decisions = self.controller.on_sample(&sample);
-                            self.apply(&decisions)?;
-                            self.last_reading = Some((Instant::now(), sample.time));
-                            stale = false;
-                        }
-                        Ok(None) => {}
-                        Err(why) => {
-                            bad_lines += 1;
-                            if bad_lines <= 10 || bad_lines.is_power_of_two() {
-                                warn!(
-                                    "stdin: line {line_number}: {why}: ignored ({bad_lines} so far)"
-                                );
-                            }
-                        }
-                    }
-                }
-                Ok(Line::End) | Err(RecvTimeoutError::Disconnected) => {
-                    return Ok("end of input".into());
-                }
-                Ok(Line::Failed(e)) => return Err(Error::io("stdin", e)),
-                Err(RecvTimeoutError::Timeout) => {}
+            if let Some(stop) = self.next_line(&lines)? {
+                return Ok(stop);
             }
-            let stale_after = self.controller.config().stale_after;
-            let quiet_for = self
-                .last_reading
-                .map_or(Duration::ZERO, |(at, _)| at.elapsed());
-            if !stale && self.last_reading.is_some() && quiet_for >= stale_after {
-                stale = true;
-                let time = self.readings_clock();
-                warn!(
-                    "no reading for {} s: every load off until readings come again",
-                    quiet_for.as_secs()
-                );
-                let decisions = self
-                    .controller
-                    .stale(time, &format!("no reading for {} s", quiet_for.as_secs()));
+            let quiet_for = self.last_arrival.map_or(Duration::ZERO, |at| at.elapsed());
+            let decisions = self.controller.on_quiet(quiet_for, self.readings_clock());
+            self.apply(&decisions)?;
+        }
+    }
+
+    /// Takes one input line if one comes soon; `Some` when the input is over.
+    fn next_line(&mut self, lines: &Receiver<Line>) -> Result<Option<Stop>, Error> {
+        match lines.recv_timeout(Duration::from_millis(200)) {
+            Ok(Line::Text(text)) => {
+                self.on_line(&text)?;
+                Ok(None)
+            }
+            Ok(Line::End) | Err(RecvTimeoutError::Disconnected) => Ok(Some(Stop::EndOfInput)),
+            Ok(Line::Failed(e)) => Err(Error::io("stdin", e)),
+            Err(RecvTimeoutError::Timeout) => Ok(None),
+        }
+    }
+
+    fn on_line(&mut self, text: &str) -> Result<(), Error> {
+        self.line_number += 1;
+        if self.settings.passthrough {
+            self.out.write_raw(text.as_bytes())?;
+        }
+        match parse_line(text) {
+            Ok(Some(sample)) => {
+                let decisions = self.controller.on_sample(&sample);
                 self.apply(&decisions)?;
+                self.last_arrival = Some(Instant::now());
+            }
+            Ok(None) => {}
+            Err(why) => {
+                self.bad_lines += 1;
+                if self.bad_lines <= 10 || self.bad_lines.is_power_of_two() {
+                    warn!(
+                        "stdin: line {}: {why}: ignored ({} so far)",
+                        self.line_number, self.bad_lines
+                    );
+                }
             }
         }
+        Ok(())
     }
 
     /// Now, on the readings' clock: the last reading's time plus the wall time since it came
     /// (the wall clock before any reading). State-file times stay in one time base.
     fn readings_clock(&self) -> Time {
-        match self.last_reading {
-            Some((at, time)) => time + chrono::Duration::from_std(at.elapsed()).unwrap_or_default(),
-            None => now(),
+        match (self.controller.last_reading(), self.last_arrival) {
+            (Some(time), Some(at)) => {
+                time + chrono::Duration::from_std(at.elapsed()).unwrap_or_default()
+            }
+            _ => now(),
         }
+    }
+
+    fn load_name(&self, load: usize) -> String {
+        self.controller.config().loads[load].name.get_ref().clone()
     }
 
     fn apply(&mut self, decisions: &[Decision]) -> Result<(), Error> {
         for d in decisions {
             self.actuators[d.load].set(d.on);
-            let load = self.controller.config().loads[d.load]
-                .name
-                .get_ref()
-                .clone();
+            let load = self.load_name(d.load);
             info!("{load}: {} ({})", if d.on { "on" } else { "off" }, d.reason);
             self.emit(d.time, &load, d.on, &d.reason)?;
         }
@@ -333,14 +325,8 @@ impl Relay {
     /// An "off" event for every load (at start).
     fn announce_all(&mut self, reason: &str) -> Result<(), Error> {
         let time = now();
-        let names: Vec<String> = self
-            .controller
-            .config()
-            .loads
-            .iter()
-            .map(|l| l.name.get_ref().clone())
-            .collect();
-        for name in names {
+        for load in 0..self.actuators.len() {
+            let name = self.load_name(load);
             self.emit(time, &name, false, reason)?;
         }
         Ok(())
@@ -358,81 +344,35 @@ impl Relay {
     fn shut_down(&mut self, why: &str) {
         let decisions = self.controller.exit(self.readings_clock(), why);
         for d in &decisions {
-            let load = self.controller.config().loads[d.load]
-                .name
-                .get_ref()
-                .clone();
+            let load = self.load_name(d.load);
             let _ = self.emit(d.time, &load, false, &d.reason);
         }
         self.save_state();
         let deadline = Instant::now() + EXIT_GRACE;
-        let keep: Vec<bool> = self
-            .controller
-            .config()
-            .loads
-            .iter()
-            .map(|l| l.keep_on_exit)
-            .collect();
-        for (actuator, keep) in std::mem::take(&mut self.actuators).into_iter().zip(keep) {
-            if !keep {
+        let loads = &self.controller.config().loads;
+        for (actuator, load) in std::mem::take(&mut self.actuators).into_iter().zip(loads) {
+            if !load.keep_on_exit {
                 actuator.set(false);
             }
-            actuator.finish(keep, deadline);
+            actuator.finish(load.keep_on_exit, deadline);
         }
         info!("stopped: {why}");
     }
 
-    /// SIGHUP: a new configuration, keeping the switch times of loads by name.
-    fn reload(&mut self, cli: &Cli) {
-        let config = match load_config(cli) {
-            Ok(config) => config,
+    /// SIGHUP: a new configuration, keeping the switch times of loads by name. A bad file or
+    /// a switch that cannot be opened keeps the running configuration.
+    fn reload(&mut self) {
+        let reloaded = load_config(&self.settings).and_then(|config| {
+            let actuators = self.actuators_for(&config)?;
+            Ok((config, actuators))
+        });
+        let (config, actuators) = match reloaded {
+            Ok(new) => new,
             Err(e) => {
                 error!("SIGHUP: configuration not reloaded: {e}");
                 return;
             }
         };
-        let old_switches: Vec<(String, SwitchConfig)> = self
-            .controller
-            .config()
-            .loads
-            .iter()
-            .map(|l| (l.name.get_ref().clone(), l.switch.get_ref().clone()))
-            .collect();
-        let mut old_actuators: Vec<Option<Actuator>> = std::mem::take(&mut self.actuators)
-            .into_iter()
-            .map(Some)
-            .collect();
-        let mut actuators = Vec::new();
-        for load in &config.loads {
-            let reuse = old_switches
-                .iter()
-                .position(|(name, switch)| {
-                    name == load.name.get_ref() && switch == load.switch.get_ref()
-                })
-                .and_then(|i| old_actuators[i].take());
-            let actuator = match reuse {
-                Some(actuator) => actuator,
-                None => {
-                    match switch::open(load.name.get_ref(), load.switch.get_ref(), self.dry_run) {
-                        Ok(switch) => Actuator::spawn(load.name.get_ref().clone(), switch),
-                        Err(e) => {
-                            error!(
-                                "SIGHUP: configuration not reloaded: load '{}': {e}",
-                                load.name.get_ref()
-                            );
-                            self.actuators = old_actuators.into_iter().flatten().collect();
-                            return;
-                        }
-                    }
-                }
-            };
-            actuators.push(actuator);
-        }
-        let deadline = Instant::now() + EXIT_GRACE;
-        for old in old_actuators.into_iter().flatten() {
-            old.set(false);
-            old.finish(false, deadline);
-        }
         self.controller.reload(config);
         for (actuator, state) in actuators.iter().zip(&self.controller.loads) {
             actuator.set(state.on);
@@ -440,16 +380,47 @@ impl Relay {
         self.actuators = actuators;
         info!("SIGHUP: configuration reloaded");
     }
-}
 
-/// A sample from a reading line; `None` for records that are not readings (relay events).
-fn parse_line(text: &str) -> Result<Option<Sample>, String> {
-    match Record::from_json(text).map_err(|e| e.to_string())? {
-        Record::Reading(reading) => sample(&reading)
+    /// The actuators of a new configuration: those whose load and switch are unchanged are
+    /// kept, the others opened; the ones no longer wanted are switched off and ended.
+    fn actuators_for(&mut self, config: &Config) -> Result<Vec<Actuator>, OpenError> {
+        let old_loads = &self.controller.config().loads;
+        let kept: Vec<Option<usize>> = config
+            .loads
+            .iter()
+            .map(|load| {
+                old_loads.iter().position(|old| {
+                    old.name.get_ref() == load.name.get_ref()
+                        && old.switch.get_ref() == load.switch.get_ref()
+                })
+            })
+            .collect();
+        // Open the new switches first: if one fails, nothing has changed.
+        let mut opened = Vec::new();
+        for (load, kept) in config.loads.iter().zip(&kept) {
+            if kept.is_none() {
+                let (name, switch) = (load.name.get_ref(), load.switch.get_ref());
+                opened.push(open_actuator(name, switch, self.settings.dry_run)?);
+            }
+        }
+        let mut old: Vec<Option<Actuator>> = std::mem::take(&mut self.actuators)
+            .into_iter()
             .map(Some)
-            .map_err(|why| format!("the reading {why}")),
-        Record::Telegram(_) => Err("a telegram envelope: put p1-parse before p1-relay".into()),
-        Record::Relay(_) | Record::Other(_) => Ok(None),
+            .collect();
+        let mut opened = opened.into_iter();
+        let actuators = kept
+            .iter()
+            .filter_map(|kept| match kept {
+                Some(i) => old[*i].take(),
+                None => opened.next(),
+            })
+            .collect();
+        let deadline = Instant::now() + EXIT_GRACE;
+        for gone in old.into_iter().flatten() {
+            gone.set(false);
+            gone.finish(false, deadline);
+        }
+        Ok(actuators)
     }
 }
 
@@ -469,17 +440,33 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(s.time.to_rfc3339(), "2024-06-01T12:00:01.500+02:00");
-        assert_eq!(
+        assert!(matches!(
             parse_line(
                 r#"{"type":"relay","time":"2024-06-01T12:00:00+02:00","load":"x","state":"on","reason":"r"}"#
             ),
             Ok(None)
+        ));
+        assert!(matches!(
+            parse_line(r#"{"type":"peak","headroom_kw":1.0}"#),
+            Ok(None)
+        ));
+        assert!(
+            parse_line("{nope")
+                .unwrap_err()
+                .to_string()
+                .starts_with("not JSON")
         );
-        assert_eq!(parse_line(r#"{"type":"peak","headroom_kw":1.0}"#), Ok(None));
-        assert!(parse_line("{nope").unwrap_err().starts_with("not JSON"));
         assert_eq!(
-            parse_line(r#"{"type":"reading","time":"2024-06-01T12:00:00+02:00"}"#),
-            Err("the reading lacks power_import_kw or power_export_kw".into())
+            parse_line(r#"{"type":"reading","time":"2024-06-01T12:00:00+02:00"}"#)
+                .unwrap_err()
+                .to_string(),
+            "the reading lacks power_import_kw or power_export_kw"
         );
+        assert!(matches!(
+            parse_line(
+                r#"{"type":"telegram","received":"2024-06-01T12:00:00Z","source":"sim","telegram":"/X"}"#
+            ),
+            Err(LineError::Envelope)
+        ));
     }
 }

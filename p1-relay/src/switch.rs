@@ -2,7 +2,9 @@
 //! worker thread that drives each one, so that a slow plug or command never delays the
 //! decisions for the others.
 
-use std::process::{Command, Stdio};
+use std::fmt;
+use std::io;
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -10,11 +12,53 @@ use std::time::{Duration, Instant};
 use log::{debug, info, warn};
 
 use crate::config::SwitchConfig;
-use crate::gpio::GpioSwitch;
+use crate::gpio::{GpioError, GpioSwitch};
+
+/// Why one switching failed (it is retried).
+#[derive(Debug)]
+pub(crate) enum SwitchError {
+    Http {
+        url: String,
+        source: Box<ureq::Error>,
+    },
+    Spawn {
+        command: String,
+        source: io::Error,
+    },
+    Exit {
+        command: String,
+        status: ExitStatus,
+    },
+    Timeout {
+        command: String,
+    },
+}
+
+impl fmt::Display for SwitchError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SwitchError::Http { url, source } => write!(f, "GET {url}: {source}"),
+            SwitchError::Spawn { command, source } => {
+                write!(f, "{command}: {}", p1_common::error::IoCause(source))
+            }
+            SwitchError::Exit { command, status } => write!(f, "{command}: {status}"),
+            SwitchError::Timeout { command } => {
+                write!(
+                    f,
+                    "{command}: no answer in {} s, killed",
+                    COMMAND_TIMEOUT.as_secs()
+                )
+            }
+        }
+    }
+}
+
+/// How long a switch command may take.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Something that switches a load.
-pub trait Switch: Send {
-    fn set(&mut self, on: bool) -> Result<(), String>;
+pub(crate) trait Switch: Send {
+    fn set(&mut self, on: bool) -> Result<(), SwitchError>;
 
     /// How often to send ON again while on (plugs with an auto-off timer).
     fn refresh_every(&self) -> Option<Duration> {
@@ -26,7 +70,11 @@ pub trait Switch: Send {
 }
 
 /// Opens the switch a load's configuration names (`dry_run`: none is touched).
-pub fn open(name: &str, config: &SwitchConfig, dry_run: bool) -> Result<Box<dyn Switch>, String> {
+pub(crate) fn open(
+    name: &str,
+    config: &SwitchConfig,
+    dry_run: bool,
+) -> Result<Box<dyn Switch>, GpioError> {
     if dry_run {
         return Ok(Box::new(DryRun));
     }
@@ -67,7 +115,7 @@ pub fn open(name: &str, config: &SwitchConfig, dry_run: bool) -> Result<Box<dyn 
 struct DryRun;
 
 impl Switch for DryRun {
-    fn set(&mut self, _on: bool) -> Result<(), String> {
+    fn set(&mut self, _on: bool) -> Result<(), SwitchError> {
         Ok(())
     }
 }
@@ -131,11 +179,14 @@ impl HttpSwitch {
 }
 
 impl Switch for HttpSwitch {
-    fn set(&mut self, on: bool) -> Result<(), String> {
+    fn set(&mut self, on: bool) -> Result<(), SwitchError> {
         let url = self.url(on);
         match self.agent.get(&url).call() {
             Ok(_) => Ok(()),
-            Err(e) => Err(format!("GET {url}: {e}")),
+            Err(source) => Err(SwitchError::Http {
+                url,
+                source: Box::new(source),
+            }),
         }
     }
 
@@ -153,8 +204,12 @@ struct CommandSwitch {
 }
 
 impl Switch for CommandSwitch {
-    fn set(&mut self, on: bool) -> Result<(), String> {
+    fn set(&mut self, on: bool) -> Result<(), SwitchError> {
         let command = if on { &self.on } else { &self.off };
+        let spawn_failed = |source| SwitchError::Spawn {
+            command: command.clone(),
+            source,
+        };
         let mut child = Command::new("sh")
             .arg("-c")
             .arg(command)
@@ -163,19 +218,25 @@ impl Switch for CommandSwitch {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .spawn()
-            .map_err(|e| format!("{command}: {e}"))?;
-        let deadline = Instant::now() + Duration::from_secs(30);
+            .map_err(spawn_failed)?;
+        let deadline = Instant::now() + COMMAND_TIMEOUT;
         loop {
-            match child.try_wait() {
-                Ok(Some(status)) if status.success() => return Ok(()),
-                Ok(Some(status)) => return Err(format!("{command}: {status}")),
-                Ok(None) if Instant::now() >= deadline => {
+            match child.try_wait().map_err(spawn_failed)? {
+                Some(status) if status.success() => return Ok(()),
+                Some(status) => {
+                    return Err(SwitchError::Exit {
+                        command: command.clone(),
+                        status,
+                    });
+                }
+                None if Instant::now() >= deadline => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    return Err(format!("{command}: no answer in 30 s, killed"));
+                    return Err(SwitchError::Timeout {
+                        command: command.clone(),
+                    });
                 }
-                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-                Err(e) => return Err(format!("{command}: {e}")),
+                None => std::thread::sleep(Duration::from_millis(10)),
             }
         }
     }
@@ -191,7 +252,7 @@ enum Order {
 
 /// Drives one switch from its own thread: applies the latest wanted state, retries failures
 /// with backoff, and re-sends ON where the switch wants it.
-pub struct Actuator {
+pub(crate) struct Actuator {
     orders: Sender<Order>,
     worker: Option<JoinHandle<()>>,
 }
@@ -203,21 +264,21 @@ impl std::fmt::Debug for Actuator {
 }
 
 impl Actuator {
-    pub fn spawn(load: String, switch: Box<dyn Switch>) -> Actuator {
+    pub(crate) fn spawn(load: String, switch: Box<dyn Switch>) -> Actuator {
         let (orders, inbox) = mpsc::channel();
-        let worker = std::thread::spawn(move || drive(load, switch, inbox));
+        let worker = std::thread::spawn(move || Driver::new(load, switch).run(&inbox));
         Actuator {
             orders,
             worker: Some(worker),
         }
     }
 
-    pub fn set(&self, on: bool) {
+    pub(crate) fn set(&self, on: bool) {
         let _ = self.orders.send(Order::Set(on));
     }
 
     /// Asks the worker to apply what is pending and end; waits for it until `deadline`.
-    pub fn finish(mut self, keep: bool, deadline: Instant) {
+    pub(crate) fn finish(mut self, keep: bool, deadline: Instant) {
         let _ = self.orders.send(Order::Finish { keep });
         if let Some(worker) = self.worker.take() {
             while !worker.is_finished() && Instant::now() < deadline {
@@ -230,77 +291,125 @@ impl Actuator {
     }
 }
 
-fn drive(load: String, mut switch: Box<dyn Switch>, inbox: Receiver<Order>) {
-    let mut wanted: Option<bool> = None;
-    let mut applied: Option<bool> = None;
-    let mut last_sent = Instant::now();
-    let mut retry = Duration::from_secs(1);
-    let mut next_try = Instant::now();
-    let mut last_warning: Option<Instant> = None;
-    let mut finishing = false;
-    loop {
-        let due_refresh = applied == Some(true)
-            && switch
-                .refresh_every()
-                .is_some_and(|every| last_sent.elapsed() >= every);
-        if wanted.is_some() && (wanted != applied || due_refresh) && Instant::now() >= next_try {
-            let on = wanted.unwrap_or(false);
-            match switch.set(on) {
-                Ok(()) => {
-                    if last_warning.take().is_some() {
-                        info!("{load}: switch works again");
-                    }
-                    debug!("{load}: switched {}", if on { "on" } else { "off" });
-                    applied = Some(on);
-                    last_sent = Instant::now();
-                    retry = Duration::from_secs(1);
-                }
-                Err(e) => {
-                    if last_warning.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
-                        warn!(
-                            "{load}: switching {} failed: {e}; retrying",
-                            if on { "on" } else { "off" }
-                        );
-                        last_warning = Some(Instant::now());
-                    }
-                    next_try = Instant::now() + retry;
-                    retry = (retry * 2).min(Duration::from_secs(30));
-                    if finishing {
-                        return;
-                    }
-                }
-            }
-        }
-        if finishing {
-            return;
-        }
-        let wait = match switch.refresh_every() {
-            Some(every) if applied == Some(true) => every.saturating_sub(last_sent.elapsed()),
-            _ => Duration::from_millis(500),
-        }
-        .min(
-            next_try
-                .saturating_duration_since(Instant::now())
-                .max(Duration::from_millis(50)),
-        )
-        .max(Duration::from_millis(1));
-        match inbox.recv_timeout(wait) {
-            Ok(Order::Set(on)) => {
-                wanted = Some(on);
-                next_try = Instant::now();
-            }
-            Ok(Order::Finish { keep }) => {
-                if keep {
-                    switch.keep_state_after_exit();
-                    return;
-                }
-                finishing = true;
-                next_try = Instant::now();
-            }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return,
+/// A worker's state: what is wanted, what the switch last took, and when to try again.
+struct Driver {
+    load: String,
+    switch: Box<dyn Switch>,
+    wanted: Option<bool>,
+    applied: Option<bool>,
+    last_sent: Instant,
+    retry_after: Duration,
+    next_try: Instant,
+    /// When a failure was last reported (at most one warning a minute).
+    last_warning: Option<Instant>,
+}
+
+/// The first pause after a failure; it doubles up to [`MAX_RETRY`].
+const FIRST_RETRY: Duration = Duration::from_secs(1);
+const MAX_RETRY: Duration = Duration::from_secs(30);
+
+impl Driver {
+    fn new(load: String, switch: Box<dyn Switch>) -> Self {
+        Driver {
+            load,
+            switch,
+            wanted: None,
+            applied: None,
+            last_sent: Instant::now(),
+            retry_after: FIRST_RETRY,
+            next_try: Instant::now(),
+            last_warning: None,
         }
     }
+
+    fn run(mut self, inbox: &Receiver<Order>) {
+        loop {
+            self.apply_if_due();
+            match inbox.recv_timeout(self.wait()) {
+                Ok(Order::Set(on)) => {
+                    self.wanted = Some(on);
+                    self.next_try = Instant::now();
+                }
+                Ok(Order::Finish { keep: true }) => {
+                    self.switch.keep_state_after_exit();
+                    return;
+                }
+                Ok(Order::Finish { keep: false }) => {
+                    // One last try, whatever the backoff says.
+                    self.next_try = Instant::now();
+                    self.apply_if_due();
+                    return;
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+
+    fn refresh_due(&self) -> bool {
+        self.applied == Some(true)
+            && self
+                .switch
+                .refresh_every()
+                .is_some_and(|every| self.last_sent.elapsed() >= every)
+    }
+
+    fn apply_if_due(&mut self) {
+        let Some(on) = self.wanted else {
+            return;
+        };
+        if (Some(on) == self.applied && !self.refresh_due()) || Instant::now() < self.next_try {
+            return;
+        }
+        match self.switch.set(on) {
+            Ok(()) => {
+                if self.last_warning.take().is_some() {
+                    info!("{}: switch works again", self.load);
+                }
+                debug!("{}: switched {}", self.load, on_off(on));
+                self.applied = Some(on);
+                self.last_sent = Instant::now();
+                self.retry_after = FIRST_RETRY;
+            }
+            Err(e) => {
+                if self
+                    .last_warning
+                    .is_none_or(|t| t.elapsed() >= Duration::from_secs(60))
+                {
+                    warn!(
+                        "{}: switching {} failed: {e}; retrying",
+                        self.load,
+                        on_off(on)
+                    );
+                    self.last_warning = Some(Instant::now());
+                }
+                self.next_try = Instant::now() + self.retry_after;
+                self.retry_after = (self.retry_after * 2).min(MAX_RETRY);
+            }
+        }
+    }
+
+    /// How long to wait for an order: until a refresh or a retry is due.
+    fn wait(&self) -> Duration {
+        let idle = match self.switch.refresh_every() {
+            Some(every) if self.applied == Some(true) => {
+                every.saturating_sub(self.last_sent.elapsed())
+            }
+            _ => Duration::from_millis(500),
+        };
+        if self.wanted.is_some() && self.wanted != self.applied {
+            let retry = self
+                .next_try
+                .saturating_duration_since(Instant::now())
+                .max(Duration::from_millis(50));
+            return idle.min(retry);
+        }
+        idle.max(Duration::from_millis(1))
+    }
+}
+
+fn on_off(on: bool) -> &'static str {
+    if on { "on" } else { "off" }
 }
 
 #[cfg(test)]

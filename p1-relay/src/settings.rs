@@ -1,0 +1,119 @@
+//! The edge of p1-relay: its command line, and the settings the rest of the crate sees.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+pub(crate) const PROG: &str = "p1-relay";
+
+/// Switch loads on the sun's surplus, shed them on import and before a capacity-tariff peak.
+///
+/// Reads p1-parse's readings on stdin and switches the loads of the configuration (GPIO
+/// relays, Shelly and Tasmota plugs, shell commands). Writes one event a switch on stdout:
+///
+///   {"type":"relay","time":"...","load":"boiler","state":"on","reason":"export 2.41 kW >= 2.20 kW for 60 s"}
+///
+/// Every load is off at start, when readings stop for `stale_after` (whatever its mode), and
+/// at exit (SIGTERM, SIGINT, end of input) unless it has `keep_on_exit`. SIGHUP reloads the
+/// configuration, keeping switch times.
+#[derive(Debug, Parser)]
+#[command(name = PROG, version, after_long_help = AFTER_HELP)]
+pub struct Cli {
+    /// The TOML configuration of the loads.
+    #[arg(long, short = 'c', value_name = "FILE")]
+    pub(crate) config: PathBuf,
+
+    /// Decide and report, switch nothing (any switch type).
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+
+    /// Forward the input lines to stdout too, before the events they cause.
+    #[arg(long)]
+    pub(crate) passthrough: bool,
+
+    /// Check the configuration, print its warnings, and exit.
+    #[arg(long)]
+    pub(crate) check: bool,
+
+    /// Errors only.
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
+
+    /// More detail on stderr.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+}
+
+/// The long help after the options; also part of p1(5).
+pub const AFTER_HELP: &str = "\
+CONFIGURATION
+  stale_after = \"15s\"     no reading for this long: every load off
+  settle = \"60s\"          at most one automatic switch per settle period
+  startup_grace = \"60s\"   after start (and after stale data) nothing goes on before this
+  state_file = \"/var/lib/p1/relay-state.json\"   switch times survive a restart
+
+  [peak]                  the capacity tariff (Flanders)
+  limit_kw = 2.5          target for the quarter-hour average; the month's peak when higher
+  margin_kw = 0.2
+
+  [[load]]
+  name = \"boiler\"
+  power_kw = 2.0          what it draws when on
+  priority = 1            1 is switched on first and shed last
+  on_export_kw = 2.2      on once export >= this, held for on_delay
+  off_import_kw = 0.1     off once import >= this, held for off_delay
+  on_delay = \"60s\"        off_delay = \"180s\"     min_on = \"5m\"     min_off = \"5m\"
+  max_starts_per_hour = 6
+  window = \"08:00-20:00\"  local time; outside it the load is off
+  mode = \"auto\"           auto, on or off (never on when data is stale)
+  peak_shed = true        shed before the quarter-hour average crosses the limit
+  keep_on_exit = false
+  [load.switch]
+  type = \"gpio\"           gpio (pin, active_low), shelly (url, id, generation, auto_off),
+  pin = 17                tasmota (url, relay, auto_off), command (on, off), dry-run
+  active_low = true
+
+  Durations: 90s, 5m, 1h, 1h30m. The thresholds form a hysteresis band: when the load goes
+  on, its own draw comes off the export, so on_export_kw + off_import_kw must be more than
+  power_kw or the load switches itself off again (p1-relay warns at start).
+
+PEAK SHAVING
+  Quarter hours start at :00, :15, :30 and :45 local time. From the import registers'
+  increase since the quarter began, p1-relay projects the quarter's average if the present
+  import goes on to its end; above the limit (the higher of limit_kw and the month's peak
+  demand_max_month_kw, less margin_kw) it sheds peak_shed loads last-on-first-off without
+  waiting for off_delay (min_on still holds), and holds back switch-ons that would cross it.
+  The meter's own 1-0:1.4.0 (demand_avg_kw) is compared with the registers and p1-relay says
+  once which it is: the average over the elapsed part of the quarter, or the energy so far
+  times four. Either way the registers decide.
+
+EXIT STATUS
+  0   end of input, SIGTERM or SIGINT (every load off)
+  1   runtime failure (e.g. GPIO not available: try --dry-run)
+  2   usage error
+  78  configuration error (the message names the key and the line)
+";
+
+/// What p1-relay does, decided from the command line.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    /// The configuration file, read at start and on SIGHUP.
+    pub(crate) config: PathBuf,
+    /// Decide and report, switch nothing.
+    pub(crate) dry_run: bool,
+    /// Forward the input lines before the events they cause.
+    pub(crate) passthrough: bool,
+    /// Check the configuration and exit.
+    pub(crate) check_only: bool,
+}
+
+impl From<Cli> for Settings {
+    fn from(cli: Cli) -> Self {
+        Settings {
+            config: cli.config,
+            dry_run: cli.dry_run,
+            passthrough: cli.passthrough,
+            check_only: cli.check,
+        }
+    }
+}
