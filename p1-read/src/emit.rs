@@ -11,16 +11,16 @@ use p1_common::frame::{Event, Reject};
 use p1_common::output::RecordWriter;
 use p1_common::record::Record;
 
-use crate::Cli;
+use crate::settings::OutputSettings;
 
-pub struct Emitter {
+pub(crate) struct Emitter {
     out: RecordWriter<StdoutLock<'static>>,
     source: String,
     raw: bool,
     keep_invalid: bool,
     limit: Option<u64>,
-    pub emitted: u64,
-    pub dropped: u64,
+    pub(crate) emitted: u64,
+    pub(crate) dropped: u64,
     /// The first output error met inside a framer callback.
     error: Option<Error>,
 }
@@ -35,13 +35,17 @@ impl std::fmt::Debug for Emitter {
 }
 
 impl Emitter {
-    pub fn new(out: RecordWriter<StdoutLock<'static>>, cli: &Cli) -> Self {
+    pub(crate) fn new(
+        out: RecordWriter<StdoutLock<'static>>,
+        source: &str,
+        settings: &OutputSettings,
+    ) -> Self {
         Emitter {
             out,
-            source: cli.source.clone(),
-            raw: cli.raw,
-            keep_invalid: cli.keep_invalid,
-            limit: cli.count,
+            source: source.to_string(),
+            raw: settings.raw,
+            keep_invalid: settings.keep_invalid,
+            limit: settings.count,
             emitted: 0,
             dropped: 0,
             error: None,
@@ -49,12 +53,12 @@ impl Emitter {
     }
 
     /// Whether `--count` telegrams have gone out.
-    pub fn done(&self) -> bool {
+    pub(crate) fn done(&self) -> bool {
         self.limit.is_some_and(|limit| self.emitted >= limit)
     }
 
     /// Handles a framer event; an output error is kept for [`Emitter::take_error`].
-    pub fn on_event(&mut self, event: Event<'_>) {
+    pub(crate) fn on_event(&mut self, event: Event<'_>) {
         if self.error.is_some() || self.done() {
             return;
         }
@@ -84,12 +88,12 @@ impl Emitter {
         }
     }
 
-    pub fn take_error(&mut self) -> Result<(), Error> {
+    pub(crate) fn take_error(&mut self) -> Result<(), Error> {
         self.error.take().map_or(Ok(()), Err)
     }
 
     /// Writes a valid telegram.
-    pub fn telegram(&mut self, bytes: &[u8]) -> Result<(), Error> {
+    pub(crate) fn telegram(&mut self, bytes: &[u8]) -> Result<(), Error> {
         if self.done() {
             return Ok(());
         }
@@ -112,7 +116,7 @@ impl Emitter {
         self.out.write(&Record::Telegram(envelope))
     }
 
-    pub fn summarise(&self) {
+    pub(crate) fn summarise(&self) {
         info!(
             "{}: {} telegrams written, {} frames dropped",
             self.source, self.emitted, self.dropped

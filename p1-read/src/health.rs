@@ -11,7 +11,7 @@ use p1_common::frame::FrameStats;
 const BYTES_WITHOUT_TELEGRAM: u64 = 8 * 1024;
 
 #[derive(Debug)]
-pub struct Health {
+pub(crate) struct Health {
     source: String,
     idle_warning: Duration,
     report_every: Duration,
@@ -25,7 +25,7 @@ pub struct Health {
 }
 
 impl Health {
-    pub fn new(source: &str, idle_warning: Duration, report_every: Duration) -> Self {
+    pub(crate) fn new(source: &str, idle_warning: Duration, report_every: Duration) -> Self {
         let now = Instant::now();
         Health {
             source: source.to_string(),
@@ -42,16 +42,16 @@ impl Health {
     }
 
     /// How long nothing has arrived.
-    pub fn idle_for(&self) -> Duration {
+    pub(crate) fn idle_for(&self) -> Duration {
         self.last_byte.elapsed()
     }
 
     /// After a reconnect: the silence so far does not count.
-    pub fn reset_idle(&mut self) {
+    pub(crate) fn reset_idle(&mut self) {
         self.last_byte = Instant::now();
     }
 
-    pub fn bytes(&mut self, n: usize) {
+    pub(crate) fn bytes(&mut self, n: usize) {
         if self.idle_warned {
             info!(
                 "{}: data again after {} s",
@@ -65,7 +65,7 @@ impl Health {
     }
 
     /// Called after each push, with the framer's counts.
-    pub fn check(&mut self, stats: &FrameStats) {
+    pub(crate) fn check(&mut self, stats: &FrameStats) {
         if stats.telegrams > self.telegrams_seen {
             self.telegrams_seen = stats.telegrams;
             self.bytes_since_telegram = 0;

@@ -181,11 +181,6 @@ impl SimMeter {
         }
     }
 
-    /// The meter's clock (UTC) for the next telegram.
-    pub fn now(&self) -> NaiveDateTime {
-        self.now
-    }
-
     /// Integrates the second that ends now and returns its telegram, with CRC.
     pub fn next_telegram(&mut self) -> &str {
         let powers = self.step();

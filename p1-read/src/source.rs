@@ -9,17 +9,19 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use std::fmt;
+
 use log::{debug, info, warn};
 use p1_common::Error;
 use p1_common::error::IoCause;
 use p1_common::frame::{Event, Framer};
 use p1_common::meter_time::{ClockZone, MeterTime};
 use p1_common::signals::Signals;
-use serialport::{DataBits, FlowControl, Parity, SerialPort, StopBits, TTYPort};
+use serialport::{DataBits, FlowControl, SerialPort, StopBits, TTYPort};
 
 use crate::emit::Emitter;
 use crate::health::Health;
-use crate::{Cli, ParityArg};
+use crate::settings::Settings;
 
 /// How often a blocked read returns, so that signals and silences are noticed.
 const POLL: Duration = Duration::from_millis(200);
@@ -28,18 +30,17 @@ const POLL: Duration = Duration::from_millis(200);
 /// connections can die silently.
 const TCP_IDLE_RECONNECT: Duration = Duration::from_secs(60);
 
+/// A byte source, by its name on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
-    Sim,
+pub(crate) enum Source {
     Tcp(String),
     Stdin,
     Path(PathBuf),
 }
 
 impl Source {
-    pub fn parse(text: &str) -> Source {
+    pub(crate) fn parse(text: &str) -> Source {
         match text {
-            "sim" => Source::Sim,
             "-" => Source::Stdin,
             _ => match text.strip_prefix("tcp://") {
                 Some(address) => Source::Tcp(address.trim_end_matches('/').to_string()),
@@ -49,35 +50,116 @@ impl Source {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Parity {
+    None,
+    Even,
+    Odd,
+}
+
+impl Parity {
+    pub(crate) const NAMES: [&'static str; 3] = ["none", "even", "odd"];
+
+    /// The letter of "8N1".
+    fn letter(self) -> char {
+        match self {
+            Parity::None => 'N',
+            Parity::Even => 'E',
+            Parity::Odd => 'O',
+        }
+    }
+}
+
+impl std::str::FromStr for Parity {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "none" => Ok(Parity::None),
+            "even" => Ok(Parity::Even),
+            "odd" => Ok(Parity::Odd),
+            _ => Err(format!("'{text}' is not a parity: none, even or odd")),
+        }
+    }
+}
+
+/// A serial line's settings.
 #[derive(Debug, Clone, Copy)]
-pub struct SerialSettings {
-    pub baud: u32,
-    pub data_bits: u8,
-    pub parity: ParityArg,
+pub(crate) struct SerialSettings {
+    pub(crate) baud: u32,
+    pub(crate) data_bits: u8,
+    pub(crate) parity: Parity,
 }
 
 /// Reads `source` until it ends, `--count` is reached or a stop is requested.
-pub fn run(
-    source: Source,
-    cli: &Cli,
+pub(crate) fn run(
+    source: &Source,
+    serial: SerialSettings,
+    realtime: bool,
+    settings: &Settings,
     signals: &Signals,
     emitter: &mut Emitter,
 ) -> Result<(), Error> {
     match source {
-        Source::Sim => Err(Error::Failure("sim is not a byte source".into())),
-        Source::Tcp(address) => live(&TcpConnector { address }, cli, signals, emitter, false),
-        Source::Stdin => replay(Box::new(io::stdin()), cli, signals, emitter),
-        Source::Path(path) if is_serial_device(&path) => {
-            let connector = SerialConnector {
-                path,
-                settings: cli.serial_settings(),
+        Source::Tcp(address) => {
+            let connector = TcpConnector {
+                address: address.clone(),
             };
-            live(&connector, cli, signals, emitter, true)
+            live(&connector, settings, signals, emitter, false)
+        }
+        Source::Stdin => replay(Box::new(io::stdin()), realtime, settings, signals, emitter),
+        Source::Path(path) if is_serial_device(path) => {
+            let connector = SerialConnector {
+                path: path.clone(),
+                settings: serial,
+            };
+            live(&connector, settings, signals, emitter, true)
         }
         Source::Path(path) => {
-            let file = File::open(&path)
+            let file = File::open(path)
                 .map_err(|e| Error::NoInput(format!("{}: {}", path.display(), IoCause(&e))))?;
-            replay(Box::new(file), cli, signals, emitter)
+            replay(Box::new(file), realtime, settings, signals, emitter)
+        }
+    }
+}
+
+/// Why a live source cannot be opened.
+#[derive(Debug)]
+enum ConnectError {
+    Serial(serialport::Error),
+    Resolve(io::Error),
+    NoAddress,
+    Tcp {
+        address: std::net::SocketAddr,
+        source: io::Error,
+    },
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnectError::Serial(e) => f.write_str(&describe_serial_error(e)),
+            ConnectError::Resolve(e) => write!(f, "cannot resolve: {}", IoCause(e)),
+            ConnectError::NoAddress => f.write_str("no address"),
+            ConnectError::Tcp { address, source } => write!(f, "{address}: {}", IoCause(source)),
+        }
+    }
+}
+
+/// Why a live connection was given up.
+#[derive(Debug)]
+enum Lost {
+    Closed,
+    Failed(io::Error),
+    Silent(Duration),
+}
+
+impl fmt::Display for Lost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Lost::Closed => f.write_str("connection closed"),
+            Lost::Failed(e) => IoCause(e).fmt(f),
+            Lost::Silent(limit) => write!(f, "nothing for {} s", limit.as_secs()),
         }
     }
 }
@@ -101,7 +183,7 @@ fn strip_parity(bytes: &mut [u8]) {
 /// A live source that can be (re)opened.
 trait Connector {
     type Conn: Read;
-    fn connect(&self) -> Result<Self::Conn, String>;
+    fn connect(&self) -> Result<Self::Conn, ConnectError>;
     /// Line settings, for the log (" at 115200 8N1").
     fn settings(&self) -> String;
     /// Reconnect after this much silence, for sources that can die silently.
@@ -116,7 +198,7 @@ struct SerialConnector {
 impl Connector for SerialConnector {
     type Conn = TTYPort;
 
-    fn connect(&self) -> Result<TTYPort, String> {
+    fn connect(&self) -> Result<TTYPort, ConnectError> {
         let s = self.settings;
         let path = self.path.to_string_lossy();
         let port = serialport::new(path.as_ref(), s.baud)
@@ -126,15 +208,15 @@ impl Connector for SerialConnector {
                 DataBits::Eight
             })
             .parity(match s.parity {
-                ParityArg::None => Parity::None,
-                ParityArg::Even => Parity::Even,
-                ParityArg::Odd => Parity::Odd,
+                Parity::None => serialport::Parity::None,
+                Parity::Even => serialport::Parity::Even,
+                Parity::Odd => serialport::Parity::Odd,
             })
             .stop_bits(StopBits::One)
             .flow_control(FlowControl::None)
             .timeout(POLL)
             .open_native()
-            .map_err(describe_serial_error)?;
+            .map_err(ConnectError::Serial)?;
         // Bytes queued before we opened may be from long ago.
         let _ = port.clear(serialport::ClearBuffer::Input);
         Ok(port)
@@ -142,12 +224,7 @@ impl Connector for SerialConnector {
 
     fn settings(&self) -> String {
         let s = self.settings;
-        let parity = match s.parity {
-            ParityArg::None => 'N',
-            ParityArg::Even => 'E',
-            ParityArg::Odd => 'O',
-        };
-        format!(" at {} {}{parity}1", s.baud, s.data_bits)
+        format!(" at {} {}{}1", s.baud, s.data_bits, s.parity.letter())
     }
 
     fn idle_reconnect(&self) -> Option<Duration> {
@@ -155,25 +232,20 @@ impl Connector for SerialConnector {
     }
 }
 
-fn describe_serial_error(e: serialport::Error) -> String {
+/// A serial error as a user can act on it.
+fn describe_serial_error(e: &serialport::Error) -> String {
     let text = e.description.to_lowercase();
     if text.contains("busy") || text.contains("lock") {
-        return format!(
-            "in use by another program (another p1-read?): {}",
-            e.description
-        );
+        return format!("in use by another program (another p1-read?): {text}");
     }
     match e.kind {
         serialport::ErrorKind::NoDevice | serialport::ErrorKind::Io(io::ErrorKind::NotFound) => {
-            format!(
-                "{}: is the P1 cable plugged in? (see ls /dev/serial/by-id/)",
-                e.description
-            )
+            "no such device (is the P1 cable plugged in? see ls /dev/serial/by-id/)".into()
         }
         serialport::ErrorKind::Io(io::ErrorKind::PermissionDenied) => {
-            format!("{}: add the user to the 'dialout' group", e.description)
+            "permission denied (add the user to the 'dialout' group)".into()
         }
-        _ => e.description,
+        _ => text,
     }
 }
 
@@ -184,21 +256,18 @@ struct TcpConnector {
 impl Connector for TcpConnector {
     type Conn = TcpStream;
 
-    fn connect(&self) -> Result<TcpStream, String> {
+    fn connect(&self) -> Result<TcpStream, ConnectError> {
         let addresses = self
             .address
             .to_socket_addrs()
-            .map_err(|e| format!("cannot resolve: {e}"))?;
-        let mut last = String::from("no address");
+            .map_err(ConnectError::Resolve)?;
+        let mut last = ConnectError::NoAddress;
         for address in addresses {
-            match TcpStream::connect_timeout(&address, Duration::from_secs(5)) {
-                Ok(stream) => {
-                    stream
-                        .set_read_timeout(Some(POLL))
-                        .map_err(|e| e.to_string())?;
-                    return Ok(stream);
-                }
-                Err(e) => last = format!("{address}: {e}"),
+            match TcpStream::connect_timeout(&address, Duration::from_secs(5))
+                .and_then(|stream| stream.set_read_timeout(Some(POLL)).map(|()| stream))
+            {
+                Ok(stream) => return Ok(stream),
+                Err(source) => last = ConnectError::Tcp { address, source },
             }
         }
         Err(last)
@@ -230,12 +299,12 @@ impl Backoff {
 
 fn live<C: Connector>(
     connector: &C,
-    cli: &Cli,
+    settings: &Settings,
     signals: &Signals,
     emitter: &mut Emitter,
     fatal_at_start: bool,
 ) -> Result<(), Error> {
-    let source = cli.source.as_str();
+    let source = settings.name.as_str();
     let mut conn = match connector.connect() {
         Ok(conn) => {
             info!("{source}: open{}", connector.settings());
@@ -247,12 +316,8 @@ fn live<C: Connector>(
             None
         }
     };
-    let mut framer = Framer::new(cli.max_frame);
-    let mut health = Health::new(
-        source,
-        Duration::from_secs(cli.idle_warning),
-        Duration::from_secs(cli.report_every),
-    );
+    let mut framer = Framer::new(settings.max_frame);
+    let mut health = Health::new(source, settings.idle_warning, settings.report_every);
     let mut backoff = Backoff(Backoff::FIRST);
     let mut lost_at: Option<Instant> = conn.is_none().then(Instant::now);
     let mut buf = [0u8; 4096];
@@ -280,7 +345,7 @@ fn live<C: Connector>(
             continue;
         };
         let lost = match stream.read(&mut buf) {
-            Ok(0) => Some("connection closed".to_string()),
+            Ok(0) => Some(Lost::Closed),
             Ok(n) => {
                 strip_parity(&mut buf[..n]);
                 health.bytes(n);
@@ -298,14 +363,14 @@ fn live<C: Connector>(
             {
                 None
             }
-            Err(e) => Some(e.to_string()),
+            Err(e) => Some(Lost::Failed(e)),
         };
         health.check(framer.stats());
         let lost = lost.or_else(|| {
             connector
                 .idle_reconnect()
                 .filter(|limit| health.idle_for() >= *limit)
-                .map(|limit| format!("nothing for {} s", limit.as_secs()))
+                .map(Lost::Silent)
         });
         if let Some(why) = lost {
             warn!("{source}: {why}; reopening with backoff until it is back");
@@ -320,20 +385,21 @@ fn live<C: Connector>(
 /// even while stdin blocks.
 fn replay(
     reader: Box<dyn Read + Send>,
-    cli: &Cli,
+    realtime: bool,
+    settings: &Settings,
     signals: &Signals,
     emitter: &mut Emitter,
 ) -> Result<(), Error> {
-    let source = cli.source.as_str();
+    let source = settings.name.as_str();
     let chunks = spawn_reader(reader);
-    let mut framer = Framer::new(cli.max_frame);
+    let mut framer = Framer::new(settings.max_frame);
     let mut pacer = Pacer::default();
     while !signals.stop_requested() && !emitter.done() {
         match chunks.recv_timeout(POLL) {
             Ok(Ok(mut chunk)) => {
                 strip_parity(&mut chunk);
                 framer.push(&chunk, |event| {
-                    if cli.realtime
+                    if realtime
                         && let Event::Telegram { bytes, .. } = &event
                         && !pacer.wait(bytes, signals)
                     {
@@ -422,7 +488,6 @@ mod tests {
 
     #[test]
     fn sources_by_name() {
-        assert_eq!(Source::parse("sim"), Source::Sim);
         assert_eq!(Source::parse("-"), Source::Stdin);
         assert_eq!(
             Source::parse("tcp://192.0.2.1:2001"),

@@ -1,0 +1,229 @@
+//! The edge of p1-read: its command line, and the settings the rest of the crate sees.
+
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use clap::builder::{PossibleValuesParser, TypedValueParser as _};
+use clap::{Parser, ValueEnum};
+use p1_common::frame::DEFAULT_MAX_FRAME;
+use p1_common::meter_time::ClockZone;
+
+use crate::source::{Parity, SerialSettings, Source};
+
+pub(crate) const PROG: &str = "p1-read";
+
+/// Read whole P1 telegrams and write them as NDJSON envelopes.
+///
+/// SOURCE is a serial device (/dev/ttyUSB0, /dev/serial0, ...), tcp://HOST:PORT (ser2net or a
+/// network P1 dongle), a capture file, - for stdin, or sim for the built-in simulated Belgian
+/// meter. Each telegram is written the moment its CRC line arrives:
+///
+///   {"type":"telegram","received":"<RFC 3339, ms>","source":"<SOURCE>","telegram":"<exact text>"}
+///
+/// Telegrams whose CRC fails are dropped with a warning (--keep-invalid passes them on with an
+/// "invalid" key). A device that disappears, or a TCP connection that drops, is retried with
+/// backoff without restarting; a long silence is reported once.
+#[derive(Debug, Parser)]
+#[command(name = PROG, version, after_long_help = AFTER_HELP)]
+pub struct Cli {
+    /// Where telegrams come from. The default, /dev/ttyUSB0, is what a USB P1 cable (the most
+    /// common way to connect) appears as; on a Raspberry Pi's own UART use /dev/serial0.
+    #[arg(default_value = "/dev/ttyUSB0")]
+    pub(crate) source: String,
+
+    /// Write the telegrams' exact bytes instead of envelopes (a capture p1-parse reads later).
+    #[arg(long)]
+    pub(crate) raw: bool,
+
+    /// Pass frames that fail their CRC on too, marked with "invalid" (for diagnosis).
+    #[arg(long)]
+    pub(crate) keep_invalid: bool,
+
+    /// Stop after this many telegrams.
+    #[arg(long, value_name = "N")]
+    pub(crate) count: Option<u64>,
+
+    /// Serial: the meter's protocol. 2.2 and 3 mean 9600 baud 7E1; 4, 5 and emucs 115200 8N1.
+    #[arg(long, value_name = "VERSION")]
+    pub(crate) dsmr: Option<DsmrVersion>,
+
+    /// Serial: baud rate (default 115200, or 9600 with --dsmr 2.2/3).
+    #[arg(long)]
+    pub(crate) baud: Option<u32>,
+
+    /// Serial: data bits, 7 or 8 (the parity bit of a 7E1 line read as 8 bits is masked off).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(7..=8))]
+    pub(crate) data_bits: Option<u8>,
+
+    /// Serial: parity: none, even or odd.
+    #[arg(long, value_parser = PossibleValuesParser::new(Parity::NAMES).try_map(|s| s.parse::<Parity>()))]
+    pub(crate) parity: Option<Parity>,
+
+    /// Replays: pace telegrams as the meter did (by their timestamps, else one a second)
+    /// instead of as fast as the reader downstream takes them.
+    #[arg(long)]
+    pub(crate) realtime: bool,
+
+    /// sim: seed of the simulated household (the same seed and --start give the same telegrams).
+    #[arg(long)]
+    pub(crate) seed: Option<u64>,
+
+    /// sim: run its clock this many times faster than real time (0: as fast as possible).
+    #[arg(long, default_value_t = 1.0)]
+    pub(crate) speed: f64,
+
+    /// sim: its clock's start, RFC 3339 (2024-06-01T10:00:00+02:00) or Belgian local time
+    /// (2024-06-01T10:00:00); default now.
+    #[arg(long, value_name = "TIME", value_parser = parse_start)]
+    pub(crate) start: Option<NaiveDateTime>,
+
+    /// Warn once when a live source sends nothing for this many seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub(crate) idle_warning: u64,
+
+    /// Report what was dropped and why at most this often, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    pub(crate) report_every: u64,
+
+    /// Drop a frame that grows past this many bytes with no `!`.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_FRAME)]
+    pub(crate) max_frame: usize,
+
+    /// Errors only.
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
+
+    /// More detail on stderr.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+}
+
+const AFTER_HELP: &str = "\
+EXIT STATUS
+  0   success: end of a capture, --count reached, SIGTERM or SIGINT, or stdout closed
+  1   runtime failure
+  2   usage error
+  66  the source cannot be opened at start (no such device or file, permission denied,
+      device in use by another program); a TCP source is retried instead
+
+TROUBLESHOOTING
+  no data          check the cable and that the meter's P1 port is enabled (Fluvius: in
+                   the customer portal); a USB cable must invert the signal for DSMR 4+
+  no telegram      bytes arrive but no '/': wrong baud rate or parity, try --dsmr 2.2
+                   for old Dutch meters (9600 7E1), the default 115200 8N1 otherwise
+  CRC mismatches   a noisy or too long cable, or two readers on one port
+";
+
+/// Line presets by protocol (a command-line convenience; the settings see the line only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DsmrVersion {
+    #[value(name = "2.2")]
+    V2_2,
+    #[value(name = "3")]
+    V3,
+    #[value(name = "4")]
+    V4,
+    #[value(name = "5")]
+    V5,
+    #[value(name = "emucs")]
+    Emucs,
+}
+
+impl Cli {
+    fn serial_settings(&self) -> SerialSettings {
+        let old = matches!(self.dsmr, Some(DsmrVersion::V2_2 | DsmrVersion::V3));
+        SerialSettings {
+            baud: self.baud.unwrap_or(if old { 9600 } else { 115_200 }),
+            data_bits: self.data_bits.unwrap_or(if old { 7 } else { 8 }),
+            parity: self
+                .parity
+                .unwrap_or(if old { Parity::Even } else { Parity::None }),
+        }
+    }
+}
+
+fn parse_start(text: &str) -> Result<NaiveDateTime, String> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.naive_utc());
+    }
+    let local = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S"))
+        .map_err(|_| format!("'{text}' is not a time like 2024-06-01T10:00:00+02:00"))?;
+    // Belgian local time, by the EU rule.
+    Ok(ClockZone::default().utc_of_local(local))
+}
+
+/// What p1-read does, decided from the command line.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    /// The source as the user named it, for messages and envelopes.
+    pub(crate) name: String,
+    pub(crate) input: Input,
+    pub(crate) output: OutputSettings,
+    pub(crate) max_frame: usize,
+    /// Live sources: warn once after this much silence.
+    pub(crate) idle_warning: Duration,
+    /// How often to report what was dropped.
+    pub(crate) report_every: Duration,
+}
+
+/// Where telegrams come from.
+#[derive(Debug, Clone)]
+pub(crate) enum Input {
+    Sim(SimSettings),
+    Bytes {
+        source: Source,
+        serial: SerialSettings,
+        /// Replays: pace telegrams by their timestamps.
+        realtime: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SimSettings {
+    pub(crate) seed: u64,
+    /// The meter clock's start, UTC.
+    pub(crate) start: NaiveDateTime,
+    /// Times real time; 0 is as fast as possible.
+    pub(crate) speed: f64,
+}
+
+/// What is written, and when to stop.
+#[derive(Debug, Clone)]
+pub(crate) struct OutputSettings {
+    pub(crate) raw: bool,
+    pub(crate) keep_invalid: bool,
+    pub(crate) count: Option<u64>,
+}
+
+impl From<Cli> for Settings {
+    fn from(cli: Cli) -> Self {
+        let input = if cli.source == "sim" {
+            Input::Sim(SimSettings {
+                seed: cli.seed.unwrap_or_else(|| {
+                    Utc::now().timestamp_nanos_opt().unwrap_or(0).unsigned_abs()
+                }),
+                start: cli.start.unwrap_or_else(|| Utc::now().naive_utc()),
+                speed: cli.speed,
+            })
+        } else {
+            Input::Bytes {
+                source: Source::parse(&cli.source),
+                serial: cli.serial_settings(),
+                realtime: cli.realtime,
+            }
+        };
+        Settings {
+            input,
+            output: OutputSettings {
+                raw: cli.raw,
+                keep_invalid: cli.keep_invalid,
+                count: cli.count,
+            },
+            max_frame: cli.max_frame,
+            idle_warning: Duration::from_secs(cli.idle_warning),
+            report_every: Duration::from_secs(cli.report_every),
+            name: cli.source,
+        }
+    }
+}
