@@ -41,20 +41,6 @@ pub enum Reject {
     Empty,
 }
 
-impl Reject {
-    /// Short name, used in counters and summaries.
-    pub fn name(self) -> &'static str {
-        match self {
-            Reject::CrcMismatch { .. } => "crc mismatch",
-            Reject::Truncated => "truncated",
-            Reject::Oversize => "oversize",
-            Reject::BadCrcLine => "bad crc line",
-            Reject::MissingCrc => "missing crc",
-            Reject::Empty => "empty",
-        }
-    }
-}
-
 impl std::fmt::Display for Reject {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -234,11 +220,6 @@ impl Framer {
     /// Whether a frame has started and not yet ended.
     pub fn in_frame(&self) -> bool {
         self.state != State::Hunting
-    }
-
-    /// Stream offset of the next byte to be pushed.
-    pub fn offset(&self) -> u64 {
-        self.offset
     }
 
     /// Feeds `data`, calling `on_event` for every frame completed or dropped.
@@ -434,5 +415,110 @@ fn hex_value(d: u8) -> u8 {
         b'0'..=b'9' => d - b'0',
         b'a'..=b'f' => d - b'a' + 10,
         _ => d - b'A' + 10,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::telegram_crc::crc16;
+
+    /// A telegram with its CRC line.
+    fn telegram(body: &str) -> String {
+        let text = format!("/ISK5\\2M550T-1012\r\n\r\n{body}!");
+        format!("{text}{:04X}\r\n", crc16(text.as_bytes()))
+    }
+
+    /// What the framer reports for `input` fed in pieces, as text: the CRC check or the
+    /// rejection, and the frame's offset.
+    fn frames(input: &[u8], piece: usize) -> Vec<String> {
+        let mut framer = Framer::new(256);
+        let mut out = Vec::new();
+        let mut record = |event: Event<'_>| {
+            out.push(match event {
+                Event::Telegram { offset, crc, .. } => format!("{crc:?} at {offset}"),
+                Event::Rejected { offset, reason, .. } => format!("{reason:?} at {offset}"),
+            });
+        };
+        for chunk in input.chunks(piece.max(1)) {
+            framer.push(chunk, &mut record);
+        }
+        framer.finish(&mut record);
+        out
+    }
+
+    #[test]
+    fn bytes_in_frames_out() {
+        let good = telegram("1-3:0.2.8(50)\r\n1-0:1.7.0(00.193*kW)\r\n");
+        let bad_crc = good.replace("00.193", "00.194");
+        let no_crc = "/KFM5KAIFA-METER\r\n\r\n1-0:1.7.0(00.193*kW)\r\n!\r\n".to_string();
+        let cut = &good[..good.len() / 2];
+        let lf_only = good.replace("\r\n", "\n");
+        let lf_only = {
+            // Its CRC was computed over CRLF, as the meter sent it.
+            let bang = lf_only.find('!').unwrap();
+            format!(
+                "{}{:04X}\n",
+                &lf_only[..=bang],
+                crc16(good[..=good.find('!').unwrap()].as_bytes())
+            )
+        };
+        let n = good.len();
+        let mismatch = format!(
+            "CrcMismatch {{ sent: {}, computed: {} }} at 0",
+            crc16(good[..=good.find('!').unwrap()].as_bytes()),
+            crc16(bad_crc[..=bad_crc.find('!').unwrap()].as_bytes())
+        );
+        let cases: Vec<(&str, String, Vec<String>)> = vec![
+            ("one telegram", good.clone(), vec!["Valid at 0".into()]),
+            (
+                "garbage before it",
+                format!("xx\0{good}"),
+                vec!["Valid at 3".into()],
+            ),
+            (
+                "two in a row",
+                format!("{good}{good}"),
+                vec!["Valid at 0".into(), format!("Valid at {n}")],
+            ),
+            ("a CRC that fails", bad_crc, vec![mismatch]),
+            ("no CRC (DSMR 2.2)", no_crc, vec!["Absent at 0".into()]),
+            (
+                "a CRC of 5 digits",
+                good.replace("\r\n", "\r\n").replacen("!", "!1", 1),
+                vec!["BadCrcLine at 0".into()],
+            ),
+            (
+                "cut off by the next '/'",
+                format!("{cut}{good}"),
+                vec!["Truncated at 0".into(), format!("Valid at {}", cut.len())],
+            ),
+            (
+                "cut off by the end",
+                cut.to_string(),
+                vec!["Truncated at 0".into()],
+            ),
+            (
+                "longer than the bound",
+                format!("/X\r\n{}\r\n{good}", "a".repeat(300)),
+                vec!["Oversize at 0".into(), format!("Valid at {}", 306)],
+            ),
+            (
+                "a capture with its CRs stripped",
+                lf_only,
+                vec!["ValidAsCrlf at 0".into()],
+            ),
+            (
+                "a version 5 telegram without CRC",
+                good[..good.find('!').unwrap() + 1].to_string() + "\r\n",
+                vec!["MissingCrc at 0".into()],
+            ),
+        ];
+        for (name, input, want) in cases {
+            for piece in [1, 7, input.len()] {
+                let got = frames(input.as_bytes(), piece);
+                assert_eq!(got, want, "{name}, in pieces of {piece}");
+            }
+        }
     }
 }

@@ -42,11 +42,6 @@ impl Signals {
         self.hangup.swap(false, Ordering::Relaxed)
     }
 
-    /// Asks the loops to stop, as SIGTERM does.
-    pub fn request_stop(&self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-
     /// Sleeps until `deadline`, or less if a stop is requested; false when stopped.
     pub fn sleep_until(&self, deadline: Instant) -> bool {
         loop {

@@ -8,97 +8,59 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 use log::{error, info, warn};
 use p1_common::decode::{LineIssue, decode};
 use p1_common::error::IoCause;
-use p1_common::frame::{DEFAULT_MAX_FRAME, Event, FrameStats, Framer};
+use p1_common::frame::{Event, FrameStats, Framer};
 use p1_common::input::read_line_bounded;
 use p1_common::meter_time::ClockZone;
 use p1_common::output::RecordWriter;
-use p1_common::reading::{Reading, schema};
+use p1_common::reading::Reading;
 use p1_common::record::Record;
 use p1_common::{Error, logger};
 
-const PROG: &str = "p1-parse";
+mod settings;
 
-/// Lines longer than this are framed in pieces (an envelope is at most a frame and escapes).
-const MAX_LINE: usize = 4 * DEFAULT_MAX_FRAME;
+pub use crate::settings::Cli;
+use crate::settings::{Input, PROG, Settings};
 
-/// Parse P1 telegrams (Fluvius e-MUCS, DSMR 2.2 to 5) into NDJSON readings.
-///
-/// Reads raw telegrams (a capture: `p1-parse < capture.txt`) and p1-read's NDJSON envelopes,
-/// in any mix, from the files named or from stdin, and writes one JSON object per valid
-/// telegram on stdout, flushed at once. Telegrams whose CRC does not match are reported on
-/// stderr with where they were and both CRCs, and not written.
-#[derive(Debug, Parser)]
-#[command(name = PROG, version, after_long_help = after_help())]
-pub struct Cli {
-    /// Inputs to read in turn; `-` or none for stdin.
-    #[arg(value_name = "FILE")]
-    pub files: Vec<PathBuf>,
-
-    /// Standard (winter) UTC offset of the meter's clock; EU summer time adds an hour.
-    /// +01:00 for Belgium and the Netherlands, +00:00 for Ireland.
-    #[arg(long, value_name = "+HH:MM", default_value = "+01:00", value_parser = ClockZone::parse, allow_hyphen_values = true)]
-    pub utc_offset: ClockZone,
-
-    /// Stop at the first rejected telegram or unreadable envelope, with exit status 65.
-    #[arg(long)]
-    pub strict: bool,
-
-    /// Drop a frame that grows past this many bytes with no `!`.
-    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_FRAME)]
-    pub max_frame: usize,
-
-    /// Errors only: no warnings, no summary.
-    #[arg(short, long)]
-    pub quiet: bool,
-
-    /// More detail on stderr (garbage skipped, every bad line).
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    pub verbose: u8,
-}
-
-fn after_help() -> String {
-    format!(
-        "{}\nEXIT STATUS\n  0   success (also when stdout is closed early)\n  1   an input could not be read\n  2   usage error\n  65  a telegram was rejected under --strict\n",
-        schema()
-    )
-}
+/// An envelope line is at most its telegram and the escapes of its CR LF: a line longer than
+/// this many frames is framed in pieces instead.
+const LINE_FRAMES: usize = 4;
 
 /// Entry point of the binary.
+#[must_use]
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     logger::init(PROG, logger::level(cli.quiet, cli.verbose));
-    p1_common::exit_code(PROG, run(&cli, RecordWriter::stdout()))
+    p1_common::exit_code(PROG, run(&Settings::from(cli), RecordWriter::stdout()))
 }
 
-/// Parses every input of `cli` into `out`.
-pub fn run<W: Write>(cli: &Cli, out: RecordWriter<W>) -> Result<(), Error> {
-    let mut session = Session::new(cli, out);
+/// Parses every input into `out`.
+fn run<W: Write>(settings: &Settings, out: RecordWriter<W>) -> Result<(), Error> {
+    let mut session = Session::new(settings, out);
     let mut failed_inputs = 0;
-    if cli.files.is_empty() {
-        session.read_input("stdin", &mut io::stdin().lock())?;
-    }
-    for path in &cli.files {
-        if path.as_os_str() == "-" {
-            session.read_input("stdin", &mut io::stdin().lock())?;
-            continue;
-        }
-        let name = path.display().to_string();
-        match File::open(path) {
-            Ok(file) => session.read_input(&name, &mut BufReader::with_capacity(1 << 16, file))?,
-            Err(e) => {
-                error!("{name}: {}", IoCause(&e));
-                failed_inputs += 1;
+    for input in &settings.inputs {
+        match input {
+            Input::Stdin => session.read_input("stdin", &mut io::stdin().lock())?,
+            Input::File(path) => {
+                let name = path.display().to_string();
+                match File::open(path) {
+                    Ok(file) => {
+                        session.read_input(&name, &mut BufReader::with_capacity(1 << 16, file))?;
+                    }
+                    Err(e) => {
+                        error!("{name}: {}", IoCause(&e));
+                        failed_inputs += 1;
+                    }
+                }
             }
         }
     }
-    session.summarise();
+    session.summarise(failed_inputs < settings.inputs.len());
     if failed_inputs > 0 {
         return Err(Error::Failure(format!(
             "{failed_inputs} input(s) could not be read"
@@ -146,6 +108,8 @@ impl std::fmt::Display for Place<'_> {
 /// State across all inputs.
 struct Session<W: Write> {
     max_frame: usize,
+    /// Envelope lines longer than this are framed in pieces.
+    max_line: usize,
     envelope_framer: Framer,
     frames: FrameStats,
     sink: Sink<W>,
@@ -167,14 +131,15 @@ struct Sink<W: Write> {
 }
 
 impl<W: Write> Session<W> {
-    fn new(cli: &Cli, out: RecordWriter<W>) -> Self {
+    fn new(settings: &Settings, out: RecordWriter<W>) -> Self {
         Session {
-            max_frame: cli.max_frame,
-            envelope_framer: Framer::new(cli.max_frame),
+            max_frame: settings.max_frame,
+            max_line: LINE_FRAMES.saturating_mul(settings.max_frame),
+            envelope_framer: Framer::new(settings.max_frame),
             frames: FrameStats::default(),
             sink: Sink {
-                zone: cli.utc_offset,
-                strict: cli.strict,
+                zone: settings.zone,
+                strict: settings.strict,
                 out,
                 reading: Reading::default(),
                 issues: Vec::new(),
@@ -206,12 +171,12 @@ impl<W: Write> Session<W> {
                 line_number += block[..taken].iter().filter(|&&b| b == b'\n').count() as u64;
                 input.consume(taken);
             } else {
-                let n = match read_line_bounded(input, &mut line, MAX_LINE) {
+                let n = match read_line_bounded(input, &mut line, self.max_line) {
                     Ok(0) => break Ok(()),
                     Ok(n) => n,
                     Err(e) => break Err(Error::io(name.to_string(), e)),
                 };
-                let whole_line = line.ends_with(b"\n") || n < MAX_LINE;
+                let whole_line = line.ends_with(b"\n") || n < self.max_line;
                 if whole_line && line.trim_ascii_start().starts_with(b"{") {
                     self.read_envelope(name, line_number, &line);
                 } else {
@@ -275,12 +240,14 @@ impl<W: Write> Session<W> {
         }
     }
 
-    fn summarise(&mut self) {
+    /// The counts on stderr; `any_input_read` is false when every input failed to open (no
+    /// hint about the input's format then).
+    fn summarise(&mut self, any_input_read: bool) {
         self.frames.add(self.envelope_framer.stats());
         let f = &self.frames;
         let s = &self.sink;
         let read = f.telegrams + f.rejected();
-        if read == 0 && s.bad_envelopes == 0 {
+        if read == 0 && s.bad_envelopes == 0 && any_input_read {
             warn!("no telegram found: is the input a P1 capture or p1-read output?");
         }
         let mut summary = format!(

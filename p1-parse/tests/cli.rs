@@ -113,3 +113,46 @@ fn empty_input_says_no_telegram_was_found() {
     assert!(output.status.success());
     assert!(stderr(&output).contains("no telegram found"));
 }
+
+/// Issue 10: a missing input is named, without a hint that the input's format is wrong.
+#[test]
+fn a_missing_input_is_not_called_a_capture_without_telegrams() {
+    let output = p1_parse(&["/nonexistent/capture.txt"], b"");
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = stderr(&output);
+    assert!(
+        stderr.contains("/nonexistent/capture.txt: no such file or directory"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("no telegram found"), "{stderr}");
+    // An input that opens and holds no telegram still gets the hint.
+    let output = p1_parse(&[], b"hello\n");
+    assert!(stderr_of(&output).contains("no telegram found"));
+}
+
+fn stderr_of(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Issue 10: the envelope line limit follows --max-frame (it was 4 x the default frame).
+#[test]
+fn an_envelope_as_long_as_max_frame_allows_is_read() {
+    let message: String = "41".repeat(40_000); // 80,000 hex digits, more than 4 x 16 KiB
+    let telegram = p1_testkit::telegram::TelegramBuilder::new("FLU5\\253769484_A")
+        .line("0-0:1.0.0(240601120000S)")
+        .line(&format!("0-0:96.13.0({message})"))
+        .line("1-0:1.7.0(00.512*kW)")
+        .build();
+    let envelope = serde_json::json!({
+        "type": "telegram",
+        "received": "2024-06-01T12:00:00.100+02:00",
+        "source": "test",
+        "telegram": telegram,
+    });
+    let line = format!("{envelope}\n");
+    let output = p1_parse(&["--max-frame", "100000"], line.as_bytes());
+    let readings = readings(&output);
+    assert_eq!(readings.len(), 1, "{}", stderr_of(&output));
+    assert_eq!(readings[0]["message"].as_str().map(str::len), Some(40_000));
+    assert_eq!(readings[0]["received"], "2024-06-01T12:00:00.100+02:00");
+}

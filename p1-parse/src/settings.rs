@@ -1,0 +1,92 @@
+//! The edge of p1-parse: its command line, and the settings the rest of the crate sees.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use p1_common::frame::DEFAULT_MAX_FRAME;
+use p1_common::meter_time::ClockZone;
+use p1_common::reading::schema;
+
+pub(crate) const PROG: &str = "p1-parse";
+
+/// Parse P1 telegrams (Fluvius e-MUCS, DSMR 2.2 to 5) into NDJSON readings.
+///
+/// Reads raw telegrams (a capture: `p1-parse < capture.txt`) and p1-read's NDJSON envelopes,
+/// in any mix, from the files named or from stdin, and writes one JSON object per valid
+/// telegram on stdout, flushed at once. Telegrams whose CRC does not match are reported on
+/// stderr with where they were and both CRCs, and not written.
+#[derive(Debug, Parser)]
+#[command(name = PROG, version, after_long_help = after_help())]
+pub struct Cli {
+    /// Inputs to read in turn; `-` or none for stdin.
+    #[arg(value_name = "FILE")]
+    pub(crate) files: Vec<PathBuf>,
+
+    /// Standard (winter) UTC offset of the meter's clock; EU summer time adds an hour.
+    /// +01:00 for Belgium and the Netherlands, +00:00 for Ireland.
+    #[arg(long, value_name = "+HH:MM", default_value = "+01:00", value_parser = ClockZone::parse, allow_hyphen_values = true)]
+    pub(crate) utc_offset: ClockZone,
+
+    /// Stop at the first rejected telegram or unreadable envelope, with exit status 65.
+    #[arg(long)]
+    pub(crate) strict: bool,
+
+    /// Drop a frame that grows past this many bytes with no `!`.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_FRAME)]
+    pub(crate) max_frame: usize,
+
+    /// Errors only: no warnings, no summary.
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
+
+    /// More detail on stderr (garbage skipped, every bad line).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+}
+
+fn after_help() -> String {
+    format!(
+        "{}\nEXIT STATUS\n  0   success (also when stdout is closed early)\n  1   an input could not be read\n  2   usage error\n  65  a telegram was rejected under --strict\n",
+        schema()
+    )
+}
+
+/// What p1-parse does, decided from the command line.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) inputs: Vec<Input>,
+    pub(crate) zone: ClockZone,
+    pub(crate) strict: bool,
+    pub(crate) max_frame: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Input {
+    Stdin,
+    File(PathBuf),
+}
+
+impl From<Cli> for Settings {
+    fn from(cli: Cli) -> Self {
+        let mut inputs: Vec<Input> = cli
+            .files
+            .into_iter()
+            .map(|path| {
+                if path.as_os_str() == "-" {
+                    Input::Stdin
+                } else {
+                    Input::File(path)
+                }
+            })
+            .collect();
+        if inputs.is_empty() {
+            inputs.push(Input::Stdin);
+        }
+        Settings {
+            inputs,
+            zone: cli.utc_offset,
+            strict: cli.strict,
+            max_frame: cli.max_frame,
+        }
+    }
+}
