@@ -423,6 +423,11 @@ mod tests {
     use super::*;
     use crate::telegram_crc::crc16;
 
+    /// The CRC of a telegram's text from `/` through `!`.
+    fn crc_of(telegram: &str) -> u16 {
+        crc16(&telegram.as_bytes()[..=telegram.find('!').unwrap()])
+    }
+
     /// A telegram with its CRC line.
     fn telegram(body: &str) -> String {
         let text = format!("/ISK5\\2M550T-1012\r\n\r\n{body}!");
@@ -457,17 +462,13 @@ mod tests {
         let lf_only = {
             // Its CRC was computed over CRLF, as the meter sent it.
             let bang = lf_only.find('!').unwrap();
-            format!(
-                "{}{:04X}\n",
-                &lf_only[..=bang],
-                crc16(good[..=good.find('!').unwrap()].as_bytes())
-            )
+            format!("{}{:04X}\n", &lf_only[..=bang], crc_of(&good))
         };
         let n = good.len();
         let mismatch = format!(
             "CrcMismatch {{ sent: {}, computed: {} }} at 0",
-            crc16(good[..=good.find('!').unwrap()].as_bytes()),
-            crc16(bad_crc[..=bad_crc.find('!').unwrap()].as_bytes())
+            crc_of(&good),
+            crc_of(&bad_crc)
         );
         let cases: Vec<(&str, String, Vec<String>)> = vec![
             ("one telegram", good.clone(), vec!["Valid at 0".into()]),
@@ -485,7 +486,7 @@ mod tests {
             ("no CRC (DSMR 2.2)", no_crc, vec!["Absent at 0".into()]),
             (
                 "a CRC of 5 digits",
-                good.replace("\r\n", "\r\n").replacen("!", "!1", 1),
+                good.replacen('!', "!1", 1),
                 vec!["BadCrcLine at 0".into()],
             ),
             (
