@@ -457,6 +457,113 @@ impl Decode for NotDecoded {
     }
 }
 
+/// Which keys of a reading a consumer reads: the rest is skipped unparsed (no timestamp
+/// read, nothing allocated), so a stage that needs a few values pays for those only.
+pub struct Selection<R> {
+    bits: u128,
+    _reading: std::marker::PhantomData<fn() -> R>,
+}
+
+impl<R> Clone for Selection<R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<R> Copy for Selection<R> {}
+
+impl<R> std::fmt::Debug for Selection<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Selection({:#x})", self.bits)
+    }
+}
+
+impl<R> Selection<R> {
+    /// For [`reading_fields!`]: bit `i` is the `i`th key.
+    #[doc(hidden)]
+    #[must_use]
+    pub const fn from_bits(bits: u128) -> Self {
+        Selection {
+            bits,
+            _reading: std::marker::PhantomData,
+        }
+    }
+
+    #[must_use]
+    pub const fn has(self, key: u32) -> bool {
+        self.bits & (1 << key) != 0
+    }
+
+    /// These keys and those of `other`.
+    #[must_use]
+    pub const fn and(self, other: Selection<R>) -> Self {
+        Self::from_bits(self.bits | other.bits)
+    }
+}
+
+impl<R: FieldTable> Selection<R> {
+    /// The fields `wanted` says yes to, and the M-Bus devices when `mbus`.
+    pub fn fields_where(wanted: impl Fn(&Field<R>) -> bool, mbus: bool) -> Self {
+        let fields = R::fields();
+        let mut bits = 0u128;
+        for (i, field) in fields.iter().enumerate() {
+            if wanted(field) {
+                bits |= 1 << i;
+            }
+        }
+        if mbus {
+            // The M-Bus key comes right after the declared fields.
+            bits |= 1 << fields.len();
+        }
+        Self::from_bits(bits)
+    }
+}
+
+/// A reading type that can be read with only some of its keys ([`reading_fields!`] makes it).
+pub trait Select: Sized {
+    /// Reads the rest of a reading's JSON object, only the `wanted` keys parsed.
+    ///
+    /// # Errors
+    /// A wanted key whose value does not fit its type, or JSON that is not well formed.
+    fn deserialize_selected<'de, A: serde::de::MapAccess<'de>>(
+        map: A,
+        wanted: Selection<Self>,
+    ) -> Result<Self, A::Error>;
+}
+
+/// A map key told by name without allocating.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct KeySeed<K>(pub fn(&str) -> Option<K>);
+
+impl<'de, K> serde::de::DeserializeSeed<'de> for KeySeed<K> {
+    type Value = Option<K>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<K>, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<K> serde::de::Visitor<'_> for KeySeed<K> {
+    type Value = Option<K>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Option<K>, E> {
+        Ok((self.0)(name))
+    }
+}
+
+/// A present value, as [`present`] reads it for the derived deserializer.
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Present<T>(pub Option<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Present<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        present(d).map(Present)
+    }
+}
+
 /// Declares a reading type, once, field by field: `/// doc line` then
 /// `key: Type = ["obis", ...] decoder,`. The struct (every field `Option<Type>`, plus `mbus`
 /// and `unknown`) and its [`FieldTable`] follow from that; it is written with
@@ -466,7 +573,7 @@ impl Decode for NotDecoded {
 macro_rules! reading_fields {
     (
         $(#[$meta:meta])*
-        $vis:vis struct $name:ident {
+        $vis:vis struct $name:ident, keys $keys:ident {
             $( #[doc = $doc:literal] $field:ident : $ty:ty = [$($obis:literal),*] $decoder:expr, )*
         }
     ) => {
@@ -485,6 +592,66 @@ macro_rules! reading_fields {
             /// Objects the parser does not know or could not read, with their values as sent.
             #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
             pub unknown: std::collections::BTreeMap<String, Vec<String>>,
+        }
+
+        /// Every key of the reading, to name the ones a consumer reads (see
+        /// [`Selection`](::p1_common::field::Selection)).
+        #[allow(non_camel_case_types, dead_code)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        $vis enum $keys {
+            $($field,)*
+            mbus,
+            unknown,
+        }
+
+        #[allow(dead_code)]
+        impl $keys {
+            /// The key of a name, if it is one.
+            fn from_name(name: &str) -> Option<$keys> {
+                Some(match name {
+                    $(stringify!($field) => $keys::$field,)*
+                    "mbus" => $keys::mbus,
+                    "unknown" => $keys::unknown,
+                    _ => return None,
+                })
+            }
+
+            /// The selection of these keys.
+            $vis const fn select(keys: &[$keys]) -> $crate::field::Selection<$name> {
+                let mut bits = 0u128;
+                let mut i = 0;
+                while i < keys.len() {
+                    bits |= 1 << keys[i] as u32;
+                    i += 1;
+                }
+                $crate::field::Selection::from_bits(bits)
+            }
+        }
+
+        const _: () = assert!(($keys::unknown as u32) < 128, "a Selection holds 128 keys");
+
+        impl $crate::field::Select for $name {
+            fn deserialize_selected<'de, A: $crate::serde::de::MapAccess<'de>>(
+                mut map: A,
+                wanted: $crate::field::Selection<Self>,
+            ) -> Result<Self, A::Error> {
+                use $crate::field::{KeySeed, Present};
+                use $crate::serde::de::IgnoredAny;
+                let mut reading = $name::default();
+                while let Some(key) = map.next_key_seed(KeySeed($keys::from_name))? {
+                    match key {
+                        Some(key) if wanted.has(key as u32) => match key {
+                            $($keys::$field => reading.$field = map.next_value::<Present<$ty>>()?.0,)*
+                            $keys::mbus => reading.mbus = map.next_value()?,
+                            $keys::unknown => reading.unknown = map.next_value()?,
+                        },
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(reading)
+            }
         }
 
         impl $crate::field::FieldTable for $name {

@@ -25,7 +25,7 @@ const SCHEMA_PROSE: &str = include_str!("reading-schema.txt");
 
 crate::reading_fields! {
     /// One telegram's values, keyed as in the schema of this module.
-    pub struct Reading {
+    pub struct Reading, keys ReadingKey {
         /// when p1-read received it
         received: String = [] NotDecoded,
         /// the identification line, without "/"

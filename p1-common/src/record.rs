@@ -19,6 +19,7 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::envelope::TelegramEnvelope;
+use crate::field::{Select as _, Selection};
 use crate::meter_time::MeterTime;
 use crate::reading::Reading;
 
@@ -109,7 +110,28 @@ impl<'a> Record<'a> {
     /// # Errors
     /// A line that is not JSON, has no `"type"`, or whose fields do not fit its type.
     pub fn from_json(line: &'a str) -> Result<Record<'a>, RecordError> {
-        Self::read(serde_json::Deserializer::from_str(line), line.as_bytes())
+        Self::read(
+            serde_json::Deserializer::from_str(line),
+            line.as_bytes(),
+            None,
+        )
+    }
+
+    /// [`Record::from_json`] for a consumer that reads only some keys of a reading: the
+    /// others are skipped unparsed and left unset (unless `"type"` is not the first key: such
+    /// a line is read whole).
+    ///
+    /// # Errors
+    /// As [`Record::from_json`]; a skipped key is not checked against its type.
+    pub fn from_json_selecting(
+        line: &'a str,
+        wanted: Selection<Reading>,
+    ) -> Result<Record<'a>, RecordError> {
+        Self::read(
+            serde_json::Deserializer::from_str(line),
+            line.as_bytes(),
+            Some(wanted),
+        )
     }
 
     /// [`Record::from_json`] on bytes, their UTF-8 checked as they are read.
@@ -117,16 +139,18 @@ impl<'a> Record<'a> {
     /// # Errors
     /// As [`Record::from_json`], and bytes that are not UTF-8.
     pub fn from_slice(line: &'a [u8]) -> Result<Record<'a>, RecordError> {
-        Self::read(serde_json::Deserializer::from_slice(line), line)
+        Self::read(serde_json::Deserializer::from_slice(line), line, None)
     }
 
     fn read<R: serde_json::de::Read<'a>>(
         mut json: serde_json::Deserializer<R>,
         line: &'a [u8],
+        wanted: Option<Selection<Reading>>,
     ) -> Result<Record<'a>, RecordError> {
         let type_first = Cell::new(true);
         match (RecordSeed {
             type_first: &type_first,
+            wanted,
         })
         .deserialize(&mut json)
         {
@@ -175,6 +199,8 @@ impl<'a> Record<'a> {
 /// buffering); notes in `type_first` when the first key is another.
 struct RecordSeed<'c> {
     type_first: &'c Cell<bool>,
+    /// The keys of a reading to read; all when `None`.
+    wanted: Option<Selection<Reading>>,
 }
 
 impl<'de> DeserializeSeed<'de> for RecordSeed<'_> {
@@ -201,9 +227,10 @@ impl<'de> Visitor<'de> for RecordSeed<'_> {
             Word::Telegram => Record::Telegram(TelegramEnvelope::deserialize(
                 MapAccessDeserializer::new(map),
             )?),
-            Word::Reading => Record::Reading(Cow::Owned(Reading::deserialize(
-                MapAccessDeserializer::new(map),
-            )?)),
+            Word::Reading => Record::Reading(Cow::Owned(match self.wanted {
+                Some(wanted) => Reading::deserialize_selected(map, wanted)?,
+                None => Reading::deserialize(MapAccessDeserializer::new(map))?,
+            })),
             Word::Relay => Record::Relay(Cow::Owned(RelayEvent::deserialize(
                 MapAccessDeserializer::new(map),
             )?)),
@@ -252,5 +279,67 @@ impl Visitor<'_> for Word {
             "relay" => Word::Relay,
             other => Word::Other(other.to_string()),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reading::ReadingKey;
+
+    const LINE: &str = r#"{"type":"reading","time":"2024-06-01T12:00:00+02:00","power_import_kw":0.5,"power_export_kw":0.0,"meter_id":"X1","demand_max_history":[{"month":"2024-05-01T00:00:00+02:00","time":null,"kw":1.0}],"mbus":[{"channel":1,"kind":"gas","value":1.5}]}"#;
+
+    fn reading(record: Record<'_>) -> Reading {
+        match record {
+            Record::Reading(reading) => reading.into_owned(),
+            other => panic!("a {} record", other.kind()),
+        }
+    }
+
+    #[test]
+    fn a_selection_reads_its_keys_and_skips_the_rest() {
+        let keys = ReadingKey::select(&[ReadingKey::time, ReadingKey::power_import_kw]);
+        let some = reading(Record::from_json_selecting(LINE, keys).unwrap());
+        let all = reading(Record::from_json(LINE).unwrap());
+        assert_eq!(some.time, all.time);
+        assert_eq!(some.power_import_kw, Some(0.5));
+        assert_eq!(
+            (some.power_export_kw, some.meter_id.as_deref()),
+            (None, None)
+        );
+        assert!(some.demand_max_history.is_none() && some.mbus.is_empty());
+        assert_eq!(all.mbus.len(), 1);
+        let with_mbus = Selection::fields_where(|_| false, true);
+        assert_eq!(
+            reading(Record::from_json_selecting(LINE, with_mbus).unwrap()).mbus,
+            all.mbus
+        );
+    }
+
+    #[test]
+    fn a_skipped_key_is_not_checked_but_a_wanted_one_is() {
+        let line = r#"{"type":"reading","power_import_kw":0.5,"meter_id":17}"#;
+        let keys = ReadingKey::select(&[ReadingKey::power_import_kw]);
+        assert_eq!(
+            reading(Record::from_json_selecting(line, keys).unwrap()).power_import_kw,
+            Some(0.5)
+        );
+        let keys = ReadingKey::select(&[ReadingKey::meter_id]);
+        assert!(Record::from_json_selecting(line, keys).is_err());
+        // Not JSON at all is an error whatever is selected.
+        assert!(Record::from_json_selecting(r#"{"type":"reading","x":[}"#, keys).is_err());
+    }
+
+    #[test]
+    fn other_records_are_unchanged_by_a_selection() {
+        let line = r#"{"type":"relay","time":"2024-06-01T12:00:00+02:00","load":"boiler","state":"on","reason":"r"}"#;
+        let keys = ReadingKey::select(&[]);
+        let Record::Relay(event) = Record::from_json_selecting(line, keys).unwrap() else {
+            panic!("a relay record");
+        };
+        assert_eq!(
+            (event.load.as_str(), event.state),
+            ("boiler", SwitchState::On)
+        );
     }
 }

@@ -23,11 +23,13 @@ use p1_common::record::{Record, RecordError};
 use p1_common::signals::Signals;
 use p1_common::{Error, logger};
 
-use crate::line_protocol::{NothingToWrite, Schema};
+use crate::line_protocol::{NothingToWrite, Schema, reading_keys};
 use crate::sender::Sender;
 pub use crate::settings::{Cli, after_help};
 use crate::settings::{Delivery, Output, PROG, Settings};
 use crate::spool::Spool;
+use p1_common::field::Selection;
+use p1_common::reading::Reading;
 
 /// Entry point of the binary.
 #[must_use]
@@ -80,6 +82,8 @@ impl std::fmt::Display for Skip {
 /// Converts one input line; warns (with its number) about lines with nothing to write.
 struct Converter {
     schema: Schema,
+    /// What the schema reads of a reading.
+    keys: Selection<Reading>,
     line_number: u64,
     skipped: u64,
     buf: String,
@@ -89,6 +93,7 @@ impl Converter {
     fn new(schema: Schema) -> Self {
         Converter {
             schema,
+            keys: reading_keys(),
             line_number: 0,
             skipped: 0,
             buf: String::with_capacity(4096),
@@ -119,7 +124,7 @@ impl Converter {
     }
 
     fn points(&mut self, text: &str) -> Result<usize, Skip> {
-        let record = Record::from_json(text)?;
+        let record = Record::from_json_selecting(text, self.keys)?;
         Ok(self.schema.record(&record, now_secs(), &mut self.buf)?)
     }
 }

@@ -10,8 +10,8 @@
 use std::fmt::Write as _;
 
 use chrono::DateTime;
-use p1_common::field::{FieldTable, LineValue};
-use p1_common::reading::MbusDevice;
+use p1_common::field::{FieldTable, LineValue, Selection};
+use p1_common::reading::{MbusDevice, Reading, ReadingKey};
 use p1_common::record::{Record, RelayEvent};
 
 /// Which timestamp a reading's point gets.
@@ -42,6 +42,17 @@ impl std::str::FromStr for TimeSource {
             )),
         }
     }
+}
+
+/// The keys of a reading that become a point: every field with an InfluxDB type, the
+/// timestamps and the meter id, and the M-Bus devices. The rest is skipped unparsed.
+#[must_use]
+pub fn reading_keys() -> Selection<Reading> {
+    Selection::fields_where(|field| field.line_type.is_some(), true).and(ReadingKey::select(&[
+        ReadingKey::received,
+        ReadingKey::time,
+        ReadingKey::meter_id,
+    ]))
 }
 
 /// How records are turned into points.

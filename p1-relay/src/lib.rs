@@ -19,10 +19,11 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Local};
 use clap::Parser;
 use log::{error, info, warn};
+use p1_common::field::Selection;
 use p1_common::input::{Line, spawn_stdin_lines};
 use p1_common::meter_time::MeterTime;
 use p1_common::output::RecordWriter;
-use p1_common::reading::Reading;
+use p1_common::reading::{Reading, ReadingKey};
 use p1_common::record::{Record, RecordError, RelayEvent, SwitchState};
 use p1_common::signals::Signals;
 use p1_common::{Error, logger};
@@ -94,6 +95,19 @@ impl From<OpenError> for Error {
     }
 }
 
+/// The keys of a reading that [`sample`] reads; the rest of a reading is skipped unparsed.
+const SAMPLE_KEYS: Selection<Reading> = ReadingKey::select(&[
+    ReadingKey::time,
+    ReadingKey::received,
+    ReadingKey::power_import_kw,
+    ReadingKey::power_export_kw,
+    ReadingKey::energy_import_t1_kwh,
+    ReadingKey::energy_import_t2_kwh,
+    ReadingKey::energy_import_total_kwh,
+    ReadingKey::demand_avg_kw,
+    ReadingKey::demand_max_month_kw,
+]);
+
 /// What the controller takes from a reading.
 fn sample(reading: &Reading) -> Result<Sample, LineError> {
     let time = reading
@@ -128,7 +142,7 @@ fn sample(reading: &Reading) -> Result<Sample, LineError> {
 
 /// A sample from a reading line; `None` for records that are not readings (relay events).
 fn parse_line(text: &str) -> Result<Option<Sample>, LineError> {
-    match Record::from_json(text)? {
+    match Record::from_json_selecting(text, SAMPLE_KEYS)? {
         Record::Reading(reading) => sample(&reading).map(Some),
         Record::Telegram(_) => Err(LineError::Envelope),
         Record::Relay(_) | Record::Other(_) => Ok(None),
