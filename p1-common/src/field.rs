@@ -630,6 +630,24 @@ macro_rules! reading_fields {
 
         const _: () = assert!(($keys::unknown as u32) < 128, "a Selection holds 128 keys");
 
+        impl $crate::json::WriteJson for $name {
+            fn write_json(&self, out: &mut Vec<u8>) {
+                $crate::json::entry(out, true, "type", &$crate::json::TypeName("reading"));
+                $(
+                    if let Some(value) = &self.$field {
+                        $crate::json::entry(out, false, stringify!($field), value);
+                    }
+                )*
+                if !self.mbus.is_empty() {
+                    $crate::json::entry(out, false, "mbus", &self.mbus);
+                }
+                if !self.unknown.is_empty() {
+                    $crate::json::unknown(out, &self.unknown);
+                }
+                out.push(b'}');
+            }
+        }
+
         impl $crate::field::Select for $name {
             fn deserialize_selected<'de, A: $crate::serde::de::MapAccess<'de>>(
                 mut map: A,

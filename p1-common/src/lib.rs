@@ -13,6 +13,7 @@ pub mod error;
 pub mod field;
 pub mod frame;
 pub mod input;
+pub mod json;
 pub mod logger;
 pub mod meter_time;
 pub mod number;

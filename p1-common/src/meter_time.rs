@@ -393,6 +393,20 @@ impl fmt::Display for MeterTime {
     }
 }
 
+impl MeterTime {
+    /// The JSON of [`Serialize`]: the quoted timestamp, or `null`.
+    pub(crate) fn write_quoted(&self, out: &mut Vec<u8>) {
+        match &self.0 {
+            Some(stamp) => {
+                out.push(b'"');
+                out.extend_from_slice(MeterTime::format(stamp, &mut [0; 25]).as_bytes());
+                out.push(b'"');
+            }
+            None => out.extend_from_slice(b"null"),
+        }
+    }
+}
+
 impl Serialize for MeterTime {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match &self.0 {

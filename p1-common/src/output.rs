@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 
 use crate::Error;
+use crate::json::WriteJson as _;
 use crate::record::Record;
 
 #[derive(Debug)]
@@ -33,8 +34,11 @@ impl<W: Write> RecordWriter<W> {
     /// The output's, a closed pipe as [`Error::BrokenPipe`].
     pub fn write(&mut self, record: &Record<'_>) -> Result<(), Error> {
         self.line.clear();
-        serde_json::to_writer(&mut self.line, record)
-            .map_err(|e| Error::Failure(format!("cannot serialise a record: {e}")))?;
+        match record {
+            Record::Reading(reading) => reading.write_json(&mut self.line),
+            other => serde_json::to_writer(&mut self.line, other)
+                .map_err(|e| Error::Failure(format!("cannot serialise a record: {e}")))?,
+        }
         self.line.push(b'\n');
         write_flushed(&mut self.out, &self.line)
     }

@@ -1,0 +1,193 @@
+//! Writing a reading's JSON by hand: its keys are known identifiers that need no escaping, and
+//! its timestamps are ASCII, so only the free text goes through serde_json's escaping. The
+//! bytes are exactly those of the derived `Serialize` (a test compares them on every fixture);
+//! this is only faster, on the path every telegram takes.
+
+use serde::Serialize;
+
+use crate::meter_time::MeterTime;
+use crate::reading::{DemandPeak, MbusDevice, MbusKind, PowerFailure};
+
+/// A value that writes its own JSON.
+pub trait WriteJson {
+    fn write_json(&self, out: &mut Vec<u8>);
+}
+
+/// Through serde_json: numbers (its float format, `null` when not finite) and escaped text.
+fn serde_json_value(value: &(impl Serialize + ?Sized), out: &mut Vec<u8>) {
+    // Writing these to a Vec cannot fail.
+    let _ = serde_json::to_writer(out, value);
+}
+
+impl WriteJson for f64 {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        serde_json_value(self, out);
+    }
+}
+
+impl WriteJson for u32 {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        serde_json_value(self, out);
+    }
+}
+
+impl WriteJson for u64 {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        serde_json_value(self, out);
+    }
+}
+
+impl WriteJson for String {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        serde_json_value(self.as_str(), out);
+    }
+}
+
+impl WriteJson for MeterTime {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        self.write_quoted(out);
+    }
+}
+
+impl WriteJson for MbusKind {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'"');
+        out.extend_from_slice(self.name().as_bytes());
+        out.push(b'"');
+    }
+}
+
+impl<T: WriteJson> WriteJson for Vec<T> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'[');
+        for (i, item) in self.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            item.write_json(out);
+        }
+        out.push(b']');
+    }
+}
+
+/// A record's `type`, written as it is.
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy)]
+pub struct TypeName(pub &'static str);
+
+impl WriteJson for TypeName {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        out.push(b'"');
+        out.extend_from_slice(self.0.as_bytes());
+        out.push(b'"');
+    }
+}
+
+/// Writes `,"key":value` (or `{"key":value` first); `key` is written as it is.
+#[doc(hidden)]
+pub fn entry(out: &mut Vec<u8>, first: bool, key: &str, value: &impl WriteJson) {
+    out.push(if first { b'{' } else { b',' });
+    out.push(b'"');
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\":");
+    value.write_json(out);
+}
+
+/// As [`entry`], for a value that is left out when absent.
+fn optional(out: &mut Vec<u8>, key: &str, value: Option<&impl WriteJson>) {
+    if let Some(value) = value {
+        entry(out, false, key, value);
+    }
+}
+
+impl WriteJson for DemandPeak {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        entry(out, true, "month", &self.month);
+        entry(out, false, "time", &self.time);
+        entry(out, false, "kw", &self.kw);
+        out.push(b'}');
+    }
+}
+
+impl WriteJson for PowerFailure {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        entry(out, true, "end", &self.end);
+        entry(out, false, "duration_s", &self.duration_s);
+        out.push(b'}');
+    }
+}
+
+impl WriteJson for MbusDevice {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        entry(out, true, "channel", &u32::from(self.channel));
+        optional(out, "device_type", self.device_type.as_ref());
+        entry(out, false, "kind", &self.kind);
+        optional(out, "id", self.id.as_ref());
+        optional(out, "valve", self.valve.as_ref());
+        optional(out, "time", self.time.as_ref());
+        optional(out, "value", self.value.as_ref());
+        optional(out, "unit", self.unit.as_ref());
+        out.push(b'}');
+    }
+}
+
+/// The `unknown` map, through serde_json (rare, and its keys are the meter's).
+#[doc(hidden)]
+pub fn unknown(out: &mut Vec<u8>, unknown: &std::collections::BTreeMap<String, Vec<String>>) {
+    out.extend_from_slice(b",\"unknown\":");
+    serde_json_value(unknown, out);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reading::Reading;
+    use crate::record::Record;
+
+    fn both(reading: &Reading) -> (String, String) {
+        let mut fast = Vec::new();
+        reading.write_json(&mut fast);
+        let derived = serde_json::to_string(&Record::Reading(std::borrow::Cow::Borrowed(reading)));
+        (String::from_utf8(fast).unwrap(), derived.unwrap())
+    }
+
+    #[test]
+    fn the_hand_written_json_is_the_derived_json_on_every_golden_reading() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/golden");
+        let mut compared = 0;
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "ndjson") {
+                continue;
+            }
+            for line in std::fs::read_to_string(&path).unwrap().lines() {
+                let Ok(Record::Reading(reading)) = Record::from_json(line) else {
+                    continue;
+                };
+                let (fast, derived) = both(&reading);
+                assert_eq!(fast, derived, "{}", path.display());
+                assert_eq!(fast, line, "{}", path.display());
+                compared += 1;
+            }
+        }
+        assert!(compared >= 15, "only {compared} readings");
+    }
+
+    #[test]
+    fn text_that_needs_escaping_absent_times_and_unknown_objects() {
+        let line = r#"{"type":"reading","header":"FLU5\\253769484_A","meter_id":"a \"quoted\" \u0001 ü","time":null,"power_import_kw":1e-7,"demand_max_history":[{"month":null,"time":"2024-05-31T02:15:00+02:00","kw":4.0}],"power_failure_log":[],"mbus":[{"channel":2,"kind":"water","time":null}],"unknown":{"0-0:96.99.0":["x\ty"]}}"#;
+        let Ok(Record::Reading(reading)) = Record::from_json(line) else {
+            panic!("a reading");
+        };
+        let (fast, derived) = both(&reading);
+        assert_eq!(fast, derived);
+        assert!(
+            fast.contains(r#""meter_id":"a \"quoted\" \u0001 ü""#),
+            "{fast}"
+        );
+        assert!(
+            fast.contains(r#""time":null"#)
+                && fast.contains(r#""unknown":{"0-0:96.99.0":["x\ty"]}"#)
+        );
+    }
+}
