@@ -141,7 +141,7 @@ fn apply_mbus(
             device.kind = MbusKind::from_device_type(device_type);
         }
         b"96.1.0" | b"96.1.1" => {
-            mbus_channel(devices, channel).id = Some(decode_text(single(object)?))
+            mbus_channel(devices, channel).id = Some(decode_text(single(object)?));
         }
         b"24.4.0" => mbus_channel(devices, channel).valve = Some(small_integer(single(object)?)?),
         [b'2', b'4', b'.', b'2', b'.', _] => {

@@ -11,11 +11,11 @@ pub mod status {
     pub const FAILURE: u8 = 1;
     /// Bad command-line usage (clap uses it too).
     pub const USAGE: u8 = 2;
-    /// Bad input data under `--strict` (EX_DATAERR).
+    /// Bad input data under `--strict` (`EX_DATAERR`).
     pub const DATA: u8 = 65;
-    /// The input or source cannot be opened at start (EX_NOINPUT).
+    /// The input or source cannot be opened at start (`EX_NOINPUT`).
     pub const NO_INPUT: u8 = 66;
-    /// A configuration error (EX_CONFIG): restarting will not help.
+    /// A configuration error (`EX_CONFIG)`: restarting will not help.
     pub const CONFIG: u8 = 78;
 }
 

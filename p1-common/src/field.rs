@@ -1,6 +1,6 @@
 //! Reading fields declared once: each with its key, OBIS code(s), value type, decoder and doc
 //! line (see [`reading_fields!`]). The decoder's lookup table, the schema text of
-//! `p1-parse --help` and `man 5 p1`, and the InfluxDB field types are all derived from that
+//! `p1-parse --help` and `man 5 p1`, and the `InfluxDB` field types are all derived from that
 //! declaration, so a field added there is decoded, documented and exported with a fixed type.
 
 use std::fmt::Write as _;
@@ -12,14 +12,14 @@ use crate::number::{parse_decimal, parse_unsigned, split_unit};
 use crate::obis::Object;
 use crate::reading::{DemandPeak, MbusDevice, PowerFailure};
 
-/// A value as InfluxDB stores it; a field keeps its type for ever.
+/// A value as `InfluxDB` stores it; a field keeps its type for ever.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum LineValue {
     Float(f64),
     Integer(i64),
 }
 
-/// The type of an InfluxDB field.
+/// The type of an `InfluxDB` field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LineType {
     Float,
@@ -27,11 +27,11 @@ pub enum LineType {
 }
 
 /// What a field's value type says about the field: its name in the schema text, and how (or
-/// whether) it becomes an InfluxDB field.
+/// whether) it becomes an `InfluxDB` field.
 pub trait FieldValue {
     /// The value column of the schema text.
     const SCHEMA: &'static str;
-    /// Whether it becomes an InfluxDB field, and of which type.
+    /// Whether it becomes an `InfluxDB` field, and of which type.
     const LINE_TYPE: Option<LineType> = None;
     fn line_value(&self) -> Option<LineValue> {
         None
@@ -125,7 +125,7 @@ pub trait FieldTable: Sized + 'static {
     fn fields() -> &'static [Field<Self>];
     /// Field indices by OBIS code.
     fn by_code() -> &'static CodeIndex;
-    /// Field indices by name, sorted by name (the order of InfluxDB fields).
+    /// Field indices by name, sorted by name (the order of `InfluxDB` fields).
     fn by_name() -> &'static [u16];
     fn clear(&mut self);
     fn received(&self) -> Option<&str>;
@@ -145,7 +145,7 @@ pub trait FieldTable: Sized + 'static {
             .map(|&i| &Self::fields()[usize::from(i)])
     }
 
-    /// The InfluxDB fields of a reading, by name: `(key, value)`.
+    /// The `InfluxDB` fields of a reading, by name: `(key, value)`.
     fn line_values(&self) -> impl Iterator<Item = (&'static str, LineValue)> {
         Self::by_name().iter().filter_map(|&i| {
             let field = &Self::fields()[usize::from(i)];
@@ -258,7 +258,7 @@ pub fn schema_rows<R: FieldTable>() -> String {
     out
 }
 
-/// The InfluxDB integer fields of a reading type, for the schema text.
+/// The `InfluxDB` integer fields of a reading type, for the schema text.
 pub fn integer_field_names<R: FieldTable>() -> Vec<&'static str> {
     R::fields()
         .iter()

@@ -64,7 +64,7 @@ impl std::fmt::Display for Reject {
 }
 
 /// What the framer found.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub enum Event<'a> {
     /// A whole telegram, its CRC valid or absent: `bytes` runs from `/` through the line end
     /// after the CRC (or to the end of input).
@@ -118,6 +118,7 @@ impl FrameStats {
     }
 
     /// The counts since `earlier` (an older copy of these).
+    #[must_use]
     pub fn since(&self, earlier: &FrameStats) -> FrameStats {
         FrameStats {
             telegrams: self.telegrams - earlier.telegrams.min(self.telegrams),
@@ -242,16 +243,13 @@ impl Framer {
                     if self.frames_ended != frames_ended {
                         break;
                     }
-                    match memchr::memchr(b'/', &data[i..]) {
-                        Some(p) => {
-                            self.stats.garbage_bytes += p as u64;
-                            self.start_frame(self.offset + (i + p) as u64);
-                            i += p + 1;
-                        }
-                        None => {
-                            self.stats.garbage_bytes += (data.len() - i) as u64;
-                            i = data.len();
-                        }
+                    if let Some(p) = memchr::memchr(b'/', &data[i..]) {
+                        self.stats.garbage_bytes += p as u64;
+                        self.start_frame(self.offset + (i + p) as u64);
+                        i += p + 1;
+                    } else {
+                        self.stats.garbage_bytes += (data.len() - i) as u64;
+                        i = data.len();
                     }
                 }
                 State::Body => {
@@ -511,7 +509,7 @@ mod tests {
             ),
             (
                 "a version 5 telegram without CRC",
-                good[..good.find('!').unwrap() + 1].to_string() + "\r\n",
+                good[..=good.find('!').unwrap()].to_string() + "\r\n",
                 vec!["MissingCrc at 0".into()],
             ),
         ];

@@ -1,5 +1,5 @@
 //! Writing a reading's JSON by hand: its keys are known identifiers that need no escaping, and
-//! its timestamps are ASCII, so only the free text goes through serde_json's escaping. The
+//! its timestamps are ASCII, so only the free text goes through `serde_json`'s escaping. The
 //! bytes are exactly those of the derived `Serialize` (a test compares them on every fixture);
 //! this is only faster, on the path every telegram takes.
 
@@ -13,7 +13,7 @@ pub trait WriteJson {
     fn write_json(&self, out: &mut Vec<u8>);
 }
 
-/// Through serde_json: numbers (its float format, `null` when not finite) and escaped text.
+/// Through `serde_json`: numbers (its float format, `null` when not finite) and escaped text.
 fn serde_json_value(value: &(impl Serialize + ?Sized), out: &mut Vec<u8>) {
     // Writing these to a Vec cannot fail.
     let _ = serde_json::to_writer(out, value);

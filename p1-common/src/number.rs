@@ -92,12 +92,15 @@ mod tests {
         assert_eq!(parse_decimal(b"0230.0", 0), Some(230.0));
         assert_eq!(parse_decimal(b"005017120", 3), Some(5017.12));
         assert_eq!(parse_decimal(b"001688.21", 3), Some(1.68821));
-        assert_eq!(parse_decimal(b"00032549.5061662", 0), Some(32549.5061662));
+        assert_eq!(
+            parse_decimal(b"00032549.5061662", 0),
+            Some(32_549.506_166_2)
+        );
         assert_eq!(parse_decimal(b"-1.5", 0), Some(-1.5));
         assert_eq!(parse_decimal(b"7", 0), Some(7.0));
         assert_eq!(
             parse_decimal(b"12345678901234567890.5", 0),
-            Some(12345678901234567890.5)
+            Some(12_345_678_901_234_567_890.5)
         );
     }
 

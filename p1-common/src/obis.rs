@@ -51,15 +51,12 @@ impl<'a> Iterator for Values<'a> {
             self.rest = &[];
             return Some(Err(Malformed));
         }
-        match memchr::memchr(b')', rest) {
-            Some(end) => {
-                self.rest = &rest[end + 1..];
-                Some(Ok(&rest[1..end]))
-            }
-            None => {
-                self.rest = &[];
-                Some(Err(Malformed))
-            }
+        if let Some(end) = memchr::memchr(b')', rest) {
+            self.rest = &rest[end + 1..];
+            Some(Ok(&rest[1..end]))
+        } else {
+            self.rest = &[];
+            Some(Err(Malformed))
         }
     }
 }

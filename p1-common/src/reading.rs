@@ -133,13 +133,12 @@ impl Reading {
 
 /// The device on an M-Bus channel of `devices` (kept sorted by channel), added when new.
 pub fn mbus_channel(devices: &mut Vec<MbusDevice>, channel: u8) -> &mut MbusDevice {
-    let index = match devices.iter().position(|d| d.channel == channel) {
-        Some(i) => i,
-        None => {
-            let at = devices.partition_point(|d| d.channel < channel);
-            devices.insert(at, MbusDevice::new(channel));
-            at
-        }
+    let index = if let Some(i) = devices.iter().position(|d| d.channel == channel) {
+        i
+    } else {
+        let at = devices.partition_point(|d| d.channel < channel);
+        devices.insert(at, MbusDevice::new(channel));
+        at
     };
     &mut devices[index]
 }
@@ -174,7 +173,7 @@ pub enum MbusKind {
 }
 
 impl MbusKind {
-    /// Its name in the NDJSON and as an InfluxDB tag.
+    /// Its name in the NDJSON and as an `InfluxDB` tag.
     pub fn name(self) -> &'static str {
         match self {
             MbusKind::Gas => "gas",

@@ -1,4 +1,4 @@
-//! p1-influx: NDJSON records (p1-parse's readings, p1-relay's events) into InfluxDB 1.x, 2.x
+//! p1-influx: NDJSON records (p1-parse's readings, p1-relay's events) into `InfluxDB` 1.x, 2.x
 //! or 3.x. The stdin side never waits on the network: records go to an on-disk spool, and a
 //! sender thread posts it, so a slow or absent database neither stalls the pipeline nor loses
 //! a point.
@@ -43,7 +43,7 @@ fn run(settings: Settings) -> Result<(), Error> {
     let mut converter = Converter::new(settings.schema);
     match settings.output {
         Output::Print => print(&mut converter),
-        Output::Send(delivery) => send(&mut converter, delivery),
+        Output::Send(delivery) => send(&mut converter, &delivery),
     }
 }
 
@@ -205,7 +205,7 @@ impl Sending {
     }
 }
 
-fn send(converter: &mut Converter, delivery: Delivery) -> Result<(), Error> {
+fn send(converter: &mut Converter, delivery: &Delivery) -> Result<(), Error> {
     let signals = Signals::install()?;
     let mut spool = Spool::open(&delivery.spool)?;
     info!(
@@ -213,7 +213,7 @@ fn send(converter: &mut Converter, delivery: Delivery) -> Result<(), Error> {
         delivery.target.url,
         delivery.spool.dir.display()
     );
-    let sending = Sending::start(&delivery);
+    let sending = Sending::start(delivery);
     let ended = spool_input(converter, &mut spool, &sending, &signals)?;
     spool.seal()?;
     let sent = sending.finish(ended, &signals)?;

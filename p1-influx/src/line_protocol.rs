@@ -1,4 +1,4 @@
-//! Records to InfluxDB line protocol.
+//! Records to `InfluxDB` line protocol.
 //!
 //! Readings become one point of measurement `p1` (tag `meter_id`) whose fields are every
 //! numeric key, each of a type fixed for ever: counts and states (`tariff`, `breaker_state`,
@@ -44,7 +44,7 @@ impl std::str::FromStr for TimeSource {
     }
 }
 
-/// The keys of a reading that become a point: every field with an InfluxDB type, the
+/// The keys of a reading that become a point: every field with an `InfluxDB` type, the
 /// timestamps and the meter id, and the M-Bus devices. The rest is skipped unparsed.
 #[must_use]
 pub fn reading_keys() -> Selection<Reading> {

@@ -1,4 +1,4 @@
-//! Posting sealed spool segments to InfluxDB, oldest first, and deciding what each answer
+//! Posting sealed spool segments to `InfluxDB`, oldest first, and deciding what each answer
 //! means: done, some lines rejected, too large, come back later, or wrong settings.
 
 use std::io::{Read, Write};
@@ -54,7 +54,7 @@ impl std::fmt::Debug for Target {
         f.debug_struct("Target")
             .field("api", &self.api)
             .field("url", &self.url)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -129,7 +129,7 @@ impl std::fmt::Debug for Sender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Sender")
             .field("target", &self.target)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -281,7 +281,7 @@ impl Sender {
                 } => {
                     let wait = retry_after
                         .unwrap_or(Duration::from_secs(30))
-                        .min(Duration::from_secs(600));
+                        .min(Duration::from_mins(10));
                     self.complain(&format!(
                         "{code}: server busy, waiting {} s as it asks ({})",
                         wait.as_secs(),
@@ -313,7 +313,7 @@ impl Sender {
         let (a, b) = lines.split_at(lines.len() / 2);
         match self.deliver(a) {
             Outcome::Done => self.deliver(b),
-            stopped => stopped,
+            Outcome::Stopped => Outcome::Stopped,
         }
     }
 
@@ -324,7 +324,7 @@ impl Sender {
         self.rng ^= self.rng << 17;
         let jitter = 0.5 + (self.rng % 1000) as f64 / 1000.0;
         let wait = self.backoff.mul_f64(jitter);
-        self.backoff = (self.backoff * 2).min(Duration::from_secs(300));
+        self.backoff = (self.backoff * 2).min(Duration::from_mins(5));
         self.pause(wait)
     }
 
@@ -332,7 +332,7 @@ impl Sender {
     fn complain(&mut self, what: &str) {
         if self
             .last_complaint
-            .is_none_or(|t| t.elapsed() >= Duration::from_secs(60))
+            .is_none_or(|t| t.elapsed() >= Duration::from_mins(1))
         {
             error!("{}: {what}", self.target.url);
             self.last_complaint = Some(Instant::now());

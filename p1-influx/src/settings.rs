@@ -13,7 +13,7 @@ use crate::spool::SpoolSettings;
 
 pub(crate) const PROG: &str = "p1-influx";
 
-/// Write readings and relay events to InfluxDB 1.x, 2.x or 3.x, never blocking, never losing.
+/// Write readings and relay events to `InfluxDB` 1.x, 2.x or 3.x, never blocking, never losing.
 ///
 /// Reads NDJSON records on stdin and appends them, as line protocol, to an on-disk spool; a
 /// sender posts the spool in gzip batches (up to --batch-lines lines, or every --flush
@@ -24,32 +24,32 @@ pub(crate) const PROG: &str = "p1-influx";
 #[derive(Debug, Parser)]
 #[command(name = PROG, version, after_long_help = after_help())]
 pub struct Cli {
-    /// The server, http or https (certificates verified), e.g. http://127.0.0.1:8086.
+    /// The server, http or https (certificates verified), e.g. <http://127.0.0.1:8086>.
     #[arg(long, required_unless_present = "print")]
     pub(crate) url: Option<String>,
-    /// InfluxDB 1.x database (or 3.x database, with a token).
+    /// `InfluxDB` 1.x database (or 3.x database, with a token).
     #[arg(long)]
     pub(crate) db: Option<String>,
-    /// InfluxDB 1.x retention policy.
+    /// `InfluxDB` 1.x retention policy.
     #[arg(long)]
     pub(crate) rp: Option<String>,
-    /// InfluxDB 1.x user (password from --password-file or INFLUX_PASSWORD).
+    /// `InfluxDB` 1.x user (password from --password-file or `INFLUX_PASSWORD`).
     #[arg(long)]
     pub(crate) user: Option<String>,
-    /// InfluxDB 2.x organisation.
+    /// `InfluxDB` 2.x organisation.
     #[arg(long)]
     pub(crate) org: Option<String>,
-    /// InfluxDB 2.x bucket.
+    /// `InfluxDB` 2.x bucket.
     #[arg(long)]
     pub(crate) bucket: Option<String>,
     /// Which write API, when the flags alone do not say: --org/--bucket mean v2, --db with a
     /// token v3, --db without one v1.
     #[arg(long, value_parser = PossibleValuesParser::new(Api::NAMES).try_map(|s| s.parse::<Api>()))]
     pub(crate) api: Option<Api>,
-    /// A file holding the API token (else INFLUX_TOKEN).
+    /// A file holding the API token (else `INFLUX_TOKEN`).
     #[arg(long, value_name = "FILE")]
     pub(crate) token_file: Option<PathBuf>,
-    /// A file holding the 1.x password (else INFLUX_PASSWORD).
+    /// A file holding the 1.x password (else `INFLUX_PASSWORD`).
     #[arg(long, value_name = "FILE")]
     pub(crate) password_file: Option<PathBuf>,
     /// Measurement of the readings (M-Bus and relay points get _mbus and _relay added).
@@ -72,7 +72,7 @@ pub struct Cli {
     /// Write the line protocol to stdout instead of sending it.
     #[arg(long)]
     pub(crate) print: bool,
-    /// The spool (default: $STATE_DIRECTORY, else $XDG_STATE_HOME/p1-influx, else
+    /// The spool (default: $`STATE_DIRECTORY`, else $XDG_STATE_HOME/p1-influx, else
     /// ~/.local/state/p1-influx).
     #[arg(long, value_name = "DIR")]
     pub(crate) spool_dir: Option<PathBuf>,
@@ -212,7 +212,7 @@ fn target(cli: &Cli) -> Result<Target, Error> {
         Api::V1 => {
             let mut url = format!("{url}/write?db={}&precision=s", need(&cli.db, "--db")?);
             if let Some(rp) = &cli.rp {
-                url.push_str(&format!("&rp={}", encode_query(rp)));
+                url = format!("{url}&rp={}", encode_query(rp));
             }
             let auth = match (&cli.user, &password, &token) {
                 (Some(user), Some(password), _) => Some(format!(

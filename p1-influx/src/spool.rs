@@ -113,7 +113,9 @@ pub(crate) struct Spool {
 
 impl std::fmt::Debug for Spool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Spool").field("dir", &self.dir).finish()
+        f.debug_struct("Spool")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
     }
 }
 
@@ -317,7 +319,7 @@ mod tests {
             dir: dir.to_path_buf(),
             max_bytes,
             batch_lines,
-            max_age: Duration::from_secs(60),
+            max_age: Duration::from_mins(1),
         }
     }
 

@@ -1,5 +1,5 @@
 //! The record contract (#10): a reading field declared in one place, with its OBIS code, value
-//! type and doc line, is decoded, documented and written to InfluxDB with a fixed type; and
+//! type and doc line, is decoded, documented and written to `InfluxDB` with a fixed type; and
 //! the line protocol of every fixture is what it was before the contract moved.
 
 mod common;

@@ -216,7 +216,7 @@ fn an_unauthorised_write_is_kept_retried_and_explained() {
 
 #[test]
 fn a_server_that_never_answers_does_not_slow_the_reading_of_stdin() {
-    let server = serve(|_, _| Reply::Hang(Duration::from_secs(60)));
+    let server = serve(|_, _| Reply::Hang(Duration::from_mins(1)));
     let spool = TempDir::new("spool");
     let mut influx = spawn_p1_influx(
         &[

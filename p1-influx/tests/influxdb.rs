@@ -1,4 +1,4 @@
-//! p1-influx against a real InfluxDB 1.x: values and types written, outages survived.
+//! p1-influx against a real `InfluxDB` 1.x: values and types written, outages survived.
 
 mod common;
 
@@ -143,7 +143,7 @@ fn a_server_that_goes_down_mid_stream_and_comes_back_gets_every_point_once() {
     influxd.resume();
     feed(&mut influx, &lines[400..]);
     influx.close_stdin();
-    let status = influx.wait(Duration::from_secs(60));
+    let status = influx.wait(Duration::from_mins(1));
     assert!(status.success());
     assert_eq!(
         influxd.count("p1", "SELECT count(power_import_kw) FROM p1"),

@@ -81,6 +81,7 @@ enum Origin<'a> {
 }
 
 /// Where in the input a telegram was, for messages.
+#[derive(Clone, Copy)]
 enum Place<'a> {
     Byte(&'a str, u64),
     Line(&'a str, u64),
@@ -230,7 +231,7 @@ impl<W: Write> Session<W> {
         let sink = &mut self.sink;
         self.envelope_framer
             .push(envelope.telegram.as_bytes(), |event| {
-                sink.on_event(event, origin)
+                sink.on_event(event, origin);
             });
         self.envelope_framer
             .finish(|event| sink.on_event(event, origin));
@@ -258,7 +259,7 @@ impl<W: Write> Session<W> {
             f.garbage_bytes
         );
         if s.bad_envelopes > 0 {
-            summary.push_str(&format!("; {} bad envelope lines", s.bad_envelopes));
+            summary = format!("{summary}; {} bad envelope lines", s.bad_envelopes);
         }
         info!("{summary}");
     }
@@ -287,7 +288,7 @@ impl<W: Write> Sink<W> {
                 }
             }
             Event::Rejected { offset, reason, .. } => {
-                self.reject(format!("{}: {reason}", origin.place(offset)))
+                self.reject(format!("{}: {reason}", origin.place(offset)));
             }
         }
     }

@@ -90,7 +90,7 @@ fn watts_and_watt_hours_are_scaled_to_kilo() {
     assert_eq!(r["unknown"]["1-0:3.8.0"], json!(["000000747*varh"]));
     let r = &readings(&p1_parse(&[], &telegram("q3d_esy5q3da1004_v304.txt")))[0];
     assert_eq!(r["power_import_kw"], 1.68821);
-    assert_eq!(r["energy_import_total_kwh"], 32549.5061662);
+    assert_eq!(r["energy_import_total_kwh"], 32_549.506_166_2);
 }
 
 #[test]
@@ -111,7 +111,7 @@ fn dsmr_power_failure_log_and_placeholder_gas_time() {
     assert_eq!(r["long_power_failures"], 7);
     assert_eq!(
         r["power_failure_log"][0],
-        json!({"end": "2000-01-04T18:03:20+01:00", "duration_s": 237126})
+        json!({"end": "2000-01-04T18:03:20+01:00", "duration_s": 237_126})
     );
     assert_eq!(r["power_failure_log"].as_array().map(Vec::len), Some(3));
     let r = &readings(&p1_parse(&[], &telegram("v5_invalid_gas_timestamp.txt")))[0];

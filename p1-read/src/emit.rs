@@ -30,7 +30,7 @@ impl std::fmt::Debug for Emitter {
         f.debug_struct("Emitter")
             .field("source", &self.source)
             .field("emitted", &self.emitted)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

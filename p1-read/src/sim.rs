@@ -196,11 +196,7 @@ impl SimMeter {
     fn tariff(&self) -> usize {
         let local = self.local();
         let weekday = local.weekday().num_days_from_monday() < 5;
-        if weekday && (7..22).contains(&local.hour()) {
-            0
-        } else {
-            1
-        }
+        usize::from(!(weekday && (7..22).contains(&local.hour())))
     }
 
     fn heating_season(&self) -> bool {
@@ -424,7 +420,11 @@ fn first_of_month(date: NaiveDate) -> NaiveDateTime {
 }
 
 fn hex(text: &str) -> String {
-    text.bytes().map(|b| format!("{b:02X}")).collect()
+    let mut out = String::with_capacity(text.len() * 2);
+    for b in text.bytes() {
+        let _ = write!(out, "{b:02X}");
+    }
+    out
 }
 
 fn round1(v: f64) -> f64 {

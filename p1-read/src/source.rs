@@ -28,7 +28,7 @@ const POLL: Duration = Duration::from_millis(200);
 
 /// A TCP source that sends nothing for this long is reconnected: network dongles and ser2net
 /// connections can die silently.
-const TCP_IDLE_RECONNECT: Duration = Duration::from_secs(60);
+const TCP_IDLE_RECONNECT: Duration = Duration::from_mins(1);
 
 /// A byte source, by its name on the command line.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -38,7 +38,7 @@ fn default_stale_after() -> Duration {
 }
 
 fn default_minute() -> Duration {
-    Duration::from_secs(60)
+    Duration::from_mins(1)
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -109,7 +109,7 @@ fn default_priority() -> u32 {
 }
 
 fn default_off_delay() -> Duration {
-    Duration::from_secs(180)
+    Duration::from_mins(3)
 }
 
 fn default_mode() -> Mode {
@@ -160,7 +160,7 @@ fn default_tasmota_relay() -> u8 {
 }
 
 fn default_auto_off() -> Duration {
-    Duration::from_secs(180)
+    Duration::from_mins(3)
 }
 
 /// A daily window in local time, `08:00-20:00`; it may wrap past midnight (`22:00-06:00`).
@@ -186,7 +186,7 @@ impl Window {
     }
 
     /// Whether a local time of day (minutes since midnight) is inside.
-    pub(crate) fn contains(&self, minute_of_day: u32) -> bool {
+    pub(crate) fn contains(self, minute_of_day: u32) -> bool {
         if self.start_min <= self.end_min {
             (self.start_min..self.end_min).contains(&minute_of_day)
         } else {
@@ -235,7 +235,7 @@ impl fmt::Display for ValueError {
 
 /// The longest duration any key takes: a year is more than any delay or timer needs, and
 /// keeps sums of times far from overflowing.
-pub(crate) const MAX_DURATION: Duration = Duration::from_secs(366 * 86_400);
+pub(crate) const MAX_DURATION: Duration = Duration::from_hours(8784);
 
 /// `90s`, `5m`, `1h`, `1h30m`, `500ms`, or a number of seconds; at most [`MAX_DURATION`].
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, ValueError> {
@@ -451,9 +451,9 @@ mod tests {
     #[test]
     fn durations() {
         assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
-        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
-        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_mins(5)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_hours(1)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_mins(90)));
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
         for bad in ["", "s", "5 minutes", "-5s", "5d", "m5"] {
@@ -508,8 +508,8 @@ active_low = true
     #[test]
     fn a_good_config_with_defaults() {
         let c = Config::parse(GOOD).unwrap();
-        assert_eq!(c.settle, Duration::from_secs(60));
-        assert_eq!(c.loads[0].off_delay, Duration::from_secs(180));
+        assert_eq!(c.settle, Duration::from_mins(1));
+        assert_eq!(c.loads[0].off_delay, Duration::from_mins(3));
         assert_eq!(
             c.loads[0].switch.get_ref(),
             &SwitchConfig::Gpio {

@@ -503,13 +503,13 @@ mod tests {
     fn config(globals: &str, loads: &[(&str, &str)]) -> Config {
         let mut text = format!("{globals}\n");
         for (name, keys) in loads {
-            text.push_str(&format!(
+            text += &format!(
                 "[[load]]\nname = \"{name}\"\npower_kw = 2.0\non_export_kw = 2.2\n\
                  off_import_kw = 0.3\n{keys}\n"
-            ));
+            );
             for delay in ["on_delay", "off_delay"] {
                 if !keys.contains(delay) {
-                    text.push_str(&format!("{delay} = \"10s\"\n"));
+                    text += &format!("{delay} = \"10s\"\n");
                 }
             }
             text.push_str("[load.switch]\ntype = \"dry-run\"\n");
@@ -546,6 +546,7 @@ mod tests {
     const FAST: &str = "settle = \"0s\"\nstartup_grace = \"0s\"";
 
     #[test]
+    #[allow(clippy::too_many_lines, reason = "one table of cases")]
     fn samples_in_decisions_out() {
         struct Case {
             name: &'static str,

@@ -52,10 +52,10 @@ impl GpioSwitch {
 
 impl Switch for GpioSwitch {
     fn set(&mut self, on: bool) -> Result<(), SwitchError> {
-        if on != self.active_low {
-            self.pin.set_high();
-        } else {
+        if on == self.active_low {
             self.pin.set_low();
+        } else {
+            self.pin.set_high();
         }
         Ok(())
     }

@@ -374,7 +374,7 @@ impl Driver {
             Err(e) => {
                 if self
                     .last_warning
-                    .is_none_or(|t| t.elapsed() >= Duration::from_secs(60))
+                    .is_none_or(|t| t.elapsed() >= Duration::from_mins(1))
                 {
                     warn!(
                         "{}: switching {} failed: {e}; retrying",

@@ -1,4 +1,4 @@
-//! A local HTTP server whose answers a test scripts: plugs, InfluxDB 2.x and 3.x, faults.
+//! A local HTTP server whose answers a test scripts: plugs, `InfluxDB` 2.x and 3.x, faults.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -1,4 +1,4 @@
-//! A real InfluxDB 1.x (Debian's `influxd`) on 127.0.0.1, its data in a temporary directory.
+//! A real `InfluxDB` 1.x (Debian's `influxd`) on 127.0.0.1, its data in a temporary directory.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -84,7 +84,7 @@ impl Influxd {
         }
     }
 
-    /// An InfluxQL query's answer, timestamps in seconds.
+    /// An `InfluxQL` query's answer, timestamps in seconds.
     pub fn query(&self, db: &str, q: &str) -> Value {
         let mut response = ureq::post(&format!("{}/query", self.url()))
             .query("db", db)

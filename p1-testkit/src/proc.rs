@@ -13,7 +13,7 @@ use nix::sys::signal::{kill, killpg};
 use nix::unistd::Pid;
 
 /// How long a run may take before the test gives up on it.
-pub const RUN_DEADLINE: Duration = Duration::from_secs(60);
+pub const RUN_DEADLINE: Duration = Duration::from_mins(1);
 
 /// Runs `command` to its end with `stdin` as its input, within [`RUN_DEADLINE`].
 pub fn run(command: &mut Command, stdin: &[u8]) -> Output {
@@ -36,19 +36,18 @@ pub fn run_with(command: &mut Command, stdin: &[u8], deadline: Duration) -> Outp
     let _ = writer.join();
     let stdout = stdout.join().unwrap_or_default();
     let stderr = stderr.join().unwrap_or_default();
-    match status {
-        Some(status) => Output {
+    if let Some(status) = status {
+        Output {
             status,
             stdout,
             stderr,
-        },
-        None => {
-            let _ = child.wait();
-            panic!(
-                "{command:?} still running after {deadline:?}: killed\nstderr:\n{}",
-                String::from_utf8_lossy(&stderr)
-            )
         }
+    } else {
+        let _ = child.wait();
+        panic!(
+            "{command:?} still running after {deadline:?}: killed\nstderr:\n{}",
+            String::from_utf8_lossy(&stderr)
+        )
     }
 }
 
@@ -203,7 +202,7 @@ impl Proc {
                         return line;
                     }
                 }
-                Err(_) => panic!(
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => panic!(
                     "no stderr line with {needle:?} within {timeout:?}; saw {:#?}",
                     self.stderr_seen
                 ),
@@ -253,15 +252,14 @@ impl Proc {
 
     /// Its exit status; a child still running after `timeout` fails the test.
     pub fn wait(&mut self, timeout: Duration) -> ExitStatus {
-        match self.wait_for(timeout) {
-            Some(status) => status,
-            None => {
-                kill_group(&self.child);
-                panic!(
-                    "still running after {timeout:?}: killed; stderr {:#?}",
-                    self.rest_of_stderr(Duration::from_millis(200))
-                )
-            }
+        if let Some(status) = self.wait_for(timeout) {
+            status
+        } else {
+            kill_group(&self.child);
+            panic!(
+                "still running after {timeout:?}: killed; stderr {:#?}",
+                self.rest_of_stderr(Duration::from_millis(200))
+            )
         }
     }
 
@@ -329,13 +327,13 @@ mod tests {
 
     #[test]
     fn a_proc_is_signalled_by_a_system_call() {
+        use std::os::unix::process::ExitStatusExt;
         let mut command = Command::new("sh");
         command.args(["-c", "echo ready; exec sleep 30"]);
         let mut proc = Proc::spawn(&mut command);
         proc.wait_stdout("ready", Duration::from_secs(10));
         assert!(proc.wait_for(Duration::from_millis(50)).is_none());
         let status = proc.terminate(Duration::from_secs(10));
-        use std::os::unix::process::ExitStatusExt;
         assert_eq!(status.signal(), Some(Signal::SIGTERM as i32));
     }
 }

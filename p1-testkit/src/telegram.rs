@@ -1,5 +1,7 @@
 //! Telegrams with a correct CRC, built line by line.
 
+use std::fmt::Write as _;
+
 use p1_common::telegram_crc::crc16;
 
 /// Builds `/HEADER`, a blank line, the object lines, `!` and the CRC, CRLF throughout.
@@ -27,7 +29,7 @@ impl TelegramBuilder {
     pub fn build(mut self) -> String {
         self.text.push('!');
         let crc = crc16(self.text.as_bytes());
-        self.text.push_str(&format!("{crc:04X}\r\n"));
+        let _ = write!(self.text, "{crc:04X}\r\n");
         self.text
     }
 }
@@ -42,7 +44,7 @@ mod tests {
             .line("1-0:1.7.0(00.512*kW)")
             .build();
         assert!(t.starts_with("/X5\r\n\r\n1-0:1.7.0(00.512*kW)\r\n!"));
-        let body = &t[..t.find('!').unwrap() + 1];
+        let body = &t[..=t.find('!').unwrap()];
         let crc = p1_common::telegram_crc::crc16(body.as_bytes());
         assert!(t.ends_with(&format!("!{crc:04X}\r\n")));
     }

@@ -6,7 +6,7 @@ complete -c p1-read -l dsmr -d 'Serial: the meter\'s protocol. 2.2 and 3 mean 96
 emucs\t''"
 complete -c p1-read -l baud -d 'Serial: baud rate (default 115200, or 9600 with --dsmr 2.2/3)' -r
 complete -c p1-read -l data-bits -d 'Serial: data bits, 7 or 8 (the parity bit of a 7E1 line read as 8 bits is masked off)' -r
-complete -c p1-read -l parity -d 'Serial: parity' -r -f -a "none\t''
+complete -c p1-read -l parity -d 'Serial: parity: none, even or odd' -r -f -a "none\t''
 even\t''
 odd\t''"
 complete -c p1-read -l seed -d 'sim: seed of the simulated household (the same seed and --start give the same telegrams)' -r

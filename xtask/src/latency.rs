@@ -6,7 +6,7 @@
 //! Each telegram flips a load (no delays), so each makes one event. Measured at one telegram a
 //! second, and at full speed (the next telegram as soon as the event is out) over a day of
 //! telegrams, whose first and last minutes show whether anything drifts. Prints one
-//! `key value` line per figure, with each stage's peak memory (VmHWM).
+//! `key value` line per figure, with each stage's peak memory (`VmHWM`).
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;

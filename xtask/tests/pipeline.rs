@@ -36,7 +36,7 @@ fn binaries() -> PathBuf {
         let output = p1_testkit::run_with(
             Command::new(cargo).args(["build", "--bins", "-q"]),
             b"",
-            Duration::from_secs(600),
+            Duration::from_mins(10),
         );
         assert!(output.status.success(), "cargo build failed");
     }
@@ -69,6 +69,7 @@ fn telegram(time: NaiveDateTime, import_kw: f64, export_kw: f64, import_kwh: f64
 }
 
 #[test]
+#[allow(clippy::too_many_lines, reason = "one scenario, step by step")]
 fn the_whole_pipeline_from_a_pty_to_influxdb_and_the_relay() {
     if skip_without(&["socat", "influxd"]) {
         return;
@@ -189,9 +190,9 @@ fn the_whole_pipeline_from_a_pty_to_influxdb_and_the_relay() {
     let stderr = read_log();
     assert!(stderr.contains("p1-read: /"), "{stderr}");
 
-    let switches = std::fs::read_to_string(&switched).expect("switch log");
+    let switch_log = std::fs::read_to_string(&switched).expect("switch log");
     assert_eq!(
-        switches.lines().collect::<Vec<_>>(),
+        switch_log.lines().collect::<Vec<_>>(),
         ["off", "on", "off", "on", "off", "on", "off"],
         "start, rules, stale, rules, exit"
     );

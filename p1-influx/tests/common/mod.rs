@@ -69,24 +69,22 @@ pub fn stderr(output: &Output) -> String {
 
 /// Lines waiting in a spool directory.
 pub fn spooled_lines(dir: &Path) -> usize {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .filter(|e| {
-                    e.file_name().to_string_lossy().ends_with(".lp")
-                        || e.file_name().to_string_lossy().ends_with(".open")
-                })
-                .map(|e| {
-                    std::fs::read(e.path())
-                        .unwrap_or_default()
-                        .iter()
-                        .filter(|&&b| b == b'\n')
-                        .count()
-                })
-                .sum()
-        })
-        .unwrap_or(0)
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .filter(|e| {
+                e.file_name().to_string_lossy().ends_with(".lp")
+                    || e.file_name().to_string_lossy().ends_with(".open")
+            })
+            .map(|e| {
+                std::fs::read(e.path())
+                    .unwrap_or_default()
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count()
+            })
+            .sum()
+    })
 }
 
 /// A fixture's reading as the NDJSON line p1-parse writes, without its newline.

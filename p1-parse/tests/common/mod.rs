@@ -21,7 +21,11 @@ pub fn all_telegram_names() -> Vec<String> {
                 .into_string()
                 .expect("utf-8 name")
         })
-        .filter(|n| n.ends_with(".txt"))
+        .filter(|n| {
+            std::path::Path::new(n)
+                .extension()
+                .is_some_and(|e| e == "txt")
+        })
         .collect();
     names.sort();
     names
