@@ -12,6 +12,8 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 use log::{debug, error, info, warn};
 
+use p1_common::error::IoCause;
+
 use crate::spool::sealed_segments;
 
 /// Which write API, with its endpoint and credentials.
@@ -194,7 +196,7 @@ impl Sender {
             let segments = match sealed_segments(&self.spool_dir) {
                 Ok(segments) => segments,
                 Err(e) => {
-                    error!("spool {}: {e}", self.spool_dir.display());
+                    error!("spool {}: {}", self.spool_dir.display(), IoCause(&e));
                     Vec::new()
                 }
             };
@@ -211,7 +213,7 @@ impl Sender {
                     Ok(text) => text,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue, // dropped: spool full
                     Err(e) => {
-                        error!("{}: {e}", segment.path.display());
+                        error!("{}: {}", segment.path.display(), IoCause(&e));
                         continue;
                     }
                 };
