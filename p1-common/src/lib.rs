@@ -7,6 +7,7 @@
 //! ([`envelope`]), errors and exit codes ([`error`]), the stderr logger ([`logger`]) and the
 //! flushing record writer ([`output`]).
 
+pub mod choice;
 pub mod decode;
 pub mod envelope;
 pub mod error;

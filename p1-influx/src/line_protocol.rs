@@ -14,33 +14,15 @@ use p1_common::field::{FieldTable, LineValue, Selection};
 use p1_common::reading::{MbusDevice, Reading, ReadingKey};
 use p1_common::record::{Record, RelayEvent};
 
-/// Which timestamp a reading's point gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimeSource {
-    /// The meter's `time`, else `received`, else now.
-    Meter,
-    /// When p1-read received the telegram, else now.
-    Received,
-    /// When p1-influx read the record.
-    Now,
-}
-
-impl TimeSource {
-    pub const NAMES: [&'static str; 3] = ["meter", "received", "now"];
-}
-
-impl std::str::FromStr for TimeSource {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        match text {
-            "meter" => Ok(TimeSource::Meter),
-            "received" => Ok(TimeSource::Received),
-            "now" => Ok(TimeSource::Now),
-            _ => Err(format!(
-                "'{text}' is not a time source: meter, received or now"
-            )),
-        }
+p1_common::named_enum! {
+    /// Which timestamp a reading's point gets.
+    pub enum TimeSource ("a time source") {
+        /// The meter's `time`, else `received`, else now.
+        Meter = "meter",
+        /// When p1-read received the telegram, else now.
+        Received = "received",
+        /// When p1-influx read the record.
+        Now = "now",
     }
 }
 

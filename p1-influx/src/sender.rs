@@ -16,28 +16,12 @@ use p1_common::error::IoCause;
 
 use crate::spool::sealed_segments;
 
-/// Which write API, with its endpoint and credentials.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Api {
-    V1,
-    V2,
-    V3,
-}
-
-impl Api {
-    pub(crate) const NAMES: [&'static str; 3] = ["v1", "v2", "v3"];
-}
-
-impl std::str::FromStr for Api {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        match text {
-            "v1" => Ok(Api::V1),
-            "v2" => Ok(Api::V2),
-            "v3" => Ok(Api::V3),
-            _ => Err(format!("'{text}' is not an API: v1, v2 or v3")),
-        }
+p1_common::named_enum! {
+    /// Which write API, with its endpoint and credentials.
+    pub(crate) enum Api ("an API") {
+        V1 = "v1",
+        V2 = "v2",
+        V3 = "v3",
     }
 }
 

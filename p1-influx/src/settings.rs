@@ -45,7 +45,7 @@ pub struct Cli {
     pub(crate) bucket: Option<String>,
     /// Which write API, when the flags alone do not say: --org/--bucket mean v2, --db with a
     /// token v3, --db without one v1.
-    #[arg(long, value_parser = PossibleValuesParser::new(Api::NAMES).try_map(|s| s.parse::<Api>()))]
+    #[arg(long, value_parser = PossibleValuesParser::new(Api::NAMES.iter().copied()).try_map(|s| s.parse::<Api>()))]
     pub(crate) api: Option<Api>,
     /// A file holding the API token (else `INFLUX_TOKEN`).
     #[arg(long, value_name = "FILE")]
@@ -68,7 +68,7 @@ pub struct Cli {
     /// Timestamp of a reading's point: meter (the meter's time, else received, else now),
     /// received (when p1-read received the telegram, else now), now (when p1-influx read it).
     #[arg(long, default_value = "meter",
-          value_parser = PossibleValuesParser::new(TimeSource::NAMES).try_map(|s| s.parse::<TimeSource>()))]
+          value_parser = PossibleValuesParser::new(TimeSource::NAMES.iter().copied()).try_map(|s| s.parse::<TimeSource>()))]
     pub(crate) time_source: TimeSource,
     /// Write the line protocol to stdout instead of sending it.
     #[arg(long)]

@@ -56,7 +56,7 @@ pub struct Cli {
     pub(crate) data_bits: Option<u8>,
 
     /// Serial: parity: none, even or odd.
-    #[arg(long, value_parser = PossibleValuesParser::new(Parity::NAMES).try_map(|s| s.parse::<Parity>()))]
+    #[arg(long, value_parser = PossibleValuesParser::new(Parity::NAMES.iter().copied()).try_map(|s| s.parse::<Parity>()))]
     pub(crate) parity: Option<Parity>,
 
     /// Replays: pace telegrams as the meter did (by their timestamps, else one a second)

@@ -50,35 +50,22 @@ impl Source {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Parity {
-    None,
-    Even,
-    Odd,
+p1_common::named_enum! {
+    /// A serial line's parity.
+    pub(crate) enum Parity ("a parity") {
+        None = "none",
+        Even = "even",
+        Odd = "odd",
+    }
 }
 
 impl Parity {
-    pub(crate) const NAMES: [&'static str; 3] = ["none", "even", "odd"];
-
     /// The letter of "8N1".
     fn letter(self) -> char {
         match self {
             Parity::None => 'N',
             Parity::Even => 'E',
             Parity::Odd => 'O',
-        }
-    }
-}
-
-impl std::str::FromStr for Parity {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        match text {
-            "none" => Ok(Parity::None),
-            "even" => Ok(Parity::Even),
-            "odd" => Ok(Parity::Odd),
-            _ => Err(format!("'{text}' is not a parity: none, even or odd")),
         }
     }
 }
