@@ -43,6 +43,20 @@ impl<W: Write> RecordWriter<W> {
         write_flushed(&mut self.out, &self.line)
     }
 
+    /// Writes one line as it is (adding the line end if it has none) and flushes.
+    ///
+    /// # Errors
+    /// The output's, a closed pipe as [`Error::BrokenPipe`].
+    pub fn write_raw_line(&mut self, line: &[u8]) -> Result<(), Error> {
+        if line.ends_with(b"\n") {
+            return write_flushed(&mut self.out, line);
+        }
+        self.line.clear();
+        self.line.extend_from_slice(line);
+        self.line.push(b'\n');
+        write_flushed(&mut self.out, &self.line)
+    }
+
     /// Writes `bytes` as they are and flushes.
     ///
     /// # Errors

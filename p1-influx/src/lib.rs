@@ -16,7 +16,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use clap::Parser;
-use log::{info, warn};
+use log::{debug, info, warn};
 use p1_common::input::{Line, spawn_stdin_lines};
 use p1_common::output::RecordWriter;
 use p1_common::record::{Record, RecordError};
@@ -110,6 +110,14 @@ impl Converter {
         }
         match self.points(text) {
             Ok(n) => n,
+            // Envelopes and records of other types pass by in a linear pipeline.
+            Err(Skip::Nothing(NothingToWrite::Type(kind))) => {
+                debug!(
+                    "stdin: line {}: a {kind} record: not written",
+                    self.line_number
+                );
+                0
+            }
             Err(why) => {
                 self.skipped += 1;
                 if self.skipped <= 10 || self.skipped.is_power_of_two() {

@@ -108,6 +108,8 @@ impl std::fmt::Display for Place<'_> {
 
 /// State across all inputs.
 struct Session<W: Write> {
+    /// Copy input records to the output.
+    passthrough: bool,
     max_frame: usize,
     /// Envelope lines longer than this are framed in pieces.
     max_line: usize,
@@ -134,6 +136,7 @@ struct Sink<W: Write> {
 impl<W: Write> Session<W> {
     fn new(settings: &Settings, out: RecordWriter<W>) -> Self {
         Session {
+            passthrough: settings.passthrough,
             max_frame: settings.max_frame,
             max_line: LINE_FRAMES.saturating_mul(settings.max_frame),
             envelope_framer: Framer::new(settings.max_frame),
@@ -202,8 +205,13 @@ impl<W: Write> Session<W> {
     }
 
     fn read_envelope(&mut self, name: &str, line_number: u64, line: &[u8]) {
-        let envelope = match Record::from_slice(line) {
+        let record = Record::from_slice(line);
+        if self.passthrough && record.is_ok() {
+            self.sink.pass_through(line);
+        }
+        let envelope = match record {
             Ok(Record::Telegram(envelope)) => envelope,
+            Ok(_) if self.passthrough => return,
             Ok(other) => {
                 self.sink.bad_envelopes += 1;
                 let kind = other.kind().to_string();
@@ -266,6 +274,14 @@ impl<W: Write> Session<W> {
 }
 
 impl<W: Write> Sink<W> {
+    /// Copies an input record line to the output as it is.
+    fn pass_through(&mut self, line: &[u8]) {
+        let result = self.out.write_raw_line(line);
+        if let Err(e) = result {
+            self.error.get_or_insert(e);
+        }
+    }
+
     fn on_event(&mut self, event: Event<'_>, origin: Origin<'_>) {
         if self.error.is_some() {
             return;

@@ -31,6 +31,11 @@ pub struct Cli {
     #[arg(long)]
     pub(crate) strict: bool,
 
+    /// Copy the input's records (telegram envelopes, and records of other types) to stdout
+    /// too, each before the reading it gives: one stream for the stages after.
+    #[arg(long)]
+    pub(crate) passthrough: bool,
+
     /// Drop a frame that grows past this many bytes with no `!`.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_FRAME)]
     pub(crate) max_frame: usize,
@@ -57,6 +62,8 @@ pub(crate) struct Settings {
     pub(crate) inputs: Vec<Input>,
     pub(crate) zone: ClockZone,
     pub(crate) strict: bool,
+    /// Copy input records before the readings they give.
+    pub(crate) passthrough: bool,
     pub(crate) max_frame: usize,
 }
 
@@ -86,6 +93,7 @@ impl From<Cli> for Settings {
             inputs,
             zone: cli.utc_offset,
             strict: cli.strict,
+            passthrough: cli.passthrough,
             max_frame: cli.max_frame,
         }
     }

@@ -156,3 +156,47 @@ fn an_envelope_as_long_as_max_frame_allows_is_read() {
     assert_eq!(readings[0]["message"].as_str().map(str::len), Some(40_000));
     assert_eq!(readings[0]["received"], "2024-06-01T12:00:00.100+02:00");
 }
+
+/// Issue 11: with --passthrough the input's records come out too, each before its reading,
+/// so that one stream runs through the whole pipeline.
+#[test]
+fn passthrough_copies_the_input_records_before_their_readings() {
+    let envelopes: String = ["v5.txt", "v4_2.txt"]
+        .iter()
+        .map(|name| {
+            let telegram = String::from_utf8(telegram(name)).expect("utf-8");
+            let envelope = serde_json::json!({
+                "type": "telegram", "received": "2024-06-01T10:00:00.100+02:00",
+                "source": "test", "telegram": telegram,
+            });
+            format!("{envelope}\n")
+        })
+        .collect();
+    let relay = r#"{"type":"relay","time":"2024-06-01T10:00:01+02:00","load":"boiler","state":"off","reason":"start"}"#;
+    let input = format!("{envelopes}{relay}\n");
+    let output = p1_parse(&["--passthrough"], input.as_bytes());
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let out = String::from_utf8(output.stdout).expect("utf-8");
+    let kinds: Vec<&str> = out
+        .lines()
+        .map(|l| {
+            if l.contains(r#""type":"telegram""#) {
+                "telegram"
+            } else if l.starts_with(r#"{"type":"reading""#) {
+                "reading"
+            } else {
+                l
+            }
+        })
+        .collect();
+    assert_eq!(kinds, ["telegram", "reading", "telegram", "reading", relay]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        [lines[0], lines[2]],
+        envelopes.lines().collect::<Vec<_>>()[..]
+    );
+    // Without it, a relay record is reported and not written.
+    let output = p1_parse(&[], input.as_bytes());
+    assert_eq!(readings(&output).len(), 2);
+    assert!(stderr_of(&output).contains("a relay record, not a telegram envelope"));
+}

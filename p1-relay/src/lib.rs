@@ -20,7 +20,7 @@ use chrono::{DateTime, Local};
 use clap::Parser;
 use log::{error, info, warn};
 use p1_common::field::Selection;
-use p1_common::input::{Line, spawn_stdin_lines};
+use p1_common::input::{self, spawn_stdin_lines};
 use p1_common::meter_time::MeterTime;
 use p1_common::output::RecordWriter;
 use p1_common::reading::{Reading, ReadingKey};
@@ -51,13 +51,25 @@ fn now() -> Time {
     Local::now().fixed_offset()
 }
 
+/// What an input line is to the relay.
+#[derive(Debug)]
+enum Line {
+    Reading(Sample),
+    /// A telegram envelope, passed on by `p1-parse --passthrough`.
+    Envelope,
+    /// A record of another type (relay events, types to come).
+    Other,
+}
+
+/// After this many envelopes and no reading, say that p1-parse is missing.
+const ENVELOPES_BEFORE_A_HINT: u64 = 10;
+
 /// Why an input line was not used.
 #[derive(Debug)]
 enum LineError {
     Record(RecordError),
     /// A reading without what the controller needs.
     Reading(&'static str),
-    Envelope,
 }
 
 impl From<RecordError> for LineError {
@@ -71,7 +83,6 @@ impl fmt::Display for LineError {
         match self {
             LineError::Record(e) => e.fmt(f),
             LineError::Reading(why) => write!(f, "the reading {why}"),
-            LineError::Envelope => f.write_str("a telegram envelope: put p1-parse before p1-relay"),
         }
     }
 }
@@ -140,12 +151,12 @@ fn sample(reading: &Reading) -> Result<Sample, LineError> {
     })
 }
 
-/// A sample from a reading line; `None` for records that are not readings (relay events).
-fn parse_line(text: &str) -> Result<Option<Sample>, LineError> {
+/// What an input line holds for the relay.
+fn parse_line(text: &str) -> Result<Line, LineError> {
     match Record::from_json_selecting(text, SAMPLE_KEYS)? {
-        Record::Reading(reading) => sample(&reading).map(Some),
-        Record::Telegram(_) => Err(LineError::Envelope),
-        Record::Relay(_) | Record::Other(_) => Ok(None),
+        Record::Reading(reading) => sample(&reading).map(Line::Reading),
+        Record::Telegram(_) => Ok(Line::Envelope),
+        Record::Relay(_) | Record::Other(_) => Ok(Line::Other),
     }
 }
 
@@ -182,8 +193,9 @@ fn run(settings: &Settings) -> Result<(), Error> {
         settings: settings.clone(),
         line_number: 0,
         bad_lines: 0,
+        announced: false,
+        envelopes: 0,
     };
-    relay.announce_all("start")?;
     let result = relay.serve(&signals);
     let why = match &result {
         Ok(stop) => stop.describe().to_string(),
@@ -238,6 +250,11 @@ struct Relay {
     settings: Settings,
     line_number: u64,
     bad_lines: u64,
+    /// Whether the "start" events are out: they wait for the first reading, so that every
+    /// event carries the readings' clock (a replay's events are not stamped with today).
+    announced: bool,
+    /// Telegram envelopes seen (passed through when p1-parse passes them on).
+    envelopes: u64,
 }
 
 impl Relay {
@@ -261,14 +278,16 @@ impl Relay {
     }
 
     /// Takes one input line if one comes soon; `Some` when the input is over.
-    fn next_line(&mut self, lines: &Receiver<Line>) -> Result<Option<Stop>, Error> {
+    fn next_line(&mut self, lines: &Receiver<input::Line>) -> Result<Option<Stop>, Error> {
         match lines.recv_timeout(Duration::from_millis(200)) {
-            Ok(Line::Text(text)) => {
+            Ok(input::Line::Text(text)) => {
                 self.on_line(&text)?;
                 Ok(None)
             }
-            Ok(Line::End) | Err(RecvTimeoutError::Disconnected) => Ok(Some(Stop::EndOfInput)),
-            Ok(Line::Failed(e)) => Err(Error::io("stdin", e)),
+            Ok(input::Line::End) | Err(RecvTimeoutError::Disconnected) => {
+                Ok(Some(Stop::EndOfInput))
+            }
+            Ok(input::Line::Failed(e)) => Err(Error::io("stdin", e)),
             Err(RecvTimeoutError::Timeout) => Ok(None),
         }
     }
@@ -279,12 +298,21 @@ impl Relay {
             self.out.write_raw(text.as_bytes())?;
         }
         match parse_line(text) {
-            Ok(Some(sample)) => {
+            Ok(Line::Reading(sample)) => {
+                if !self.announced {
+                    self.announce_all(sample.time, "start")?;
+                }
                 let decisions = self.controller.on_sample(&sample);
                 self.apply(&decisions)?;
                 self.last_arrival = Some(Instant::now());
             }
-            Ok(None) => {}
+            Ok(Line::Envelope) => {
+                self.envelopes += 1;
+                if self.envelopes == ENVELOPES_BEFORE_A_HINT && !self.announced {
+                    warn!("telegram envelopes but no readings: put p1-parse before p1-relay");
+                }
+            }
+            Ok(Line::Other) => {}
             Err(why) => {
                 self.bad_lines += 1;
                 if self.bad_lines <= 10 || self.bad_lines.is_power_of_two() {
@@ -337,8 +365,8 @@ impl Relay {
     }
 
     /// An "off" event for every load (at start).
-    fn announce_all(&mut self, reason: &str) -> Result<(), Error> {
-        let time = now();
+    fn announce_all(&mut self, time: Time, reason: &str) -> Result<(), Error> {
+        self.announced = true;
         for load in 0..self.actuators.len() {
             let name = self.load_name(load);
             self.emit(time, &name, false, reason)?;
@@ -356,6 +384,9 @@ impl Relay {
 
     /// Every load off (but those kept), state saved, switches given time to act.
     fn shut_down(&mut self, why: &str) {
+        if !self.announced {
+            let _ = self.announce_all(self.readings_clock(), "start");
+        }
         let decisions = self.controller.exit(self.readings_clock(), why);
         for d in &decisions {
             let load = self.load_name(d.load);
@@ -444,25 +475,29 @@ mod tests {
 
     #[test]
     fn reading_lines_and_the_rest() {
-        let s = parse_line(r#"{"type":"reading","time":"2024-06-01T12:00:00+02:00","power_import_kw":0.0,"power_export_kw":2.5,"energy_import_t1_kwh":1.0,"energy_import_t2_kwh":2.0}"#)
-            .unwrap()
-            .unwrap();
+        let reading = |line| match parse_line(line) {
+            Ok(Line::Reading(sample)) => sample,
+            other => panic!("{other:?}"),
+        };
+        let s = reading(
+            r#"{"type":"reading","time":"2024-06-01T12:00:00+02:00","power_import_kw":0.0,"power_export_kw":2.5,"energy_import_t1_kwh":1.0,"energy_import_t2_kwh":2.0}"#,
+        );
         assert_eq!(s.export_kw, 2.5);
         assert_eq!(s.energy_import_kwh, Some(3.0));
         assert_eq!(s.time.to_rfc3339(), "2024-06-01T12:00:00+02:00");
-        let s = parse_line(r#"{"type":"reading","time":null,"received":"2024-06-01T12:00:01.5+02:00","power_import_kw":1.0,"power_export_kw":0.0}"#)
-            .unwrap()
-            .unwrap();
+        let s = reading(
+            r#"{"type":"reading","time":null,"received":"2024-06-01T12:00:01.5+02:00","power_import_kw":1.0,"power_export_kw":0.0}"#,
+        );
         assert_eq!(s.time.to_rfc3339(), "2024-06-01T12:00:01.500+02:00");
         assert!(matches!(
             parse_line(
                 r#"{"type":"relay","time":"2024-06-01T12:00:00+02:00","load":"x","state":"on","reason":"r"}"#
             ),
-            Ok(None)
+            Ok(Line::Other)
         ));
         assert!(matches!(
             parse_line(r#"{"type":"peak","headroom_kw":1.0}"#),
-            Ok(None)
+            Ok(Line::Other)
         ));
         assert!(
             parse_line("{nope")
@@ -480,7 +515,7 @@ mod tests {
             parse_line(
                 r#"{"type":"telegram","received":"2024-06-01T12:00:00Z","source":"sim","telegram":"/X"}"#
             ),
-            Err(LineError::Envelope)
+            Ok(Line::Envelope)
         ));
     }
 }

@@ -257,3 +257,33 @@ fn readings_that_are_not_json_or_lack_power_are_warned_about_and_never_acted_on(
         "{err}"
     );
 }
+
+/// Issue 11: a replay's events carry the readings' clock, the start events too (they once
+/// carried today's wall clock, before the first 2024 reading), and envelopes passed on by
+/// `p1-parse --passthrough` are no error.
+#[test]
+fn every_event_of_a_replay_carries_the_readings_clock() {
+    let dir = TempDir::new("meter-time");
+    let config = config(&dir, QUICK, &[BOILER]);
+    let mut s = Stream::starting(NOON);
+    s.hold(61, 0.0, 2.41);
+    let envelope = r#"{"type":"telegram","received":"2024-06-12T12:00:00.100+02:00","source":"sim","telegram":"/X\r\n\r\n!\r\n"}"#;
+    let input = format!("{envelope}\n{}", s.text());
+    let output = p1_relay(&["--config", config.to_str().expect("path")], &input);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let times: Vec<(String, String)> = events(&output)
+        .into_iter()
+        .map(|e| (e.time, e.reason))
+        .collect();
+    assert_eq!(
+        times.first(),
+        Some(&("2024-06-12T12:00:00+02:00".into(), "start".into()))
+    );
+    assert!(
+        times
+            .iter()
+            .all(|(time, _)| time.starts_with("2024-06-12T12:0")),
+        "{times:?}"
+    );
+    assert!(!stderr(&output).contains("envelope"), "{}", stderr(&output));
+}
