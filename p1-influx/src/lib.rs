@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use log::{debug, info, warn};
@@ -41,9 +41,55 @@ pub fn main() -> ExitCode {
 
 fn run(settings: Settings) -> Result<(), Error> {
     let mut converter = Converter::new(settings.schema);
+    let signals = Signals::install()?;
+    let mut input_end = InputEnd {
+        drain: settings.drain,
+        stop_seen: None,
+    };
     match settings.output {
-        Output::Print => print(&mut converter),
-        Output::Send(delivery) => send(&mut converter, &delivery),
+        Output::Print => print(&mut converter, &signals, &mut input_end),
+        Output::Send(delivery) => send(&mut converter, &delivery, &signals, &mut input_end),
+    }
+}
+
+/// When to stop reading the input. After SIGTERM it is still read for the drain time: the
+/// stages before are stopping too, and their last records (the relay's exit events, which
+/// say every load went off) are on their way.
+struct InputEnd {
+    drain: Duration,
+    stop_seen: Option<Instant>,
+}
+
+impl InputEnd {
+    /// Whether a stop was asked for, noting when it was first seen.
+    fn stopping(&mut self, signals: &Signals) -> bool {
+        if signals.stop_requested() {
+            self.stop_seen.get_or_insert_with(Instant::now);
+        }
+        self.stop_seen.is_some()
+    }
+
+    /// Whether the input is no longer read.
+    fn over(&mut self, signals: &Signals) -> bool {
+        self.stopping(signals) && self.stop_seen.is_some_and(|t| t.elapsed() >= self.drain)
+    }
+
+    /// How long to wait for a line before looking at the signals again.
+    fn poll(&self) -> Duration {
+        if self.stop_seen.is_some() {
+            Duration::from_millis(50)
+        } else {
+            Duration::from_millis(500)
+        }
+    }
+
+    /// Why reading ended, the input being over.
+    fn ended(&self) -> Ended {
+        if self.stop_seen.is_some() {
+            Ended::StopRequested
+        } else {
+            Ended::Input
+        }
     }
 }
 
@@ -162,7 +208,7 @@ struct Sending {
 }
 
 impl Sending {
-    fn start(delivery: &Delivery) -> Sending {
+    fn start(delivery: &Delivery, drain: Duration) -> Sending {
         let input_done = Arc::new(AtomicBool::new(false));
         let stop = Arc::new(AtomicBool::new(false));
         let (wake, woken): (_, Receiver<()>) = mpsc::channel();
@@ -172,7 +218,7 @@ impl Sending {
             delivery.timeout,
             Arc::clone(&input_done),
             Arc::clone(&stop),
-            delivery.drain,
+            drain,
             woken,
         );
         let thread = std::thread::spawn(move || {
@@ -191,11 +237,16 @@ impl Sending {
         let _ = self.wake.send(());
     }
 
+    /// Starts the sender's drain time (it sends what it can, then leaves the rest).
+    fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
     /// Tells the sender the input is over and waits for it (a second SIGTERM stops it at
     /// once); how many points it sent.
     fn finish(self, ended: Ended, signals: &Signals) -> Result<u64, Error> {
         if ended == Ended::StopRequested {
-            self.stop.store(true, Ordering::Relaxed);
+            self.stop();
         }
         self.input_done.store(true, Ordering::Release);
         self.wake();
@@ -213,18 +264,22 @@ impl Sending {
     }
 }
 
-fn send(converter: &mut Converter, delivery: &Delivery) -> Result<(), Error> {
-    let signals = Signals::install()?;
+fn send(
+    converter: &mut Converter,
+    delivery: &Delivery,
+    signals: &Signals,
+    input_end: &mut InputEnd,
+) -> Result<(), Error> {
     let mut spool = Spool::open(&delivery.spool)?;
     info!(
         "writing to {} through the spool {}",
         delivery.target.url,
         delivery.spool.dir.display()
     );
-    let sending = Sending::start(delivery);
-    let ended = spool_input(converter, &mut spool, &sending, &signals)?;
+    let sending = Sending::start(delivery, input_end.drain);
+    let ended = spool_input(converter, &mut spool, &sending, signals, input_end)?;
     spool.seal()?;
-    let sent = sending.finish(ended, &signals)?;
+    let sent = sending.finish(ended, signals)?;
     let left = spool::sealed_segments(&delivery.spool.dir).map_or(0, |s| s.len());
     info!(
         "{}: {} lines read, {sent} points sent, {} skipped, {} dropped (spool full){}",
@@ -241,26 +296,31 @@ fn send(converter: &mut Converter, delivery: &Delivery) -> Result<(), Error> {
     Ok(())
 }
 
-/// Appends the input's points to the spool until the input ends or a stop is requested.
+/// Appends the input's points to the spool until the input ends or, after a stop request,
+/// the drain time is over.
 fn spool_input(
     converter: &mut Converter,
     spool: &mut Spool,
     sending: &Sending,
     signals: &Signals,
+    input_end: &mut InputEnd,
 ) -> Result<Ended, Error> {
     let lines = spawn_stdin_lines(1 << 20, 1024);
     // A line taken while looking whether more input is waiting.
     let mut pending: Option<Line> = None;
     loop {
-        if signals.stop_requested() {
+        if input_end.stopping(signals) {
+            sending.stop();
+        }
+        if input_end.over(signals) {
             return Ok(Ended::StopRequested);
         }
         let line = match pending.take() {
             Some(line) => Some(line),
-            None => match lines.recv_timeout(Duration::from_millis(500)) {
+            None => match lines.recv_timeout(input_end.poll()) {
                 Ok(line) => Some(line),
                 Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => return Ok(Ended::Input),
+                Err(RecvTimeoutError::Disconnected) => return Ok(input_end.ended()),
             },
         };
         match line {
@@ -276,7 +336,7 @@ fn spool_input(
                     Err(TryRecvError::Disconnected) => {}
                 }
             }
-            Some(Line::End) => return Ok(Ended::Input),
+            Some(Line::End) => return Ok(input_end.ended()),
             Some(Line::Failed(e)) => return Err(Error::io("stdin", e)),
             None => {}
         }
@@ -287,18 +347,24 @@ fn spool_input(
 }
 
 /// `--print`: line protocol to stdout, one record at a time.
-fn print(converter: &mut Converter) -> Result<(), Error> {
+fn print(
+    converter: &mut Converter,
+    signals: &Signals,
+    input_end: &mut InputEnd,
+) -> Result<(), Error> {
     let mut out = RecordWriter::stdout();
     let lines = spawn_stdin_lines(1 << 20, 1024);
-    loop {
-        match lines.recv() {
+    while !input_end.over(signals) {
+        match lines.recv_timeout(input_end.poll()) {
             Ok(Line::Text(text)) => {
                 if converter.convert(&text) > 0 {
                     out.write_raw(converter.buf.as_bytes())?;
                 }
             }
             Ok(Line::Failed(e)) => return Err(Error::io("stdin", e)),
-            Ok(Line::End) | Err(_) => return Ok(()),
+            Ok(Line::End) | Err(RecvTimeoutError::Disconnected) => return Ok(()),
+            Err(RecvTimeoutError::Timeout) => {}
         }
     }
+    Ok(())
 }

@@ -277,6 +277,8 @@ fn default_spool_dir() -> PathBuf {
 #[derive(Debug)]
 pub(crate) struct Settings {
     pub(crate) schema: Schema,
+    /// After SIGTERM: how long the input is still read, and the spool still sent.
+    pub(crate) drain: Duration,
     pub(crate) output: Output,
 }
 
@@ -293,7 +295,6 @@ pub(crate) struct Delivery {
     pub(crate) target: Target,
     pub(crate) spool: SpoolSettings,
     pub(crate) timeout: Duration,
-    pub(crate) drain: Duration,
 }
 
 impl Settings {
@@ -311,10 +312,10 @@ impl Settings {
                     max_age: Duration::from_secs(cli.flush),
                 },
                 timeout: Duration::from_secs(cli.timeout),
-                drain: Duration::from_secs(cli.drain),
             })
         };
         Ok(Settings {
+            drain: Duration::from_secs(cli.drain),
             schema: Schema::new(
                 &cli.measurement,
                 &cli.tags,

@@ -236,6 +236,29 @@ impl Proc {
         killpg(Pid::from_raw(pid), signal).expect("signal a process group");
     }
 
+    /// Sends `signal` to the process of its group that runs `exe`; false if none does.
+    pub fn signal_member(&self, exe: &std::path::Path, signal: Signal) -> bool {
+        let group = i32::try_from(self.child.id()).expect("a pid fits in i32");
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return false;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<i32>().ok())
+            else {
+                continue;
+            };
+            let in_group =
+                nix::unistd::getpgid(Some(Pid::from_raw(pid))).is_ok_and(|g| g.as_raw() == group);
+            if in_group && std::fs::read_link(entry.path().join("exe")).is_ok_and(|e| e == exe) {
+                return kill(Pid::from_raw(pid), signal).is_ok();
+            }
+        }
+        false
+    }
+
     /// Whether any process of its group is still alive.
     pub fn group_alive(&self) -> bool {
         let pid = i32::try_from(self.child.id()).expect("a pid fits in i32");

@@ -1,7 +1,9 @@
-//! The whole pipeline as the README wires it, end to end:
+//! The whole pipeline as the README wires it, end to end, one stream of records:
 //!
-//!   p1-read PTY | p1-parse | tee >(p1-influx ...) | p1-relay --config relay.toml
+//!   p1-read PTY | p1-parse | p1-relay --passthrough --config relay.toml | p1-influx ...
 //!
+//! (with a `tee` before p1-influx to keep a copy of the stream for the assertions; it ignores
+//! SIGTERM, to pass on what the stages write as they stop).
 //! Telegrams are written into a real pseudo-terminal (socat), corrupted ones among them and a
 //! pause long enough for the stale-data rule; a real influxd on 127.0.0.1 receives the
 //! readings; a `command` switch records what the relay really did. The pipeline is stopped
@@ -99,8 +101,8 @@ fn the_whole_pipeline_from_a_pty_to_influxdb_and_the_relay() {
     let b = bin.display();
     let pipeline = format!(
         "exec > {events} 2> {log} < /dev/null; set -o pipefail; \
-         {b}/p1-read {dev} | {b}/p1-parse | tee >({b}/p1-influx --url {url} --db p1 --flush 1 --spool-dir {d}/spool) \
-         | {b}/p1-relay --config {config}",
+         {b}/p1-read {dev} | {b}/p1-parse | {b}/p1-relay --passthrough --config {config} | (trap '' TERM; exec tee {events}) \
+         | {b}/p1-influx --url {url} --db p1 --flush 1 --spool-dir {d}/spool > /dev/null",
         events = events.display(),
         log = log.display(),
         dev = device.display(),
@@ -199,7 +201,8 @@ fn the_whole_pipeline_from_a_pty_to_influxdb_and_the_relay() {
     let events = std::fs::read_to_string(&events).expect("events");
     let relay: Vec<serde_json::Value> = events
         .lines()
-        .map(|l| serde_json::from_str(l).expect("event json"))
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("record json"))
+        .filter(|r| r["type"] == "relay")
         .collect();
     let timeline: Vec<String> = relay
         .iter()
@@ -256,4 +259,28 @@ fn the_whole_pipeline_from_a_pty_to_influxdb_and_the_relay() {
         .filter(|e| e.file_name() != "lock")
         .count();
     assert_eq!(spool, 0, "nothing unsent");
+
+    // Every relay event in InfluxDB too (issue 11: behind `tee` p1-influx never saw them).
+    let stored: Vec<(i64, String)> = influxd.query("p1", "SELECT reason FROM p1_relay")["results"]
+        [0]["series"][0]["values"]
+        .as_array()
+        .expect("relay points")
+        .iter()
+        .map(|row| {
+            (
+                row[0].as_i64().expect("time"),
+                row[1].as_str().expect("reason").to_string(),
+            )
+        })
+        .collect();
+    let printed: Vec<(i64, String)> = relay
+        .iter()
+        .map(|e| {
+            let time = chrono::DateTime::parse_from_rfc3339(e["time"].as_str().expect("time"))
+                .expect("rfc 3339")
+                .timestamp();
+            (time, e["reason"].as_str().expect("reason").to_string())
+        })
+        .collect();
+    assert_eq!(stored, printed);
 }

@@ -1,0 +1,252 @@
+//! scripts/p1-pipeline as a supervisor runs it: one linear stream of records, every stage's
+//! exit status kept, a failing stage taking the whole pipeline down, and the dashboard's
+//! queries answered by what it wrote (issue 11).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use p1_testkit::influxd::Influxd;
+use p1_testkit::{Proc, Signal, TempDir, skip_without};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// The workspace's binaries (the pipeline test builds them when run alone).
+fn binaries() -> PathBuf {
+    let exe = std::env::current_exe().expect("test exe");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .to_path_buf();
+    if !["p1-read", "p1-parse", "p1-relay", "p1-influx"]
+        .iter()
+        .all(|b| dir.join(b).exists())
+    {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let output = p1_testkit::run_with(
+            Command::new(cargo).args(["build", "--bins", "-q"]),
+            b"",
+            Duration::from_secs(600),
+        );
+        assert!(output.status.success(), "cargo build failed");
+    }
+    dir
+}
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/p1-pipeline")
+}
+
+/// p1-pipeline with an environment file of `settings` (one `KEY=value` a line).
+fn pipeline(dir: &TempDir, settings: &str, extra: &[&str]) -> Command {
+    let env = dir.path("p1.env");
+    std::fs::write(&env, settings).expect("env file");
+    let mut command = Command::new("bash");
+    command
+        .arg(script())
+        .arg("--env")
+        .arg(&env)
+        .args(extra)
+        .env("P1_BIN_DIR", binaries())
+        .env("TMPDIR", dir.root());
+    command
+}
+
+/// A load that goes on a second after any reading (export >= 0) and off never by the rules:
+/// it switches at any hour of the simulated day.
+fn relay_config(dir: &TempDir, switch: &str) -> PathBuf {
+    let path = dir.path("relay.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "stale_after = \"1h\"\nsettle = \"0s\"\nstartup_grace = \"0s\"\n[[load]]\nname = \"boiler\"\n\
+             power_kw = 2.0\non_export_kw = 0.0\noff_import_kw = 100.0\non_delay = \"1s\"\n[load.switch]\n{switch}\n"
+        ),
+    )
+    .expect("relay config");
+    path
+}
+
+#[test]
+fn a_configuration_error_in_p1_influx_ends_the_pipeline_with_78_regression_11() {
+    let dir = TempDir::new("pipeline-78");
+    let config = relay_config(&dir, "type = \"dry-run\"");
+    let settings = format!(
+        "P1_SOURCE=sim\nP1_READ_ARGS=\"--speed 1\"\nP1_RELAY_CONFIG={}\n\
+         P1_INFLUX_ARGS=\"--url http://127.0.0.1:9 --db p1 --token-file {}/missing\"\n",
+        config.display(),
+        dir.root().display()
+    );
+    let started = Instant::now();
+    let output = p1_testkit::run(&mut pipeline(&dir, &settings, &[]), b"");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(78), "{stderr}");
+    assert!(
+        stderr.contains("p1-influx: ") && stderr.contains("missing: no such file"),
+        "{stderr}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn a_killed_stage_takes_the_pipeline_down_at_once_regression_11() {
+    let bin = binaries();
+    let dir = TempDir::new("pipeline-kill");
+    let config = relay_config(&dir, "type = \"dry-run\"");
+    let settings = format!(
+        "P1_SOURCE=sim\nP1_RELAY_CONFIG={}\nP1_INFLUX_ARGS=\"--print\"\n",
+        config.display()
+    );
+    let mut proc = Proc::spawn(&mut pipeline(&dir, &settings, &[]));
+    // The relay's "on" a second after the first reading: every stage is up.
+    proc.wait_stdout("p1_relay,load=boiler on=1i", WAIT);
+    assert!(
+        proc.signal_member(&bin.join("p1-relay"), Signal::SIGKILL),
+        "p1-relay running"
+    );
+    let killed = Instant::now();
+    let status = proc.wait(WAIT);
+    let took = killed.elapsed();
+    assert_eq!(status.code(), Some(137), "{:?}", proc.rest_of_stderr(WAIT));
+    assert!(took < Duration::from_secs(1), "took {took:?}");
+    assert!(!proc.group_alive(), "a stage outlived the pipeline");
+}
+
+#[test]
+fn sigterm_stops_every_stage_and_dry_run_keeps_the_env_files_relay_args_regression_11() {
+    let dir = TempDir::new("pipeline-term");
+    let switched = dir.path("switched");
+    let config = relay_config(
+        &dir,
+        &format!(
+            "type = \"command\"\non = \"echo on >> {0}\"\noff = \"echo off >> {0}\"",
+            switched.display()
+        ),
+    );
+    // -q in the env file: p1-relay logs nothing but errors, --dry-run switches nothing.
+    let settings = format!(
+        "P1_SOURCE=sim\nP1_RELAY_CONFIG={}\nP1_RELAY_ARGS=\"-q\"\nP1_INFLUX_ARGS=\"--print\"\n",
+        config.display()
+    );
+    let mut proc = Proc::spawn(&mut pipeline(&dir, &settings, &["--dry-run"]));
+    proc.wait_stdout("p1_relay,load=boiler on=1i", WAIT);
+    proc.signal(Signal::SIGTERM);
+    let asked = Instant::now();
+    let status = proc.wait(WAIT);
+    let took = asked.elapsed();
+    let rest = proc.rest_of_stderr(WAIT);
+    assert_eq!(status.code(), Some(0), "{rest:?}");
+    assert!(took < Duration::from_secs(5), "took {took:?}: {rest:?}");
+    assert!(!proc.group_alive(), "a stage outlived the pipeline");
+    assert!(!switched.exists(), "--dry-run switched a load");
+    assert!(
+        !rest.iter().any(|l| l.starts_with("p1-relay: ")),
+        "-q was dropped: {rest:?}"
+    );
+}
+
+/// Every relay event lands in InfluxDB beside the readings, and every query of the Grafana
+/// dashboard returns data (the "Loads switched" panel was always empty behind `tee`).
+#[test]
+fn the_linear_pipeline_fills_every_panel_of_the_dashboard_regression_11() {
+    if skip_without(&["influxd"]) {
+        return;
+    }
+    let dir = TempDir::new("pipeline-dashboard");
+    let influxd = Influxd::start();
+    influxd.create_database("p1");
+    let config = relay_config(&dir, "type = \"dry-run\"");
+    // An hour across midnight UTC (02:00 in Brussels in June): two days for "energy per day".
+    let settings = format!(
+        "P1_SOURCE=sim\nP1_READ_ARGS=\"--speed 0 --count 3600 --seed 7 --start 2024-06-12T01:30:00\"\n\
+         P1_RELAY_CONFIG={}\nP1_INFLUX_ARGS=\"--url {} --db p1 --flush 1 --spool-dir {}/spool\"\n",
+        config.display(),
+        influxd.url(),
+        dir.root().display()
+    );
+    let output = p1_testkit::run_with(
+        &mut pipeline(&dir, &settings, &[]),
+        b"",
+        Duration::from_secs(120),
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let events: Vec<(i64, i64, String)> = influxd.query(
+        "p1",
+        "SELECT \"on\", reason FROM p1_relay WHERE load = 'boiler'",
+    )["results"][0]["series"][0]["values"]
+        .as_array()
+        .expect("relay points")
+        .iter()
+        .map(|row| {
+            (
+                row[0].as_i64().expect("time"),
+                row[1].as_i64().expect("on"),
+                row[2].as_str().expect("reason").to_string(),
+            )
+        })
+        .collect();
+    let first = 1_718_148_600; // 2024-06-12T01:30:00+02:00, the first reading
+    assert_eq!(
+        events,
+        [
+            (first, 0, "start".to_string()),
+            (
+                first + 1,
+                1,
+                "export 0.00 kW >= 0.00 kW for 1 s".to_string()
+            ),
+            (first + 3599, 0, "exit: end of input".to_string()),
+        ]
+    );
+
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/grafana-p1.json"),
+        )
+        .expect("dashboard"),
+    )
+    .expect("dashboard json");
+    let mut queries = 0;
+    for panel in dashboard["panels"].as_array().expect("panels") {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            let query = target["query"].as_str().expect("an InfluxQL query");
+            let query = query
+                .replace(
+                    "$timeFilter",
+                    "time >= '2024-06-11T00:00:00Z' AND time < '2024-06-13T00:00:00Z'",
+                )
+                .replace("/^$meter$/", "/.*/")
+                .replace("$__interval", "1m");
+            let answer = influxd.query("p1", &query);
+            let series = answer["results"][0]["series"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let values = series
+                .iter()
+                .flat_map(|s| s["values"].as_array().cloned().unwrap_or_default())
+                .filter(|row| {
+                    row.as_array()
+                        .is_some_and(|r| r[1..].iter().any(|v| !v.is_null()))
+                })
+                .count();
+            assert!(
+                values > 0,
+                "{}: no data for {query}: {answer}",
+                panel["title"]
+            );
+            queries += 1;
+        }
+    }
+    assert_eq!(queries, 10, "every query of the dashboard");
+}
