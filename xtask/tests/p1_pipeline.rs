@@ -27,7 +27,7 @@ fn binaries() -> PathBuf {
         let output = p1_testkit::run_with(
             Command::new(cargo).args(["build", "--bins", "-q"]),
             b"",
-            Duration::from_secs(600),
+            Duration::from_mins(10),
         );
         assert!(output.status.success(), "cargo build failed");
     }
@@ -172,7 +172,7 @@ fn the_linear_pipeline_fills_every_panel_of_the_dashboard_regression_11() {
     let output = p1_testkit::run_with(
         &mut pipeline(&dir, &settings, &[]),
         b"",
-        Duration::from_secs(120),
+        Duration::from_mins(2),
     );
     assert!(
         output.status.success(),
