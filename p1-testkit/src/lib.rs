@@ -15,4 +15,4 @@ pub mod tools;
 
 pub use fs::{TempDir, accept, free_port};
 pub use proc::{Proc, Signal, run, run_with};
-pub use tools::skip_without;
+pub use tools::{skip_without, skip_without_optional};

@@ -12,6 +12,7 @@ fn package(tool: &str) -> &str {
         "influxd" => "influxdb",
         "mosquitto" => "mosquitto",
         "promtool" => "prometheus",
+        "systemd-analyze" => "systemd",
         other => other,
     }
 }
@@ -22,6 +23,24 @@ pub fn have(tool: &str) -> bool {
         std::env::split_paths(&paths)
             .any(|dir| std::fs::metadata(dir.join(tool)).is_ok_and(|m| m.is_file()))
     })
+}
+
+/// `true` when an optional `tool` is missing (one the issue asks to use only "when it is
+/// installed"): the test is skipped with a line on stderr, also under `P1_TEST_REQUIRE_ALL`.
+pub fn skip_without_optional(tool: &str) -> bool {
+    if have(tool) {
+        return false;
+    }
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped {test}: needs {tool} (optional; apt-get install {})",
+        package(tool)
+    );
+    true
 }
 
 /// `true` when the calling test must be skipped because one of `tools` is missing: the skip
