@@ -224,8 +224,10 @@ impl Proc {
         }
     }
 
-    /// Sends `signal` to the process.
+    /// Sends `signal` to the process (which must not have been waited for: its pid may be
+    /// another process's by then).
     pub fn signal(&self, signal: Signal) {
+        assert!(self.status.is_none(), "signal to a process already waited for");
         let pid = i32::try_from(self.child.id()).expect("a pid fits in i32");
         kill(Pid::from_raw(pid), signal).expect("send a signal");
     }
@@ -294,9 +296,13 @@ impl Proc {
 }
 
 impl Drop for Proc {
+    /// Kills the group of a child that is still running. A child already waited for is left
+    /// alone: its pid, and so its group's number, may since belong to another test's process.
     fn drop(&mut self) {
-        kill_group(&self.child);
-        let _ = self.child.wait();
+        if self.status.is_none() {
+            kill_group(&self.child);
+            let _ = self.child.wait();
+        }
     }
 }
 
