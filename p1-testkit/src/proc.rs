@@ -227,7 +227,10 @@ impl Proc {
     /// Sends `signal` to the process (which must not have been waited for: its pid may be
     /// another process's by then).
     pub fn signal(&self, signal: Signal) {
-        assert!(self.status.is_none(), "signal to a process already waited for");
+        assert!(
+            self.status.is_none(),
+            "signal to a process already waited for"
+        );
         let pid = i32::try_from(self.child.id()).expect("a pid fits in i32");
         kill(Pid::from_raw(pid), signal).expect("send a signal");
     }

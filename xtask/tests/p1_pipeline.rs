@@ -2,37 +2,17 @@
 //! exit status kept, a failing stage taking the whole pipeline down, and the dashboard's
 //! queries answered by what it wrote (issue 11).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::binaries;
 use p1_testkit::influxd::Influxd;
 use p1_testkit::{Proc, Signal, TempDir, skip_without};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-/// The workspace's binaries (the pipeline test builds them when run alone).
-fn binaries() -> PathBuf {
-    let exe = std::env::current_exe().expect("test exe");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target dir")
-        .to_path_buf();
-    if !["p1-read", "p1-parse", "p1-relay", "p1-influx"]
-        .iter()
-        .all(|b| dir.join(b).exists())
-    {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let output = p1_testkit::run_with(
-            Command::new(cargo).args(["build", "--bins", "-q"]),
-            b"",
-            Duration::from_mins(10),
-        );
-        assert!(output.status.success(), "cargo build failed");
-    }
-    dir
-}
 
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/p1-pipeline")

@@ -10,40 +10,19 @@
 //! with SIGTERM to all its processes, as systemd does.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+mod common;
+
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as Span, NaiveDate, NaiveDateTime};
+use common::binaries;
 use p1_testkit::influxd::Influxd;
 use p1_testkit::pty::PtyPair;
 use p1_testkit::telegram::TelegramBuilder;
 use p1_testkit::{Proc, Signal, TempDir, skip_without};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-/// The workspace's binaries, built if this test runs alone.
-fn binaries() -> PathBuf {
-    let exe = std::env::current_exe().expect("test exe");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target dir")
-        .to_path_buf();
-    if !["p1-read", "p1-parse", "p1-relay", "p1-influx"]
-        .iter()
-        .all(|b| dir.join(b).exists())
-    {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let output = p1_testkit::run_with(
-            Command::new(cargo).args(["build", "--bins", "-q"]),
-            b"",
-            Duration::from_mins(10),
-        );
-        assert!(output.status.success(), "cargo build failed");
-    }
-    dir
-}
 
 fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + WAIT;
