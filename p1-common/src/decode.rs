@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::fmt::Write as _;
 
 use crate::field::{Decode, FieldTable, Quantity, State, Time, Unit, ValueDecode};
 use crate::meter_time::{ClockZone, MeterTime};
@@ -135,13 +136,21 @@ fn apply_mbus(
     };
     match what {
         b"24.1.0" => {
-            let device_type = small_integer(single(object)?)?;
+            let raw = single(object)?;
+            // `()` or `(000)`: no device in this slot.
+            if raw.is_empty() || raw.iter().all(|&b| b == b'0') {
+                return Ok(Known::Yes);
+            }
+            let device_type = small_integer(raw)?;
             let device = mbus_channel(devices, channel);
             device.device_type = Some(device_type);
             device.kind = MbusKind::from_device_type(device_type);
         }
         b"96.1.0" | b"96.1.1" => {
-            mbus_channel(devices, channel).id = Some(decode_text(single(object)?));
+            let id = decode_text(single(object)?);
+            if !id.is_empty() {
+                mbus_channel(devices, channel).id = Some(id);
+            }
         }
         b"24.4.0" => mbus_channel(devices, channel).valve = Some(small_integer(single(object)?)?),
         [b'2', b'4', b'.', b'2', b'.', _] => {
@@ -149,6 +158,10 @@ fn apply_mbus(
             let (number, unit) = split_unit(value);
             let time = timestamp(time, zone)?;
             let value = parse_decimal(number, 0).ok_or("not a number")?;
+            // A reading at an unset time is one the device never made (an empty slot's zero).
+            if !time.is_set() {
+                return Ok(Known::Yes);
+            }
             let device = mbus_channel(devices, channel);
             device.time = Some(time);
             device.value = Some(value);
@@ -213,6 +226,9 @@ impl Decode for DemandHistory {
 #[derive(Debug, Clone, Copy)]
 pub struct FailureLog;
 
+/// The duration a meter writes in an unused entry of its power-failure log.
+const UNUSED_DURATION_S: u64 = 2_147_483_647;
+
 impl Decode for FailureLog {
     type Value = Vec<PowerFailure>;
     fn decode(
@@ -225,6 +241,10 @@ impl Decode for FailureLog {
             .next()
             .ok_or("empty")?
             .map_err(|_| "malformed value list")?;
+        // `1-0:99.97.0()` (Iskra AM550): an empty log.
+        if count.is_empty() {
+            return Ok(Some(Vec::new()));
+        }
         let count = parse_unsigned(count).ok_or("the entry count is not a number")?;
         let mut log = Vec::with_capacity(count.min(16) as usize);
         if count == 0 {
@@ -239,7 +259,10 @@ impl Decode for FailureLog {
                 return Err("unexpected unit");
             }
             let duration_s = parse_unsigned(number).ok_or("not a whole number of seconds")?;
-            log.push(PowerFailure { end, duration_s });
+            // An unset end or the "unused" duration 2^31 - 1: an entry that never happened.
+            if end.is_set() && duration_s != UNUSED_DURATION_S {
+                log.push(PowerFailure { end, duration_s });
+            }
         }
         match values.next() {
             None => Ok(Some(log)),
@@ -295,6 +318,14 @@ pub fn decode_text(raw: &[u8]) -> String {
     fn nibble(b: u8) -> Option<u8> {
         (b as char).to_digit(16).map(|d| d as u8)
     }
+    // An unset buffer: all 0xFF as sent (0x7F once p1-read has cleared the parity bit), or
+    // all "FF" in hex.
+    let unset = |b: &u8| matches!(b, 0xFF | 0x7F);
+    if raw.iter().all(unset)
+        || (raw.len() >= 2 && raw.iter().all(|b| b.eq_ignore_ascii_case(&b'F')))
+    {
+        return String::new();
+    }
     if !raw.is_empty() && raw.len().is_multiple_of(2) {
         let decoded: Option<String> = raw
             .chunks_exact(2)
@@ -307,12 +338,34 @@ pub fn decode_text(raw: &[u8]) -> String {
             return text;
         }
     }
-    lossy(raw)
+    faithful(raw)
+}
+
+/// Text as sent, each byte that is not UTF-8 written `\xNN`, so that nothing is lost.
+fn faithful(raw: &[u8]) -> String {
+    let mut text = String::with_capacity(raw.len());
+    for chunk in raw.utf8_chunks() {
+        text.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            let _ = write!(text, "\\x{b:02X}");
+        }
+    }
+    text
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unset_buffers_are_empty_and_other_bytes_are_kept_faithfully_regression_12() {
+        assert_eq!(decode_text(&[0xFF; 1024]), "");
+        // p1-read clears the parity bit: 0xFF arrives as 0x7F.
+        assert_eq!(decode_text(&[0x7F; 16]), "");
+        assert_eq!(decode_text(b"FFFFFFFF"), "");
+        assert_eq!(decode_text(b"caf\xE9!"), "caf\\xE9!");
+        assert_eq!(decode_text("café".as_bytes()), "café");
+    }
 
     #[test]
     fn hex_texts_decode_only_when_printable() {

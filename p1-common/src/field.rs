@@ -286,23 +286,51 @@ pub enum Unit {
     KW,
     Volt,
     Ampere,
+    KVA,
+    KVar,
+    KVarh,
+    Hertz,
+    /// No unit (a power factor).
+    Ratio,
 }
 
 impl Unit {
-    /// The power of ten to divide by to get this unit from `sent`; `None` when `sent` is not
-    /// this unit (absent: already in it).
-    fn shift_from(self, sent: Option<&[u8]>) -> Option<u32> {
-        let Some(sent) = sent else { return Some(0) };
-        let is = |name: &str| sent.eq_ignore_ascii_case(name.as_bytes());
+    /// The unit without its prefix, and the power of ten of the key's prefix (k: 3).
+    fn base(self) -> (&'static str, i32) {
         match self {
-            Unit::KWh if is("kWh") => Some(0),
-            Unit::KWh if is("Wh") => Some(3),
-            Unit::KW if is("kW") => Some(0),
-            Unit::KW if is("W") => Some(3),
-            Unit::Volt if is("V") => Some(0),
-            Unit::Ampere if is("A") => Some(0),
-            _ => None,
+            Unit::KWh => ("Wh", 3),
+            Unit::KW => ("W", 3),
+            Unit::Volt => ("V", 0),
+            Unit::Ampere => ("A", 0),
+            Unit::KVA => ("VA", 3),
+            Unit::KVar => ("var", 3),
+            Unit::KVarh => ("varh", 3),
+            Unit::Hertz => ("Hz", 0),
+            Unit::Ratio => ("", 0),
         }
+    }
+
+    /// The power of ten to divide by to get this unit from `sent` (negative: to multiply
+    /// by), whatever SI prefix it has (`Wh`, `kWh`, `MWh`; `mA`, `A`, `kA`); `None` when
+    /// `sent` is another unit. Absent, the value is in the key's unit already.
+    fn shift_from(self, sent: Option<&[u8]>) -> Option<i32> {
+        let Some(sent) = sent else { return Some(0) };
+        let (base, key) = self.base();
+        if base.is_empty() {
+            return sent.is_empty().then_some(0);
+        }
+        let (prefix, rest) = sent.split_at_checked(sent.len().checked_sub(base.len())?)?;
+        if !rest.eq_ignore_ascii_case(base.as_bytes()) {
+            return None;
+        }
+        let sent_power = match prefix {
+            b"" => 0,
+            b"k" | b"K" => 3,
+            b"M" => 6,
+            b"m" => -3,
+            _ => return None,
+        };
+        Some(key - sent_power)
     }
 }
 
@@ -385,6 +413,43 @@ impl ValueDecode for Time {
     type Value = MeterTime;
     fn value(&self, raw: &[u8], zone: ClockZone) -> Result<MeterTime, &'static str> {
         MeterTime::parse(raw, zone).map_err(|_| "not a timestamp YYMMDDhhmmss[SW]")
+    }
+}
+
+/// A part of the month's peak `1-0:1.6.0`, a time and a value in kW in either order: e-MUCS
+/// sends the time first, Walloon ORES/RESA meters the value (told apart by the unit).
+#[derive(Debug, Clone, Copy)]
+pub struct MonthPeak<V> {
+    /// The time (else the value).
+    pub time_part: bool,
+    pub value: V,
+}
+
+impl<V: ValueDecode> Decode for MonthPeak<V> {
+    type Value = V::Value;
+    fn decode(
+        &self,
+        object: &Object<'_>,
+        zone: ClockZone,
+    ) -> Result<Option<V::Value>, &'static str> {
+        let mut values = object.values();
+        let mut next = || {
+            values
+                .next()
+                .ok_or("too few values")?
+                .map_err(|_| "malformed value list")
+        };
+        let (first, second) = (next()?, next()?);
+        if values.next().is_some() {
+            return Err("too many values");
+        }
+        let value_first = split_unit(first).1.is_some();
+        let raw = if self.time_part == value_first {
+            second
+        } else {
+            first
+        };
+        self.value.value(raw, zone).map(Some)
     }
 }
 

@@ -181,25 +181,39 @@ struct Stamp {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BadTimestamp;
 
-const PLACEHOLDERS: [&[u8]; 3] = [b"632525252525", b"000101010000", b"700101010000"];
+/// Dates meters write for "not set": 2063-25-25 (DSMR's all-`FF` date read as digits), and
+/// 2000-01-01 and 1970-01-01 at any hour (a clock or an M-Bus slot never set).
+const PLACEHOLDER_DATES: [&[u8]; 3] = [b"632525", b"000101", b"700101"];
 
 impl MeterTime {
     /// The timestamp of a placeholder: `null`.
     pub const UNSET: MeterTime = MeterTime(None);
 
+    /// Whether it is a real time, not a placeholder.
+    pub fn is_set(&self) -> bool {
+        self.0.is_some()
+    }
+
     /// Reads `YYMMDDhhmmss` with an optional `S`/`W`.
     pub fn parse(text: &[u8], zone: ClockZone) -> Result<MeterTime, BadTimestamp> {
-        let (digits, letter) = match text.len() {
-            12 => (text, None),
-            13 if matches!(text[12], b'S' | b'W' | b's' | b'w') => {
-                (&text[..12], Some(text[12].to_ascii_uppercase()))
+        let (digits, letter) = match text.split_last() {
+            Some((&last, rest)) if matches!(last, b'S' | b'W' | b's' | b'w') => {
+                (rest, Some(last.to_ascii_uppercase()))
             }
-            _ => return Err(BadTimestamp),
+            _ => (text, None),
         };
         if !digits.iter().all(u8::is_ascii_digit) {
             return Err(BadTimestamp);
         }
-        if PLACEHOLDERS.contains(&digits) {
+        // The DLMS "not specified" date-time written byte by byte in decimal, as the
+        // Landis+Gyr E360 does in its peak history: `35255255255255255S`.
+        if digits.len() > 12 && digits.windows(3).any(|w| w == b"255") {
+            return Ok(MeterTime::UNSET);
+        }
+        if digits.len() != 12 {
+            return Err(BadTimestamp);
+        }
+        if PLACEHOLDER_DATES.contains(&&digits[..6]) {
             return Ok(MeterTime::UNSET);
         }
         let pair = |i: usize| (digits[i] - b'0') * 10 + (digits[i + 1] - b'0');

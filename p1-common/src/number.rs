@@ -19,9 +19,10 @@ pub fn split_unit(value: &[u8]) -> (&[u8], Option<&[u8]>) {
     }
 }
 
-/// Parses a decimal (`-0012.340`) and divides it by `10^shift`. `None` unless the text is an
-/// optional sign, digits, and at most one point with at least one digit.
-pub fn parse_decimal(text: &[u8], shift: u32) -> Option<f64> {
+/// Parses a decimal (`-0012.340`) and divides it by `10^shift` (a negative shift multiplies).
+/// `None` unless the text is an optional sign, digits, and at most one point with at least
+/// one digit.
+pub fn parse_decimal(text: &[u8], shift: i32) -> Option<f64> {
     let (negative, digits) = match text.first() {
         Some(b'-') => (true, &text[1..]),
         Some(b'+') => (false, &text[1..]),
@@ -51,19 +52,18 @@ pub fn parse_decimal(text: &[u8], shift: u32) -> Option<f64> {
     if !seen_digit {
         return None;
     }
-    let scale = fraction_digits + shift;
-    let magnitude = if significant <= 15 && (scale as usize) < POW10.len() {
+    let scale = fraction_digits as i32 + shift;
+    let magnitude = match usize::try_from(scale) {
         // At most 15 significant digits: below 2^53, so exact as f64.
-        mantissa as f64 / POW10[scale as usize]
-    } else {
-        slow_parse(digits, shift)?
+        Ok(scale) if significant <= 15 && scale < POW10.len() => mantissa as f64 / POW10[scale],
+        _ => slow_parse(digits, shift)?,
     };
     Some(if negative { -magnitude } else { magnitude })
 }
 
-fn slow_parse(digits: &[u8], shift: u32) -> Option<f64> {
+fn slow_parse(digits: &[u8], shift: i32) -> Option<f64> {
     let text = std::str::from_utf8(digits).ok()?;
-    format!("{text}e-{shift}").parse().ok()
+    format!("{text}e{}", -shift).parse().ok()
 }
 
 /// Parses unsigned decimal digits (`00015`). `None` for anything else or on overflow.
@@ -97,6 +97,8 @@ mod tests {
             Some(32_549.506_166_2)
         );
         assert_eq!(parse_decimal(b"-1.5", 0), Some(-1.5));
+        assert_eq!(parse_decimal(b"0.231", -3), Some(231.0));
+        assert_eq!(parse_decimal(b"1200", 3), Some(1.2));
         assert_eq!(parse_decimal(b"7", 0), Some(7.0));
         assert_eq!(
             parse_decimal(b"12345678901234567890.5", 0),
@@ -142,10 +144,10 @@ mod tests {
 
     proptest! {
         #[test]
-        fn agrees_with_the_standard_parser(int in 0u64..10_000_000_000, frac in 0u64..1_000_000_000, width in 0usize..10, shift in 0u32..4) {
+        fn agrees_with_the_standard_parser(int in 0u64..10_000_000_000, frac in 0u64..1_000_000_000, width in 0usize..10, shift in -3i32..4) {
             let text = if width == 0 { int.to_string() } else { format!("{int}.{frac:0width$}") };
             let text = if width > 0 { text[..text.len().min(int.to_string().len() + 1 + width)].to_string() } else { text };
-            let expected: f64 = format!("{text}e-{shift}").parse().unwrap();
+            let expected: f64 = format!("{text}e{}", -shift).parse().unwrap();
             prop_assert_eq!(parse_decimal(text.as_bytes(), shift), Some(expected));
         }
     }

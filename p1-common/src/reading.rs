@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::decode::{DemandHistory, FailureLog};
 use crate::field::{
-    Count, FieldTable, HexText, NotDecoded, Quantity, State, Text, Time, Unit, nth, one,
+    Count, FieldTable, HexText, MonthPeak, NotDecoded, Quantity, State, Text, Time, Unit, one,
     schema_rows,
 };
 use crate::meter_time::MeterTime;
@@ -46,6 +46,18 @@ crate::reading_fields! {
         energy_export_t1_kwh: f64 = ["1-0:2.8.1"] one(Quantity(Unit::KWh)),
         /// export register, tariff 2
         energy_export_t2_kwh: f64 = ["1-0:2.8.2"] one(Quantity(Unit::KWh)),
+        /// import register, tariff 3 (Walloon and foreign meters)
+        energy_import_t3_kwh: f64 = ["1-0:1.8.3"] one(Quantity(Unit::KWh)),
+        /// import register, tariff 4
+        energy_import_t4_kwh: f64 = ["1-0:1.8.4"] one(Quantity(Unit::KWh)),
+        /// import register, tariff 5
+        energy_import_t5_kwh: f64 = ["1-0:1.8.5"] one(Quantity(Unit::KWh)),
+        /// export register, tariff 3
+        energy_export_t3_kwh: f64 = ["1-0:2.8.3"] one(Quantity(Unit::KWh)),
+        /// export register, tariff 4
+        energy_export_t4_kwh: f64 = ["1-0:2.8.4"] one(Quantity(Unit::KWh)),
+        /// export register, tariff 5
+        energy_export_t5_kwh: f64 = ["1-0:2.8.5"] one(Quantity(Unit::KWh)),
         /// import register, no tariffs
         energy_import_total_kwh: f64 = ["1-0:1.8.0"] one(Quantity(Unit::KWh)),
         /// export register, no tariffs
@@ -81,9 +93,9 @@ crate::reading_fields! {
         /// the running quarter hour's demand
         demand_avg_kw: f64 = ["1-0:1.4.0"] one(Quantity(Unit::KW)),
         /// this month's peak quarter hour
-        demand_max_month_kw: f64 = ["1-0:1.6.0"] nth(1, 2, Quantity(Unit::KW)),
+        demand_max_month_kw: f64 = ["1-0:1.6.0"] MonthPeak { time_part: false, value: Quantity(Unit::KW) },
         /// when that peak was
-        demand_max_month_time: MeterTime = ["1-0:1.6.0"] nth(0, 2, Time),
+        demand_max_month_time: MeterTime = ["1-0:1.6.0"] MonthPeak { time_part: true, value: Time },
         /// the monthly peaks of the last 13 months
         demand_max_history: Vec<DemandPeak> = ["0-0:98.1.0"] DemandHistory,
         /// 0 off, 1 on, 2 ready
@@ -92,11 +104,13 @@ crate::reading_fields! {
         limiter_threshold_kw: f64 = ["0-0:17.0.0"] one(Quantity(Unit::KW)),
         /// limiter in A (DSMR 3)
         limiter_threshold_a: f64 = ["0-0:17.0.0"] one(Quantity(Unit::Ampere)),
+        /// limiter in kVA (Walloon meters, Smarty)
+        limiter_threshold_kva: f64 = ["0-0:17.0.0"] one(Quantity(Unit::KVA)),
         /// fuse supervision; 999 means no limit
         fuse_threshold_a: f64 = ["1-0:31.4.0"] one(Quantity(Unit::Ampere)),
-        /// text message
+        /// text message, hex decoded; empty when unset (all FF); bytes not UTF-8 as \xNN
         message: String = ["0-0:96.13.0"] one(HexText),
-        /// numeric message (DSMR 2.2 to 4)
+        /// numeric message (DSMR 2.2 to 4), as message
         message_code: String = ["0-0:96.13.1"] one(HexText),
         /// power failures in any phase
         power_failures: u64 = ["0-0:96.7.21"] one(Count),
@@ -116,6 +130,24 @@ crate::reading_fields! {
         voltage_swells_l2: u64 = ["1-0:52.36.0"] one(Count),
         /// voltage swells, phase 3
         voltage_swells_l3: u64 = ["1-0:72.36.0"] one(Count),
+        /// mains frequency
+        frequency_hz: f64 = ["1-0:14.7.0"] one(Quantity(Unit::Hertz)),
+        /// power factor, all phases
+        power_factor: f64 = ["1-0:13.7.0"] one(Quantity(Unit::Ratio)),
+        /// reactive energy imported (Q+)
+        reactive_energy_import_kvarh: f64 = ["1-0:3.8.0"] one(Quantity(Unit::KVarh)),
+        /// reactive energy exported (Q-)
+        reactive_energy_export_kvarh: f64 = ["1-0:4.8.0"] one(Quantity(Unit::KVarh)),
+        /// reactive power imported (Q+)
+        reactive_power_import_kvar: f64 = ["1-0:3.7.0"] one(Quantity(Unit::KVar)),
+        /// reactive power exported (Q-)
+        reactive_power_export_kvar: f64 = ["1-0:4.7.0"] one(Quantity(Unit::KVar)),
+        /// apparent power imported
+        apparent_power_import_kva: f64 = ["1-0:9.7.0"] one(Quantity(Unit::KVA)),
+        /// apparent power exported
+        apparent_power_export_kva: f64 = ["1-0:10.7.0"] one(Quantity(Unit::KVA)),
+        /// the connection's EAN code (0-0:96.1.2), decoded
+        ean: String = ["0-0:96.1.2"] one(HexText),
     }
 }
 

@@ -87,7 +87,10 @@ fn watts_and_watt_hours_are_scaled_to_kilo() {
     let r = &readings(&p1_parse(&[], &telegram("sagemcom_t210_d_r.txt")))[0];
     assert_eq!(r["energy_import_t1_kwh"], 5017.12);
     assert_eq!(r["power_import_kw"], 0.286);
-    assert_eq!(r["unknown"]["1-0:3.8.0"], json!(["000000747*varh"]));
+    // Issue 12: reactive energy and power are named, in kvarh and kvar.
+    assert_eq!(r["reactive_energy_import_kvarh"], 0.747);
+    assert_eq!(r["reactive_power_export_kvar"], 0.166);
+    assert_eq!(r["unknown"]["1-0:3.8.0"], Value::Null);
     let r = &readings(&p1_parse(&[], &telegram("q3d_esy5q3da1004_v304.txt")))[0];
     assert_eq!(r["power_import_kw"], 1.68821);
     assert_eq!(r["energy_import_total_kwh"], 32_549.506_166_2);
@@ -113,10 +116,13 @@ fn dsmr_power_failure_log_and_placeholder_gas_time() {
         r["power_failure_log"][0],
         json!({"end": "2000-01-04T18:03:20+01:00", "duration_s": 237_126})
     );
-    assert_eq!(r["power_failure_log"].as_array().map(Vec::len), Some(3));
+    // Issue 12: the entry ending at the unset 2000-01-01 never happened.
+    assert_eq!(r["power_failure_log"].as_array().map(Vec::len), Some(2));
+    // Issue 12: a reading at an unset time is none (it was a value 0 at null).
     let r = &readings(&p1_parse(&[], &telegram("v5_invalid_gas_timestamp.txt")))[0];
+    assert_eq!(r["mbus"][0]["kind"], "gas");
     assert_eq!(r["mbus"][0]["time"], Value::Null);
-    assert_eq!(r["mbus"][0]["value"], 0.0);
+    assert_eq!(r["mbus"][0]["value"], Value::Null);
     let r = &readings(&p1_parse(&[], &telegram("v5_two_mbus.txt")))[0];
     assert_eq!(r["mbus"][1]["id"], "G0039001936990619");
     assert_eq!(r["voltage_sags_l3"], 192);

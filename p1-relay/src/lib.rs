@@ -114,6 +114,9 @@ const SAMPLE_KEYS: Selection<Reading> = ReadingKey::select(&[
     ReadingKey::power_export_kw,
     ReadingKey::energy_import_t1_kwh,
     ReadingKey::energy_import_t2_kwh,
+    ReadingKey::energy_import_t3_kwh,
+    ReadingKey::energy_import_t4_kwh,
+    ReadingKey::energy_import_t5_kwh,
     ReadingKey::energy_import_total_kwh,
     ReadingKey::demand_avg_kw,
     ReadingKey::demand_max_month_kw,
@@ -137,8 +140,19 @@ fn sample(reading: &Reading) -> Result<Sample, LineError> {
             "lacks power_import_kw or power_export_kw",
         ));
     };
+    // The tariff registers summed (Walloon meters have up to five), else the total.
     let energy = match (reading.energy_import_t1_kwh, reading.energy_import_t2_kwh) {
-        (Some(t1), Some(t2)) => Some(t1 + t2),
+        (Some(t1), Some(t2)) => Some(
+            t1 + t2
+                + [
+                    reading.energy_import_t3_kwh,
+                    reading.energy_import_t4_kwh,
+                    reading.energy_import_t5_kwh,
+                ]
+                .into_iter()
+                .flatten()
+                .sum::<f64>(),
+        ),
         _ => reading.energy_import_total_kwh,
     };
     Ok(Sample {
@@ -484,6 +498,11 @@ mod tests {
         );
         assert_eq!(s.export_kw, 2.5);
         assert_eq!(s.energy_import_kwh, Some(3.0));
+        // Issue 12: a Walloon meter's tariffs 3 to 5 count for the quarter hour too.
+        let walloon = reading(
+            r#"{"type":"reading","time":"2024-06-01T12:00:00+02:00","power_import_kw":0.0,"power_export_kw":0.0,"energy_import_t1_kwh":1.0,"energy_import_t2_kwh":2.0,"energy_import_t3_kwh":4.0,"energy_import_t5_kwh":8.0}"#,
+        );
+        assert_eq!(walloon.energy_import_kwh, Some(15.0));
         assert_eq!(s.time.to_rfc3339(), "2024-06-01T12:00:00+02:00");
         let s = reading(
             r#"{"type":"reading","time":null,"received":"2024-06-01T12:00:01.5+02:00","power_import_kw":1.0,"power_export_kw":0.0}"#,

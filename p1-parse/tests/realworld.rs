@@ -1,0 +1,161 @@
+//! The public corpus of real telegrams (tests/fixtures/realworld, SOURCES.md says whose):
+//! values the specifications define are read, not left under `unknown`, and a telegram
+//! whose every line is valid gives no warning (issue 12). Each value below was read off the
+//! telegram by hand.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::*;
+use serde_json::{Value, json};
+
+fn corpus() -> PathBuf {
+    fixtures().join("realworld")
+}
+
+fn names() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(corpus())
+        .expect("corpus")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name().into_string().expect("utf-8 name"))
+        .filter(|n| {
+            std::path::Path::new(n)
+                .extension()
+                .is_some_and(|e| e == "txt")
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+fn read(name: &str) -> (Value, String) {
+    let bytes = std::fs::read(corpus().join(name)).expect("telegram");
+    let output = p1_parse(&[], &bytes);
+    assert!(output.status.success(), "{name}: {}", stderr(&output));
+    let mut readings = readings(&output);
+    assert_eq!(readings.len(), 1, "{name}");
+    (readings.remove(0), stderr(&output))
+}
+
+/// What p1-parse says besides its summary line.
+fn warnings(stderr: &str) -> Vec<&str> {
+    stderr
+        .lines()
+        .filter(|l| !l.contains(" telegrams read, "))
+        .collect()
+}
+
+#[test]
+fn the_landis_gyr_e360_peak_history_is_read_with_its_unset_entry_regression_12() {
+    for name in [
+        "be_lg_e360_3ph_50221_azimut.txt",
+        "be_lg_e360_3ph_gas_50221_dheijl.txt",
+    ] {
+        let (r, stderr) = read(name);
+        assert_eq!(warnings(&stderr), Vec::<&str>::new(), "{name}");
+        assert_eq!(r["unknown"]["0-0:98.1.0"], Value::Null, "{name}");
+        assert!(r["demand_max_history"].is_array(), "{name}");
+    }
+    let (r, _) = read("be_lg_e360_3ph_50221_azimut.txt");
+    // (2)(1-0:1.6.0)(1-0:1.6.0)(241001000000S)(35255255255255255S)(00.000*kW)
+    //    (251101000000W)(251029004500W)(03.772*kW)
+    assert_eq!(
+        r["demand_max_history"],
+        json!([
+            {"month": "2024-10-01T00:00:00+02:00", "time": null, "kw": 0.0},
+            {"month": "2025-11-01T00:00:00+01:00", "time": "2025-10-29T00:45:00+01:00", "kw": 3.772},
+        ])
+    );
+}
+
+#[test]
+fn an_empty_power_failure_log_is_an_empty_list_regression_12() {
+    let (r, stderr) = read("nl_dsmr50_iskra_am550e_1014_1ph.txt");
+    assert_eq!(r["power_failure_log"], json!([]));
+    assert_eq!(warnings(&stderr), Vec::<&str>::new());
+}
+
+#[test]
+fn every_si_prefix_of_a_keys_unit_is_scaled_regression_12() {
+    let (r, stderr) = read("nl_dsmr50_mcs_kenter_milliamps.txt");
+    assert_eq!(warnings(&stderr), Vec::<&str>::new());
+    // (791*mA) (210*mA) (697*mA)
+    assert_eq!(
+        [&r["current_l1_a"], &r["current_l2_a"], &r["current_l3_a"]],
+        [&json!(0.791), &json!(0.21), &json!(0.697)]
+    );
+    let (r, _) = read("lt_eso_ct_93lines.txt");
+    assert_eq!(r["frequency_hz"], 49.0, "(0000.049*kHz)");
+    assert_eq!(r["voltage_l1_v"], 0.0, "(0000.000*kV)");
+    assert_eq!(r["unknown"]["1-0:32.7.0"], Value::Null);
+}
+
+#[test]
+fn walloon_meters_limiter_peak_and_tariffs_regression_12() {
+    let (r, stderr) = read("be_ores_iskra_mie5t_3ph_wallonia.txt");
+    assert_eq!(warnings(&stderr), Vec::<&str>::new());
+    assert_eq!(r["limiter_threshold_kva"], 999.9, "0-0:17.0.0(999.9*kVA)");
+    // 1-0:1.6.0(08.832*kW)(260112223000): value first, a January time without S/W.
+    assert_eq!(r["demand_max_month_kw"], 8.832);
+    assert_eq!(r["demand_max_month_time"], "2026-01-12T22:30:00+01:00");
+    for key in ["energy_import_t3_kwh", "energy_export_t3_kwh"] {
+        assert_eq!(r[key], 0.0, "{key}");
+    }
+    let unknown: Vec<&String> = r["unknown"]
+        .as_object()
+        .map(|u| u.keys().collect())
+        .unwrap_or_default();
+    assert!(
+        !unknown
+            .iter()
+            .any(|k| k.starts_with("1-0:1.8.") || *k == "0-0:17.0.0" || *k == "1-0:1.6.0"),
+        "{unknown:?}"
+    );
+}
+
+#[test]
+fn an_unset_all_ff_message_is_empty_regression_12() {
+    let (r, _) = read("hu_aux_sanxing_ff_message.txt");
+    assert_eq!(r["message"], "");
+}
+
+#[test]
+fn an_empty_m_bus_slot_is_no_device_regression_12() {
+    // 0-1:24.1.0() 0-1:96.1.0() 0-1:24.2.1(000101000000W)(00000000.0000)
+    let (r, stderr) = read("nl_dsmr50_mcs_zero_placeholders.txt");
+    assert_eq!(warnings(&stderr), Vec::<&str>::new());
+    assert_eq!(r["mbus"], Value::Null);
+    assert_eq!(r["unknown"]["0-1:24.1.0"], Value::Null);
+}
+
+#[test]
+fn no_telegram_of_the_corpus_gives_a_warning_regression_12() {
+    let names = names();
+    assert_eq!(names.len(), 45, "the corpus");
+    for name in &names {
+        let (_, stderr) = read(name);
+        assert_eq!(warnings(&stderr), Vec::<&str>::new(), "{name}");
+    }
+}
+
+#[test]
+fn the_whole_corpus_in_one_stream_gives_the_same_readings_crlf_or_lf_regression_12() {
+    let mut one_by_one = Vec::new();
+    let mut stream = Vec::new();
+    for name in names() {
+        let bytes = std::fs::read(corpus().join(&name)).expect("telegram");
+        one_by_one.push(read(&name).0);
+        stream.extend_from_slice(&bytes);
+    }
+    let output = p1_parse(&["-q"], &stream);
+    assert_eq!(readings(&output), one_by_one, "CRLF");
+    // The same with every CR stripped, as a capture saved on another system.
+    let mut lf = Vec::with_capacity(stream.len());
+    for (i, &b) in stream.iter().enumerate() {
+        if !(b == b'\r' && stream.get(i + 1) == Some(&b'\n')) {
+            lf.push(b);
+        }
+    }
+    assert_eq!(readings(&p1_parse(&["-q"], &lf)), one_by_one, "LF");
+}
