@@ -95,7 +95,12 @@ fn keep_unknown(object: &Object<'_>, unknown: &mut BTreeMap<String, Vec<String>>
         .collect();
     let values =
         values.unwrap_or_else(|_| vec![String::from_utf8_lossy(object.raw_values).into_owned()]);
-    unknown.insert(String::from_utf8_lossy(object.code).into_owned(), values);
+    // A code sent more than once (hourly gas values, load profiles): every occurrence's
+    // values, one after another.
+    unknown
+        .entry(String::from_utf8_lossy(object.code).into_owned())
+        .or_default()
+        .extend(values);
 }
 
 /// Sets the fields a known object carries; `Known::No` for an object no field is for.

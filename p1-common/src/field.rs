@@ -417,7 +417,7 @@ impl ValueDecode for Time {
 }
 
 /// A part of the month's peak `1-0:1.6.0`, a time and a value in kW in either order: e-MUCS
-/// sends the time first, Walloon ORES/RESA meters the value (told apart by the unit).
+/// sends the time first, Walloon ORES/RESA meters the value.
 #[derive(Debug, Clone, Copy)]
 pub struct MonthPeak<V> {
     /// The time (else the value).
@@ -443,7 +443,8 @@ impl<V: ValueDecode> Decode for MonthPeak<V> {
         if values.next().is_some() {
             return Err("too many values");
         }
-        let value_first = split_unit(first).1.is_some();
+        // The time is the one that reads as a timestamp (a bare `W` would pass for a unit).
+        let value_first = MeterTime::parse(first, zone).is_err();
         let raw = if self.time_part == value_first {
             second
         } else {

@@ -13,9 +13,19 @@ const POW10: [f64; 23] = [
 
 /// Splits `123.4*kWh` into the number and the unit (`None` when there is no `*`).
 pub fn split_unit(value: &[u8]) -> (&[u8], Option<&[u8]>) {
-    match value.iter().position(|&b| b == b'*') {
-        Some(p) => (&value[..p], Some(&value[p + 1..])),
-        None => (value, None),
+    if let Some(p) = value.iter().position(|&b| b == b'*') {
+        return (&value[..p], Some(&value[p + 1..]));
+    }
+    // `000123.456kWh`: a number, then letters right after it (no `*`).
+    let number = value
+        .iter()
+        .position(|b| !(b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'+')))
+        .unwrap_or(value.len());
+    let unit = &value[number..];
+    if number > 0 && !unit.is_empty() && unit.iter().all(u8::is_ascii_alphabetic) {
+        (&value[..number], Some(unit))
+    } else {
+        (value, None)
     }
 }
 
@@ -140,6 +150,14 @@ mod tests {
     fn units_split_at_the_star() {
         assert_eq!(split_unit(b"001.19*kW"), (&b"001.19"[..], Some(&b"kW"[..])));
         assert_eq!(split_unit(b"00000000"), (&b"00000000"[..], None));
+        // Issue 12: some meters write the unit without the star.
+        assert_eq!(
+            split_unit(b"000123.456kWh"),
+            (&b"000123.456"[..], Some(&b"kWh"[..]))
+        );
+        // Hex and mixed text is no number with a unit.
+        assert_eq!(split_unit(b"4B38"), (&b"4B38"[..], None));
+        assert_eq!(split_unit(b"AUX1"), (&b"AUX1"[..], None));
     }
 
     proptest! {

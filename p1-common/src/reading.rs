@@ -30,6 +30,8 @@ crate::reading_fields! {
         received: String = [] NotDecoded,
         /// the identification line, without "/"
         header: String = [] NotDecoded,
+        /// "not checked": its CRC failed, and p1-parse --ignore-crc read it anyway
+        crc: String = [] NotDecoded,
         /// as sent, e.g. "50217"
         version: String = ["0-0:96.1.4", "1-3:0.2.8"] one(Text),
         /// decoded; 0-0:96.1.0 when that is all

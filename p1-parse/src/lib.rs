@@ -14,7 +14,7 @@ use clap::Parser;
 use log::{error, info, warn};
 use p1_common::decode::{LineIssue, decode};
 use p1_common::error::IoCause;
-use p1_common::frame::{Event, FrameStats, Framer};
+use p1_common::frame::{Event, FrameStats, Framer, Reject};
 use p1_common::input::read_line_bounded;
 use p1_common::meter_time::ClockZone;
 use p1_common::output::RecordWriter;
@@ -122,6 +122,8 @@ struct Session<W: Write> {
 struct Sink<W: Write> {
     zone: ClockZone,
     strict: bool,
+    /// Decode telegrams whose CRC fails, marked as not checked.
+    ignore_crc: bool,
     out: RecordWriter<W>,
     reading: Reading,
     issues: Vec<LineIssue>,
@@ -144,6 +146,7 @@ impl<W: Write> Session<W> {
             sink: Sink {
                 zone: settings.zone,
                 strict: settings.strict,
+                ignore_crc: settings.ignore_crc,
                 out,
                 reading: Reading::default(),
                 issues: Vec::new(),
@@ -287,25 +290,42 @@ impl<W: Write> Sink<W> {
             return;
         }
         match event {
-            Event::Telegram { bytes, offset, .. } => {
-                self.issues.clear();
-                decode(bytes, self.zone, &mut self.reading, &mut self.issues);
-                self.reading.received = match origin {
-                    Origin::Envelope { received, .. } => Some(received.to_string()),
-                    Origin::Raw(_) => None,
-                };
-                self.report_issues(origin.place(offset));
-                match self
-                    .out
-                    .write(&Record::Reading(Cow::Borrowed(&self.reading)))
-                {
-                    Ok(()) => self.emitted += 1,
-                    Err(e) => self.error = Some(e),
-                }
+            Event::Telegram { bytes, offset, .. } => self.emit(bytes, offset, origin, true),
+            Event::Rejected {
+                bytes,
+                offset,
+                reason: reason @ Reject::CrcMismatch { .. },
+            } if self.ignore_crc => {
+                warn!(
+                    "{}: {reason}: read anyway (--ignore-crc)",
+                    origin.place(offset)
+                );
+                self.emit(bytes, offset, origin, false);
             }
             Event::Rejected { offset, reason, .. } => {
                 self.reject(format!("{}: {reason}", origin.place(offset)));
             }
+        }
+    }
+
+    /// Decodes a framed telegram and writes its reading.
+    fn emit(&mut self, bytes: &[u8], offset: u64, origin: Origin<'_>, crc_checked: bool) {
+        self.issues.clear();
+        decode(bytes, self.zone, &mut self.reading, &mut self.issues);
+        self.reading.received = match origin {
+            Origin::Envelope { received, .. } => Some(received.to_string()),
+            Origin::Raw(_) => None,
+        };
+        if !crc_checked {
+            self.reading.crc = Some("not checked".to_string());
+        }
+        self.report_issues(origin.place(offset));
+        match self
+            .out
+            .write(&Record::Reading(Cow::Borrowed(&self.reading)))
+        {
+            Ok(()) => self.emitted += 1,
+            Err(e) => self.error = Some(e),
         }
     }
 

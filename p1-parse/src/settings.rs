@@ -31,6 +31,11 @@ pub struct Cli {
     #[arg(long)]
     pub(crate) strict: bool,
 
+    /// Read telegrams whose CRC fails too (a cable that corrupts the CRC line): each such
+    /// reading says "crc":"not checked". Its values may be wrong.
+    #[arg(long)]
+    pub(crate) ignore_crc: bool,
+
     /// Copy the input's records (telegram envelopes, and records of other types) to stdout
     /// too, each before the reading it gives: one stream for the stages after.
     #[arg(long)]
@@ -62,6 +67,8 @@ pub(crate) struct Settings {
     pub(crate) inputs: Vec<Input>,
     pub(crate) zone: ClockZone,
     pub(crate) strict: bool,
+    /// Decode telegrams whose CRC fails, marked as not checked.
+    pub(crate) ignore_crc: bool,
     /// Copy input records before the readings they give.
     pub(crate) passthrough: bool,
     pub(crate) max_frame: usize,
@@ -93,6 +100,7 @@ impl From<Cli> for Settings {
             inputs,
             zone: cli.utc_offset,
             strict: cli.strict,
+            ignore_crc: cli.ignore_crc,
             passthrough: cli.passthrough,
             max_frame: cli.max_frame,
         }

@@ -159,3 +159,70 @@ fn the_whole_corpus_in_one_stream_gives_the_same_readings_crlf_or_lf_regression_
     }
     assert_eq!(readings(&p1_parse(&["-q"], &lf)), one_by_one, "LF");
 }
+
+/// Issue 12: the edited telegrams of `unverified/` fail their CRC as published: rejected with
+/// the CRC message, and read under --ignore-crc, each reading saying its CRC was not checked.
+#[test]
+fn unverified_telegrams_are_rejected_and_read_only_under_ignore_crc_regression_12() {
+    // (file, 1-0:1.7.0 in kW, 0-0:96.1.1 decoded), read off each telegram.
+    let expected = [
+        (
+            "be_fluvius_50217_water_gas_bogus_history.txt",
+            0.0,
+            Some("1SAG3105209493"),
+        ),
+        ("be_iskra_ie5t_fr.txt", 0.0, None),
+        (
+            "be_iskra_mie5t_lowvoltage.txt",
+            4.8,
+            Some("E0044007251706618"),
+        ),
+        ("be_sibelga_s210.txt", 0.426, Some("40018417SAGE")),
+        ("fi_lg_e360_b.txt", 0.903, None),
+        (
+            "nl_iskra_am550t_redacted.txt",
+            0.321,
+            Some("**********************************"),
+        ),
+        ("nl_xmx_ies.txt", 2.388, Some("E0052005462312119")),
+    ];
+    for (name, power, id) in expected {
+        let bytes = std::fs::read(corpus().join("unverified").join(name)).expect("telegram");
+        let output = p1_parse(&[], &bytes);
+        assert!(readings(&output).is_empty(), "{name}");
+        assert!(
+            stderr(&output).contains(": CRC mismatch: telegram says "),
+            "{name}"
+        );
+        let output = p1_parse(&["--ignore-crc"], &bytes);
+        let r = &readings(&output)[0];
+        assert_eq!(r["crc"], "not checked", "{name}");
+        assert_eq!(r["power_import_kw"], power, "{name}");
+        if let Some(id) = id {
+            assert_eq!(r["meter_id"], id, "{name}");
+        }
+    }
+    // A telegram whose CRC is right says nothing about it, with or without the flag.
+    let (r, _) = read("nl_dsmr50_sagemcom_t211.txt");
+    assert_eq!(r["crc"], Value::Null);
+}
+
+/// Issue 12: a code sent more than once keeps every occurrence, in order; a unit written
+/// without its `*` is read.
+#[test]
+fn repeated_codes_are_all_kept_and_units_without_a_star_are_read_regression_12() {
+    let telegram = p1_testkit::telegram::TelegramBuilder::new("XMX5TEST")
+        .line("1-0:1.8.1(000123.456kWh)")
+        .line("0-1:24.3.1(1)(2)")
+        .line("0-1:24.3.1(3)(4)")
+        .build();
+    let output = p1_parse(&[], telegram.as_bytes());
+    let r = &readings(&output)[0];
+    assert_eq!(r["energy_import_t1_kwh"], 123.456);
+    assert_eq!(r["unknown"]["0-1:24.3.1"], json!(["1", "2", "3", "4"]));
+    assert!(
+        !stderr(&output).contains("1-0:1.8.1"),
+        "{}",
+        stderr(&output)
+    );
+}
