@@ -144,6 +144,24 @@ crate::reading_fields! {
         reactive_power_import_kvar: f64 = ["1-0:3.7.0"] one(Quantity(Unit::KVar)),
         /// reactive power exported (Q-)
         reactive_power_export_kvar: f64 = ["1-0:4.7.0"] one(Quantity(Unit::KVar)),
+        /// reactive power imported, phase 1
+        reactive_power_import_l1_kvar: f64 = ["1-0:23.7.0"] one(Quantity(Unit::KVar)),
+        /// reactive power imported, phase 2
+        reactive_power_import_l2_kvar: f64 = ["1-0:43.7.0"] one(Quantity(Unit::KVar)),
+        /// reactive power imported, phase 3
+        reactive_power_import_l3_kvar: f64 = ["1-0:63.7.0"] one(Quantity(Unit::KVar)),
+        /// reactive power exported, phase 1
+        reactive_power_export_l1_kvar: f64 = ["1-0:24.7.0"] one(Quantity(Unit::KVar)),
+        /// reactive power exported, phase 2
+        reactive_power_export_l2_kvar: f64 = ["1-0:44.7.0"] one(Quantity(Unit::KVar)),
+        /// reactive power exported, phase 3
+        reactive_power_export_l3_kvar: f64 = ["1-0:64.7.0"] one(Quantity(Unit::KVar)),
+        /// power factor, phase 1
+        power_factor_l1: f64 = ["1-0:33.7.0"] one(Quantity(Unit::Ratio)),
+        /// power factor, phase 2
+        power_factor_l2: f64 = ["1-0:53.7.0"] one(Quantity(Unit::Ratio)),
+        /// power factor, phase 3
+        power_factor_l3: f64 = ["1-0:73.7.0"] one(Quantity(Unit::Ratio)),
         /// apparent power imported
         apparent_power_import_kva: f64 = ["1-0:9.7.0"] one(Quantity(Unit::KVA)),
         /// apparent power exported
