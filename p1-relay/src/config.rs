@@ -147,8 +147,8 @@ pub(crate) enum SwitchConfig {
     },
     /// A shell command for on and one for off.
     Command { on: String, off: String },
-    /// Decide and report, touch nothing.
-    DryRun,
+    /// Decide and report, touch nothing (a struct variant, so that stray keys are refused).
+    DryRun {},
 }
 
 fn default_generation() -> u8 {
@@ -159,8 +159,11 @@ fn default_tasmota_relay() -> u8 {
     1
 }
 
+/// A plug's dead-man timer: if p1-relay dies with a load on, the plug switches itself off
+/// within a minute (a 3 kW load left on for 3 minutes adds 0.6 kW to a quarter-hour
+/// average, the capacity-tariff peak p1 is there to keep low). ON is re-sent every third.
 fn default_auto_off() -> Duration {
-    Duration::from_mins(3)
+    Duration::from_mins(1)
 }
 
 /// A daily window in local time, `08:00-20:00`; it may wrap past midnight (`22:00-06:00`).
@@ -287,10 +290,13 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Raw {
-        Seconds(u64),
+        Seconds(i64),
         Text(String),
     }
     match Raw::deserialize(d)? {
+        Raw::Seconds(s) if s < 0 => Err(serde::de::Error::custom(format!(
+            "{s} is not a duration: it must be 0 or more, like 90s, 5m or 1h"
+        ))),
         Raw::Seconds(s) => parse_duration(&s.to_string()).map_err(serde::de::Error::custom),
         Raw::Text(t) => parse_duration(&t).map_err(serde::de::Error::custom),
     }
@@ -447,6 +453,40 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 13 (11): stray keys in a dry-run switch, and negative durations, are named.
+    #[test]
+    fn a_dry_run_switch_takes_no_keys_and_a_duration_is_not_negative_regression_13() {
+        let load =
+            "[[load]]\nname = \"a\"\npower_kw = 1.0\non_export_kw = 2.0\noff_import_kw = 0.1\n";
+        let e = Config::parse(&format!(
+            "{load}[load.switch]\ntype = \"dry-run\"\npin = 17\n"
+        ))
+        .unwrap_err();
+        assert!(e.message.contains("unknown field `pin`"), "{e}");
+        let e = Config::parse(&format!(
+            "stale_after = -5\n{load}[load.switch]\ntype = \"dry-run\"\n"
+        ))
+        .unwrap_err();
+        assert_eq!(e.line, Some(1));
+        assert!(
+            e.message
+                .contains("-5 is not a duration: it must be 0 or more"),
+            "{e}"
+        );
+        let c = Config::parse(&format!(
+            "{load}[load.switch]\ntype = \"shelly\"\nurl = \"http://plug\"\n"
+        ))
+        .unwrap();
+        let SwitchConfig::Shelly { auto_off, .. } = c.loads[0].switch.get_ref() else {
+            panic!("a shelly switch");
+        };
+        assert_eq!(
+            *auto_off,
+            Duration::from_mins(1),
+            "the dead-man timer is a minute"
+        );
+    }
 
     #[test]
     fn durations() {

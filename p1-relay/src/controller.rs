@@ -49,6 +49,9 @@ pub(crate) struct LoadState {
     pub(crate) last_off: Option<Time>,
     /// Switch-ons in the last hour.
     pub(crate) starts: VecDeque<Time>,
+    /// On when the state was saved (a crash): switched off at start, which the first
+    /// reading's time records as its last switch-off, so that `min_off` holds.
+    was_on_when_saved: bool,
     on_since: Option<Time>,
     off_since: Option<Time>,
 }
@@ -91,6 +94,11 @@ impl Controller {
                 if let Some(record) = saved.and_then(|s| s.loads.get(load.name.get_ref())) {
                     state.last_on = record.last_on;
                     state.last_off = record.last_off;
+                    state.was_on_when_saved = match (record.last_on, record.last_off) {
+                        (Some(on), Some(off)) => on > off,
+                        (Some(_), None) => true,
+                        _ => false,
+                    };
                     state.starts = record.starts.iter().copied().collect();
                 }
                 state
@@ -236,6 +244,11 @@ impl Controller {
         }
         self.last_reading = Some(t);
         self.stale = false;
+        for load in &mut self.loads {
+            if std::mem::take(&mut load.was_on_when_saved) {
+                load.last_off = Some(t);
+            }
+        }
         let first = *self.first_reading.get_or_insert(t);
         let in_grace = secs(t - first) < self.config.startup_grace.as_secs() as i64;
         self.track_quarter(s);
@@ -688,6 +701,32 @@ mod tests {
                     "peak: the quarter hour heads for 9.98 kW > 2.30 kW".into()
                 ),
             ]
+        );
+    }
+
+    /// Issue 13 (8): restarted after a crash with a load on, the load went off at start and on
+    /// again at the first reading; `min_off` now holds from that start.
+    #[test]
+    fn a_restart_after_a_crash_with_a_load_on_honours_min_off_regression_13() {
+        let config = config(FAST, &[("a", "min_off = \"5m\"\non_delay = \"1s\"")]);
+        let mut saved = SavedState::default();
+        saved.loads.insert(
+            "a".into(),
+            LoadRecord {
+                last_on: Some(at(-30)),
+                last_off: Some(at(-3600)),
+                starts: vec![at(-30)],
+            },
+        );
+        let mut controller = Controller::new(config, Some(&saved));
+        assert_eq!(
+            decide(&mut controller, &readings(0, 301, 0.0, 5.0)),
+            [(
+                300,
+                "a".into(),
+                true,
+                "export 5.00 kW >= 2.20 kW for 300 s".into()
+            )]
         );
     }
 

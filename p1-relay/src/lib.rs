@@ -140,6 +140,12 @@ fn sample(reading: &Reading) -> Result<Sample, LineError> {
             "lacks power_import_kw or power_export_kw",
         ));
     };
+    // A meter's powers are magnitudes: a negative import is no export, and NaN is nothing.
+    if !(import_kw.is_finite() && export_kw.is_finite() && import_kw >= 0.0 && export_kw >= 0.0) {
+        return Err(LineError::Reading(
+            "has a negative or non-finite power: not acted on",
+        ));
+    }
     // The tariff registers summed (Walloon meters have up to five), else the total.
     let energy = match (reading.energy_import_t1_kwh, reading.energy_import_t2_kwh) {
         (Some(t1), Some(t2)) => Some(
@@ -210,7 +216,13 @@ fn run(settings: &Settings) -> Result<(), Error> {
         announced: false,
         envelopes: 0,
     };
-    let result = relay.serve(&signals);
+    // A panic (a bug) must not leave a load on: it ends the loop, and the loads go off.
+    let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| relay.serve(&signals)));
+    let result = served.unwrap_or_else(|_| {
+        Err(Error::Failure(
+            "internal error (a bug, please report it): every load switched off".into(),
+        ))
+    });
     let why = match &result {
         Ok(stop) => stop.describe().to_string(),
         Err(e) => e.to_string(),

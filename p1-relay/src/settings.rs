@@ -71,7 +71,7 @@ CONFIGURATION
   [load.switch]
   type = \"gpio\"           gpio (pin, active_low), shelly (url, id, generation, auto_off),
   pin = 17                tasmota (url, relay, auto_off), command (on, off), dry-run
-  active_low = true
+  active_low = true       auto_off: a plug's own off timer, default 60s (ON re-sent every 20s)
 
   Durations: 90s, 5m, 1h, 1h30m. The thresholds form a hysteresis band: when the load goes
   on, its own draw comes off the export, so on_export_kw + off_import_kw must be more than

@@ -107,7 +107,7 @@ pub(crate) fn open(
             on: on.clone(),
             off: off.clone(),
         }),
-        SwitchConfig::DryRun => Box::new(DryRun),
+        SwitchConfig::DryRun {} => Box::new(DryRun),
     })
 }
 
