@@ -34,10 +34,37 @@ pub fn read_line_bounded(
     }
 }
 
+/// Skips the rest of a line, through its `\n`; how many bytes it skipped.
+fn skip_line(input: &mut impl BufRead) -> io::Result<usize> {
+    let mut skipped = 0;
+    loop {
+        let available = match input.fill_buf() {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(skipped);
+        }
+        let (take, done) = match memchr::memchr(b'\n', available) {
+            Some(p) => (p + 1, true),
+            None => (available.len(), false),
+        };
+        input.consume(take);
+        skipped += take;
+        if done {
+            return Ok(skipped);
+        }
+    }
+}
+
 /// A line of stdin, as the reading thread hands it over.
 #[derive(Debug)]
 pub enum Line {
     Text(String),
+    /// A line longer than the bound, dropped whole (its length in bytes), so that its tail
+    /// is not read as a line of its own.
+    TooLong(usize),
     End,
     Failed(io::Error),
 }
@@ -52,6 +79,10 @@ pub fn spawn_stdin_lines(max: usize, queue: usize) -> Receiver<Line> {
         loop {
             let message = match read_line_bounded(&mut input, &mut line, max) {
                 Ok(0) => Line::End,
+                Ok(n) if n >= max && !line.ends_with(b"\n") => match skip_line(&mut input) {
+                    Ok(rest) => Line::TooLong(n + rest),
+                    Err(e) => Line::Failed(e),
+                },
                 // Valid UTF-8 (every record) is checked far faster than it is repaired.
                 Ok(_) => Line::Text(match std::str::from_utf8(&line) {
                     Ok(text) => text.to_owned(),
@@ -59,7 +90,7 @@ pub fn spawn_stdin_lines(max: usize, queue: usize) -> Receiver<Line> {
                 }),
                 Err(e) => Line::Failed(e),
             };
-            let last = !matches!(message, Line::Text(_));
+            let last = matches!(message, Line::End | Line::Failed(_));
             if tx.send(message).is_err() || last {
                 break;
             }
@@ -81,5 +112,15 @@ mod tests {
             got.push(String::from_utf8(line.clone()).unwrap());
         }
         assert_eq!(got, ["ab\n", "cdef", "gh\n", "\n", "ij"]);
+    }
+
+    #[test]
+    fn the_rest_of_an_over_long_line_is_skipped_whole_regression_13() {
+        let mut input = io::Cursor::new(b"cdefgh\nij\n".to_vec());
+        let mut line = Vec::new();
+        assert_eq!(read_line_bounded(&mut input, &mut line, 4).unwrap(), 4);
+        assert_eq!(skip_line(&mut input).unwrap(), 3);
+        assert_eq!(read_line_bounded(&mut input, &mut line, 4).unwrap(), 3);
+        assert_eq!(line, b"ij\n");
     }
 }

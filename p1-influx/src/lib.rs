@@ -165,15 +165,26 @@ impl Converter {
                 0
             }
             Err(why) => {
-                self.skipped += 1;
-                if self.skipped <= 10 || self.skipped.is_power_of_two() {
-                    warn!(
-                        "stdin: line {}: {why}: skipped ({} so far)",
-                        self.line_number, self.skipped
-                    );
-                }
+                self.skip(&format!("{why}: skipped"));
                 0
             }
+        }
+    }
+
+    /// A line longer than the bound, dropped whole.
+    fn too_long(&mut self, bytes: usize) {
+        self.line_number += 1;
+        self.skip(&format!("{bytes} bytes, longer than any record: dropped"));
+    }
+
+    /// Warns about the line just read (the first ten, then ever more rarely).
+    fn skip(&mut self, why: &str) {
+        self.skipped += 1;
+        if self.skipped <= 10 || self.skipped.is_power_of_two() {
+            warn!(
+                "stdin: line {}: {why} ({} so far)",
+                self.line_number, self.skipped
+            );
         }
     }
 
@@ -336,6 +347,7 @@ fn spool_input(
                     Err(TryRecvError::Disconnected) => {}
                 }
             }
+            Some(Line::TooLong(bytes)) => converter.too_long(bytes),
             Some(Line::End) => return Ok(input_end.ended()),
             Some(Line::Failed(e)) => return Err(Error::io("stdin", e)),
             None => {}
@@ -361,6 +373,7 @@ fn print(
                     out.write_raw(converter.buf.as_bytes())?;
                 }
             }
+            Ok(Line::TooLong(bytes)) => converter.too_long(bytes),
             Ok(Line::Failed(e)) => return Err(Error::io("stdin", e)),
             Ok(Line::End) | Err(RecvTimeoutError::Disconnected) => return Ok(()),
             Err(RecvTimeoutError::Timeout) => {}

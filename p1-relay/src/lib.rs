@@ -310,6 +310,11 @@ impl Relay {
                 self.on_line(&text)?;
                 Ok(None)
             }
+            Ok(input::Line::TooLong(bytes)) => {
+                self.line_number += 1;
+                self.bad_line(&format!("{bytes} bytes, longer than any record: dropped"));
+                Ok(None)
+            }
             Ok(input::Line::End) | Err(RecvTimeoutError::Disconnected) => {
                 Ok(Some(Stop::EndOfInput))
             }
@@ -339,17 +344,20 @@ impl Relay {
                 }
             }
             Ok(Line::Other) => {}
-            Err(why) => {
-                self.bad_lines += 1;
-                if self.bad_lines <= 10 || self.bad_lines.is_power_of_two() {
-                    warn!(
-                        "stdin: line {}: {why}: ignored ({} so far)",
-                        self.line_number, self.bad_lines
-                    );
-                }
-            }
+            Err(why) => self.bad_line(&format!("{why}: ignored")),
         }
         Ok(())
+    }
+
+    /// Warns about the line just read (the first ten, then ever more rarely).
+    fn bad_line(&mut self, why: &str) {
+        self.bad_lines += 1;
+        if self.bad_lines <= 10 || self.bad_lines.is_power_of_two() {
+            warn!(
+                "stdin: line {}: {why} ({} so far)",
+                self.line_number, self.bad_lines
+            );
+        }
     }
 
     /// Now, on the readings' clock: the last reading's time plus the wall time since it came

@@ -287,3 +287,29 @@ fn every_event_of_a_replay_carries_the_readings_clock() {
     );
     assert!(!stderr(&output).contains("envelope"), "{}", stderr(&output));
 }
+
+/// Issue 13 (9): a line over the 1 MiB bound is dropped whole; its tail is not read as a
+/// reading, and the lines after it keep their numbers.
+#[test]
+fn an_over_long_line_is_dropped_whole_and_the_lines_keep_their_numbers_regression_13() {
+    let dir = TempDir::new("long-line");
+    let config = config(&dir, QUICK, &[BOILER]);
+    let mut s = Stream::starting(NOON);
+    s.hold(61, 0.0, 2.41);
+    let long = format!(
+        "{{\"type\":\"reading\",\"pad\":\"{}\"}}",
+        "x".repeat(1_500_000)
+    );
+    let input = format!("{long}\nnot json\n{}", s.text());
+    let output = p1_relay(&["--config", config.to_str().expect("path")], &input);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let stderr = stderr(&output);
+    let dropped = format!(
+        "stdin: line 1: {} bytes, longer than any record: dropped",
+        long.len() + 1
+    );
+    assert!(stderr.contains(&dropped), "{stderr}");
+    assert!(stderr.contains("stdin: line 2: not JSON"), "{stderr}");
+    assert_eq!(stderr.matches("stdin: line").count(), 2, "{stderr}");
+    assert_eq!(switches(&output), ["12:01:00 boiler on"]);
+}
