@@ -11,7 +11,7 @@ mod spool;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, TryRecvError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -96,6 +96,12 @@ impl InputEnd {
 fn now_secs() -> i64 {
     chrono::Utc::now().timestamp()
 }
+
+/// A record line is never longer (a reading is a few kB).
+const MAX_LINE: usize = 1 << 20;
+
+/// Lines read ahead of the spool, at most.
+const INPUT_QUEUE: usize = 16;
 
 /// Why an input line gave no point.
 #[derive(Debug)]
@@ -316,9 +322,10 @@ fn spool_input(
     signals: &Signals,
     input_end: &mut InputEnd,
 ) -> Result<Ended, Error> {
-    let lines = spawn_stdin_lines(1 << 20, 1024);
-    // A line taken while looking whether more input is waiting.
-    let mut pending: Option<Line> = None;
+    // Few lines in flight: what is read from stdin is in the spool (handed to the kernel)
+    // before more than INPUT_QUEUE lines and one read buffer are taken from the pipe, so a
+    // SIGKILL loses no more than those.
+    let lines = spawn_stdin_lines(MAX_LINE, INPUT_QUEUE);
     loop {
         if input_end.stopping(signals) {
             sending.stop();
@@ -326,25 +333,18 @@ fn spool_input(
         if input_end.over(signals) {
             return Ok(Ended::StopRequested);
         }
-        let line = match pending.take() {
-            Some(line) => Some(line),
-            None => match lines.recv_timeout(input_end.poll()) {
-                Ok(line) => Some(line),
-                Err(RecvTimeoutError::Timeout) => None,
-                Err(RecvTimeoutError::Disconnected) => return Ok(input_end.ended()),
-            },
+        let line = match lines.recv_timeout(input_end.poll()) {
+            Ok(line) => Some(line),
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => return Ok(input_end.ended()),
         };
         match line {
             Some(Line::Text(text)) => {
                 let n = converter.convert(&text);
                 if n > 0 {
                     spool.append(&converter.buf, n)?;
-                }
-                match lines.try_recv() {
-                    Ok(next) => pending = Some(next),
-                    // Idle input: hand the data to the kernel so a crash cannot lose it.
-                    Err(TryRecvError::Empty) => spool.flush()?,
-                    Err(TryRecvError::Disconnected) => {}
+                    // To the kernel at once: a crash of this process loses nothing written.
+                    spool.flush()?;
                 }
             }
             Some(Line::TooLong(bytes)) => converter.too_long(bytes),
@@ -365,7 +365,7 @@ fn print(
     input_end: &mut InputEnd,
 ) -> Result<(), Error> {
     let mut out = RecordWriter::stdout();
-    let lines = spawn_stdin_lines(1 << 20, 1024);
+    let lines = spawn_stdin_lines(MAX_LINE, INPUT_QUEUE);
     while !input_end.over(signals) {
         match lines.recv_timeout(input_end.poll()) {
             Ok(Line::Text(text)) => {

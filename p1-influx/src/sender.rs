@@ -14,7 +14,7 @@ use log::{debug, error, info, warn};
 
 use p1_common::error::IoCause;
 
-use crate::spool::sealed_segments;
+use crate::spool::{Segment, quarantine, read_segment, sealed_segments};
 
 p1_common::named_enum! {
     /// Which write API, with its endpoint and credentials.
@@ -106,6 +106,8 @@ pub(crate) struct Sender {
     pub(crate) wake: Receiver<()>,
     pub(crate) sent_lines: u64,
     stop_seen: Option<Instant>,
+    /// Segments that could not be read, removed or moved aside: not tried again.
+    given_up: std::collections::HashSet<u64>,
     backoff: Duration,
     last_complaint: Option<Instant>,
     rng: u64,
@@ -148,6 +150,7 @@ impl Sender {
             wake,
             sent_lines: 0,
             stop_seen: None,
+            given_up: std::collections::HashSet::new(),
             backoff: Duration::from_secs(1),
             last_complaint: None,
             rng: seed,
@@ -192,25 +195,79 @@ impl Sender {
                 let _ = self.wake.recv_timeout(Duration::from_millis(500));
                 continue;
             }
+            let mut sent_any = false;
             for segment in segments {
-                let text = match std::fs::read_to_string(&segment.path) {
-                    Ok(text) => text,
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue, // dropped: spool full
-                    Err(e) => {
-                        error!("{}: {}", segment.path.display(), IoCause(&e));
-                        continue;
-                    }
+                if self.given_up.contains(&segment.seq) {
+                    continue;
+                }
+                let Some(lines) = self.load(&segment) else {
+                    continue;
                 };
-                let lines: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+                let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
                 match self.deliver(&lines) {
                     Outcome::Done => {
                         self.sent_lines += lines.len() as u64;
-                        let _ = std::fs::remove_file(&segment.path);
+                        sent_any = true;
+                        if let Err(e) = std::fs::remove_file(&segment.path) {
+                            self.give_up(&segment, "sent, but cannot be removed", &e);
+                        }
                     }
                     Outcome::Stopped => return,
                 }
             }
+            // Only segments given up on are left: wait for new ones instead of spinning.
+            if !sent_any {
+                if self.input_done.load(Ordering::Acquire) || self.stopped() {
+                    return;
+                }
+                let _ = self.wake.recv_timeout(Duration::from_millis(500));
+            }
         }
+    }
+
+    /// The lines of a segment that can be sent; `None` when there are none to send now (it
+    /// is gone, or was moved aside because it cannot be read).
+    fn load(&mut self, segment: &Segment) -> Option<Vec<String>> {
+        match read_segment(&segment.path) {
+            Ok(read) => {
+                if read.dropped > 0 {
+                    warn!(
+                        "{}: {} lines that are not whole points (cut off by a power cut, or \
+                         damaged) dropped; the other {} are sent",
+                        segment.path.display(),
+                        read.dropped,
+                        read.lines.len()
+                    );
+                }
+                Some(read.lines)
+            }
+            // Dropped meanwhile: the spool was full.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                self.give_up(segment, "cannot be read", &e);
+                None
+            }
+        }
+    }
+
+    /// Moves a segment aside, or failing that remembers not to try it again; says once what
+    /// to do.
+    fn give_up(&mut self, segment: &Segment, what: &str, cause: &std::io::Error) {
+        let path = segment.path.display();
+        match quarantine(&segment.path) {
+            Ok(aside) => error!(
+                "{path}: {what} ({}); moved aside to {}: check its owner and permissions \
+                 (a run as another user?), then rename it back to .lp to have it sent",
+                IoCause(cause),
+                aside.display()
+            ),
+            Err(e) => error!(
+                "{path}: {what} ({}), and cannot be moved aside ({}): left alone until a restart",
+                IoCause(cause),
+                IoCause(&e)
+            ),
+        }
+        self.given_up.insert(segment.seq);
     }
 
     /// Delivers `lines` whatever it takes: retries, waits, splits.

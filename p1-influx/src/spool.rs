@@ -74,6 +74,61 @@ pub(crate) struct Segment {
     pub(crate) path: PathBuf,
 }
 
+/// The lines of a sealed segment that can be sent, and how many could not.
+#[derive(Debug, Default)]
+pub(crate) struct SegmentLines {
+    pub(crate) lines: Vec<String>,
+    /// Lines dropped: not UTF-8, not line protocol, or cut off (a power cut mid-write).
+    pub(crate) dropped: usize,
+}
+
+/// Reads a sealed segment, keeping only whole, valid lines of line protocol.
+pub(crate) fn read_segment(path: &Path) -> io::Result<SegmentLines> {
+    let bytes = fs::read(path)?;
+    let mut out = SegmentLines::default();
+    let mut rest = &bytes[..];
+    while !rest.is_empty() {
+        let (line, whole) = match memchr_newline(rest) {
+            Some(end) => (&rest[..end], true),
+            None => (rest, false),
+        };
+        rest = &rest[(line.len() + usize::from(whole)).min(rest.len())..];
+        if line.is_empty() {
+            continue;
+        }
+        match std::str::from_utf8(line) {
+            Ok(text) if whole && is_point(text) => out.lines.push(text.to_string()),
+            _ => out.dropped += 1,
+        }
+    }
+    Ok(out)
+}
+
+fn memchr_newline(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'\n')
+}
+
+/// Whether `line` looks like a point p1-influx wrote: a measurement, fields, and a
+/// timestamp in whole seconds at its end; no control characters.
+fn is_point(line: &str) -> bool {
+    let Some((head, time)) = line.rsplit_once(' ') else {
+        return false;
+    };
+    !time.is_empty()
+        && time.len() <= 19
+        && time.bytes().all(|b| b.is_ascii_digit())
+        && head.contains(' ')
+        && head.contains('=')
+        && !line.bytes().any(|b| b.is_ascii_control() && b != b'\t')
+}
+
+/// Moves a segment that cannot be read aside (`NNN.bad`), so that it is not tried again.
+pub(crate) fn quarantine(path: &Path) -> io::Result<PathBuf> {
+    let aside = path.with_extension("bad");
+    fs::rename(path, &aside)?;
+    Ok(aside)
+}
+
 /// Sealed segments, oldest first.
 pub(crate) fn sealed_segments(dir: &Path) -> io::Result<Vec<Segment>> {
     let mut segments: Vec<Segment> = fs::read_dir(dir)?

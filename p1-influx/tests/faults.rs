@@ -281,3 +281,58 @@ fn print_converts_offline() {
         "p1,meter_id=M1,site=home power_import_kw=0.5,tariff=1i 1700000000\np1,meter_id=M1,site=home power_import_kw=1.5,tariff=1i 1700000001\n"
     );
 }
+
+/// Issue 13 (1, 3): a segment that cannot be read is moved aside and reported, not retried in
+/// a spin; a damaged line and a line cut off by a power cut are dropped, and the rest is sent.
+#[test]
+fn damaged_and_unreadable_segments_neither_spin_nor_send_bad_lines_regression_13() {
+    let server = serve(|_, _| status(204, "", ""));
+    let spool = p1_testkit::TempDir::new("damaged");
+    std::fs::write(
+        spool.path("00000000000000000001.lp"),
+        b"p1 a=1 1700000000\np1 a=\xff2 1700000001\np1 a=3 1700000002\n",
+    )
+    .expect("segment");
+    // A power cut mid-write: the last line has no end.
+    std::fs::write(
+        spool.path("00000000000000000002.lp"),
+        b"p1 a=4 1700000003\np1 a=5",
+    )
+    .expect("segment");
+    // Unreadable even for root: a directory where a segment should be.
+    std::fs::create_dir(spool.path("00000000000000000003.lp")).expect("dir");
+    let dir = spool.root().to_string_lossy().into_owned();
+    let started = Instant::now();
+    let output = p1_influx(
+        &["--url", &server.url, "--db", "p1", "--spool-dir", &dir],
+        "",
+        &[],
+    );
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert_eq!(
+        server.delivered_lines(),
+        [
+            "p1 a=1 1700000000",
+            "p1 a=3 1700000002",
+            "p1 a=4 1700000003"
+        ]
+    );
+    assert_eq!(
+        stderr.matches("1 lines that are not whole points").count(),
+        2,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("cannot be read") && stderr.contains("moved aside"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("cannot be read").count(),
+        1,
+        "reported once: {stderr}"
+    );
+    assert!(spool.path("00000000000000000003.bad").exists());
+}
