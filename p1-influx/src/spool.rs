@@ -150,8 +150,13 @@ struct OpenSegment {
     seq: u64,
     file: BufWriter<File>,
     lines: usize,
+    bytes: u64,
     opened: Instant,
 }
+
+/// Segments are sealed at this share of the bound at most, so that dropping the oldest
+/// whole segment never takes more than a quarter of what is kept, and never the newest.
+const SEGMENTS_IN_BOUND: u64 = 4;
 
 /// The writing end of the spool.
 pub(crate) struct Spool {
@@ -250,6 +255,7 @@ impl Spool {
                 seq,
                 file: BufWriter::with_capacity(64 * 1024, file),
                 lines: 0,
+                bytes: 0,
                 opened: Instant::now(),
             });
         }
@@ -258,7 +264,10 @@ impl Spool {
         };
         current.file.write_all(lines.as_bytes())?;
         current.lines += count;
-        if current.lines >= self.batch_lines {
+        current.bytes += lines.len() as u64;
+        if current.lines >= self.batch_lines
+            || current.bytes >= (self.max_bytes / SEGMENTS_IN_BOUND).max(1)
+        {
             self.seal_io()?;
         }
         Ok(())
@@ -306,6 +315,7 @@ impl Spool {
     }
 
     /// Drops the oldest sealed segments while the spool is over its bound.
+    /// Everything on disk counts, the open segment too; the newest sealed segment is kept.
     fn enforce_limit(&mut self) {
         let Ok(segments) = sealed_segments(&self.dir) else {
             return;
@@ -314,8 +324,10 @@ impl Spool {
             .iter()
             .map(|s| fs::metadata(&s.path).map_or(0, |m| m.len()))
             .collect();
-        let mut total: u64 = sizes.iter().sum();
-        for (segment, size) in segments.iter().zip(sizes) {
+        let open = self.current.as_ref().map_or(0, |c| c.bytes);
+        let mut total: u64 = sizes.iter().sum::<u64>() + open;
+        let older = segments.len().saturating_sub(1);
+        for (segment, size) in segments.iter().zip(sizes).take(older) {
             if total <= self.max_bytes {
                 break;
             }
@@ -423,6 +435,62 @@ mod tests {
             .collect();
         assert_eq!(kept, ["line 6\n", "line 7\n", "line 8\n", "line 9\n"]);
         assert_eq!(spool.dropped_lines, 6);
+        fs::remove_dir_all(&dir).ok();
+    }
+
+    /// Issue 13 (2): one large open segment went over the bound and was dropped whole, the
+    /// newest lines with it; the open segment was not counted.
+    #[test]
+    fn the_bound_counts_everything_and_keeps_the_newest_lines_regression_13() {
+        let dir = temp("bound");
+        let mut spool = Spool::open(&settings(&dir, 200, 1000)).unwrap();
+        for i in 0..100 {
+            spool.append(&format!("line {i:02}\n"), 1).unwrap();
+        }
+        spool.flush().unwrap();
+        let on_disk: u64 = fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name() != "lock")
+            .map(|e| e.metadata().unwrap().len())
+            .sum();
+        assert!(
+            on_disk <= 200 + 56,
+            "{on_disk} bytes on disk for a bound of 200"
+        );
+        let mut kept: Vec<String> = sealed_segments(&dir)
+            .unwrap()
+            .iter()
+            .flat_map(|s| {
+                fs::read_to_string(&s.path)
+                    .unwrap()
+                    .lines()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let open = fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .find(|e| e.path().extension().is_some_and(|x| x == "open"));
+        if let Some(open) = open {
+            kept.extend(
+                fs::read_to_string(open.path())
+                    .unwrap()
+                    .lines()
+                    .map(str::to_string),
+            );
+        }
+        assert_eq!(
+            kept.last().map(String::as_str),
+            Some("line 99"),
+            "the newest is kept"
+        );
+        assert_eq!(
+            spool.dropped_lines + kept.len() as u64,
+            100,
+            "every line kept or counted"
+        );
         fs::remove_dir_all(&dir).ok();
     }
 }

@@ -297,6 +297,12 @@ impl Relay {
             if let Some(stop) = self.next_line(&lines)? {
                 return Ok(stop);
             }
+            if let Some(dead) = self.actuators.iter().position(Actuator::died) {
+                return Err(Error::Failure(format!(
+                    "load '{}': its switch failed (a bug, please report it): every load off",
+                    self.load_name(dead)
+                )));
+            }
             let quiet_for = self.last_arrival.map_or(Duration::ZERO, |at| at.elapsed());
             let decisions = self.controller.on_quiet(quiet_for, self.readings_clock());
             self.apply(&decisions)?;

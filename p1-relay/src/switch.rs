@@ -277,6 +277,12 @@ impl Actuator {
         let _ = self.orders.send(Order::Set(on));
     }
 
+    /// Whether its worker has ended on its own (a panic in a switch): the load is no longer
+    /// driven, which is a fault.
+    pub(crate) fn died(&self) -> bool {
+        self.worker.as_ref().is_some_and(JoinHandle::is_finished)
+    }
+
     /// Asks the worker to apply what is pending and end; waits for it until `deadline`.
     pub(crate) fn finish(mut self, keep: bool, deadline: Instant) {
         let _ = self.orders.send(Order::Finish { keep });
@@ -415,6 +421,31 @@ fn on_off(on: bool) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A switch whose driver code fails in a way nobody planned for.
+    struct Broken;
+
+    impl Switch for Broken {
+        fn set(&mut self, _on: bool) -> Result<(), SwitchError> {
+            panic!("a bug in a switch");
+        }
+    }
+
+    /// Issue 13 (10): a switch thread that dies is noticed.
+    #[test]
+    fn a_dead_switch_thread_is_noticed_regression_13() {
+        let working = Actuator::spawn("ok".into(), Box::new(DryRun));
+        let broken = Actuator::spawn("broken".into(), Box::new(Broken));
+        working.set(true);
+        broken.set(true);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !broken.died() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert!(broken.died());
+        assert!(!working.died());
+        working.finish(false, Instant::now() + Duration::from_secs(5));
+    }
 
     fn plug(plug: Plug, secs: u64) -> HttpSwitch {
         HttpSwitch::new("http://plug/", plug, Duration::from_secs(secs))
