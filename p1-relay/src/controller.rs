@@ -188,6 +188,25 @@ impl Controller {
         }
     }
 
+    /// The readings' clock went back by `jump`: every time kept moves back with it, so that
+    /// `min_on`, `min_off`, `settle` and the hour of starts count what really elapsed,
+    /// instead of holding loads until the clock catches up again.
+    fn re_anchor(&mut self, jump: Duration) {
+        let back = |t: &mut Option<Time>| *t = t.map(|t| t - jump);
+        back(&mut self.last_switch);
+        back(&mut self.first_reading);
+        self.quarter = None;
+        for load in &mut self.loads {
+            back(&mut load.last_on);
+            back(&mut load.last_off);
+            for start in &mut load.starts {
+                *start = *start - jump;
+            }
+            load.on_since = None;
+            load.off_since = None;
+        }
+    }
+
     /// The time of the last reading.
     pub(crate) fn last_reading(&self) -> Option<Time> {
         self.last_reading
@@ -235,11 +254,11 @@ impl Controller {
                 let at = previous + Duration::seconds(self.config.stale_after.as_secs() as i64);
                 decisions.extend(self.go_stale(at, &format!("no reading for {gap} s")));
             } else if gap < 0 {
-                debug!("reading time went back {} s: pending delays restart", -gap);
-                for load in &mut self.loads {
-                    load.on_since = None;
-                    load.off_since = None;
-                }
+                warn!(
+                    "the readings' clock went back {} s: switch times move back with it, pending delays restart",
+                    -gap
+                );
+                self.re_anchor(Duration::seconds(-gap));
             }
         }
         self.last_reading = Some(t);
@@ -699,6 +718,37 @@ mod tests {
                     "a".into(),
                     false,
                     "peak: the quarter hour heads for 9.98 kW > 2.30 kW".into()
+                ),
+            ]
+        );
+    }
+
+    /// Issue 13 (9): after the readings' clock goes back a minute, a load goes off when
+    /// `min_on` has really passed, not when the clock has caught up again.
+    #[test]
+    fn a_clock_that_goes_back_moves_the_switch_times_with_it_regression_13() {
+        let mut controller = Controller::new(config(FAST, &[("a", "min_on = \"30s\"")]), None);
+        let samples = [
+            readings(0, 10, 0.0, 2.5),
+            readings(11, 19, 1.0, 0.0),
+            // 19 s, then -40: the clock went back 59 s.
+            readings(-40, 0, 1.0, 0.0),
+        ]
+        .concat();
+        assert_eq!(
+            decide(&mut controller, &samples),
+            [
+                (
+                    10,
+                    "a".into(),
+                    true,
+                    "export 2.50 kW >= 2.20 kW for 10 s".into()
+                ),
+                (
+                    -19,
+                    "a".into(),
+                    false,
+                    "import 1.00 kW >= 0.30 kW for 21 s".into()
                 ),
             ]
         );
