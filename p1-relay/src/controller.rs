@@ -200,7 +200,7 @@ impl Controller {
             back(&mut load.last_on);
             back(&mut load.last_off);
             for start in &mut load.starts {
-                *start = *start - jump;
+                *start -= jump;
             }
             load.on_since = None;
             load.off_since = None;
