@@ -754,6 +754,33 @@ mod tests {
         );
     }
 
+    /// Issue 13 (9): one reading a year ahead is stale data (every load off), and switching
+    /// goes on once the readings are back (it froze until the clock caught up).
+    #[test]
+    fn a_reading_a_year_ahead_does_not_freeze_switching_regression_13() {
+        let mut controller = Controller::new(config(FAST, &[("a", "")]), None);
+        let year = 366 * 86_400;
+        let samples = [
+            readings(0, 10, 0.0, 2.5),
+            readings(year + 11, year + 11, 0.0, 2.5),
+            readings(12, 40, 1.0, 0.0),
+            readings(41, 52, 0.0, 2.5),
+        ]
+        .concat();
+        let got = decide(&mut controller, &samples);
+        let reasons: Vec<(bool, &str)> = got.iter().map(|d| (d.2, d.3.as_str())).collect();
+        assert_eq!(
+            reasons,
+            [
+                (true, "export 2.50 kW >= 2.20 kW for 10 s"),
+                (false, "stale: no reading for 31622401 s"),
+                (true, "export 2.50 kW >= 2.20 kW for 10 s"),
+            ],
+            "{got:?}"
+        );
+        assert_eq!(got[2].0, 51, "on again 10 s after export came back");
+    }
+
     /// Issue 13 (8): restarted after a crash with a load on, the load went off at start and on
     /// again at the first reading; `min_off` now holds from that start.
     #[test]
