@@ -318,6 +318,27 @@ impl fmt::Display for ConfigError {
     }
 }
 
+/// The line of `key` in the `[[load]]` table around `offset` (its name's): the table runs
+/// from the `[[load]]` before it to the one after. The name's line if the key is not found.
+fn key_line(text: &str, offset: usize, key: &str) -> usize {
+    let start = text[..offset].rfind("[[load]]").unwrap_or(0);
+    let end = text[offset..]
+        .find("[[load]]")
+        .map_or(text.len(), |e| offset + e);
+    let mut at = start;
+    for line in text[start..end].split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if trimmed
+            .strip_prefix(key)
+            .is_some_and(|rest| rest.trim_start().starts_with('='))
+        {
+            return line_of(text, at);
+        }
+        at += line.len();
+    }
+    line_of(text, offset)
+}
+
 fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())]
         .bytes()
@@ -417,7 +438,7 @@ impl Config {
             ] {
                 if !(value.is_finite() && value >= 0.0) {
                     return Err(ConfigError {
-                        line: at(load.name.span()),
+                        line: Some(key_line(text, load.name.span().start, key)),
                         message: format!(
                             "load '{}': {key} must be a number of kW, 0 or more",
                             load.name.get_ref()
@@ -453,6 +474,15 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 13 (11): a bad number names its own line, not the name's.
+    #[test]
+    fn a_bad_power_names_its_own_line_regression_13() {
+        let text = "[[load]]\nname = \"a\"\non_export_kw = 2.0\npower_kw = -1.0\noff_import_kw = 0.1\n[load.switch]\ntype = \"dry-run\"\n";
+        let e = Config::parse(text).unwrap_err();
+        assert_eq!(e.line, Some(4), "{e}");
+        assert!(e.message.contains("power_kw must be a number of kW"), "{e}");
+    }
 
     /// Issue 13 (11): stray keys in a dry-run switch, and negative durations, are named.
     #[test]
