@@ -276,7 +276,7 @@ impl MeterTime {
         // Two ASCII digits to their value, or None: no loop, no table.
         let two = |hi: u8, lo: u8| -> Option<u8> {
             let (hi, lo) = (hi.wrapping_sub(b'0'), lo.wrapping_sub(b'0'));
-            (hi < 10 && lo < 10).then_some(hi * 10 + lo)
+            (hi < 10 && lo < 10).then(|| hi * 10 + lo)
         };
         let year = u16::from(two(y0, y1)?) * 100 + u16::from(two(y2, y3)?);
         let (month, day) = (two(m0, m1)?, two(d0, d1)?);
@@ -471,6 +471,17 @@ impl<'de> serde::de::Visitor<'de> for MeterTimeVisitor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the record fuzz target (issue 13): a digit pair that is not digits overflowed
+    /// while its value was computed (a panic in debug builds), before it was found wrong.
+    #[test]
+    fn a_timestamp_with_signs_for_digits_is_refused_without_a_panic_regression_13() {
+        assert_eq!(MeterTime::parse_rfc3339("2020-05-12T-3:54:09+02:00"), None);
+        assert_eq!(
+            MeterTime::parse_rfc3339("2020-05-12T\u{ff}3:54:09+02:00"),
+            None
+        );
+    }
     use chrono::NaiveDate;
 
     fn at(text: &str) -> String {

@@ -180,7 +180,7 @@ impl Window {
         let minutes = |t: &str| -> Option<u32> {
             let (h, m) = t.trim().split_once(':')?;
             let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
-            (h <= 24 && m < 60 && h * 60 + m <= 1440).then_some(h * 60 + m)
+            (h <= 24 && m < 60 && h * 60 + m <= 1440).then(|| h * 60 + m)
         };
         Ok(Window {
             start_min: minutes(start).ok_or_else(bad)?,
@@ -557,6 +557,8 @@ mod tests {
         assert!(night.contains(23 * 60) && night.contains(5 * 60));
         assert!(!night.contains(12 * 60));
         assert!(Window::parse("8-20").is_err());
+        // Issue 13: a huge hour is refused, not overflowed.
+        assert!(Window::parse("4294967295:00-10:00").is_err());
         assert_eq!(day.to_string(), "08:00-20:00");
     }
 
