@@ -283,7 +283,9 @@ fn single<'a>(object: &Object<'a>) -> Result<&'a [u8], &'static str> {
 }
 
 /// Exactly `N` values.
-fn exactly<'a, const N: usize>(object: &Object<'a>) -> Result<[&'a [u8]; N], &'static str> {
+pub(crate) fn exactly<'a, const N: usize>(
+    object: &Object<'a>,
+) -> Result<[&'a [u8]; N], &'static str> {
     let mut out = [&[][..]; N];
     let mut values = object.values();
     for slot in &mut out {

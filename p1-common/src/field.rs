@@ -432,23 +432,12 @@ impl<V: ValueDecode> Decode for MonthPeak<V> {
         object: &Object<'_>,
         zone: ClockZone,
     ) -> Result<Option<V::Value>, &'static str> {
-        let mut values = object.values();
-        let mut next = || {
-            values
-                .next()
-                .ok_or("too few values")?
-                .map_err(|_| "malformed value list")
-        };
-        let (first, second) = (next()?, next()?);
-        if values.next().is_some() {
-            return Err("too many values");
-        }
-        // The time is the one that reads as a timestamp (a bare `W` would pass for a unit).
-        let value_first = MeterTime::parse(first, zone).is_err();
-        let raw = if self.time_part == value_first {
-            second
-        } else {
+        let [first, second] = crate::decode::exactly::<2>(object)?;
+        let time_first = MeterTime::looks_like(first);
+        let raw = if self.time_part == time_first {
             first
+        } else {
+            second
         };
         self.value.value(raw, zone).map(Some)
     }

@@ -12,31 +12,21 @@ pub fn read_line_bounded(
     max: usize,
 ) -> io::Result<usize> {
     line.clear();
-    loop {
-        let available = match input.fill_buf() {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if available.is_empty() {
-            return Ok(line.len());
-        }
-        let room = &available[..available.len().min(max - line.len())];
-        let (take, done) = match memchr::memchr(b'\n', room) {
-            Some(p) => (p + 1, true),
-            None => (room.len(), line.len() + room.len() >= max),
-        };
-        line.extend_from_slice(&room[..take]);
-        input.consume(take);
-        if done {
-            return Ok(line.len());
-        }
-    }
+    scan_line(input, max, |bytes| line.extend_from_slice(bytes))
 }
 
 /// Skips the rest of a line, through its `\n`; how many bytes it skipped.
 fn skip_line(input: &mut impl BufRead) -> io::Result<usize> {
-    let mut skipped = 0;
+    scan_line(input, usize::MAX, |_| {})
+}
+
+/// Takes bytes through the next `\n`, at most `max`, handing each piece to `take`; how many.
+fn scan_line(
+    input: &mut impl BufRead,
+    max: usize,
+    mut take: impl FnMut(&[u8]),
+) -> io::Result<usize> {
+    let mut taken = 0;
     loop {
         let available = match input.fill_buf() {
             Ok(bytes) => bytes,
@@ -44,16 +34,43 @@ fn skip_line(input: &mut impl BufRead) -> io::Result<usize> {
             Err(e) => return Err(e),
         };
         if available.is_empty() {
-            return Ok(skipped);
+            return Ok(taken);
         }
-        let (take, done) = match memchr::memchr(b'\n', available) {
+        let room = &available[..available.len().min(max - taken)];
+        let (piece, done) = match memchr::memchr(b'\n', room) {
             Some(p) => (p + 1, true),
-            None => (available.len(), false),
+            None => (room.len(), taken + room.len() >= max),
         };
-        input.consume(take);
-        skipped += take;
+        take(&room[..piece]);
+        input.consume(piece);
+        taken += piece;
         if done {
-            return Ok(skipped);
+            return Ok(taken);
+        }
+    }
+}
+
+/// The numbering of input lines, and warnings about bad ones: the first ten, then the 16th,
+/// 32nd and so on, so that a stream of bad lines cannot flood the journal.
+#[derive(Debug, Default)]
+pub struct LineLog {
+    /// The number of the line last read.
+    pub line: u64,
+    /// Bad lines so far.
+    pub bad: u64,
+}
+
+impl LineLog {
+    /// A line was read.
+    pub fn next(&mut self) {
+        self.line += 1;
+    }
+
+    /// The line just read is bad, for `why`.
+    pub fn bad(&mut self, why: &str) {
+        self.bad += 1;
+        if self.bad <= 10 || self.bad.is_power_of_two() {
+            log::warn!("stdin: line {}: {why} ({} so far)", self.line, self.bad);
         }
     }
 }

@@ -49,11 +49,16 @@ impl WriteJson for MeterTime {
     }
 }
 
+/// A string that needs no escaping (a name of ours), quoted.
+fn quoted(out: &mut Vec<u8>, text: &str) {
+    out.push(b'"');
+    out.extend_from_slice(text.as_bytes());
+    out.push(b'"');
+}
+
 impl WriteJson for MbusKind {
     fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'"');
-        out.extend_from_slice(self.name().as_bytes());
-        out.push(b'"');
+        quoted(out, self.name());
     }
 }
 
@@ -77,9 +82,7 @@ pub struct TypeName(pub &'static str);
 
 impl WriteJson for TypeName {
     fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'"');
-        out.extend_from_slice(self.0.as_bytes());
-        out.push(b'"');
+        quoted(out, self.0);
     }
 }
 

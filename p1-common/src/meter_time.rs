@@ -185,6 +185,16 @@ pub struct BadTimestamp;
 /// 2000-01-01 and 1970-01-01 at any hour (a clock or an M-Bus slot never set).
 const PLACEHOLDER_DATES: [&[u8]; 3] = [b"632525", b"000101", b"700101"];
 
+/// A meter timestamp's digits and its summer/winter letter, upper case, if it has one.
+fn split_letter(text: &[u8]) -> (&[u8], Option<u8>) {
+    match text.split_last() {
+        Some((&last @ (b'S' | b'W' | b's' | b'w'), rest)) => {
+            (rest, Some(last.to_ascii_uppercase()))
+        }
+        _ => (text, None),
+    }
+}
+
 impl MeterTime {
     /// The timestamp of a placeholder: `null`.
     pub const UNSET: MeterTime = MeterTime(None);
@@ -194,14 +204,17 @@ impl MeterTime {
         self.0.is_some()
     }
 
+    /// Whether a value has the shape of a meter timestamp: 12 digits or more (the unset DLMS
+    /// form has 17), then `S`, `W` or nothing. Cheaper than parsing it, and no unit (a bare
+    /// `W` is one) passes for it.
+    pub fn looks_like(text: &[u8]) -> bool {
+        let (digits, _) = split_letter(text);
+        digits.len() >= 12 && digits.iter().all(u8::is_ascii_digit)
+    }
+
     /// Reads `YYMMDDhhmmss` with an optional `S`/`W`.
     pub fn parse(text: &[u8], zone: ClockZone) -> Result<MeterTime, BadTimestamp> {
-        let (digits, letter) = match text.split_last() {
-            Some((&last, rest)) if matches!(last, b'S' | b'W' | b's' | b'w') => {
-                (rest, Some(last.to_ascii_uppercase()))
-            }
-            _ => (text, None),
-        };
+        let (digits, letter) = split_letter(text);
         if !digits.iter().all(u8::is_ascii_digit) {
             return Err(BadTimestamp);
         }

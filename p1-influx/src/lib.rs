@@ -16,8 +16,8 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use log::{debug, info, warn};
-use p1_common::input::{Line, spawn_stdin_lines};
+use log::{debug, info};
+use p1_common::input::{Line, LineLog, spawn_stdin_lines};
 use p1_common::output::RecordWriter;
 use p1_common::record::{Record, RecordError};
 use p1_common::signals::Signals;
@@ -136,8 +136,7 @@ struct Converter {
     schema: Schema,
     /// What the schema reads of a reading.
     keys: Selection<Reading>,
-    line_number: u64,
-    skipped: u64,
+    log: LineLog,
     buf: String,
 }
 
@@ -146,15 +145,14 @@ impl Converter {
         Converter {
             schema,
             keys: reading_keys(),
-            line_number: 0,
-            skipped: 0,
+            log: LineLog::default(),
             buf: String::with_capacity(4096),
         }
     }
 
     /// The points of one line, in `self.buf`; how many.
     fn convert(&mut self, text: &str) -> usize {
-        self.line_number += 1;
+        self.log.next();
         self.buf.clear();
         let text = text.trim();
         if text.is_empty() {
@@ -166,12 +164,12 @@ impl Converter {
             Err(Skip::Nothing(NothingToWrite::Type(kind))) => {
                 debug!(
                     "stdin: line {}: a {kind} record: not written",
-                    self.line_number
+                    self.log.line
                 );
                 0
             }
             Err(why) => {
-                self.skip(&format!("{why}: skipped"));
+                self.log.bad(&format!("{why}: skipped"));
                 0
             }
         }
@@ -179,19 +177,9 @@ impl Converter {
 
     /// A line longer than the bound, dropped whole.
     fn too_long(&mut self, bytes: usize) {
-        self.line_number += 1;
-        self.skip(&format!("{bytes} bytes, longer than any record: dropped"));
-    }
-
-    /// Warns about the line just read (the first ten, then ever more rarely).
-    fn skip(&mut self, why: &str) {
-        self.skipped += 1;
-        if self.skipped <= 10 || self.skipped.is_power_of_two() {
-            warn!(
-                "stdin: line {}: {why} ({} so far)",
-                self.line_number, self.skipped
-            );
-        }
+        self.log.next();
+        self.log
+            .bad(&format!("{bytes} bytes, longer than any record: dropped"));
     }
 
     fn points(&mut self, text: &str) -> Result<usize, Skip> {
@@ -301,8 +289,8 @@ fn send(
     info!(
         "{}: {} lines read, {sent} points sent, {} skipped, {} dropped (spool full){}",
         ended.describe(),
-        converter.line_number,
-        converter.skipped,
+        converter.log.line,
+        converter.log.bad,
         spool.dropped_lines,
         if left > 0 {
             format!("; {left} batches left in the spool for the next run")

@@ -14,7 +14,7 @@ use log::{debug, error, info, warn};
 
 use p1_common::error::IoCause;
 
-use crate::spool::{Segment, quarantine, read_segment, sealed_segments};
+use crate::spool::{Segment, SegmentLines, quarantine, read_segment, sealed_segments};
 
 p1_common::named_enum! {
     /// Which write API, with its endpoint and credentials.
@@ -200,16 +200,22 @@ impl Sender {
                 if self.given_up.contains(&segment.seq) {
                     continue;
                 }
-                let Some(lines) = self.load(&segment) else {
+                let Some(read) = self.load(&segment) else {
                     continue;
                 };
-                let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+                let lines: Vec<&str> = read.text.lines().collect();
                 match self.deliver(&lines) {
                     Outcome::Done => {
                         self.sent_lines += lines.len() as u64;
                         sent_any = true;
                         if let Err(e) = std::fs::remove_file(&segment.path) {
-                            self.give_up(&segment, "sent, but cannot be removed", &e);
+                            // Moved aside it might be renamed back and sent twice: kept.
+                            error!(
+                                "{}: sent, but cannot be removed ({}): not sent again; remove it",
+                                segment.path.display(),
+                                IoCause(&e)
+                            );
+                            self.given_up.insert(segment.seq);
                         }
                     }
                     Outcome::Stopped => return,
@@ -227,7 +233,7 @@ impl Sender {
 
     /// The lines of a segment that can be sent; `None` when there are none to send now (it
     /// is gone, or was moved aside because it cannot be read).
-    fn load(&mut self, segment: &Segment) -> Option<Vec<String>> {
+    fn load(&mut self, segment: &Segment) -> Option<SegmentLines> {
         match read_segment(&segment.path) {
             Ok(read) => {
                 if read.dropped > 0 {
@@ -236,33 +242,33 @@ impl Sender {
                          damaged) dropped; the other {} are sent",
                         segment.path.display(),
                         read.dropped,
-                        read.lines.len()
+                        read.kept
                     );
                 }
-                Some(read.lines)
+                Some(read)
             }
             // Dropped meanwhile: the spool was full.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => {
-                self.give_up(segment, "cannot be read", &e);
+                self.give_up(segment, &e);
                 None
             }
         }
     }
 
-    /// Moves a segment aside, or failing that remembers not to try it again; says once what
-    /// to do.
-    fn give_up(&mut self, segment: &Segment, what: &str, cause: &std::io::Error) {
+    /// Moves a segment that cannot be read aside, or failing that remembers not to try it
+    /// again; says once what to do.
+    fn give_up(&mut self, segment: &Segment, cause: &std::io::Error) {
         let path = segment.path.display();
         match quarantine(&segment.path) {
             Ok(aside) => error!(
-                "{path}: {what} ({}); moved aside to {}: check its owner and permissions \
+                "{path}: cannot be read ({}); moved aside to {}: check its owner and permissions \
                  (a run as another user?), then rename it back to .lp to have it sent",
                 IoCause(cause),
                 aside.display()
             ),
             Err(e) => error!(
-                "{path}: {what} ({}), and cannot be moved aside ({}): left alone until a restart",
+                "{path}: cannot be read ({}), and cannot be moved aside ({}): left alone until a restart",
                 IoCause(cause),
                 IoCause(&e)
             ),

@@ -77,7 +77,9 @@ pub(crate) struct Segment {
 /// The lines of a sealed segment that can be sent, and how many could not.
 #[derive(Debug, Default)]
 pub(crate) struct SegmentLines {
-    pub(crate) lines: Vec<String>,
+    /// The whole, valid lines, each with its `\n`.
+    pub(crate) text: String,
+    pub(crate) kept: usize,
     /// Lines dropped: not UTF-8, not line protocol, or cut off (a power cut mid-write).
     pub(crate) dropped: usize,
 }
@@ -88,7 +90,7 @@ pub(crate) fn read_segment(path: &Path) -> io::Result<SegmentLines> {
     let mut out = SegmentLines::default();
     let mut rest = &bytes[..];
     while !rest.is_empty() {
-        let (line, whole) = match memchr_newline(rest) {
+        let (line, whole) = match memchr::memchr(b'\n', rest) {
             Some(end) => (&rest[..end], true),
             None => (rest, false),
         };
@@ -97,15 +99,15 @@ pub(crate) fn read_segment(path: &Path) -> io::Result<SegmentLines> {
             continue;
         }
         match std::str::from_utf8(line) {
-            Ok(text) if whole && is_point(text) => out.lines.push(text.to_string()),
+            Ok(text) if whole && is_point(text) => {
+                out.text.push_str(text);
+                out.text.push('\n');
+                out.kept += 1;
+            }
             _ => out.dropped += 1,
         }
     }
     Ok(out)
-}
-
-fn memchr_newline(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b'\n')
 }
 
 /// Whether `line` looks like a point p1-influx wrote: a measurement, fields, and a

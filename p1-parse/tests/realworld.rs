@@ -15,18 +15,7 @@ fn corpus() -> PathBuf {
 }
 
 fn names() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(corpus())
-        .expect("corpus")
-        .filter_map(Result::ok)
-        .map(|e| e.file_name().into_string().expect("utf-8 name"))
-        .filter(|n| {
-            std::path::Path::new(n)
-                .extension()
-                .is_some_and(|e| e == "txt")
-        })
-        .collect();
-    names.sort();
-    names
+    telegram_names(&corpus())
 }
 
 fn read(name: &str) -> (Value, String) {

@@ -20,7 +20,7 @@ use chrono::{DateTime, Local};
 use clap::Parser;
 use log::{error, info, warn};
 use p1_common::field::Selection;
-use p1_common::input::{self, spawn_stdin_lines};
+use p1_common::input::{self, LineLog, spawn_stdin_lines};
 use p1_common::meter_time::MeterTime;
 use p1_common::output::RecordWriter;
 use p1_common::reading::{Reading, ReadingKey};
@@ -211,8 +211,7 @@ fn run(settings: &Settings) -> Result<(), Error> {
         last_arrival: None,
         out: RecordWriter::stdout(),
         settings: settings.clone(),
-        line_number: 0,
-        bad_lines: 0,
+        lines: LineLog::default(),
         announced: false,
         envelopes: 0,
     };
@@ -274,8 +273,7 @@ struct Relay {
     last_arrival: Option<Instant>,
     out: RecordWriter<std::io::StdoutLock<'static>>,
     settings: Settings,
-    line_number: u64,
-    bad_lines: u64,
+    lines: LineLog,
     /// Whether the "start" events are out: they wait for the first reading, so that every
     /// event carries the readings' clock (a replay's events are not stamped with today).
     announced: bool,
@@ -317,8 +315,9 @@ impl Relay {
                 Ok(None)
             }
             Ok(input::Line::TooLong(bytes)) => {
-                self.line_number += 1;
-                self.bad_line(&format!("{bytes} bytes, longer than any record: dropped"));
+                self.lines.next();
+                self.lines
+                    .bad(&format!("{bytes} bytes, longer than any record: dropped"));
                 Ok(None)
             }
             Ok(input::Line::End) | Err(RecvTimeoutError::Disconnected) => {
@@ -330,7 +329,7 @@ impl Relay {
     }
 
     fn on_line(&mut self, text: &str) -> Result<(), Error> {
-        self.line_number += 1;
+        self.lines.next();
         if self.settings.passthrough {
             self.out.write_raw(text.as_bytes())?;
         }
@@ -350,20 +349,9 @@ impl Relay {
                 }
             }
             Ok(Line::Other) => {}
-            Err(why) => self.bad_line(&format!("{why}: ignored")),
+            Err(why) => self.lines.bad(&format!("{why}: ignored")),
         }
         Ok(())
-    }
-
-    /// Warns about the line just read (the first ten, then ever more rarely).
-    fn bad_line(&mut self, why: &str) {
-        self.bad_lines += 1;
-        if self.bad_lines <= 10 || self.bad_lines.is_power_of_two() {
-            warn!(
-                "stdin: line {}: {why} ({} so far)",
-                self.line_number, self.bad_lines
-            );
-        }
     }
 
     /// Now, on the readings' clock: the last reading's time plus the wall time since it came

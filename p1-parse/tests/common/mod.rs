@@ -13,7 +13,12 @@ pub fn telegram(name: &str) -> Vec<u8> {
 }
 
 pub fn all_telegram_names() -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(fixtures().join("telegrams"))
+    telegram_names(&fixtures().join("telegrams"))
+}
+
+/// The `.txt` files of `dir`, sorted.
+pub fn telegram_names(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
         .expect("fixtures dir")
         .map(|e| {
             e.expect("entry")
