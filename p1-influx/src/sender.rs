@@ -347,6 +347,10 @@ impl Sender {
                     }
                 }
                 Answer::Unreachable(why) => {
+                    let why = match &why {
+                        ureq::Error::Io(e) => IoCause(e).to_string(),
+                        other => other.to_string(),
+                    };
                     self.complain(&format!(
                         "cannot reach the server ({why}); the data waits in the spool"
                     ));
