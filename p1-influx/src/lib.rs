@@ -219,7 +219,7 @@ impl Sending {
         let (wake, woken): (_, Receiver<()>) = mpsc::channel();
         let mut sender = Sender::new(
             delivery.target.clone(),
-            delivery.spool.dir.clone(),
+            &delivery.spool,
             delivery.timeout,
             Arc::clone(&input_done),
             Arc::clone(&stop),
@@ -276,16 +276,24 @@ fn send(
     input_end: &mut InputEnd,
 ) -> Result<(), Error> {
     let mut spool = Spool::open(&delivery.spool)?;
+    let dirs = &delivery.spool.dirs;
     info!(
-        "writing to {} through the spool {}",
+        "writing to {} through the spool {}{}",
         delivery.target.url,
-        delivery.spool.dir.display()
+        dirs.cold.display(),
+        dirs.hot.as_ref().map_or(String::new(), |hot| format!(
+            " (in memory at {} while the database keeps up)",
+            hot.display()
+        ))
     );
     let sending = Sending::start(delivery, input_end.drain);
     let ended = spool_input(converter, &mut spool, &sending, signals, input_end)?;
     spool.seal()?;
-    let sent = sending.finish(ended, signals)?;
-    let left = spool::sealed_segments(&delivery.spool.dir).map_or(0, |s| s.len());
+    let sent = sending.finish(ended, signals);
+    // What is left goes to disk, whatever became of the sender.
+    spool.put_away()?;
+    let sent = sent?;
+    let left = spool::sealed_segments(dirs).map_or(0, |s| s.len());
     info!(
         "{}: {} lines read, {sent} points sent, {} skipped, {} dropped (spool full){}",
         ended.describe(),
@@ -338,7 +346,7 @@ fn spool_input(
             Some(Line::TooLong(bytes)) => converter.too_long(bytes),
             Some(Line::End) => return Ok(input_end.ended()),
             Some(Line::Failed(e)) => return Err(Error::io("stdin", e)),
-            None => {}
+            None => spool.sync_if_due()?,
         }
         if spool.seal_if_old()? {
             sending.wake();

@@ -2,7 +2,6 @@
 //! means: done, some lines rejected, too large, come back later, or wrong settings.
 
 use std::io::{Read, Write};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Receiver;
@@ -14,7 +13,10 @@ use log::{debug, error, info, warn};
 
 use p1_common::error::IoCause;
 
-use crate::spool::{Segment, SegmentLines, quarantine, read_segment, sealed_segments};
+use crate::spool::{
+    Segment, SegmentLines, SpoolDirs, SpoolSettings, Syncer, quarantine, read_segment,
+    sealed_segments, spill,
+};
 
 p1_common::named_enum! {
     /// Which write API, with its endpoint and credentials.
@@ -96,7 +98,11 @@ enum Answer {
 
 pub(crate) struct Sender {
     pub(crate) target: Target,
-    pub(crate) spool_dir: PathBuf,
+    pub(crate) dirs: SpoolDirs,
+    /// The age of a segment's oldest line when it is sealed, at most.
+    batch_age: Duration,
+    /// Syncs what is spilled to disk.
+    syncer: Syncer,
     pub(crate) agent: ureq::Agent,
     /// Set when the input has ended: send everything, then return.
     pub(crate) input_done: Arc<AtomicBool>,
@@ -124,7 +130,7 @@ impl std::fmt::Debug for Sender {
 impl Sender {
     pub(crate) fn new(
         target: Target,
-        spool_dir: PathBuf,
+        spool: &SpoolSettings,
         timeout: Duration,
         input_done: Arc<AtomicBool>,
         stop: Arc<AtomicBool>,
@@ -142,7 +148,9 @@ impl Sender {
             | 1;
         Sender {
             target,
-            spool_dir,
+            dirs: spool.dirs.clone(),
+            batch_age: spool.max_age,
+            syncer: Syncer::new(&spool.dirs.cold, spool.sync),
             agent,
             input_done,
             stop,
@@ -166,24 +174,62 @@ impl Sender {
     }
 
     /// Sleeps up to `pause`, or less when the drain time runs out; false when stopped.
+    /// Waiting, the sender is behind: what is in memory goes to disk, as it comes.
     fn pause(&mut self, pause: Duration) -> bool {
         let until = Instant::now() + pause;
+        self.spill();
         while Instant::now() < until {
             if self.stopped() {
                 return false;
             }
-            std::thread::sleep((until - Instant::now()).min(Duration::from_millis(50)));
+            let nap = (until - Instant::now()).min(Duration::from_millis(50));
+            if self.wake.recv_timeout(nap).is_ok() {
+                self.spill();
+            }
+            self.sync_if_due();
         }
         !self.stopped()
+    }
+
+    /// Moves the sealed segments in memory to disk.
+    fn spill(&mut self) {
+        match spill(&self.dirs) {
+            Ok(0) => {}
+            Ok(moved) => {
+                debug!("behind: {moved} batches moved to disk");
+                self.syncer.written(self.batch_age);
+            }
+            Err(e) => error!(
+                "spool {}: cannot move batches to disk ({}); they stay in memory",
+                self.dirs.cold.display(),
+                IoCause(&e)
+            ),
+        }
+    }
+
+    fn sync_if_due(&mut self) {
+        if let Err(e) = self.syncer.sync_if_due() {
+            error!(
+                "spool {}: cannot sync ({})",
+                self.dirs.cold.display(),
+                IoCause(&e)
+            );
+        }
+    }
+
+    /// Waits a while for a new segment.
+    fn idle(&mut self) {
+        let _ = self.wake.recv_timeout(Duration::from_millis(500));
+        self.sync_if_due();
     }
 
     /// Sends sealed segments until the input has ended and the spool is empty, or a stop.
     pub(crate) fn run(&mut self) {
         loop {
-            let segments = match sealed_segments(&self.spool_dir) {
+            let segments = match sealed_segments(&self.dirs) {
                 Ok(segments) => segments,
                 Err(e) => {
-                    error!("spool {}: {}", self.spool_dir.display(), IoCause(&e));
+                    error!("spool {}: {}", self.dirs.cold.display(), IoCause(&e));
                     Vec::new()
                 }
             };
@@ -192,8 +238,12 @@ impl Sender {
                 if self.input_done.load(Ordering::Acquire) || self.stopped() {
                     return;
                 }
-                let _ = self.wake.recv_timeout(Duration::from_millis(500));
+                self.idle();
                 continue;
+            }
+            // A backlog: the newest batches wait behind it on disk, not in memory.
+            if segments.len() > 1 {
+                self.spill();
             }
             let mut sent_any = false;
             for segment in segments {
@@ -208,7 +258,7 @@ impl Sender {
                     Outcome::Done => {
                         self.sent_lines += lines.len() as u64;
                         sent_any = true;
-                        if let Err(e) = std::fs::remove_file(&segment.path) {
+                        if let Err(e) = self.remove(&segment) {
                             // Moved aside it might be renamed back and sent twice: kept.
                             error!(
                                 "{}: sent, but cannot be removed ({}): not sent again; remove it",
@@ -226,15 +276,32 @@ impl Sender {
                 if self.input_done.load(Ordering::Acquire) || self.stopped() {
                     return;
                 }
-                let _ = self.wake.recv_timeout(Duration::from_millis(500));
+                self.idle();
             }
+        }
+    }
+
+    /// Removes a sent segment, wherever it is now.
+    fn remove(&self, segment: &Segment) -> std::io::Result<()> {
+        match std::fs::remove_file(&segment.path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::remove_file(segment.on_disk(&self.dirs))
+            }
+            done => done,
         }
     }
 
     /// The lines of a segment that can be sent; `None` when there are none to send now (it
     /// is gone, or was moved aside because it cannot be read).
     fn load(&mut self, segment: &Segment) -> Option<SegmentLines> {
-        match read_segment(&segment.path) {
+        let read = match read_segment(&segment.path) {
+            // Spilled to disk meanwhile.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                read_segment(&segment.on_disk(&self.dirs))
+            }
+            read => read,
+        };
+        match read {
             Ok(read) => {
                 if read.dropped > 0 {
                     warn!(

@@ -10,7 +10,7 @@ use p1_common::error::IoCause;
 
 use crate::line_protocol::{Schema, TimeSource};
 use crate::sender::{Api, Target, base64, encode_query};
-use crate::spool::SpoolSettings;
+use crate::spool::{SpoolDirs, SpoolSettings};
 
 pub(crate) const PROG: &str = "p1-influx";
 
@@ -77,6 +77,15 @@ pub struct Cli {
     /// ~/.local/state/p1-influx).
     #[arg(long, value_name = "DIR")]
     pub(crate) spool_dir: Option<PathBuf>,
+    /// Where the spool is kept while the database keeps up: a directory in memory (a tmpfs),
+    /// so that an SD card is not written every few seconds; `none` for the disk only
+    /// (default: $`RUNTIME_DIRECTORY`, else $`XDG_RUNTIME_DIR`/p1-influx, else none).
+    #[arg(long, value_name = "DIR|none")]
+    pub(crate) spool_hot: Option<PathBuf>,
+    /// What is in the spool on disk is `fsync`ed this many seconds after it was read, at
+    /// the latest: the most a power cut loses while the database is unreachable.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub(crate) sync: u64,
     /// The spool's bound; past it the oldest data goes (e.g. 512M, 2G).
     #[arg(long, value_name = "SIZE", default_value = "512M", value_parser = parse_size)]
     pub(crate) spool_max: u64,
@@ -253,16 +262,16 @@ fn target(cli: &Cli) -> Result<Target, Error> {
     })
 }
 
+/// The first directory of a systemd directory variable (it may hold several, colon-separated).
+fn systemd_dir(variable: &str) -> Option<PathBuf> {
+    let dirs = std::env::var_os(variable).filter(|d| !d.is_empty())?;
+    let first = dirs.to_string_lossy().split(':').next()?.to_string();
+    Some(PathBuf::from(first))
+}
+
 fn default_spool_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("STATE_DIRECTORY").filter(|d| !d.is_empty()) {
-        // systemd may pass several, colon-separated: the first is ours.
-        let first = dir
-            .to_string_lossy()
-            .split(':')
-            .next()
-            .unwrap_or_default()
-            .to_string();
-        return PathBuf::from(first);
+    if let Some(dir) = systemd_dir("STATE_DIRECTORY") {
+        return dir;
     }
     if let Some(dir) = std::env::var_os("XDG_STATE_HOME").filter(|d| !d.is_empty()) {
         return PathBuf::from(dir).join("p1-influx");
@@ -271,6 +280,32 @@ fn default_spool_dir() -> PathBuf {
         Some(home) => PathBuf::from(home).join(".local/state/p1-influx"),
         None => PathBuf::from("/var/lib/p1-influx"),
     }
+}
+
+/// The spool's directories: `--spool-hot`, or one in the runtime directory (a tmpfs) named
+/// after the spool on disk, so that two p1-influx with their own spools never share it.
+fn spool_dirs(cold: PathBuf, hot: Option<PathBuf>) -> SpoolDirs {
+    let hot = match hot {
+        Some(dir) if dir.as_os_str() == "none" => None,
+        Some(dir) => Some(dir),
+        None => systemd_dir("RUNTIME_DIRECTORY")
+            .or_else(|| systemd_dir("XDG_RUNTIME_DIR").map(|d| d.join("p1-influx")))
+            .map(|base| base.join(format!("spool-{:016x}", fnv1a(&cold)))),
+    };
+    SpoolDirs { cold, hot }
+}
+
+/// FNV-1a of a path's bytes: a short stable name.
+fn fnv1a(path: &std::path::Path) -> u64 {
+    use std::os::unix::ffi::OsStrExt as _;
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    absolute
+        .as_os_str()
+        .as_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
+            (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+        })
 }
 
 /// What p1-influx does, decided from the command line.
@@ -306,10 +341,14 @@ impl Settings {
             Output::Send(Delivery {
                 target: target(&cli)?,
                 spool: SpoolSettings {
-                    dir: cli.spool_dir.clone().unwrap_or_else(default_spool_dir),
+                    dirs: spool_dirs(
+                        cli.spool_dir.clone().unwrap_or_else(default_spool_dir),
+                        cli.spool_hot.clone(),
+                    ),
                     max_bytes: cli.spool_max,
                     batch_lines: cli.batch_lines.max(1),
                     max_age: Duration::from_secs(cli.flush),
+                    sync: Duration::from_secs(cli.sync),
                 },
                 timeout: Duration::from_secs(cli.timeout),
             })

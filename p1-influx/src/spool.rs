@@ -1,8 +1,13 @@
-//! The on-disk spool between the reader and the sender: append-only segment files of line
-//! protocol. The reader appends to `NNN.open` and seals it (a rename to `NNN.lp`) once it
-//! holds a batch or is old enough; the sender posts sealed segments oldest first and deletes
-//! each only after the server took it. A crash loses nothing already appended: at start,
-//! left-over open segments are sealed (a cut-off last line is dropped) and sent first.
+//! The spool between the reader and the sender: append-only segment files of line protocol.
+//! The reader appends to `NNN.open` and seals it (a rename to `NNN.lp`) once it holds a batch
+//! or is old enough; the sender posts sealed segments oldest first and deletes each only after
+//! the server took it. A crash loses nothing already appended: at start, left-over open
+//! segments are sealed (a cut-off last line is dropped) and sent first.
+//!
+//! Two directories, so that an SD card is not worn by data that is sent seconds later: a hot
+//! one in memory (a tmpfs such as `/run`, which outlives a crash of p1-influx but not a power
+//! cut) where segments are written, and the cold one on disk, where the sender moves them
+//! ([`spill`]) once it falls behind or stops, and which is `fsync`ed at a stated interval.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Write};
@@ -14,13 +19,34 @@ use log::{error, warn};
 /// Where the spool is and how it is cut into segments.
 #[derive(Debug, Clone)]
 pub(crate) struct SpoolSettings {
-    pub(crate) dir: PathBuf,
+    pub(crate) dirs: SpoolDirs,
     /// The bound past which the oldest data goes.
     pub(crate) max_bytes: u64,
     /// Lines per segment (one batch).
     pub(crate) batch_lines: usize,
     /// A segment is sealed at this age at the latest.
     pub(crate) max_age: Duration,
+    /// What is on disk is `fsync`ed at this interval at the latest.
+    pub(crate) sync: Duration,
+}
+
+/// The spool's directories: the cold one on disk, and the hot one in memory if any.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SpoolDirs {
+    pub(crate) cold: PathBuf,
+    pub(crate) hot: Option<PathBuf>,
+}
+
+impl SpoolDirs {
+    /// Where segments are written.
+    fn writing(&self) -> &Path {
+        self.hot.as_deref().unwrap_or(&self.cold)
+    }
+
+    /// Both directories, the cold (older data) first.
+    fn all(&self) -> impl Iterator<Item = &Path> {
+        std::iter::once(self.cold.as_path()).chain(self.hot.as_deref())
+    }
 }
 
 /// What can go wrong with the spool, with its directory.
@@ -72,6 +98,13 @@ impl From<SpoolError> for p1_common::Error {
 pub(crate) struct Segment {
     pub(crate) seq: u64,
     pub(crate) path: PathBuf,
+}
+
+impl Segment {
+    /// Where it is once spilled to disk.
+    pub(crate) fn on_disk(&self, dirs: &SpoolDirs) -> PathBuf {
+        sealed_path(&dirs.cold, self.seq)
+    }
 }
 
 /// The lines of a sealed segment that can be sent, and how many could not.
@@ -131,9 +164,21 @@ pub(crate) fn quarantine(path: &Path) -> io::Result<PathBuf> {
     Ok(aside)
 }
 
-/// Sealed segments, oldest first.
-pub(crate) fn sealed_segments(dir: &Path) -> io::Result<Vec<Segment>> {
-    let mut segments: Vec<Segment> = fs::read_dir(dir)?
+/// Sealed segments in both directories, oldest first.
+pub(crate) fn sealed_segments(dirs: &SpoolDirs) -> io::Result<Vec<Segment>> {
+    let mut segments = Vec::new();
+    for dir in dirs.all() {
+        segments.extend(sealed_in(dir)?);
+    }
+    segments.sort_by_key(|s| s.seq);
+    // A segment in both (a crash in the middle of a spill): the copy on disk is whole.
+    segments.dedup_by_key(|s| s.seq);
+    Ok(segments)
+}
+
+/// Sealed segments in one directory.
+fn sealed_in(dir: &Path) -> io::Result<Vec<Segment>> {
+    Ok(fs::read_dir(dir)?
         .filter_map(Result::ok)
         .filter_map(|entry| {
             let name = entry.file_name().into_string().ok()?;
@@ -143,9 +188,93 @@ pub(crate) fn sealed_segments(dir: &Path) -> io::Result<Vec<Segment>> {
                 path: entry.path(),
             })
         })
-        .collect();
-    segments.sort_by_key(|s| s.seq);
-    Ok(segments)
+        .collect())
+}
+
+/// Moves the sealed segments of the hot directory to disk (a copy, then a rename, then the
+/// hot one removed: a crash midway leaves a whole segment, at worst in both); how many.
+/// Nothing is `fsync`ed here: see [`Syncer`].
+pub(crate) fn spill(dirs: &SpoolDirs) -> io::Result<usize> {
+    let Some(hot) = &dirs.hot else {
+        return Ok(0);
+    };
+    let mut moved = 0;
+    for segment in sealed_in(hot)? {
+        let name = segment.path.file_name().unwrap_or_default();
+        let cold = dirs.cold.join(name);
+        let partial = cold.with_extension("part");
+        match fs::copy(&segment.path, &partial) {
+            Ok(_) => {}
+            // Sent, or dropped by the bound, meanwhile.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        }
+        fs::rename(&partial, &cold)?;
+        match fs::remove_file(&segment.path) {
+            Ok(()) => moved += 1,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => moved += 1,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(moved)
+}
+
+/// `fsync`s what was written to the cold directory, at most `interval` after it was written.
+#[derive(Debug)]
+pub(crate) struct Syncer {
+    dir: PathBuf,
+    interval: Duration,
+    /// When the oldest data not yet synced was written.
+    dirty_since: Option<Instant>,
+}
+
+impl Syncer {
+    pub(crate) fn new(dir: &Path, interval: Duration) -> Self {
+        Syncer {
+            dir: dir.to_path_buf(),
+            interval,
+            dirty_since: None,
+        }
+    }
+
+    /// Notes that data reached the directory `age` after it was read from the input.
+    pub(crate) fn written(&mut self, age: Duration) {
+        let since = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
+        self.dirty_since = Some(self.dirty_since.map_or(since, |d| d.min(since)));
+    }
+
+    /// Syncs when the oldest unsynced data is `interval` old.
+    pub(crate) fn sync_if_due(&mut self) -> io::Result<()> {
+        if self
+            .dirty_since
+            .is_some_and(|since| since.elapsed() >= self.interval)
+        {
+            self.sync()?;
+        }
+        Ok(())
+    }
+
+    /// Syncs the directory if anything was written since the last time.
+    pub(crate) fn sync(&mut self) -> io::Result<()> {
+        match self.dirty_since.take() {
+            Some(_) => sync_dir(&self.dir),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Syncs every segment in `dir`, and `dir` itself (its renames).
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    for entry in fs::read_dir(dir)?.filter_map(Result::ok) {
+        let path = entry.path();
+        if path.extension().is_some_and(|x| x == "lp" || x == "open") {
+            match File::open(&path).and_then(|f| f.sync_data()) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
+        }
+    }
+    File::open(dir)?.sync_all()
 }
 
 struct OpenSegment {
@@ -162,21 +291,23 @@ const SEGMENTS_IN_BOUND: u64 = 4;
 
 /// The writing end of the spool.
 pub(crate) struct Spool {
-    dir: PathBuf,
+    dirs: SpoolDirs,
     max_bytes: u64,
     batch_lines: usize,
     max_age: Duration,
     current: Option<OpenSegment>,
     next_seq: u64,
-    /// Kept open: its lock keeps a second p1-influx off this spool.
-    _lock: File,
+    /// Syncs what is written straight to disk, when there is no hot directory.
+    syncer: Option<Syncer>,
+    /// Kept open: their locks keep a second p1-influx off this spool.
+    _locks: Vec<File>,
     pub(crate) dropped_lines: u64,
 }
 
 impl std::fmt::Debug for Spool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Spool")
-            .field("dir", &self.dir)
+            .field("dirs", &self.dirs)
             .finish_non_exhaustive()
     }
 }
@@ -189,53 +320,81 @@ fn sealed_path(dir: &Path, seq: u64) -> PathBuf {
     dir.join(format!("{seq:020}.lp"))
 }
 
-impl Spool {
-    /// Opens (creating) the spool in its directory, sealing what an earlier run left open.
-    pub(crate) fn open(settings: &SpoolSettings) -> Result<Spool, SpoolError> {
-        let dir = &settings.dir;
-        let fail = |source: io::Error| SpoolError::Io {
-            dir: dir.clone(),
-            source,
+/// Creates `dir` and takes its lock.
+fn lock(dir: &Path) -> Result<File, SpoolError> {
+    let fail = |source: io::Error| SpoolError::Io {
+        dir: dir.to_path_buf(),
+        source,
+    };
+    fs::create_dir_all(dir).map_err(fail)?;
+    let lock = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("lock"))
+        .map_err(fail)?;
+    if lock.try_lock().is_err() {
+        return Err(SpoolError::InUse {
+            dir: dir.to_path_buf(),
+        });
+    }
+    Ok(lock)
+}
+
+/// Seals what a crashed run left open in `dir`, removes its half-copied segments, and
+/// returns the highest sequence number there.
+fn recover(dir: &Path) -> io::Result<u64> {
+    let mut highest = 0;
+    for entry in fs::read_dir(dir)?.filter_map(Result::ok) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some((seq, ext)) = name.split_once('.') else {
+            continue;
         };
-        fs::create_dir_all(dir).map_err(fail)?;
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dir.join("lock"))
-            .map_err(fail)?;
-        if lock.try_lock().is_err() {
-            return Err(SpoolError::InUse { dir: dir.clone() });
+        let Ok(seq) = seq.parse::<u64>() else {
+            continue;
+        };
+        match ext {
+            "open" => seal_leftover(&entry.path(), &sealed_path(dir, seq))?,
+            "part" => fs::remove_file(entry.path())?,
+            _ => {}
         }
+        highest = highest.max(seq);
+    }
+    Ok(highest)
+}
+
+impl Spool {
+    /// Opens (creating) the spool in its directories, sealing what an earlier run left open.
+    pub(crate) fn open(settings: &SpoolSettings) -> Result<Spool, SpoolError> {
+        let dirs = &settings.dirs;
+        let mut locks = Vec::new();
         let mut highest = 0;
-        for entry in fs::read_dir(dir).map_err(fail)?.filter_map(Result::ok) {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let Some((seq, ext)) = name.split_once('.') else {
-                continue;
-            };
-            let Ok(seq) = seq.parse::<u64>() else {
-                continue;
-            };
-            highest = highest.max(seq);
-            if ext == "open" {
-                seal_leftover(&entry.path(), &sealed_path(dir, seq)).map_err(fail)?;
-            }
+        for dir in dirs.all() {
+            locks.push(lock(dir)?);
+            highest = highest.max(recover(dir).map_err(|source| SpoolError::Io {
+                dir: dir.to_path_buf(),
+                source,
+            })?);
         }
         Ok(Spool {
-            dir: dir.clone(),
+            dirs: dirs.clone(),
             max_bytes: settings.max_bytes,
             batch_lines: settings.batch_lines.max(1),
             max_age: settings.max_age,
             current: None,
             next_seq: highest + 1,
-            _lock: lock,
+            syncer: dirs
+                .hot
+                .is_none()
+                .then(|| Syncer::new(&dirs.cold, settings.sync)),
+            _locks: locks,
             dropped_lines: 0,
         })
     }
 
     fn fail(&self, source: io::Error) -> SpoolError {
         SpoolError::Io {
-            dir: self.dir.clone(),
+            dir: self.dirs.writing().to_path_buf(),
             source,
         }
     }
@@ -252,7 +411,7 @@ impl Spool {
             let file = OpenOptions::new()
                 .create_new(true)
                 .append(true)
-                .open(open_path(&self.dir, seq))?;
+                .open(open_path(self.dirs.writing(), seq))?;
             self.current = Some(OpenSegment {
                 seq,
                 file: BufWriter::with_capacity(64 * 1024, file),
@@ -275,13 +434,34 @@ impl Spool {
         Ok(())
     }
 
-    /// Hands what was appended to the kernel (called whenever the input is idle, so that a
-    /// crash of this process loses nothing).
+    /// Hands what was appended to the kernel, so that a crash of this process loses
+    /// nothing; on disk, it is `fsync`ed at the sync interval.
     pub(crate) fn flush(&mut self) -> Result<(), SpoolError> {
-        match self.current.as_mut() {
-            Some(current) => current.file.flush().map_err(|e| self.fail(e)),
-            None => Ok(()),
+        let Some(current) = self.current.as_mut() else {
+            return Ok(());
+        };
+        current.file.flush().map_err(|e| self.fail(e))?;
+        if let Some(syncer) = self.syncer.as_mut() {
+            syncer.written(Duration::ZERO);
         }
+        self.sync_if_due()
+    }
+
+    /// Syncs what was written straight to disk once it is as old as the sync interval.
+    pub(crate) fn sync_if_due(&mut self) -> Result<(), SpoolError> {
+        let Some(syncer) = self.syncer.as_mut() else {
+            return Ok(());
+        };
+        syncer.sync_if_due().map_err(|e| self.fail(e))
+    }
+
+    /// Moves the hot segments to disk and syncs it: at the end of a run, what is left is
+    /// kept through a power cut.
+    pub(crate) fn put_away(&mut self) -> Result<(), SpoolError> {
+        self.seal()?;
+        spill(&self.dirs)
+            .and_then(|_| sync_dir(&self.dirs.cold))
+            .map_err(|e| self.fail(e))
     }
 
     /// Seals the open segment once it is old enough; true when it did.
@@ -308,10 +488,8 @@ impl Spool {
         };
         current.file.flush()?;
         drop(current.file);
-        fs::rename(
-            open_path(&self.dir, current.seq),
-            sealed_path(&self.dir, current.seq),
-        )?;
+        let dir = self.dirs.writing();
+        fs::rename(open_path(dir, current.seq), sealed_path(dir, current.seq))?;
         self.enforce_limit();
         Ok(())
     }
@@ -319,7 +497,7 @@ impl Spool {
     /// Drops the oldest sealed segments while the spool is over its bound.
     /// Everything on disk counts, the open segment too; the newest sealed segment is kept.
     fn enforce_limit(&mut self) {
-        let Ok(segments) = sealed_segments(&self.dir) else {
+        let Ok(segments) = sealed_segments(&self.dirs) else {
             return;
         };
         let sizes: Vec<u64> = segments
@@ -340,7 +518,7 @@ impl Spool {
                 error!(
                     "spool {} is full (over {} bytes): dropped its oldest {lines} points ({} dropped so far); \
                      is the database reachable? raise --spool-max to keep more",
-                    self.dir.display(),
+                    self.dirs.cold.display(),
                     self.max_bytes,
                     self.dropped_lines
                 );
@@ -383,12 +561,20 @@ mod tests {
         dir
     }
 
+    fn disk_only(dir: &Path) -> SpoolDirs {
+        SpoolDirs {
+            cold: dir.to_path_buf(),
+            hot: None,
+        }
+    }
+
     fn settings(dir: &Path, max_bytes: u64, batch_lines: usize) -> SpoolSettings {
         SpoolSettings {
-            dir: dir.to_path_buf(),
+            dirs: disk_only(dir),
             max_bytes,
             batch_lines,
             max_age: Duration::from_mins(1),
+            sync: Duration::from_mins(1),
         }
     }
 
@@ -401,7 +587,7 @@ mod tests {
             spool.append("b 2\n", 1).unwrap(); // sealed: 2 lines
             spool.append("c 3\n", 1).unwrap();
             spool.flush().unwrap();
-            assert_eq!(sealed_segments(&dir).unwrap().len(), 1);
+            assert_eq!(sealed_segments(&disk_only(&dir)).unwrap().len(), 1);
             // A second p1-influx on the same spool is refused.
             assert!(matches!(
                 Spool::open(&settings(&dir, 1 << 20, 2)).unwrap_err(),
@@ -414,7 +600,7 @@ mod tests {
             drop(spool);
         }
         let _spool = Spool::open(&settings(&dir, 1 << 20, 2));
-        let segments = sealed_segments(&dir).unwrap();
+        let segments = sealed_segments(&disk_only(&dir)).unwrap();
         let texts: Vec<String> = segments
             .iter()
             .map(|s| fs::read_to_string(&s.path).unwrap())
@@ -430,7 +616,7 @@ mod tests {
         for i in 0..10 {
             spool.append(&format!("line {i}\n"), 1).unwrap();
         }
-        let segments = sealed_segments(&dir).unwrap();
+        let segments = sealed_segments(&disk_only(&dir)).unwrap();
         let kept: Vec<String> = segments
             .iter()
             .map(|s| fs::read_to_string(&s.path).unwrap())
@@ -460,7 +646,7 @@ mod tests {
             on_disk <= 200 + 56,
             "{on_disk} bytes on disk for a bound of 200"
         );
-        let mut kept: Vec<String> = sealed_segments(&dir)
+        let mut kept: Vec<String> = sealed_segments(&disk_only(&dir))
             .unwrap()
             .iter()
             .flat_map(|s| {
@@ -494,5 +680,41 @@ mod tests {
             "every line kept or counted"
         );
         fs::remove_dir_all(&dir).ok();
+    }
+
+    /// Issue 13 (5): segments are written in memory and spilled to disk whole; a crash in the
+    /// middle of a spill (a segment in both) lists it once, and a half copy is removed.
+    #[test]
+    fn hot_segments_spill_to_disk_whole_regression_13() {
+        let cold = temp("spill-cold");
+        let hot = temp("spill-hot");
+        let dirs = SpoolDirs {
+            cold: cold.clone(),
+            hot: Some(hot.clone()),
+        };
+        let mut settings = settings(&cold, 1 << 20, 1);
+        settings.dirs = dirs.clone();
+        let mut spool = Spool::open(&settings).unwrap();
+        spool.append("a 1\n", 1).unwrap();
+        spool.append("b 2\n", 1).unwrap();
+        assert_eq!(sealed_in(&hot).unwrap().len(), 2);
+        assert_eq!(sealed_in(&cold).unwrap().len(), 0);
+        assert_eq!(spill(&dirs).unwrap(), 2);
+        assert_eq!(sealed_in(&hot).unwrap().len(), 0);
+        spool.append("c 3\n", 1).unwrap();
+        drop(spool);
+        // As if a crash came between the copy and the removal, and during another copy.
+        fs::copy(sealed_path(&hot, 3), sealed_path(&cold, 3)).unwrap();
+        fs::write(cold.join(format!("{:020}.part", 4)), "d").unwrap();
+        let _spool = Spool::open(&settings).unwrap();
+        let texts: Vec<String> = sealed_segments(&dirs)
+            .unwrap()
+            .iter()
+            .map(|s| fs::read_to_string(&s.path).unwrap())
+            .collect();
+        assert_eq!(texts, ["a 1\n", "b 2\n", "c 3\n"]);
+        assert!(!cold.join(format!("{:020}.part", 4)).exists());
+        fs::remove_dir_all(&cold).ok();
+        fs::remove_dir_all(&hot).ok();
     }
 }

@@ -336,3 +336,153 @@ fn damaged_and_unreadable_segments_neither_spin_nor_send_bad_lines_regression_13
     );
     assert!(spool.path("00000000000000000003.bad").exists());
 }
+
+/// Segment files (`.lp`, `.open`) in a directory, and their lines.
+fn segment_names(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "lp" || x == "open"))
+                .map(|p| {
+                    p.file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .into_owned()
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+fn wait_until(what: &str, deadline: Duration, done: impl Fn() -> bool) {
+    let until = Instant::now() + deadline;
+    while !done() {
+        assert!(Instant::now() < until, "{what}: not within {deadline:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Issue 13 (5): while the database keeps up, the spool stays in memory: the directory on
+/// disk is not written at all (its modification time does not change, no segment appears).
+#[test]
+fn while_the_database_keeps_up_the_disk_is_not_written_regression_13() {
+    let server = serve(|_, _| status(204, "", ""));
+    let cold = TempDir::new("cold");
+    let hot = TempDir::new("hot");
+    let hot_dir = hot.root().to_string_lossy().into_owned();
+    let args = [
+        "--url",
+        &server.url,
+        "--db",
+        "p1",
+        "--flush",
+        "1",
+        "--spool-hot",
+        &hot_dir,
+    ];
+    // A first run creates the spool's lock; after it, the disk is left alone.
+    let mut first = spawn_p1_influx(&args, cold.root());
+    first.close_stdin();
+    assert!(first.wait(Duration::from_secs(10)).success());
+    let before = std::fs::metadata(cold.root())
+        .and_then(|m| m.modified())
+        .expect("mtime");
+
+    let mut influx = spawn_p1_influx(&args, cold.root());
+    let input = readings(30);
+    let lines: Vec<&str> = input.split_inclusive('\n').collect();
+    for (i, chunk) in lines.chunks(10).enumerate() {
+        influx.write(chunk.concat().as_bytes());
+        wait_until("delivered", Duration::from_secs(10), || {
+            server.delivered_lines().len() == 10 * (i + 1)
+        });
+        assert!(segment_names(cold.root()).is_empty(), "nothing on disk");
+    }
+    influx.close_stdin();
+    assert!(influx.wait(Duration::from_secs(10)).success());
+    let after = std::fs::metadata(cold.root())
+        .and_then(|m| m.modified())
+        .expect("mtime");
+    assert_eq!(before, after, "the spool directory on disk was written");
+    assert!(segment_names(hot.root()).is_empty(), "everything sent");
+    assert_eq!(server.delivered_lines().len(), 30);
+}
+
+/// Issue 13 (5): once the sender falls behind (an unreachable database), what comes moves
+/// to disk; a SIGKILL loses nothing (the memory spool is a tmpfs, which outlives the
+/// process), a SIGTERM puts everything on disk, and a later run sends it all once.
+#[test]
+fn behind_the_spool_moves_to_disk_and_nothing_is_lost_regression_13() {
+    let down = format!("http://127.0.0.1:{}", p1_testkit::free_port());
+    let cold = TempDir::new("cold");
+    let hot = TempDir::new("hot");
+    let hot_dir = hot.root().to_string_lossy().into_owned();
+    let args = |url: &str| {
+        [
+            "--url",
+            url,
+            "--db",
+            "p1",
+            "--flush",
+            "1",
+            "--sync",
+            "1",
+            "--spool-hot",
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .chain([hot_dir.clone()])
+        .collect::<Vec<String>>()
+    };
+    let down_args = args(&down);
+    let down_args: Vec<&str> = down_args.iter().map(String::as_str).collect();
+    let input = readings(25);
+    let lines: Vec<&str> = input.split_inclusive('\n').collect();
+
+    let mut influx = spawn_p1_influx(&down_args, cold.root());
+    influx.write(lines[..10].concat().as_bytes());
+    wait_until("moved to disk", Duration::from_secs(10), || {
+        spooled_lines(cold.root()) == 10
+    });
+    influx.write(lines[10..20].concat().as_bytes());
+    wait_until("spooled", Duration::from_secs(10), || {
+        spooled_lines(cold.root()) + spooled_lines(hot.root()) == 20
+    });
+    influx.signal(Signal::SIGKILL);
+    influx.wait(Duration::from_secs(10));
+    assert_eq!(spooled_lines(cold.root()) + spooled_lines(hot.root()), 20);
+
+    let mut influx = spawn_p1_influx(&down_args, cold.root());
+    influx.write(lines[20..].concat().as_bytes());
+    wait_until("spooled", Duration::from_secs(10), || {
+        spooled_lines(cold.root()) + spooled_lines(hot.root()) == 25
+    });
+    assert_eq!(influx.terminate(Duration::from_secs(20)).code(), Some(0));
+    assert!(
+        segment_names(hot.root()).is_empty(),
+        "put away on disk at exit"
+    );
+    assert_eq!(spooled_lines(cold.root()), 25);
+
+    let server = serve(|_, _| status(204, "", ""));
+    let up_args = args(&server.url);
+    let up_args: Vec<&str> = up_args.iter().map(String::as_str).collect();
+    let mut influx = spawn_p1_influx(&up_args, cold.root());
+    influx.close_stdin();
+    assert!(influx.wait(Duration::from_secs(20)).success());
+    let mut delivered = server.delivered_lines();
+    delivered.sort();
+    let mut expected: Vec<String> = p1_influx(&["--print"], &input, &[])
+        .stdout
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| String::from_utf8_lossy(l).into_owned())
+        .collect();
+    expected.sort();
+    assert_eq!(delivered, expected, "every reading once");
+    assert!(segment_names(cold.root()).is_empty() && segment_names(hot.root()).is_empty());
+}

@@ -497,6 +497,39 @@ impl Relay {
     }
 }
 
+/// For the fuzz target: a configuration, then input lines, through the configuration
+/// checks, the line reader and the controller, as the binary drives them (without switches).
+/// `data` is the configuration's TOML, a NUL byte, and the input.
+#[doc(hidden)]
+pub fn fuzz_configuration_and_input(data: &[u8]) {
+    let (config, input) = data
+        .iter()
+        .position(|&b| b == 0)
+        .map_or((data, &[][..]), |nul| (&data[..nul], &data[nul + 1..]));
+    let Ok(Ok(config)) = std::str::from_utf8(config).map(Config::parse) else {
+        return;
+    };
+    let _ = config.warnings();
+    let mut controller = Controller::new(config.clone(), None);
+    for (i, line) in input.split(|&b| b == b'\n').enumerate() {
+        let Ok(Line::Reading(sample)) =
+            std::str::from_utf8(line).map_or(Ok(Line::Other), parse_line)
+        else {
+            continue;
+        };
+        let _ = controller.on_sample(&sample);
+        if i % 3 == 2 {
+            let quiet = Duration::from_secs(line.len() as u64 * 7);
+            let _ = controller.on_quiet(quiet, sample.time);
+        }
+        if i % 5 == 4 {
+            controller.reload(config.clone());
+            controller = Controller::new(config.clone(), Some(&controller.saved_state()));
+        }
+    }
+    let _ = controller.exit(now(), "end of input");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -45,6 +45,7 @@ pub fn p1_influx(args: &[&str], stdin: &str, envs: &[(&str, &str)]) -> Output {
         .args(args)
         .env_remove("INFLUX_TOKEN")
         .env_remove("INFLUX_PASSWORD");
+    without_runtime_dir(&mut command);
     for (k, v) in envs {
         command.env(k, v);
     }
@@ -53,14 +54,21 @@ pub fn p1_influx(args: &[&str], stdin: &str, envs: &[(&str, &str)]) -> Output {
 
 /// A long-running p1-influx with `args` and its own spool.
 pub fn spawn_p1_influx(args: &[&str], spool: &Path) -> Proc {
-    Proc::spawn(
-        Command::new(env!("CARGO_BIN_EXE_p1-influx"))
-            .args(args)
-            .arg("--spool-dir")
-            .arg(spool)
-            .env_remove("INFLUX_TOKEN")
-            .env_remove("INFLUX_PASSWORD"),
-    )
+    let mut command = Command::new(env!("CARGO_BIN_EXE_p1-influx"));
+    command
+        .args(args)
+        .arg("--spool-dir")
+        .arg(spool)
+        .env_remove("INFLUX_TOKEN")
+        .env_remove("INFLUX_PASSWORD");
+    Proc::spawn(without_runtime_dir(&mut command))
+}
+
+/// Without a runtime directory, the spool is on disk only unless a test gives --spool-hot.
+fn without_runtime_dir(command: &mut Command) -> &mut Command {
+    command
+        .env_remove("RUNTIME_DIRECTORY")
+        .env_remove("XDG_RUNTIME_DIR")
 }
 
 pub fn stderr(output: &Output) -> String {
