@@ -50,6 +50,7 @@ pub fn decode<R: FieldTable>(
     let tokens = Tokens::new(telegram);
     *reading.header_mut() = Some(String::from_utf8_lossy(tokens.header).into_owned());
     let mut equipment_id = None;
+    let mut device_name = None;
     for object in tokens.objects() {
         let object = match object {
             Ok(object) => object,
@@ -70,6 +71,9 @@ pub fn decode<R: FieldTable>(
                 continue;
             }
         }
+        if object.normalized_code() == b"0-0:42.0.0" {
+            device_name = single(&object).ok().map(decode_text);
+        }
         match apply(&object, zone, reading) {
             Ok(Known::Yes) => {}
             Ok(Known::No) => keep_unknown(&object, reading.unknown_mut()),
@@ -84,7 +88,7 @@ pub fn decode<R: FieldTable>(
         }
     }
     if reading.meter_id_mut().is_none() {
-        *reading.meter_id_mut() = equipment_id.and_then(Result::ok);
+        *reading.meter_id_mut() = equipment_id.and_then(Result::ok).or(device_name);
     }
 }
 
@@ -106,7 +110,18 @@ fn keep_unknown(object: &Object<'_>, unknown: &mut BTreeMap<String, Vec<String>>
 /// Sets the fields a known object carries; `Known::No` for an object no field is for.
 fn apply<R: FieldTable>(object: &Object<'_>, zone: ClockZone, reading: &mut R) -> Outcome {
     let code = object.normalized_code();
-    let fields = R::fields_for(code);
+    let mut fields = R::fields_for(code);
+    // Measurement channel 1 (`1-1:`, a sub-meter's registers) where no key names it: the
+    // same quantity as channel 0.
+    let mut main_channel = [0u8; 32];
+    if fields.len() == 0
+        && let Some(rest) = code.strip_prefix(b"1-1:")
+        && let Some(buf) = main_channel.get_mut(..rest.len() + 4)
+    {
+        buf[..4].copy_from_slice(b"1-0:");
+        buf[4..].copy_from_slice(rest);
+        fields = R::fields_for(buf);
+    }
     let shared = fields.len() > 1;
     if fields.len() == 0 {
         return apply_mbus(code, object, zone, reading.mbus_mut());
@@ -155,6 +170,12 @@ fn apply_mbus(
             let id = decode_text(single(object)?);
             if !id.is_empty() {
                 mbus_channel(devices, channel).id = Some(id);
+            }
+        }
+        b"96.1.2" => {
+            let ean = decode_text(single(object)?);
+            if ean.bytes().any(|b| b != b'-' && b != b'0') {
+                mbus_channel(devices, channel).ean = Some(ean);
             }
         }
         b"24.4.0" => mbus_channel(devices, channel).valve = Some(small_integer(single(object)?)?),

@@ -138,7 +138,7 @@ pub trait FieldTable: Sized + 'static {
     fn unknown_mut(&mut self) -> &mut std::collections::BTreeMap<String, Vec<String>>;
 
     /// The fields an object of `code` (normalised) may set, in declaration order.
-    fn fields_for(code: &[u8]) -> impl ExactSizeIterator<Item = &'static Field<Self>> {
+    fn fields_for(code: &[u8]) -> impl ExactSizeIterator<Item = &'static Field<Self>> + use<Self> {
         Self::by_code()
             .get(code)
             .iter()
@@ -241,18 +241,25 @@ pub fn name_order<R>(fields: &'static [Field<R>]) -> Vec<u16> {
 /// The key table of the schema text: one row a field, its OBIS codes, value type and doc.
 pub fn schema_rows<R: FieldTable>() -> String {
     let mut out = String::new();
+    // The widest key and a space, so that every key stands apart from its code.
+    let name_width = R::fields().iter().map(|f| f.name.len()).max().unwrap_or(0) + 1;
+    let doc_column = 2 + name_width + 19;
     for field in R::fields() {
         let mut codes = field.obis.iter();
         let first = codes.next().copied().unwrap_or("-");
-        let _ = write!(out, "  {:<27}{first:<19}{}", field.name, field.schema);
+        let _ = write!(
+            out,
+            "  {:<name_width$}{first:<19}{}",
+            field.name, field.schema
+        );
         // The doc on the same line when it fits in 80 columns, else on the next.
-        if 48 + field.schema.len() + 2 + field.doc.len() <= 80 {
+        if doc_column + field.schema.len() + 2 + field.doc.len() <= 80 {
             let _ = writeln!(out, ": {}", field.doc);
         } else {
-            let _ = writeln!(out, "\n  {:<46}{}", "", field.doc);
+            let _ = writeln!(out, "\n  {:<w$}{}", "", field.doc, w = name_width + 19);
         }
         for code in codes {
-            let _ = writeln!(out, "  {:<27}{code}", "");
+            let _ = writeln!(out, "  {:<name_width$}{code}", "");
         }
     }
     out
@@ -357,6 +364,43 @@ impl ValueDecode for Quantity {
     fn value(&self, raw: &[u8], _: ClockZone) -> Result<f64, &'static str> {
         let (number, unit) = split_unit(raw);
         let shift = self.0.shift_from(unit).ok_or("unexpected unit")?;
+        parse_decimal(number, shift).ok_or("not a number")
+    }
+}
+
+/// A quantity that must come with its unit (one of several readings of a shared code).
+#[derive(Debug, Clone, Copy)]
+pub struct WithUnit(pub Unit);
+
+impl ValueDecode for WithUnit {
+    type Value = f64;
+    fn accepts(&self, value: &[u8]) -> bool {
+        split_unit(value).1.is_some() && Quantity(self.0).accepts(value)
+    }
+    fn value(&self, raw: &[u8], zone: ClockZone) -> Result<f64, &'static str> {
+        Quantity(self.0).value(raw, zone)
+    }
+}
+
+/// A power factor: as sent with a decimal point (`0.842`); without one and in four digits
+/// or more, in thousandths (`01000` is 1.000, as DLMS meters with a scaler of -3 send it).
+#[derive(Debug, Clone, Copy)]
+pub struct PowerFactor;
+
+impl ValueDecode for PowerFactor {
+    type Value = f64;
+    fn accepts(&self, value: &[u8]) -> bool {
+        Quantity(Unit::Ratio).accepts(value)
+    }
+    fn value(&self, raw: &[u8], _: ClockZone) -> Result<f64, &'static str> {
+        let (number, unit) = split_unit(raw);
+        Unit::Ratio.shift_from(unit).ok_or("unexpected unit")?;
+        let digits = number.iter().filter(|b| b.is_ascii_digit()).count();
+        let shift = if !number.contains(&b'.') && digits >= 4 {
+            3
+        } else {
+            0
+        };
         parse_decimal(number, shift).ok_or("not a number")
     }
 }

@@ -126,6 +126,7 @@ impl WriteJson for MbusDevice {
         optional(out, "device_type", self.device_type.as_ref());
         entry(out, false, "kind", &self.kind);
         optional(out, "id", self.id.as_ref());
+        optional(out, "ean", self.ean.as_ref());
         optional(out, "valve", self.valve.as_ref());
         optional(out, "time", self.time.as_ref());
         optional(out, "value", self.value.as_ref());

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::decode::{DemandHistory, FailureLog};
 use crate::field::{
-    Count, FieldTable, HexText, MonthPeak, NotDecoded, Quantity, State, Text, Time, Unit, one,
-    schema_rows,
+    Count, FieldTable, HexText, MonthPeak, NotDecoded, PowerFactor, Quantity, State, Text, Time,
+    Unit, WithUnit, one, schema_rows,
 };
 use crate::meter_time::MeterTime;
 
@@ -37,7 +37,7 @@ crate::reading_fields! {
         /// decoded; 0-0:96.1.0 when that is all
         meter_id: String = ["0-0:96.1.1"] one(HexText),
         /// the meter's clock
-        time: MeterTime = ["0-0:1.0.0"] one(Time),
+        time: MeterTime = ["0-0:1.0.0", "0-0:1.1.0"] one(Time),
         /// 1 high (day), 2 low (night)
         tariff: u32 = ["0-0:96.14.0"] one(State),
         /// import register, tariff 1
@@ -103,13 +103,17 @@ crate::reading_fields! {
         /// 0 off, 1 on, 2 ready
         breaker_state: u32 = ["0-0:96.3.10"] one(State),
         /// limiter in kW; 999.9 means no limit
-        limiter_threshold_kw: f64 = ["0-0:17.0.0"] one(Quantity(Unit::KW)),
+        limiter_threshold_kw: f64 = ["0-0:17.0.0"] one(WithUnit(Unit::KW)),
         /// limiter in A (DSMR 3)
-        limiter_threshold_a: f64 = ["0-0:17.0.0"] one(Quantity(Unit::Ampere)),
-        /// limiter in kVA (Walloon meters, Smarty)
+        limiter_threshold_a: f64 = ["0-0:17.0.0"] one(WithUnit(Unit::Ampere)),
+        /// limiter in kVA (Walloon meters; the Smarty, which sends no unit)
         limiter_threshold_kva: f64 = ["0-0:17.0.0"] one(Quantity(Unit::KVA)),
-        /// fuse supervision; 999 means no limit
+        /// fuse supervision (phase 1, or all); 999 means no limit
         fuse_threshold_a: f64 = ["1-0:31.4.0"] one(Quantity(Unit::Ampere)),
+        /// fuse supervision, phase 2
+        fuse_threshold_l2_a: f64 = ["1-0:51.4.0"] one(Quantity(Unit::Ampere)),
+        /// fuse supervision, phase 3
+        fuse_threshold_l3_a: f64 = ["1-0:71.4.0"] one(Quantity(Unit::Ampere)),
         /// text message, hex decoded; empty when unset (all FF); bytes not UTF-8 as \xNN
         message: String = ["0-0:96.13.0"] one(HexText),
         /// numeric message (DSMR 2.2 to 4), as message
@@ -135,7 +139,7 @@ crate::reading_fields! {
         /// mains frequency
         frequency_hz: f64 = ["1-0:14.7.0"] one(Quantity(Unit::Hertz)),
         /// power factor, all phases
-        power_factor: f64 = ["1-0:13.7.0"] one(Quantity(Unit::Ratio)),
+        power_factor: f64 = ["1-0:13.7.0"] one(PowerFactor),
         /// reactive energy imported (Q+)
         reactive_energy_import_kvarh: f64 = ["1-0:3.8.0"] one(Quantity(Unit::KVarh)),
         /// reactive energy exported (Q-)
@@ -157,17 +161,75 @@ crate::reading_fields! {
         /// reactive power exported, phase 3
         reactive_power_export_l3_kvar: f64 = ["1-0:64.7.0"] one(Quantity(Unit::KVar)),
         /// power factor, phase 1
-        power_factor_l1: f64 = ["1-0:33.7.0"] one(Quantity(Unit::Ratio)),
+        power_factor_l1: f64 = ["1-0:33.7.0"] one(PowerFactor),
         /// power factor, phase 2
-        power_factor_l2: f64 = ["1-0:53.7.0"] one(Quantity(Unit::Ratio)),
+        power_factor_l2: f64 = ["1-0:53.7.0"] one(PowerFactor),
         /// power factor, phase 3
-        power_factor_l3: f64 = ["1-0:73.7.0"] one(Quantity(Unit::Ratio)),
+        power_factor_l3: f64 = ["1-0:73.7.0"] one(PowerFactor),
         /// apparent power imported
         apparent_power_import_kva: f64 = ["1-0:9.7.0"] one(Quantity(Unit::KVA)),
         /// apparent power exported
         apparent_power_export_kva: f64 = ["1-0:10.7.0"] one(Quantity(Unit::KVA)),
         /// the connection's EAN code (0-0:96.1.2), decoded
         ean: String = ["0-0:96.1.2"] one(HexText),
+        /// the logical device name, decoded; the meter id when there is no other
+        device_name: String = ["0-0:42.0.0"] one(HexText),
+        /// relay or breaker on channel 1 (0 off, 1 on)
+        relay_1_state: u32 = ["0-1:96.3.10"] one(State),
+        /// relay or breaker on channel 2
+        relay_2_state: u32 = ["0-2:96.3.10"] one(State),
+        /// relay or breaker on channel 3
+        relay_3_state: u32 = ["0-3:96.3.10"] one(State),
+        /// relay or breaker on channel 4
+        relay_4_state: u32 = ["0-4:96.3.10"] one(State),
+        /// active energy, import plus export (|A+| + |A-|)
+        energy_absolute_total_kwh: f64 = ["1-0:15.8.0"] one(Quantity(Unit::KWh)),
+        /// active power, import plus export
+        power_absolute_kw: f64 = ["1-0:15.7.0"] one(Quantity(Unit::KW)),
+        /// reactive energy, quadrant 1 (inductive import)
+        reactive_energy_q1_kvarh: f64 = ["1-0:5.8.0"] one(Quantity(Unit::KVarh)),
+        /// reactive energy, quadrant 2 (capacitive import)
+        reactive_energy_q2_kvarh: f64 = ["1-0:6.8.0"] one(Quantity(Unit::KVarh)),
+        /// reactive energy, quadrant 3 (inductive export)
+        reactive_energy_q3_kvarh: f64 = ["1-0:7.8.0"] one(Quantity(Unit::KVarh)),
+        /// reactive energy, quadrant 4 (capacitive export)
+        reactive_energy_q4_kvarh: f64 = ["1-0:8.8.0"] one(Quantity(Unit::KVarh)),
+        /// reactive power, quadrant 1
+        reactive_power_q1_kvar: f64 = ["1-0:5.7.0"] one(Quantity(Unit::KVar)),
+        /// reactive power, quadrant 2
+        reactive_power_q2_kvar: f64 = ["1-0:6.7.0"] one(Quantity(Unit::KVar)),
+        /// reactive power, quadrant 3
+        reactive_power_q3_kvar: f64 = ["1-0:7.7.0"] one(Quantity(Unit::KVar)),
+        /// reactive power, quadrant 4
+        reactive_power_q4_kvar: f64 = ["1-0:8.7.0"] one(Quantity(Unit::KVar)),
+        /// reactive energy imported, tariff 1
+        reactive_energy_import_t1_kvarh: f64 = ["1-0:3.8.1"] one(Quantity(Unit::KVarh)),
+        /// reactive energy imported, tariff 2
+        reactive_energy_import_t2_kvarh: f64 = ["1-0:3.8.2"] one(Quantity(Unit::KVarh)),
+        /// reactive energy imported, tariff 3
+        reactive_energy_import_t3_kvarh: f64 = ["1-0:3.8.3"] one(Quantity(Unit::KVarh)),
+        /// reactive energy imported, tariff 4
+        reactive_energy_import_t4_kvarh: f64 = ["1-0:3.8.4"] one(Quantity(Unit::KVarh)),
+        /// reactive energy exported, tariff 1
+        reactive_energy_export_t1_kvarh: f64 = ["1-0:4.8.1"] one(Quantity(Unit::KVarh)),
+        /// reactive energy exported, tariff 2
+        reactive_energy_export_t2_kvarh: f64 = ["1-0:4.8.2"] one(Quantity(Unit::KVarh)),
+        /// reactive energy exported, tariff 3
+        reactive_energy_export_t3_kvarh: f64 = ["1-0:4.8.3"] one(Quantity(Unit::KVarh)),
+        /// reactive energy exported, tariff 4
+        reactive_energy_export_t4_kvarh: f64 = ["1-0:4.8.4"] one(Quantity(Unit::KVarh)),
+        /// apparent power imported, phase 1
+        apparent_power_import_l1_kva: f64 = ["1-0:29.7.0"] one(Quantity(Unit::KVA)),
+        /// apparent power imported, phase 2
+        apparent_power_import_l2_kva: f64 = ["1-0:49.7.0"] one(Quantity(Unit::KVA)),
+        /// apparent power imported, phase 3
+        apparent_power_import_l3_kva: f64 = ["1-0:69.7.0"] one(Quantity(Unit::KVA)),
+        /// apparent power exported, phase 1
+        apparent_power_export_l1_kva: f64 = ["1-0:30.7.0"] one(Quantity(Unit::KVA)),
+        /// apparent power exported, phase 2
+        apparent_power_export_l2_kva: f64 = ["1-0:50.7.0"] one(Quantity(Unit::KVA)),
+        /// apparent power exported, phase 3
+        apparent_power_export_l3_kva: f64 = ["1-0:70.7.0"] one(Quantity(Unit::KVA)),
     }
 }
 
@@ -258,6 +320,9 @@ pub struct MbusDevice {
     /// `0-n:96.1.0` or `0-n:96.1.1`, decoded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// `0-n:96.1.2`, decoded: the device's EAN code (absent when sent as dashes or zeros).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ean: Option<String>,
     /// `0-n:24.4.0`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub valve: Option<u32>,
@@ -283,6 +348,7 @@ impl MbusDevice {
             device_type: None,
             kind: MbusKind::Other,
             id: None,
+            ean: None,
             valve: None,
             time: None,
             value: None,

@@ -23,7 +23,7 @@ _p1__influx() {
 
     case "${cmd}" in
         p1__influx)
-            opts="-q -v -h -V --url --db --rp --user --org --bucket --api --token-file --password-file --measurement --tag --fields --exclude --time-source --print --spool-dir --spool-max --batch-lines --flush --timeout --drain --quiet --verbose --help --version"
+            opts="-q -v -h -V --url --db --rp --user --org --bucket --api --token-file --password-file --measurement --tag --fields --exclude --time-source --print --spool-dir --spool-hot --sync --spool-max --batch-lines --flush --timeout --drain --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -86,6 +86,14 @@ _p1__influx() {
                     return 0
                     ;;
                 --spool-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --spool-hot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sync)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
