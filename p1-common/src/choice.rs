@@ -32,6 +32,14 @@ macro_rules! named_enum {
         impl $name {
             /// Every name, in declaration order.
             $vis const NAMES: &'static [&'static str] = &[$($text),+];
+
+            /// This one's name.
+            #[allow(dead_code, reason = "not every enum is written back by name")]
+            $vis fn name(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
         }
 
         impl std::str::FromStr for $name {

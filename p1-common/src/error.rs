@@ -33,6 +33,8 @@ pub enum Error {
     /// An input or source that cannot be opened at start.
     NoInput(String),
     Config(String),
+    /// Bad command-line usage that clap cannot see.
+    Usage(String),
     Failure(String),
 }
 
@@ -57,6 +59,7 @@ impl Error {
             Error::BadData(_) => status::DATA,
             Error::NoInput(_) => status::NO_INPUT,
             Error::Config(_) => status::CONFIG,
+            Error::Usage(_) => status::USAGE,
         }
     }
 }
@@ -66,9 +69,11 @@ impl fmt::Display for Error {
         match self {
             Error::BrokenPipe => f.write_str("output closed"),
             Error::Io { context, source } => write!(f, "{context}: {}", IoCause(source)),
-            Error::BadData(m) | Error::NoInput(m) | Error::Config(m) | Error::Failure(m) => {
-                f.write_str(m)
-            }
+            Error::BadData(m)
+            | Error::NoInput(m)
+            | Error::Config(m)
+            | Error::Usage(m)
+            | Error::Failure(m) => f.write_str(m),
         }
     }
 }

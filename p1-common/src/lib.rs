@@ -8,6 +8,7 @@
 //! flushing record writer ([`output`]).
 
 pub mod choice;
+pub mod control;
 pub mod decode;
 pub mod envelope;
 pub mod error;

@@ -4,6 +4,7 @@
 //! {"type":"telegram","received":"2020-05-12T13:54:10.012+02:00","source":"/dev/ttyUSB0","telegram":"/FLU5\\253769484_A\r\n...!3AD7\r\n"}
 //! {"type":"reading","time":"2020-05-12T13:54:09+02:00","meter_id":"1SAG3101021605","power_import_kw":0.0,...}
 //! {"type":"relay","time":"2024-06-12T10:31:00+02:00","load":"boiler","state":"on","reason":"export 3.04 kW >= 2.20 kW for 60 s"}
+//! {"type":"peak","time":"2024-06-12T10:31:00+02:00","quarter_start":"2024-06-12T10:30:00+02:00","elapsed_s":60,"average_kw":1.2,"projected_kw":1.4,"month_peak_kw":3.1,"budget_kw":2.9,"headroom_kw":1.6}
 //! ```
 //!
 //! Every program writes [`Record`]s and reads them with [`Record::from_json`]; a record of a
@@ -36,6 +37,8 @@ pub enum Record<'a> {
     Reading(Cow<'a, Reading>),
     /// A load switched, from p1-relay.
     Relay(Cow<'a, RelayEvent>),
+    /// The capacity-tariff quarter hour so far, from p1-relay, after each reading.
+    Peak(Cow<'a, PeakRecord>),
     /// A record of another type, by its type name (not written back).
     Other(String),
 }
@@ -47,6 +50,7 @@ impl Serialize for Record<'_> {
             Record::Telegram(envelope) => envelope.serialize(serializer),
             Record::Reading(reading) => reading.serialize(serializer),
             Record::Relay(event) => event.serialize(serializer),
+            Record::Peak(peak) => peak.serialize(serializer),
             Record::Other(kind) => Err(serde::ser::Error::custom(format!(
                 "a record of type '{kind}' is passed on as it came, not written anew"
             ))),
@@ -63,6 +67,31 @@ pub struct RelayEvent {
     pub load: String,
     pub state: SwitchState,
     pub reason: String,
+}
+
+/// The running quarter hour as the Belgian capacity tariff counts it (the average import over
+/// fixed quarters at :00, :15, :30 and :45), for controllers that want to stay under a budget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename = "peak")]
+pub struct PeakRecord {
+    /// The reading's time.
+    pub time: MeterTime,
+    pub quarter_start: MeterTime,
+    /// Seconds of the quarter gone.
+    pub elapsed_s: u32,
+    /// The average import over the elapsed part of the quarter.
+    pub average_kw: f64,
+    /// The quarter's average if the import goes on as now.
+    pub projected_kw: f64,
+    /// The month's peak so far, as the meter says (`1-0:1.6.0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub month_peak_kw: Option<f64>,
+    /// The quarter average to stay under: the higher of the limit and the month's peak, less
+    /// the margin.
+    pub budget_kw: f64,
+    /// How much more may be drawn, on top of the present net import, for the rest of the
+    /// quarter without going over the budget; negative: how much to shed.
+    pub headroom_kw: f64,
 }
 
 /// Whether a load is on.
@@ -179,6 +208,9 @@ impl<'a> Record<'a> {
             "relay" => Record::Relay(Cow::Owned(
                 serde_json::from_slice(line).map_err(RecordError)?,
             )),
+            "peak" => Record::Peak(Cow::Owned(
+                serde_json::from_slice(line).map_err(RecordError)?,
+            )),
             other => Record::Other(other.to_string()),
         };
         Ok(record)
@@ -190,6 +222,7 @@ impl<'a> Record<'a> {
             Record::Telegram(_) => "telegram",
             Record::Reading(_) => "reading",
             Record::Relay(_) => "relay",
+            Record::Peak(_) => "peak",
             Record::Other(kind) => kind,
         }
     }
@@ -234,6 +267,9 @@ impl<'de> Visitor<'de> for RecordSeed<'_> {
             Word::Relay => Record::Relay(Cow::Owned(RelayEvent::deserialize(
                 MapAccessDeserializer::new(map),
             )?)),
+            Word::Peak => Record::Peak(Cow::Owned(PeakRecord::deserialize(
+                MapAccessDeserializer::new(map),
+            )?)),
             Word::Other(other) => {
                 while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
                 Record::Other(other)
@@ -254,6 +290,7 @@ enum Word {
     Telegram,
     Reading,
     Relay,
+    Peak,
     Other(String),
 }
 
@@ -277,6 +314,7 @@ impl Visitor<'_> for Word {
             "telegram" => Word::Telegram,
             "reading" => Word::Reading,
             "relay" => Word::Relay,
+            "peak" => Word::Peak,
             other => Word::Other(other.to_string()),
         })
     }

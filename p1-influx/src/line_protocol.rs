@@ -12,7 +12,7 @@ use std::fmt::Write as _;
 use chrono::DateTime;
 use p1_common::field::{FieldTable, LineValue, Selection};
 use p1_common::reading::{MbusDevice, Reading, ReadingKey};
-use p1_common::record::{Record, RelayEvent};
+use p1_common::record::{PeakRecord, Record, RelayEvent};
 
 p1_common::named_enum! {
     /// Which timestamp a reading's point gets.
@@ -91,6 +91,7 @@ impl Schema {
         match record {
             Record::Reading(reading) => self.reading(reading.as_ref(), now_secs, out),
             Record::Relay(event) => Ok(self.relay(event, now_secs, out)),
+            Record::Peak(peak) => Ok(self.peak(peak, now_secs, out)),
             other => Err(NothingToWrite::Type(other.kind().to_string())),
         }
     }
@@ -189,6 +190,34 @@ impl Schema {
             u8::from(event.state.is_on()),
             escape_string(&event.reason)
         );
+        1
+    }
+}
+
+impl Schema {
+    /// One `p1_peak` point: the quarter so far (all fields float but `elapsed_s`).
+    fn peak(&self, peak: &PeakRecord, now_secs: i64, out: &mut String) -> usize {
+        let time = peak.time.timestamp().unwrap_or(now_secs);
+        let _ = write!(
+            out,
+            "{}_peak{} elapsed_s={}i,average_kw=",
+            escape_measurement(&self.measurement),
+            self.extra_tags,
+            peak.elapsed_s
+        );
+        push_float(out, peak.average_kw);
+        for (key, value) in [
+            ("projected_kw", Some(peak.projected_kw)),
+            ("month_peak_kw", peak.month_peak_kw),
+            ("budget_kw", Some(peak.budget_kw)),
+            ("headroom_kw", Some(peak.headroom_kw)),
+        ] {
+            if let Some(value) = value {
+                let _ = write!(out, ",{key}=");
+                push_float(out, value);
+            }
+        }
+        let _ = writeln!(out, " {time}");
         1
     }
 }
@@ -400,6 +429,18 @@ mod tests {
         assert_eq!(
             lp,
             "p1_relay,load=boiler\\ 1 on=1i,reason=\"export \\\"2.41\\\" kW\\\\x\" 1718186460\n"
+        );
+    }
+
+    /// Issue 14: the peak record, with a fixed type per field.
+    #[test]
+    fn peak_records() {
+        let lp = lines(
+            r#"{"type":"peak","time":"2024-06-12T12:01:00+02:00","quarter_start":"2024-06-12T12:00:00+02:00","elapsed_s":60,"average_kw":1.2,"projected_kw":1.4,"budget_kw":2.3,"headroom_kw":-0.25}"#,
+        );
+        assert_eq!(
+            lp,
+            "p1_peak elapsed_s=60i,average_kw=1.2,projected_kw=1.4,budget_kw=2.3,headroom_kw=-0.25 1718186460\n"
         );
     }
 

@@ -54,8 +54,8 @@ fn type_need_not_come_first_and_unknown_types_pass() {
         (reading.power_import_kw, reading.tariff),
         (Some(1.5), Some(2))
     );
-    let newer = r#"{"type":"peak","headroom_kw":1.2,"nested":{"a":[1,2]}}"#;
-    assert!(matches!(Record::from_json(newer), Ok(Record::Other(kind)) if kind == "peak"));
+    let newer = r#"{"type":"forecast","solar_kw":1.2,"nested":{"a":[1,2]}}"#;
+    assert!(matches!(Record::from_json(newer), Ok(Record::Other(kind)) if kind == "forecast"));
     for bad in [
         r#"{"power_import_kw":1}"#,
         "{",

@@ -51,6 +51,15 @@ pub(crate) struct Peak {
     pub(crate) margin_kw: f64,
 }
 
+impl Default for Peak {
+    fn default() -> Self {
+        Peak {
+            limit_kw: default_limit(),
+            margin_kw: default_margin(),
+        }
+    }
+}
+
 fn default_limit() -> f64 {
     2.5
 }
@@ -59,13 +68,8 @@ fn default_margin() -> f64 {
     0.2
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Mode {
-    Auto,
-    On,
-    Off,
-}
+/// A load's mode: the same names in the configuration and on the control socket.
+pub(crate) use p1_common::control::ControlMode as Mode;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

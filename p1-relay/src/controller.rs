@@ -14,7 +14,10 @@ use std::collections::VecDeque;
 use chrono::{DateTime, Duration, FixedOffset, Timelike};
 use log::{debug, info, warn};
 
-use crate::config::{Config, Mode};
+use p1_common::meter_time::MeterTime;
+use p1_common::record::PeakRecord;
+
+use crate::config::{Config, Mode, Peak};
 use crate::state::{LoadRecord, SavedState};
 
 pub(crate) type Time = DateTime<FixedOffset>;
@@ -54,6 +57,10 @@ pub(crate) struct LoadState {
     was_on_when_saved: bool,
     on_since: Option<Time>,
     off_since: Option<Time>,
+    /// The mode set through the control socket, until when (for ever: `None`).
+    pub(crate) manual: Option<(Mode, Option<Time>)>,
+    /// Why it was last switched.
+    pub(crate) reason: String,
 }
 
 #[derive(Debug)]
@@ -169,6 +176,7 @@ impl Controller {
         let state = &mut self.loads[load];
         let changed = state.on != on;
         state.on = on;
+        state.reason.clone_from(&reason);
         state.on_since = None;
         state.off_since = None;
         if changed && on {
@@ -305,15 +313,39 @@ impl Controller {
         decisions
     }
 
+    /// A load's mode: the one set through the control socket while it lasts, else the
+    /// configuration's.
+    pub(crate) fn mode(&self, load: usize) -> Mode {
+        self.loads[load]
+            .manual
+            .map_or(self.config.loads[load].mode, |(mode, _)| mode)
+    }
+
+    /// Sets a load's mode (`Auto`: back to the configuration's) from the next reading on,
+    /// until `until`. Stale data still turns it off, whatever the mode.
+    pub(crate) fn set_mode(&mut self, load: usize, mode: Mode, until: Option<Time>) {
+        self.loads[load].manual = Some((mode, until)).filter(|_| mode != Mode::Auto);
+    }
+
     /// Manual modes and windows.
     fn forced(&mut self, t: Time, in_grace: bool, decisions: &mut Vec<Decision>) {
         let minute = t.naive_local().num_seconds_from_midnight() / 60;
         for i in 0..self.loads.len() {
+            if let Some((_, Some(until))) = self.loads[i].manual
+                && t >= until
+            {
+                self.loads[i].manual = None;
+            }
             let load = &self.config.loads[i];
-            let want = match load.mode {
-                Mode::Off => Some((false, "mode off".to_string())),
+            let manual = if self.loads[i].manual.is_some() {
+                "manual mode"
+            } else {
+                "mode"
+            };
+            let want = match self.mode(i) {
+                Mode::Off => Some((false, format!("{manual} off"))),
                 Mode::On if in_grace => None,
-                Mode::On => Some((true, "mode on".to_string())),
+                Mode::On => Some((true, format!("{manual} on"))),
                 Mode::Auto => load
                     .window
                     .filter(|w| !w.contains(minute))
@@ -328,7 +360,7 @@ impl Controller {
     }
 
     fn auto_loads(&self) -> impl Iterator<Item = usize> + '_ {
-        (0..self.loads.len()).filter(|&i| self.config.loads[i].mode == Mode::Auto)
+        (0..self.loads.len()).filter(|&i| self.mode(i) == Mode::Auto)
     }
 
     fn automatic_off(&mut self, t: Time, s: &Sample) -> Option<Decision> {
@@ -390,8 +422,35 @@ impl Controller {
     /// The quarter-hour average to stay under: the higher of the limit and the month's peak so
     /// far (a quarter below that peak costs nothing more), less the margin.
     fn peak_target(&self, s: &Sample) -> Option<f64> {
-        let peak = self.config.peak?;
-        Some(peak.limit_kw.max(s.demand_max_month_kw.unwrap_or(0.0)) - peak.margin_kw)
+        self.config.peak.map(|peak| peak_budget(peak, s))
+    }
+
+    /// The running quarter for other controllers, after `s` (none without import registers).
+    /// Without a `[peak]` section the budget is that of the default limit and margin.
+    pub(crate) fn peak(&self, s: &Sample) -> Option<PeakRecord> {
+        let quarter = self.quarter.as_ref()?;
+        let budget = peak_budget(self.config.peak.unwrap_or_default(), s);
+        let elapsed = secs(s.time - quarter.start).clamp(0, 900);
+        let energy = quarter.energy_so_far(s);
+        let net_import = s.import_kw - s.export_kw;
+        // At least a second left, so that the quarter's last reading gives a finite figure.
+        let remaining_h = (900 - elapsed).max(1) as f64 / 3600.0;
+        let headroom = (budget / 4.0 - energy) / remaining_h - net_import;
+        let round = |kw: f64| (kw * 1000.0).round() / 1000.0;
+        Some(PeakRecord {
+            time: MeterTime::from_datetime(s.time),
+            quarter_start: MeterTime::from_datetime(quarter.start),
+            elapsed_s: u32::try_from(elapsed).unwrap_or(0),
+            average_kw: round(if elapsed > 0 {
+                energy * 3600.0 / elapsed as f64
+            } else {
+                s.import_kw
+            }),
+            projected_kw: round(quarter.projected(s, s.import_kw)),
+            month_peak_kw: s.demand_max_month_kw,
+            budget_kw: round(budget),
+            headroom_kw: round(headroom),
+        })
     }
 
     fn shed_for_peak(&mut self, s: &Sample, target: f64, decisions: &mut Vec<Decision>) {
@@ -441,6 +500,11 @@ impl Controller {
             self.demand_check.compare(q, s, meter);
         }
     }
+}
+
+/// The higher of the limit and the month's peak, less the margin.
+fn peak_budget(peak: Peak, s: &Sample) -> f64 {
+    peak.limit_kw.max(s.demand_max_month_kw.unwrap_or(0.0)) - peak.margin_kw
 }
 
 /// The running quarter hour (fixed quarters at :00, :15, :30 and :45 local time).
@@ -721,6 +785,42 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    /// Issue 14: the quarter so far for other controllers. 2 kW for five minutes of a
+    /// quarter, the month's peak at 3 kW: the budget is 3.0 - 0.2, and the rest of the quarter
+    /// may take (2.8 / 4 - 1/6 kWh) / (10 min) = 3.2 kW, 1.2 kW more than now.
+    #[test]
+    fn the_peak_record_says_the_quarters_average_budget_and_headroom() {
+        let globals = format!("{FAST}\n[peak]\nlimit_kw = 2.5\nmargin_kw = 0.2");
+        let mut controller = Controller::new(config(&globals, &[("a", "")]), None);
+        let mut samples = readings(0, 300, 2.0, 0.0);
+        for (t, s) in samples.iter_mut().enumerate() {
+            s.energy_import_kwh = Some(100.0 + 2.0 * t as f64 / 3600.0);
+            s.demand_max_month_kw = Some(3.0);
+        }
+        let mut last = None;
+        for s in &samples {
+            controller.on_sample(s);
+            last = controller.peak(s);
+        }
+        let peak = last.expect("a peak record");
+        assert_eq!(peak.quarter_start, MeterTime::from_datetime(at(0)));
+        assert_eq!(peak.elapsed_s, 300);
+        assert_eq!(
+            (
+                peak.average_kw,
+                peak.projected_kw,
+                peak.budget_kw,
+                peak.headroom_kw
+            ),
+            (2.0, 2.0, 2.8, 1.2)
+        );
+        assert_eq!(peak.month_peak_kw, Some(3.0));
+        // Without import registers there is no quarter to speak of.
+        let bare = &readings(301, 301, 2.0, 0.0)[0];
+        controller.on_sample(bare);
+        assert!(controller.peak(bare).is_none());
     }
 
     /// Issue 13 (9): after the readings' clock goes back a minute, a load goes off when

@@ -4,6 +4,7 @@
 //! readings' clock or the wall clock) and at exit; plugs get an auto-off timer.
 
 mod config;
+mod control;
 mod controller;
 mod gpio;
 mod settings;
@@ -16,9 +17,10 @@ use std::process::ExitCode;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, Local};
+use chrono::{DateTime, Local, Timelike as _};
 use clap::Parser;
 use log::{error, info, warn};
+use p1_common::control::{ControlReply, ControlRequest, LoadStatus};
 use p1_common::field::Selection;
 use p1_common::input::{self, LineLog, spawn_stdin_lines};
 use p1_common::meter_time::MeterTime;
@@ -29,10 +31,11 @@ use p1_common::signals::Signals;
 use p1_common::{Error, logger};
 
 use crate::config::{Config, SwitchConfig};
+use crate::control::{ControlServer, Pending};
 use crate::controller::{Controller, Decision, Sample, Time};
 use crate::gpio::GpioError;
 pub use crate::settings::{AFTER_HELP, Cli};
-use crate::settings::{PROG, Settings};
+use crate::settings::{Action, PROG, Settings};
 use crate::state::SavedState;
 use crate::switch::Actuator;
 
@@ -44,7 +47,37 @@ const EXIT_GRACE: Duration = Duration::from_secs(10);
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     logger::init(PROG, logger::level(cli.quiet, cli.verbose));
-    p1_common::exit_code(PROG, run(&Settings::from(cli)))
+    p1_common::exit_code(
+        PROG,
+        Action::from_cli(cli).and_then(|action| match action {
+            Action::Relay(settings) => run(&settings),
+            Action::Ctl { socket, request } => ctl(&socket, &request),
+        }),
+    )
+}
+
+/// `p1-relay ctl`: one request, its answer on stdout as one JSON line.
+fn ctl(socket: &std::path::Path, request: &ControlRequest) -> Result<(), Error> {
+    let reply = p1_common::control::ask(socket, request, Duration::from_secs(15)).map_err(|e| {
+        let context = format!("control socket {}", socket.display());
+        match e.kind() {
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => {
+                Error::NoInput(format!(
+                    "{context}: {} (is p1-relay running with --control?)",
+                    p1_common::error::IoCause(&e)
+                ))
+            }
+            _ => Error::io(context, e),
+        }
+    })?;
+    let mut out = RecordWriter::stdout();
+    let mut line = serde_json::to_string(&reply).unwrap_or_default();
+    line.push('\n');
+    out.write_raw(line.as_bytes())?;
+    match reply.error {
+        Some(why) if !reply.ok => Err(Error::Failure(why)),
+        _ => Ok(()),
+    }
 }
 
 fn now() -> Time {
@@ -176,7 +209,7 @@ fn parse_line(text: &str) -> Result<Line, LineError> {
     match Record::from_json_selecting(text, SAMPLE_KEYS)? {
         Record::Reading(reading) => sample(&reading).map(Line::Reading),
         Record::Telegram(_) => Ok(Line::Envelope),
-        Record::Relay(_) | Record::Other(_) => Ok(Line::Other),
+        Record::Relay(_) | Record::Peak(_) | Record::Other(_) => Ok(Line::Other),
     }
 }
 
@@ -199,6 +232,11 @@ fn run(settings: &Settings) -> Result<(), Error> {
         return Ok(());
     }
     let signals = Signals::install()?;
+    let control = settings
+        .control
+        .as_deref()
+        .map(ControlServer::start)
+        .transpose()?;
     let saved = config.state_file.as_deref().and_then(|path| {
         SavedState::load(path).unwrap_or_else(|e| {
             warn!("{e}; starting without saved switch times");
@@ -214,6 +252,7 @@ fn run(settings: &Settings) -> Result<(), Error> {
         lines: LineLog::default(),
         announced: false,
         envelopes: 0,
+        control,
     };
     // A panic (a bug) must not leave a load on: it ends the loop, and the loads go off.
     let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| relay.serve(&signals)));
@@ -279,6 +318,7 @@ struct Relay {
     announced: bool,
     /// Telegram envelopes seen (passed through when p1-parse passes them on).
     envelopes: u64,
+    control: Option<ControlServer>,
 }
 
 impl Relay {
@@ -294,6 +334,9 @@ impl Relay {
             }
             if let Some(stop) = self.next_line(&lines)? {
                 return Ok(stop);
+            }
+            while let Some(pending) = self.control.as_ref().and_then(ControlServer::next) {
+                self.answer(pending);
             }
             if let Some(dead) = self.actuators.iter().position(Actuator::died) {
                 return Err(Error::Failure(format!(
@@ -340,6 +383,9 @@ impl Relay {
                 }
                 let decisions = self.controller.on_sample(&sample);
                 self.apply(&decisions)?;
+                if let Some(peak) = self.controller.peak(&sample) {
+                    self.out.write(&Record::Peak(Cow::Owned(peak)))?;
+                }
                 self.last_arrival = Some(Instant::now());
             }
             Ok(Line::Envelope) => {
@@ -363,6 +409,58 @@ impl Relay {
             }
             _ => now(),
         }
+    }
+
+    /// A control-socket request.
+    fn answer(&mut self, pending: Pending) {
+        let reply = match &pending.request {
+            Err(why) => ControlReply::error(why.clone()),
+            Ok(ControlRequest::Status) => ControlReply::loads(self.statuses()),
+            Ok(ControlRequest::Set { load, mode, for_s }) => {
+                let names = &self.controller.config().loads;
+                match names.iter().position(|l| l.name.get_ref() == load) {
+                    None => ControlReply::error(format!("no load '{load}'")),
+                    Some(i) => {
+                        let until = for_s.and_then(|s| {
+                            let now = self.readings_clock().with_nanosecond(0)?;
+                            now.checked_add_signed(chrono::Duration::try_seconds(
+                                i64::try_from(s).ok()?,
+                            )?)
+                        });
+                        self.controller.set_mode(i, *mode, until);
+                        info!(
+                            "{load}: mode {} {} (control socket), from the next reading",
+                            mode.name(),
+                            until.map_or("until changed".to_string(), |u| format!(
+                                "until {}",
+                                MeterTime::from_datetime(u)
+                            ))
+                        );
+                        ControlReply::loads(self.statuses())
+                    }
+                }
+            }
+        };
+        pending.answer(reply);
+    }
+
+    fn statuses(&self) -> Vec<LoadStatus> {
+        (0..self.controller.loads.len())
+            .map(|i| {
+                let state = &self.controller.loads[i];
+                LoadStatus {
+                    load: self.load_name(i),
+                    on: state.on,
+                    mode: self.controller.mode(i),
+                    manual: state.manual.is_some(),
+                    until: state
+                        .manual
+                        .and_then(|(_, until)| until)
+                        .map(|u| MeterTime::from_datetime(u).to_string()),
+                    reason: state.reason.clone(),
+                }
+            })
+            .collect()
     }
 
     fn load_name(&self, load: usize) -> String {
@@ -562,7 +660,7 @@ mod tests {
             Ok(Line::Other)
         ));
         assert!(matches!(
-            parse_line(r#"{"type":"peak","headroom_kw":1.0}"#),
+            parse_line(r#"{"type":"forecast","solar_kw":1.0}"#),
             Ok(Line::Other)
         ));
         assert!(

@@ -1,27 +1,52 @@
 //! The edge of p1-relay: its command line, and the settings the rest of the crate sees.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use clap::Parser;
+use clap::{Args, Parser, Subcommand};
+use p1_common::Error;
+use p1_common::control::{ControlMode, ControlRequest};
+
+use crate::config::parse_duration;
 
 pub(crate) const PROG: &str = "p1-relay";
 
 /// Switch loads on the sun's surplus, shed them on import and before a capacity-tariff peak.
 ///
 /// Reads p1-parse's readings on stdin and switches the loads of the configuration (GPIO
-/// relays, Shelly and Tasmota plugs, shell commands). Writes one event a switch on stdout:
+/// relays, Shelly and Tasmota plugs, shell commands). Writes one event a switch on stdout,
+/// and after each reading with import registers the capacity-tariff quarter so far:
 ///
 ///   {"type":"relay","time":"...","load":"boiler","state":"on","reason":"export 2.41 kW >= 2.20 kW for 60 s"}
+///   {"type":"peak","time":"...","quarter_start":"...","elapsed_s":300,"average_kw":2.0,"projected_kw":2.0,"month_peak_kw":3.0,"budget_kw":2.8,"headroom_kw":1.2}
+///
+/// headroom_kw is how much more may be drawn, on top of the present net import, for the rest
+/// of the quarter without the quarter's average going over budget_kw (the higher of the
+/// [peak] limit and the month's peak, less the margin; negative: how much to shed).
 ///
 /// Every load is off at start, when readings stop for `stale_after` (whatever its mode), and
 /// at exit (SIGTERM, SIGINT, end of input) unless it has `keep_on_exit`. SIGHUP reloads the
 /// configuration, keeping switch times.
 #[derive(Debug, Parser)]
-#[command(name = PROG, version, after_long_help = AFTER_HELP)]
+#[command(
+    name = PROG,
+    version,
+    after_long_help = AFTER_HELP,
+    subcommand_negates_reqs = true,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
+    #[command(subcommand)]
+    pub(crate) command: Option<Command>,
+
     /// The TOML configuration of the loads.
-    #[arg(long, short = 'c', value_name = "FILE")]
-    pub(crate) config: PathBuf,
+    #[arg(long, short = 'c', value_name = "FILE", required = true)]
+    pub(crate) config: Option<PathBuf>,
+
+    /// Answer requests on this Unix socket (owner only): a load's mode set to on, off or
+    /// auto, for a time or until changed, and every load's state (`p1-relay ctl`, p1-mqtt).
+    #[arg(long, value_name = "PATH")]
+    pub(crate) control: Option<PathBuf>,
 
     /// Decide and report, switch nothing (any switch type).
     #[arg(long)]
@@ -42,6 +67,72 @@ pub struct Cli {
     /// More detail on stderr.
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub(crate) verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Ask a running p1-relay through its control socket: `ctl PATH status`, or
+    /// `ctl PATH LOAD on|off|auto [--for 2h]` (on and off hold until changed, or for the
+    /// time given; stale data still turns a load off).
+    Ctl(CtlArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CtlArgs {
+    /// The socket of `p1-relay --control PATH`.
+    pub(crate) socket: PathBuf,
+    /// `status`, or the load's name.
+    pub(crate) load: String,
+    /// on, off or auto.
+    pub(crate) mode: Option<String>,
+    /// How long the mode holds (90s, 30m, 2h).
+    #[arg(long = "for", value_name = "DURATION")]
+    pub(crate) hold: Option<String>,
+}
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub(crate) enum Action {
+    Relay(Settings),
+    /// One request to a running p1-relay.
+    Ctl {
+        socket: PathBuf,
+        request: ControlRequest,
+    },
+}
+
+impl Action {
+    pub(crate) fn from_cli(cli: Cli) -> Result<Action, Error> {
+        let Some(Command::Ctl(ctl)) = cli.command else {
+            return Ok(Action::Relay(Settings {
+                config: cli.config.unwrap_or_default(),
+                control: cli.control,
+                dry_run: cli.dry_run,
+                passthrough: cli.passthrough,
+                check_only: cli.check,
+            }));
+        };
+        let request = match (ctl.load.as_str(), ctl.mode) {
+            ("status", None) => ControlRequest::Status,
+            (_, None) => return Err(Error::Usage("say on, off or auto after the load".into())),
+            (load, Some(mode)) => ControlRequest::Set {
+                load: load.to_string(),
+                mode: mode.parse::<ControlMode>().map_err(Error::Usage)?,
+                for_s: ctl
+                    .hold
+                    .as_deref()
+                    .map(parse_duration)
+                    .transpose()
+                    .map_err(|e| Error::Usage(format!("--for: {e}")))?
+                    .as_ref()
+                    .map(Duration::as_secs),
+            },
+        };
+        Ok(Action::Ctl {
+            socket: ctl.socket,
+            request,
+        })
+    }
 }
 
 /// The long help after the options; also part of p1(5).
@@ -99,21 +190,12 @@ EXIT STATUS
 pub(crate) struct Settings {
     /// The configuration file, read at start and on SIGHUP.
     pub(crate) config: PathBuf,
+    /// The control socket to serve.
+    pub(crate) control: Option<PathBuf>,
     /// Decide and report, switch nothing.
     pub(crate) dry_run: bool,
     /// Forward the input lines before the events they cause.
     pub(crate) passthrough: bool,
     /// Check the configuration and exit.
     pub(crate) check_only: bool,
-}
-
-impl From<Cli> for Settings {
-    fn from(cli: Cli) -> Self {
-        Settings {
-            config: cli.config,
-            dry_run: cli.dry_run,
-            passthrough: cli.passthrough,
-            check_only: cli.check,
-        }
-    }
 }

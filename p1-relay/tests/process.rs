@@ -337,3 +337,70 @@ fn shelly_and_tasmota_plugs_get_on_with_an_auto_off_re_sent_and_off_at_exit() {
         assert!(ons >= 2, "{kind}: ON re-sent while on: {requests:?}");
     }
 }
+
+fn ctl(socket: &std::path::Path, args: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let output = p1_testkit::run(
+        Command::new(env!("CARGO_BIN_EXE_p1-relay"))
+            .arg("ctl")
+            .arg(socket)
+            .args(args),
+        b"",
+    );
+    let reply = serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null);
+    (output.status.code(), reply)
+}
+
+/// Issue 14: a load set on through the control socket (owner-only) goes on at the next
+/// reading whatever the export, shows as manual in `status`, and stale data still turns it
+/// off; `auto` gives it back to the rules.
+#[test]
+fn the_control_socket_sets_a_mode_and_stale_data_still_wins() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = TempDir::new("control");
+    let config = config(
+        &dir,
+        "settle = \"0s\"\nstartup_grace = \"0s\"\nstale_after = \"2s\"",
+        &[BOILER],
+    );
+    let socket = dir.path("relay.sock");
+    let socket_arg = socket.to_string_lossy().into_owned();
+    let mut live = Live::start(&config, &["--control", &socket_arg]);
+    live.feed(2, 1.0, 0.0);
+    live.wait_event("\"reason\":\"start\"");
+    let mode = std::fs::metadata(&socket)
+        .expect("socket")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "owner only");
+
+    let (code, reply) = ctl(&socket, &["boiler", "on", "--for", "2h"]);
+    assert_eq!(code, Some(0), "{reply}");
+    assert_eq!(reply["loads"][0]["mode"], "on");
+    assert_eq!(reply["loads"][0]["manual"], true);
+    assert!(reply["loads"][0]["until"].is_string(), "{reply}");
+    live.feed(1, 1.0, 0.0);
+    live.wait_event("\"reason\":\"manual mode on\"");
+    wait_for_file_line(&dir, "boiler on");
+    let (_, status) = ctl(&socket, &["status"]);
+    assert_eq!(status["loads"][0]["on"], true, "{status}");
+
+    // No reading for stale_after: off, whatever the mode.
+    live.wait_event("stale: no reading for 2 s");
+    wait_for_file_line(&dir, "boiler off");
+
+    let (code, reply) = ctl(&socket, &["pool", "on"]);
+    assert_eq!((code, &reply["error"]), (Some(1), &"no load 'pool'".into()));
+    let (code, _) = ctl(&socket, &["boiler", "sideways"]);
+    assert_eq!(code, Some(2));
+    let (code, reply) = ctl(&socket, &["boiler", "auto"]);
+    assert_eq!(
+        (code, &reply["loads"][0]["manual"]),
+        (Some(0), &false.into())
+    );
+
+    live.end_input();
+    assert!(live.wait_exit().success());
+    assert!(!socket.exists(), "the socket is removed at exit");
+    let (code, _) = ctl(&socket, &["status"]);
+    assert_eq!(code, Some(66), "no p1-relay: the source is unavailable");
+}

@@ -16,6 +16,18 @@ _p1__relay() {
             ",$1")
                 cmd="p1__relay"
                 ;;
+            p1__relay,ctl)
+                cmd="p1__relay__subcmd__ctl"
+                ;;
+            p1__relay,help)
+                cmd="p1__relay__subcmd__help"
+                ;;
+            p1__relay__subcmd__help,ctl)
+                cmd="p1__relay__subcmd__help__subcmd__ctl"
+                ;;
+            p1__relay__subcmd__help,help)
+                cmd="p1__relay__subcmd__help__subcmd__help"
+                ;;
             *)
                 ;;
         esac
@@ -23,7 +35,7 @@ _p1__relay() {
 
     case "${cmd}" in
         p1__relay)
-            opts="-c -q -v -h -V --config --dry-run --passthrough --check --quiet --verbose --help --version"
+            opts="-c -q -v -h -V --config --control --dry-run --passthrough --check --quiet --verbose --help --version ctl help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -37,6 +49,70 @@ _p1__relay() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --control)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        p1__subcmd__relay__subcmd__ctl)
+            opts="-h --for --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        p1__subcmd__relay__subcmd__help)
+            opts="ctl help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        p1__subcmd__relay__subcmd__help__subcmd__ctl)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        p1__subcmd__relay__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;
