@@ -19,6 +19,16 @@ pub enum LineValue {
     Integer(i64),
 }
 
+impl std::fmt::Display for LineValue {
+    /// The bare number (a float as Rust writes it shortest, an integer without `i`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LineValue::Float(v) => write!(f, "{v}"),
+            LineValue::Integer(i) => write!(f, "{i}"),
+        }
+    }
+}
+
 /// The type of an `InfluxDB` field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LineType {

@@ -7,6 +7,7 @@
 pub mod fs;
 pub mod http;
 pub mod influxd;
+pub mod mosquitto;
 pub mod proc;
 pub mod pty;
 pub mod stats;

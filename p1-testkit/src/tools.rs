@@ -11,18 +11,26 @@ fn package(tool: &str) -> &str {
     match tool {
         "influxd" => "influxdb",
         "mosquitto" => "mosquitto",
+        "mosquitto_sub" | "mosquitto_pub" => "mosquitto-clients",
         "promtool" => "prometheus",
         "systemd-analyze" => "systemd",
         other => other,
     }
 }
 
-/// Whether `tool` is on the PATH.
+/// Where `tool` is: on the PATH, or in the sbin directories a user's PATH may lack (Debian
+/// puts `mosquitto` in /usr/sbin).
+pub fn find(tool: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin"].map(std::path::PathBuf::from))
+        .map(|dir| dir.join(tool))
+        .find(|file| std::fs::metadata(file).is_ok_and(|m| m.is_file()))
+}
+
+/// Whether `tool` is installed.
 pub fn have(tool: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths)
-            .any(|dir| std::fs::metadata(dir.join(tool)).is_ok_and(|m| m.is_file()))
-    })
+    find(tool).is_some()
 }
 
 /// `true` when an optional `tool` is missing (one the issue asks to use only "when it is

@@ -87,6 +87,7 @@ fn commands() -> Vec<Command> {
         p1_parse::Cli::command(),
         p1_relay::Cli::command(),
         p1_influx::Cli::command(),
+        p1_mqtt::Cli::command(),
     ]
 }
 

@@ -12,7 +12,7 @@ pub fn binaries() -> PathBuf {
         .and_then(Path::parent)
         .expect("target dir")
         .to_path_buf();
-    if !["p1-read", "p1-parse", "p1-relay", "p1-influx"]
+    if !["p1-read", "p1-parse", "p1-relay", "p1-influx", "p1-mqtt"]
         .iter()
         .all(|b| dir.join(b).exists())
     {

@@ -1,0 +1,161 @@
+//! The broker connection: rumqttc's client, driven by a thread of its own that reconnects
+//! with backoff and reports what happens as [`Event`]s. Publishing never waits: a full
+//! request queue is an error the caller handles.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use log::debug;
+use rumqttc::{Client, ConnectionError, LastWill, MqttOptions, Packet, QoS, Transport};
+
+use crate::settings;
+
+/// What the connection thread reports.
+#[derive(Debug)]
+pub(crate) enum Event {
+    Connected,
+    /// The connection failed or dropped (why); it is retried.
+    Lost(String),
+    Message {
+        topic: String,
+        payload: Vec<u8>,
+    },
+}
+
+/// Requests waiting for the connection thread, at most; past it publishing fails at once.
+const REQUESTS: usize = 512;
+
+/// The largest packet either way: a reading with its history is a few kB, a telegram too.
+const MAX_PACKET: usize = 256 * 1024;
+
+pub(crate) struct Broker {
+    client: Client,
+    pub(crate) events: Receiver<Event>,
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Broker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Broker").finish_non_exhaustive()
+    }
+}
+
+/// Why a message was not handed to the client.
+#[derive(Debug)]
+pub(crate) struct Full;
+
+impl Broker {
+    /// Starts connecting, with `will` published (retained) by the broker if this client
+    /// vanishes.
+    pub(crate) fn start(settings: &settings::Broker, client_id: &str, will: &str) -> Broker {
+        let mut options = MqttOptions::new(client_id, &settings.host, settings.port);
+        options
+            .set_keep_alive(Duration::from_secs(30))
+            .set_clean_session(true)
+            .set_max_packet_size(MAX_PACKET, MAX_PACKET)
+            .set_last_will(LastWill::new(will, "offline", QoS::AtLeastOnce, true));
+        if let Some((user, password)) = &settings.credentials {
+            options.set_credentials(user, password);
+        }
+        if let Some(tls) = &settings.tls {
+            options.set_transport(Transport::tls(tls.ca.clone(), tls.client.clone(), None));
+        }
+        let (client, mut connection) = Client::new(options, REQUESTS);
+        let (sender, events) = mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopping = Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let mut backoff = Duration::from_secs(1);
+            while !stopping.load(Ordering::Acquire) {
+                match connection.recv_timeout(Duration::from_millis(200)) {
+                    Err(_) => {}
+                    Ok(Ok(event)) => {
+                        if report(&sender, event) {
+                            backoff = Duration::from_secs(1);
+                        }
+                    }
+                    Ok(Err(e)) => {
+                        if stopping.load(Ordering::Acquire) {
+                            return;
+                        }
+                        let _ = sender.send(Event::Lost(describe(&e)));
+                        nap(backoff, &stopping);
+                        backoff = (backoff * 2).min(Duration::from_secs(30));
+                    }
+                }
+            }
+        });
+        Broker {
+            client,
+            events,
+            stop,
+            thread,
+        }
+    }
+
+    /// Hands a message to the client; `Full` when its queue is (the broker is slow or away).
+    pub(crate) fn publish(
+        &self,
+        topic: &str,
+        payload: impl Into<Vec<u8>>,
+        qos: QoS,
+        retain: bool,
+    ) -> Result<(), Full> {
+        self.client
+            .try_publish(topic, qos, retain, payload.into())
+            .map_err(|_| Full)
+    }
+
+    pub(crate) fn subscribe(&self, filter: &str) {
+        if let Err(e) = self.client.try_subscribe(filter, QoS::AtLeastOnce) {
+            debug!("subscribe {filter}: {e}");
+        }
+    }
+
+    /// Sends what is queued, then disconnects; waits at most `deadline`.
+    pub(crate) fn close(self, deadline: Duration) {
+        let _ = self.client.try_disconnect();
+        let until = Instant::now() + deadline;
+        while !self.thread.is_finished() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.stop.store(true, Ordering::Release);
+    }
+}
+
+/// Passes on what matters of an event; true on a connection acknowledged.
+fn report(sender: &Sender<Event>, event: rumqttc::Event) -> bool {
+    match event {
+        rumqttc::Event::Incoming(Packet::ConnAck(_)) => {
+            let _ = sender.send(Event::Connected);
+            true
+        }
+        rumqttc::Event::Incoming(Packet::Publish(publish)) => {
+            let _ = sender.send(Event::Message {
+                topic: publish.topic,
+                payload: publish.payload.to_vec(),
+            });
+            false
+        }
+        _ => false,
+    }
+}
+
+fn describe(e: &ConnectionError) -> String {
+    match e {
+        ConnectionError::Io(e) => p1_common::error::IoCause(e).to_string(),
+        ConnectionError::ConnectionRefused(code) => format!("refused by the broker: {code:?}"),
+        other => other.to_string(),
+    }
+}
+
+fn nap(pause: Duration, stop: &AtomicBool) {
+    let until = Instant::now() + pause;
+    while Instant::now() < until && !stop.load(Ordering::Acquire) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

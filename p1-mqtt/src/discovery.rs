@@ -1,0 +1,330 @@
+//! Home Assistant MQTT discovery: one device per meter and per M-Bus meter, and an entity
+//! per key the meter sends, each with the device class, state class and unit Home
+//! Assistant's energy dashboard accepts. Derived from the reading's field declarations: the
+//! unit is in every key's name.
+
+use p1_common::field::FieldTable as _;
+use p1_common::reading::{MbusDevice, MbusKind, Reading};
+use serde_json::{Value, json};
+
+use crate::topics::Topics;
+
+/// What Home Assistant is told of a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Kind {
+    pub(crate) device_class: Option<&'static str>,
+    pub(crate) state_class: Option<&'static str>,
+    pub(crate) unit: Option<&'static str>,
+    /// The value is published in kilo-units and shown in base units (kW as W).
+    pub(crate) times_1000: bool,
+}
+
+const fn kind(
+    device_class: Option<&'static str>,
+    state_class: &'static str,
+    unit: Option<&'static str>,
+    times_1000: bool,
+) -> Kind {
+    Kind {
+        device_class,
+        state_class: Some(state_class),
+        unit,
+        times_1000,
+    }
+}
+
+/// The entity of a reading key, from its name; `None` for keys not shown (times, texts).
+pub(crate) fn kind_of(key: &str) -> Option<Kind> {
+    const TOTAL: &str = "total_increasing";
+    const NOW: &str = "measurement";
+    let counter = key.starts_with("voltage_sags")
+        || key.starts_with("voltage_swells")
+        || key.ends_with("power_failures");
+    Some(if key.ends_with("_kwh") {
+        kind(Some("energy"), TOTAL, Some("kWh"), false)
+    } else if key.ends_with("_kvarh") {
+        kind(None, TOTAL, Some("kvarh"), false)
+    } else if key.ends_with("_kw") {
+        kind(Some("power"), NOW, Some("W"), true)
+    } else if key.ends_with("_kvar") {
+        kind(Some("reactive_power"), NOW, Some("var"), true)
+    } else if key.ends_with("_kva") {
+        kind(Some("apparent_power"), NOW, Some("VA"), true)
+    } else if key.ends_with("_v") {
+        kind(Some("voltage"), NOW, Some("V"), false)
+    } else if key.ends_with("_a") {
+        kind(Some("current"), NOW, Some("A"), false)
+    } else if key.ends_with("_hz") {
+        kind(Some("frequency"), NOW, Some("Hz"), false)
+    } else if key.starts_with("power_factor") {
+        kind(Some("power_factor"), NOW, None, false)
+    } else if counter {
+        kind(None, TOTAL, None, false)
+    } else if key == "tariff" || key.ends_with("_state") {
+        Kind {
+            device_class: None,
+            state_class: None,
+            unit: None,
+            times_1000: false,
+        }
+    } else {
+        return None;
+    })
+}
+
+/// A readable name from a key: `energy_import_t1_kwh` is "Energy import t1".
+fn title(key: &str) -> String {
+    let words: Vec<&str> = key.split('_').collect();
+    let unit_suffix = words.len() > 1
+        && matches!(
+            words[words.len() - 1],
+            "kwh" | "kw" | "v" | "a" | "hz" | "kvar" | "kvarh" | "kva"
+        );
+    let words = if unit_suffix {
+        &words[..words.len() - 1]
+    } else {
+        &words[..]
+    };
+    let mut text = words.join(" ");
+    if let Some(first) = text.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    text
+}
+
+/// One retained discovery message.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Config {
+    pub(crate) topic: String,
+    pub(crate) payload: Value,
+}
+
+/// The value template of a key of the state JSON.
+fn template(key: &str, kind: &Kind) -> String {
+    if kind.times_1000 {
+        format!("{{{{ (value_json.{key} * 1000) | round(1) }}}}")
+    } else {
+        format!("{{{{ value_json.{key} }}}}")
+    }
+}
+
+fn entity(topics: &Topics, unique: &str, name: &str, device: &Value, kind: &Kind) -> Value {
+    let mut entity = json!({
+        "name": name,
+        "unique_id": unique,
+        "availability_topic": topics.status(),
+        "payload_available": "online",
+        "payload_not_available": "offline",
+        "device": device,
+    });
+    if let Some(class) = kind.device_class {
+        entity["device_class"] = class.into();
+    }
+    if let Some(class) = kind.state_class {
+        entity["state_class"] = class.into();
+    }
+    if let Some(unit) = kind.unit {
+        entity["unit_of_measurement"] = unit.into();
+    }
+    entity
+}
+
+/// The meter's device, from its first reading.
+fn meter_device(topics: &Topics, reading: &Reading) -> Value {
+    json!({
+        "identifiers": [topics.device_id()],
+        "name": format!("P1 meter {}", topics.meter_id()),
+        "manufacturer": "p1",
+        "model": reading.header.clone().unwrap_or_else(|| "P1 meter".into()),
+        "serial_number": topics.meter_id(),
+        "sw_version": concat!("p1-mqtt ", env!("CARGO_PKG_VERSION")),
+    })
+}
+
+/// Every discovery message for a meter's reading: a sensor per key it sends, the net grid
+/// power, and a device per M-Bus meter.
+pub(crate) fn for_reading(topics: &Topics, prefix: &str, reading: &Reading) -> Vec<Config> {
+    let device = meter_device(topics, reading);
+    let mut configs = Vec::new();
+    for (key, _) in reading.line_values() {
+        let Some(kind) = kind_of(key) else { continue };
+        let unique = format!("{}_{key}", topics.device_id());
+        let mut payload = entity(topics, &unique, &title(key), &device, &kind);
+        payload["state_topic"] = topics.state().into();
+        payload["value_template"] = template(key, &kind).into();
+        if key == "demand_max_month_kw" {
+            payload["json_attributes_topic"] = topics.state().into();
+            payload["json_attributes_template"] =
+                "{{ {'time': value_json.demand_max_month_time, 'history': value_json.demand_max_history} | tojson }}"
+                    .into();
+        }
+        configs.push(Config {
+            topic: format!("{prefix}/sensor/{}/{key}/config", topics.device_id()),
+            payload,
+        });
+    }
+    if reading.power_import_kw.is_some() && reading.power_export_kw.is_some() {
+        let kind = kind(Some("power"), "measurement", Some("W"), false);
+        let unique = format!("{}_power_net_w", topics.device_id());
+        let mut payload = entity(topics, &unique, "Net grid power", &device, &kind);
+        payload["state_topic"] = topics.state().into();
+        payload["value_template"] =
+            "{{ ((value_json.power_import_kw - value_json.power_export_kw) * 1000) | round(1) }}"
+                .into();
+        configs.push(Config {
+            topic: format!("{prefix}/sensor/{}/power_net_w/config", topics.device_id()),
+            payload,
+        });
+    }
+    for mbus in &reading.mbus {
+        configs.extend(for_mbus(topics, prefix, mbus));
+    }
+    configs
+}
+
+/// An M-Bus meter: its own device, linked to the meter.
+fn for_mbus(topics: &Topics, prefix: &str, mbus: &MbusDevice) -> Option<Config> {
+    mbus.value?;
+    let unit = mbus.unit.as_deref().unwrap_or("");
+    let cubic = unit.eq_ignore_ascii_case("m3");
+    let (class, unit) = match (mbus.kind, cubic) {
+        (MbusKind::Gas, true) => (Some("gas"), "m³"),
+        (MbusKind::Water, true) => (Some("water"), "m³"),
+        (MbusKind::Heat, false) if unit.eq_ignore_ascii_case("GJ") => (Some("energy"), "GJ"),
+        (_, true) => (None, "m³"),
+        _ => (None, unit),
+    };
+    let id = format!("{}_mbus{}", topics.device_id(), mbus.channel);
+    let device = json!({
+        "identifiers": [id],
+        "name": format!("{} meter {}", title(mbus.kind.name()), mbus.id.as_deref().unwrap_or(&id)),
+        "manufacturer": "p1",
+        "model": format!("M-Bus channel {} ({})", mbus.channel, mbus.kind.name()),
+        "via_device": topics.device_id(),
+    });
+    let kind = Kind {
+        device_class: class,
+        state_class: Some("total_increasing"),
+        unit: None,
+        times_1000: false,
+    };
+    let mut payload = entity(topics, &id, mbus.kind.name(), &device, &kind);
+    if !unit.is_empty() {
+        payload["unit_of_measurement"] = unit.into();
+    }
+    payload["state_topic"] = topics.mbus(mbus.channel).into();
+    payload["value_template"] = "{{ value_json.value }}".into();
+    payload["json_attributes_topic"] = topics.mbus(mbus.channel).into();
+    Some(Config {
+        topic: format!("{prefix}/sensor/{id}/value/config"),
+        payload,
+    })
+}
+
+/// The peak record's sensors: the headroom, the projected average and the budget, in W.
+pub(crate) fn for_peak(topics: &Topics, prefix: &str, reading: &Reading) -> Vec<Config> {
+    let device = meter_device(topics, reading);
+    let power = kind(Some("power"), "measurement", Some("W"), true);
+    [
+        ("headroom_kw", "Peak headroom"),
+        ("projected_kw", "Quarter-hour projection"),
+        ("budget_kw", "Peak budget"),
+    ]
+    .into_iter()
+    .map(|(key, name)| {
+        let unique = format!("{}_peak_{key}", topics.device_id());
+        let mut payload = entity(topics, &unique, name, &device, &power);
+        payload["state_topic"] = topics.peak().into();
+        payload["value_template"] = template(key, &power).into();
+        Config {
+            topic: format!("{prefix}/sensor/{}/peak_{key}/config", topics.device_id()),
+            payload,
+        }
+    })
+    .collect()
+}
+
+/// A load: a binary sensor of its state with the reason, and with the control socket a
+/// select of its mode.
+pub(crate) fn for_load(
+    topics: &Topics,
+    prefix: &str,
+    reading: &Reading,
+    load: &str,
+    control: bool,
+) -> Vec<Config> {
+    let device = meter_device(topics, reading);
+    let slug = crate::topics::safe(load);
+    let unique = format!("{}_load_{slug}", topics.device_id());
+    let none = Kind {
+        device_class: Some("power"),
+        state_class: None,
+        unit: None,
+        times_1000: false,
+    };
+    let mut state = entity(topics, &unique, load, &device, &none);
+    state["state_topic"] = topics.relay(load).into();
+    state["value_template"] = "{{ value_json.state }}".into();
+    state["payload_on"] = "on".into();
+    state["payload_off"] = "off".into();
+    state["json_attributes_topic"] = topics.relay(load).into();
+    let mut configs = vec![Config {
+        topic: format!(
+            "{prefix}/binary_sensor/{}/load_{slug}/config",
+            topics.device_id()
+        ),
+        payload: state,
+    }];
+    if control {
+        let plain = Kind {
+            device_class: None,
+            ..none
+        };
+        let unique = format!("{unique}_mode");
+        let mut mode = entity(topics, &unique, &format!("{load} mode"), &device, &plain);
+        mode["state_topic"] = topics.relay_mode(load).into();
+        mode["command_topic"] = topics.relay_set(load).into();
+        mode["options"] = json!(["auto", "on", "off"]);
+        configs.push(Config {
+            topic: format!(
+                "{prefix}/select/{}/load_{slug}_mode/config",
+                topics.device_id()
+            ),
+            payload: mode,
+        });
+    }
+    configs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_get_the_classes_home_assistant_accepts_together() {
+        let energy = kind_of("energy_import_t1_kwh").unwrap();
+        assert_eq!(
+            (energy.device_class, energy.state_class, energy.unit),
+            (Some("energy"), Some("total_increasing"), Some("kWh"))
+        );
+        let power = kind_of("power_export_l2_kw").unwrap();
+        assert_eq!(
+            (
+                power.device_class,
+                power.state_class,
+                power.unit,
+                power.times_1000
+            ),
+            (Some("power"), Some("measurement"), Some("W"), true)
+        );
+        assert_eq!(kind_of("voltage_l1_v").unwrap().unit, Some("V"));
+        assert_eq!(
+            kind_of("power_failures").unwrap().state_class,
+            Some("total_increasing")
+        );
+        assert_eq!(kind_of("demand_max_month_time"), None);
+        assert_eq!(kind_of("meter_id"), None);
+        assert_eq!(title("energy_import_t1_kwh"), "Energy import t1");
+        assert_eq!(title("power_factor_l1"), "Power factor l1");
+    }
+}

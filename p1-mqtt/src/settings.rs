@@ -1,0 +1,275 @@
+//! The edge of p1-mqtt: its command line, and the settings the rest of the crate sees.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+use p1_common::Error;
+use p1_common::error::IoCause;
+
+pub(crate) const PROG: &str = "p1-mqtt";
+
+/// Publish readings, loads and the capacity peak to an MQTT broker, with Home Assistant
+/// discovery.
+///
+/// Reads the NDJSON records on stdin (readings, p1-relay's relay events and peak records)
+/// and publishes them under --topic-prefix, per meter: <prefix>/<meter_id>/state (the
+/// reading's JSON, at most every --interval seconds), .../status (online/offline, retained,
+/// offline as last will), .../relay/<load> (retained, QoS 1), .../peak, .../mbus/<channel>,
+/// and with --split one topic per key. Home Assistant finds every entity by discovery, again
+/// whenever it announces itself. With --control, each load's mode can be set from Home
+/// Assistant (or any client) on .../relay/<load>/set: on, off or auto, optionally with a
+/// time ("on 2h"), through p1-relay's control socket; stale data still turns a load off.
+///
+/// stdin is read at full speed whatever the broker does: while it is away, states coalesce
+/// to the latest and relay events wait in order (bounded) until it is back.
+#[derive(Debug, Parser)]
+#[command(name = PROG, version, after_long_help = AFTER_HELP)]
+pub struct Cli {
+    /// mqtt://HOST[:1883] or mqtts://HOST[:8883] (TLS, certificates verified).
+    #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
+    pub(crate) broker: String,
+    /// The client id (default: p1-mqtt-<meter_id>).
+    #[arg(long)]
+    pub(crate) client_id: Option<String>,
+    /// The user name (password from --password-file or `MQTT_PASSWORD`).
+    #[arg(long)]
+    pub(crate) username: Option<String>,
+    /// A file holding the password.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) password_file: Option<PathBuf>,
+    /// mqtts: the CA certificates (PEM) to verify the broker with (default: the system's).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ca_file: Option<PathBuf>,
+    /// mqtts: a client certificate (PEM), with --client-key.
+    #[arg(long, value_name = "FILE", requires = "client_key")]
+    pub(crate) client_cert: Option<PathBuf>,
+    /// mqtts: the client certificate's key (PEM).
+    #[arg(long, value_name = "FILE", requires = "client_cert")]
+    pub(crate) client_key: Option<PathBuf>,
+    /// The first level of every topic.
+    #[arg(long, default_value = "p1")]
+    pub(crate) topic_prefix: String,
+    /// Home Assistant's discovery prefix; `none` publishes no discovery.
+    #[arg(long, default_value = "homeassistant")]
+    pub(crate) discovery_prefix: String,
+    /// Publish a meter's state at most this often, in seconds (0: every telegram). The
+    /// default keeps Home Assistant's recorder from filling with one row a second per key.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub(crate) interval: u64,
+    /// Also one topic per key of the reading (<prefix>/<meter_id>/<key>, the bare value).
+    #[arg(long)]
+    pub(crate) split: bool,
+    /// Also the raw telegram of each envelope (<prefix>/<meter_id>/telegram).
+    #[arg(long)]
+    pub(crate) telegrams: bool,
+    /// p1-relay's control socket: loads' modes can be set over MQTT.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) control: Option<PathBuf>,
+    /// The meter id to publish under, before (or instead of) the one the readings carry.
+    #[arg(long)]
+    pub(crate) meter_id: Option<String>,
+    /// Relay events kept while the broker is away; past it the oldest go.
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) queue: usize,
+    /// Forward every input line to stdout too (a stage in the middle of a pipeline).
+    #[arg(long)]
+    pub(crate) passthrough: bool,
+    /// Errors only.
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
+    /// More detail on stderr.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+}
+
+pub const AFTER_HELP: &str = "\
+HOME ASSISTANT
+  One device per meter and per M-Bus meter (gas, water, heat, linked to the meter); energy
+  totals in kWh (total_increasing), power in W (import, export and the signed net grid power,
+  negative on export), voltages, currents, the quarter-hour average, the month's peak with
+  the 13-month history as attributes, the peak headroom, and a binary sensor per load with
+  its reason (and a mode select with --control). Availability follows .../status.
+
+EVCC
+  The peak record's headroom_kw (how much more may be drawn for the rest of the quarter)
+  is on <prefix>/<meter_id>/peak; see README.md for a circuit whose maxPower follows it.
+
+EXIT STATUS
+  0   end of input or SIGTERM
+  1   runtime failure
+  2   usage error
+  78  configuration error (a bad broker URL, an unreadable secret or certificate)
+";
+
+/// How to reach the broker.
+#[derive(Debug, Clone)]
+pub(crate) struct Broker {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    /// TLS: the CA certificates, and the client certificate and key if any.
+    pub(crate) tls: Option<Tls>,
+    pub(crate) client_id: Option<String>,
+    pub(crate) credentials: Option<(String, String)>,
+}
+
+#[derive(Clone)]
+pub(crate) struct Tls {
+    pub(crate) ca: Vec<u8>,
+    pub(crate) client: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key.
+        f.debug_struct("Tls").finish_non_exhaustive()
+    }
+}
+
+/// What p1-mqtt does, decided from the command line.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) broker: Broker,
+    pub(crate) prefix: String,
+    pub(crate) discovery: Option<String>,
+    pub(crate) interval: Duration,
+    pub(crate) split: bool,
+    pub(crate) telegrams: bool,
+    pub(crate) control: Option<PathBuf>,
+    pub(crate) meter_id: Option<String>,
+    pub(crate) queue: usize,
+    pub(crate) passthrough: bool,
+}
+
+/// The system's CA bundle, where Debian keeps it.
+const SYSTEM_CAS: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+fn read(path: &std::path::Path, what: &str) -> Result<Vec<u8>, Error> {
+    std::fs::read(path)
+        .map_err(|e| Error::Config(format!("{what} {}: {}", path.display(), IoCause(&e))))
+}
+
+/// `mqtt://host[:port]` or `mqtts://host[:port]`.
+fn parse_url(url: &str) -> Result<(bool, String, u16), Error> {
+    let bad = || {
+        Error::Config(format!(
+            "--broker {url}: not mqtt://HOST[:PORT] or mqtts://HOST[:PORT]"
+        ))
+    };
+    let (tls, rest) = if let Some(rest) = url.strip_prefix("mqtts://") {
+        (true, rest)
+    } else if let Some(rest) = url.strip_prefix("mqtt://") {
+        (false, rest)
+    } else {
+        return Err(bad());
+    };
+    let rest = rest.trim_end_matches('/');
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(']') || host.starts_with('[') => {
+            (host, port.parse().map_err(|_| bad())?)
+        }
+        _ => (rest, if tls { 8883 } else { 1883 }),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() || host.contains('/') {
+        return Err(bad());
+    }
+    Ok((tls, host.to_string(), port))
+}
+
+impl Settings {
+    pub(crate) fn from_cli(cli: Cli) -> Result<Settings, Error> {
+        let (tls, host, port) = parse_url(&cli.broker)?;
+        let tls = if tls {
+            let ca = match &cli.ca_file {
+                Some(path) => read(path, "--ca-file")?,
+                None => read(
+                    std::path::Path::new(SYSTEM_CAS),
+                    "the system's CA certificates",
+                )?,
+            };
+            let client = match (&cli.client_cert, &cli.client_key) {
+                (Some(cert), Some(key)) => {
+                    Some((read(cert, "--client-cert")?, read(key, "--client-key")?))
+                }
+                _ => None,
+            };
+            Some(Tls { ca, client })
+        } else {
+            None
+        };
+        let password = match &cli.password_file {
+            Some(path) => Some(
+                String::from_utf8_lossy(&read(path, "--password-file")?)
+                    .trim()
+                    .to_string(),
+            ),
+            None => std::env::var("MQTT_PASSWORD")
+                .ok()
+                .filter(|p| !p.is_empty()),
+        };
+        let credentials = match (cli.username, password) {
+            (Some(user), password) => Some((user, password.unwrap_or_default())),
+            (None, Some(_)) => {
+                return Err(Error::Config(
+                    "a password without --username: give the user name too".into(),
+                ));
+            }
+            (None, None) => None,
+        };
+        if cli.topic_prefix.is_empty() || cli.topic_prefix.contains(['+', '#']) {
+            return Err(Error::Config(format!(
+                "--topic-prefix '{}': not empty, and without + or #",
+                cli.topic_prefix
+            )));
+        }
+        Ok(Settings {
+            broker: Broker {
+                host,
+                port,
+                tls,
+                client_id: cli.client_id,
+                credentials,
+            },
+            prefix: cli.topic_prefix.trim_end_matches('/').to_string(),
+            discovery: Some(cli.discovery_prefix).filter(|d| d != "none" && !d.is_empty()),
+            interval: Duration::from_secs(cli.interval),
+            split: cli.split,
+            telegrams: cli.telegrams,
+            control: cli.control,
+            meter_id: cli.meter_id,
+            queue: cli.queue.max(1),
+            passthrough: cli.passthrough,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broker_urls() {
+        assert_eq!(
+            parse_url("mqtt://127.0.0.1").unwrap(),
+            (false, "127.0.0.1".into(), 1883)
+        );
+        assert_eq!(
+            parse_url("mqtts://broker.lan:8884/").unwrap(),
+            (true, "broker.lan".into(), 8884)
+        );
+        assert_eq!(
+            parse_url("mqtt://[::1]:1884").unwrap(),
+            (false, "::1".into(), 1884)
+        );
+        for bad in [
+            "127.0.0.1:1883",
+            "http://x",
+            "mqtt://",
+            "mqtt://h:port",
+            "mqtt://h/x",
+        ] {
+            assert!(parse_url(bad).is_err(), "{bad}");
+        }
+    }
+}

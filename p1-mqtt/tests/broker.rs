@@ -1,0 +1,248 @@
+//! p1-mqtt against a real Mosquitto, watched by real subscribers (`mosquitto_sub`): states,
+//! Home Assistant discovery, the last will,
+//! and a broker that goes away (issue 14). Commands through p1-relay: xtask/tests/mqtt.rs.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use p1_testkit::mosquitto::{Mosquitto, publish};
+use p1_testkit::{Proc, Signal, skip_without};
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(15);
+const TOOLS: &[&str] = &["mosquitto", "mosquitto_sub", "mosquitto_pub", "stdbuf"];
+
+fn p1_mqtt(broker: &Mosquitto, extra: &[&str]) -> Proc {
+    Proc::spawn(
+        Command::new(env!("CARGO_BIN_EXE_p1-mqtt"))
+            .args(["--broker", &broker.url()])
+            .args(extra)
+            .env_remove("MQTT_PASSWORD"),
+    )
+}
+
+/// Reading `i` of meter M1 at `start + i` seconds: its import is i / 10 kW.
+fn reading(i: usize, start: i64) -> String {
+    let time = rfc3339(start + i as i64);
+    format!(
+        "{{\"type\":\"reading\",\"meter_id\":\"M1\",\"time\":\"{time}\",\"energy_import_t1_kwh\":{}.5,\
+         \"power_import_kw\":{},\"power_export_kw\":0.0,\"voltage_l1_v\":230.1,\"current_l1_a\":1.5,\
+         \"mbus\":[{{\"channel\":1,\"device_type\":3,\"kind\":\"gas\",\"id\":\"G1\",\"time\":\"{time}\",\"value\":12.5,\"unit\":\"m3\"}}]}}\n",
+        1000 + i,
+        i as f64 / 10.0
+    )
+}
+
+fn relay_event(n: usize) -> String {
+    format!(
+        "{{\"type\":\"relay\",\"time\":\"2024-06-01T12:00:00+02:00\",\"load\":\"boiler\",\"state\":\"{}\",\"reason\":\"event {n}\"}}\n",
+        if n.is_multiple_of(2) { "on" } else { "off" }
+    )
+}
+
+fn rfc3339(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .expect("a time")
+        .to_rfc3339()
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// What Home Assistant accepts together: per device class, the state classes and units.
+fn accepted(class: Option<&str>, state: Option<&str>, unit: Option<&str>) -> bool {
+    let measurement = state == Some("measurement");
+    let total = matches!(state, Some("total" | "total_increasing"));
+    match class {
+        Some("energy") => total && matches!(unit, Some("Wh" | "kWh" | "MWh" | "GJ" | "MJ")),
+        Some("gas" | "water") => total && unit == Some("m³"),
+        Some("power") => {
+            (measurement || state.is_none()) && matches!(unit, Some("W" | "kW") | None)
+        }
+        Some("voltage") => measurement && unit == Some("V"),
+        Some("current") => measurement && unit == Some("A"),
+        Some("frequency") => measurement && unit == Some("Hz"),
+        Some("power_factor") => measurement && matches!(unit, None | Some("%")),
+        Some("reactive_power") => measurement && unit == Some("var"),
+        Some("apparent_power") => measurement && unit == Some("VA"),
+        Some(_) => false,
+        None => true,
+    }
+}
+
+#[test]
+fn states_discovery_and_the_last_will_reach_a_real_subscriber_regression_14() {
+    if skip_without(TOOLS) {
+        return;
+    }
+    let broker = Mosquitto::start();
+    let mut sub = broker.subscribe("states", "#");
+    let mut mqtt = p1_mqtt(&broker, &["--interval", "0"]);
+    let start = now_secs();
+    // The first reading names the meter, and so the topics: p1-mqtt connects then.
+    mqtt.write(reading(0, start).as_bytes());
+    assert_eq!(sub.payloads("p1/M1/status", 1), ["online"]);
+    let input: String = (1..20).map(|i| reading(i, start)).collect();
+    mqtt.write(input.as_bytes());
+
+    let states = sub.payloads("p1/M1/state", 20);
+    for (i, state) in states.iter().enumerate() {
+        let state: Value = serde_json::from_str(state).expect("a state is JSON");
+        assert_eq!(state["power_import_kw"], i as f64 / 10.0, "state {i}");
+        assert_eq!(state["meter_id"], "M1");
+    }
+    let gas = sub.next_json("p1/M1/mbus/1");
+    assert_eq!(
+        (gas["value"].as_f64(), gas["kind"].as_str()),
+        (Some(12.5), Some("gas"))
+    );
+
+    // Discovery: every entity's classes and unit go together, bound to the status topic.
+    let configs: Vec<(String, Value)> = sub
+        .seen()
+        .into_iter()
+        .filter(|(_, topic, _)| topic.starts_with("homeassistant/"))
+        .filter_map(|(_, topic, payload)| Some((topic, serde_json::from_str(&payload).ok()?)))
+        .collect();
+    let names: Vec<&str> = configs.iter().map(|(t, _)| t.as_str()).collect();
+    for expected in [
+        "homeassistant/sensor/p1_M1/energy_import_t1_kwh/config",
+        "homeassistant/sensor/p1_M1/power_import_kw/config",
+        "homeassistant/sensor/p1_M1/power_net_w/config",
+        "homeassistant/sensor/p1_M1/voltage_l1_v/config",
+        "homeassistant/sensor/p1_M1_mbus1/value/config",
+    ] {
+        assert!(names.contains(&expected), "{expected} in {names:?}");
+    }
+    for (topic, config) in &configs {
+        let get = |k: &str| config.get(k).and_then(Value::as_str);
+        assert!(
+            accepted(
+                get("device_class"),
+                get("state_class"),
+                get("unit_of_measurement")
+            ),
+            "{topic}: {config}"
+        );
+        assert_eq!(get("availability_topic"), Some("p1/M1/status"), "{topic}");
+        assert!(config.get("force_update").is_none(), "{topic}");
+    }
+    let energy = &configs
+        .iter()
+        .find(|(t, _)| t.ends_with("/energy_import_t1_kwh/config"))
+        .expect("energy")
+        .1;
+    assert_eq!(
+        (
+            &energy["device_class"],
+            &energy["state_class"],
+            &energy["unit_of_measurement"]
+        ),
+        (&"energy".into(), &"total_increasing".into(), &"kWh".into())
+    );
+    let gas = &configs
+        .iter()
+        .find(|(t, _)| t.contains("_mbus1/"))
+        .expect("gas")
+        .1;
+    assert_eq!(gas["device"]["via_device"], "p1_M1", "linked to the meter");
+
+    // Killed: the broker publishes the last will; back, online again.
+    mqtt.signal(Signal::SIGKILL);
+    assert_eq!(sub.payloads("p1/M1/status", 2)[1], "offline");
+    let mut mqtt = p1_mqtt(&broker, &["--interval", "0"]);
+    mqtt.write(reading(20, start).as_bytes());
+    assert_eq!(sub.payloads("p1/M1/status", 3)[2], "online");
+    // Home Assistant announcing itself gets discovery again.
+    let discovery = "homeassistant/sensor/p1_M1/power_import_kw/config";
+    let before = sub.payloads(discovery, 1).len();
+    publish(broker.port, "homeassistant/status", "online", false);
+    assert_eq!(sub.payloads(discovery, before + 1).len(), before + 1);
+    mqtt.close_stdin();
+    assert!(mqtt.wait(WAIT).success());
+    assert_eq!(sub.payloads("p1/M1/status", 4)[3], "offline");
+}
+
+/// Issue 14: the broker stopped for 30 s in the middle of a stream and started again: stdin
+/// is read at full speed meanwhile (2.4 MB, more than a pipe holds, taken at once: `tee`
+/// would not stall), relay events all arrive once and in order, and the states resume with
+/// the latest reading instead of replaying the ones in between.
+#[test]
+fn a_broker_away_for_30_s_blocks_nothing_and_loses_no_relay_event_regression_14() {
+    if skip_without(TOOLS) {
+        return;
+    }
+    let mut broker = Mosquitto::start();
+    let mut sub = broker.subscribe("away", "p1/#");
+    let mut mqtt = p1_mqtt(&broker, &["--interval", "0"]);
+    let start = now_secs() - 100_000;
+    let mut next = 0;
+    let mut feed = |mqtt: &mut Proc, n: usize| {
+        let text: String = (next..next + n).map(|i| reading(i, start)).collect();
+        next += n;
+        mqtt.write(text.as_bytes());
+    };
+    feed(&mut mqtt, 1);
+    assert_eq!(sub.payloads("p1/M1/status", 1), ["online"]);
+    feed(&mut mqtt, 4);
+    mqtt.write(relay_event(1).as_bytes());
+    mqtt.write(relay_event(2).as_bytes());
+    assert_eq!(sub.payloads("p1/M1/relay/boiler", 2).len(), 2);
+    let states_before = sub.payloads("p1/M1/state", 5).len();
+
+    broker.stop();
+    let stopped = Instant::now();
+    let mut burst = String::new();
+    for i in 0..20_000 {
+        burst.push_str(&reading(next + i, start));
+        if i.is_multiple_of(2_500) {
+            burst.push_str(&relay_event(3 + i / 2_500));
+        }
+    }
+    let last_reading = reading(next + 19_999, start);
+    let mut stdin = mqtt.take_stdin();
+    let (done, taken) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::Write;
+        let _ = stdin.write_all(burst.as_bytes());
+        let _ = done.send(stdin);
+    });
+    let stdin = taken
+        .recv_timeout(Duration::from_secs(10))
+        .expect("stdin taken within 10 s while the broker is away");
+    std::thread::sleep(Duration::from_secs(30).saturating_sub(stopped.elapsed()));
+    broker.resume();
+
+    // Events 1 and 2 before, 3 to 10 queued while away: each once, in order.
+    let events = sub.payloads("p1/M1/relay/boiler", 10);
+    let reasons: Vec<String> = events
+        .iter()
+        .map(|e| serde_json::from_str::<Value>(e).expect("json")["reason"].to_string())
+        .collect();
+    let expected: Vec<String> = (1..=10).map(|n| format!("\"event {n}\"")).collect();
+    assert_eq!(reasons, expected);
+    // The states resume with the latest reading, not a replay of the 20,000.
+    let wanted: Value = serde_json::from_str(last_reading.trim()).expect("json");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let states = sub.payloads("p1/M1/state", states_before + 1);
+        let after: Vec<Value> = states[states_before..]
+            .iter()
+            .map(|s| serde_json::from_str(s).expect("json"))
+            .collect();
+        assert!(after.len() <= 3, "{} states replayed", after.len());
+        if after.last() == Some(&wanted) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the latest state did not come: {after:?}"
+        );
+        let _ = sub.proc.next_stdout(Duration::from_millis(200));
+    }
+    drop(stdin);
+    assert!(mqtt.wait(WAIT).success());
+}
