@@ -4,7 +4,7 @@
 //! {"type":"telegram","received":"2020-05-12T13:54:10.012+02:00","source":"/dev/ttyUSB0","telegram":"/FLU5\\253769484_A\r\n...!3AD7\r\n"}
 //! {"type":"reading","time":"2020-05-12T13:54:09+02:00","meter_id":"1SAG3101021605","power_import_kw":0.0,...}
 //! {"type":"relay","time":"2024-06-12T10:31:00+02:00","load":"boiler","state":"on","reason":"export 3.04 kW >= 2.20 kW for 60 s"}
-//! {"type":"peak","time":"2024-06-12T10:31:00+02:00","quarter_start":"2024-06-12T10:30:00+02:00","elapsed_s":60,"average_kw":1.2,"projected_kw":1.4,"month_peak_kw":3.1,"budget_kw":2.9,"headroom_kw":1.6}
+//! {"type":"peak","time":"2024-06-12T10:31:00+02:00","quarter_start":"2024-06-12T10:30:00+02:00","elapsed_s":60,"average_kw":1.2,"projected_kw":1.4,"month_peak_kw":3.1,"budget_kw":2.9,"headroom_kw":1.6,"allowed_kw":2.8}
 //! ```
 //!
 //! Every program writes [`Record`]s and reads them with [`Record::from_json`]; a record of a
@@ -92,6 +92,9 @@ pub struct PeakRecord {
     /// How much more may be drawn, on top of the present net import, for the rest of the
     /// quarter without going over the budget; negative: how much to shed.
     pub headroom_kw: f64,
+    /// The average net import the rest of the quarter may have: the present net import plus
+    /// the headroom (what a controller that limits the whole connection wants).
+    pub allowed_kw: f64,
 }
 
 /// Whether a load is on.

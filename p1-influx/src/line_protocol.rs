@@ -211,6 +211,7 @@ impl Schema {
             ("month_peak_kw", peak.month_peak_kw),
             ("budget_kw", Some(peak.budget_kw)),
             ("headroom_kw", Some(peak.headroom_kw)),
+            ("allowed_kw", Some(peak.allowed_kw)),
         ] {
             if let Some(value) = value {
                 let _ = write!(out, ",{key}=");
@@ -436,11 +437,11 @@ mod tests {
     #[test]
     fn peak_records() {
         let lp = lines(
-            r#"{"type":"peak","time":"2024-06-12T12:01:00+02:00","quarter_start":"2024-06-12T12:00:00+02:00","elapsed_s":60,"average_kw":1.2,"projected_kw":1.4,"budget_kw":2.3,"headroom_kw":-0.25}"#,
+            r#"{"type":"peak","time":"2024-06-12T12:01:00+02:00","quarter_start":"2024-06-12T12:00:00+02:00","elapsed_s":60,"average_kw":1.2,"projected_kw":1.4,"budget_kw":2.3,"headroom_kw":-0.25,"allowed_kw":1.15}"#,
         );
         assert_eq!(
             lp,
-            "p1_peak elapsed_s=60i,average_kw=1.2,projected_kw=1.4,budget_kw=2.3,headroom_kw=-0.25 1718186460\n"
+            "p1_peak elapsed_s=60i,average_kw=1.2,projected_kw=1.4,budget_kw=2.3,headroom_kw=-0.25,allowed_kw=1.15 1718186460\n"
         );
     }
 

@@ -84,7 +84,7 @@ impl Broker {
                         }
                         let _ = sender.send(Event::Lost(describe(&e)));
                         nap(backoff, &stopping);
-                        backoff = (backoff * 2).min(Duration::from_secs(30));
+                        backoff = (backoff * 2).min(Duration::from_secs(10));
                     }
                 }
             }

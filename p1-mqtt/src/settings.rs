@@ -92,8 +92,9 @@ HOME ASSISTANT
   its reason (and a mode select with --control). Availability follows .../status.
 
 EVCC
-  The peak record's headroom_kw (how much more may be drawn for the rest of the quarter)
-  is on <prefix>/<meter_id>/peak; see README.md for a circuit whose maxPower follows it.
+  The peak record on <prefix>/<meter_id>/peak carries allowed_kw, the average net import
+  the rest of the quarter may have without raising the month's peak: see README.md for an
+  evcc circuit whose getMaxPower follows it.
 
 EXIT STATUS
   0   end of input or SIGTERM

@@ -435,7 +435,7 @@ impl Controller {
         let net_import = s.import_kw - s.export_kw;
         // At least a second left, so that the quarter's last reading gives a finite figure.
         let remaining_h = (900 - elapsed).max(1) as f64 / 3600.0;
-        let headroom = (budget / 4.0 - energy) / remaining_h - net_import;
+        let allowed = (budget / 4.0 - energy) / remaining_h;
         let round = |kw: f64| (kw * 1000.0).round() / 1000.0;
         Some(PeakRecord {
             time: MeterTime::from_datetime(s.time),
@@ -449,7 +449,8 @@ impl Controller {
             projected_kw: round(quarter.projected(s, s.import_kw)),
             month_peak_kw: s.demand_max_month_kw,
             budget_kw: round(budget),
-            headroom_kw: round(headroom),
+            headroom_kw: round(allowed - net_import),
+            allowed_kw: round(allowed),
         })
     }
 

@@ -18,11 +18,12 @@ pub(crate) const PROG: &str = "p1-relay";
 /// and after each reading with import registers the capacity-tariff quarter so far:
 ///
 ///   {"type":"relay","time":"...","load":"boiler","state":"on","reason":"export 2.41 kW >= 2.20 kW for 60 s"}
-///   {"type":"peak","time":"...","quarter_start":"...","elapsed_s":300,"average_kw":2.0,"projected_kw":2.0,"month_peak_kw":3.0,"budget_kw":2.8,"headroom_kw":1.2}
+///   {"type":"peak","time":"...","quarter_start":"...","elapsed_s":300,"average_kw":2.0,"projected_kw":2.0,"month_peak_kw":3.0,"budget_kw":2.8,"headroom_kw":1.2,"allowed_kw":3.2}
 ///
 /// headroom_kw is how much more may be drawn, on top of the present net import, for the rest
 /// of the quarter without the quarter's average going over budget_kw (the higher of the
-/// [peak] limit and the month's peak, less the margin; negative: how much to shed).
+/// [peak] limit and the month's peak, less the margin; negative: how much to shed);
+/// allowed_kw is the present net import plus that headroom.
 ///
 /// Every load is off at start, when readings stop for `stale_after` (whatever its mode), and
 /// at exit (SIGTERM, SIGINT, end of input) unless it has `keep_on_exit`. SIGHUP reloads the

@@ -230,3 +230,31 @@ fn the_linear_pipeline_fills_every_panel_of_the_dashboard_regression_11() {
     }
     assert_eq!(queries, 10, "every query of the dashboard");
 }
+
+/// Issue 14: with P1_MQTT_ARGS, p1-mqtt sits in the line between the relay and p1-influx:
+/// the broker gets the states and the relay's events, and p1-influx still gets every record.
+#[test]
+fn p1_mqtt_takes_its_place_in_the_line_regression_14() {
+    if skip_without(&["mosquitto", "mosquitto_sub", "mosquitto_pub", "stdbuf"]) {
+        return;
+    }
+    let broker = p1_testkit::mosquitto::Mosquitto::start();
+    let mut sub = broker.subscribe("pipeline", "p1/#");
+    let dir = TempDir::new("pipeline-mqtt");
+    let config = relay_config(&dir, "type = \"dry-run\"");
+    let settings = format!(
+        "P1_SOURCE=sim\nP1_RELAY_CONFIG={}\nP1_MQTT_ARGS=\"--broker {} --interval 0 --meter-id sim\"\n\
+         P1_INFLUX_ARGS=\"--print\"\n",
+        config.display(),
+        broker.url()
+    );
+    let mut proc = Proc::spawn(&mut pipeline(&dir, &settings, &[]));
+    proc.wait_stdout("p1_relay,load=boiler on=1i", WAIT);
+    let state = sub.next_json("p1/sim/state");
+    assert_eq!(state["type"], "reading");
+    let relay = sub.payloads("p1/sim/relay/boiler", 2);
+    assert!(relay[1].contains("\"state\":\"on\""), "{relay:?}");
+    proc.wait_stdout("p1_peak ", WAIT);
+    proc.signal(Signal::SIGTERM);
+    assert_eq!(proc.wait(WAIT).code(), Some(0));
+}
