@@ -55,6 +55,9 @@ fn run(settings: Settings) -> Result<(), Error> {
 /// How long a control-socket request may take.
 const CONTROL_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// How long a connection in progress may take at the end.
+const CLOSE_WAIT: Duration = Duration::from_secs(5);
+
 /// Complaints about the broker at most this often.
 const COMPLAIN_EVERY: Duration = Duration::from_mins(1);
 
@@ -476,8 +479,16 @@ impl Mqtt {
         }
     }
 
-    /// Publishes what it can, says offline, and disconnects.
+    /// Publishes what it can, says offline, and disconnects. A connection still being made
+    /// gets a few seconds, so that a short input is published too.
     fn close(&mut self) {
+        let until = Instant::now() + CLOSE_WAIT;
+        while self.broker.is_some() && !self.connected && Instant::now() < until {
+            self.on_broker_events();
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // The latest state, whatever the interval.
+        self.last_state = None;
         let Some(broker) = self.broker.take() else {
             return;
         };

@@ -246,3 +246,123 @@ fn a_broker_away_for_30_s_blocks_nothing_and_loses_no_relay_event_regression_14(
     drop(stdin);
     assert!(mqtt.wait(WAIT).success());
 }
+
+/// A test CA and a certificate for 127.0.0.1 it signed, made with openssl.
+fn certificates(dir: &p1_testkit::TempDir) {
+    let run = |args: &[&str]| {
+        let output = p1_testkit::run(
+            Command::new("openssl").args(args).current_dir(dir.root()),
+            b"",
+        );
+        assert!(output.status.success(), "openssl {args:?}: {output:?}");
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=p1 test CA",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(dir.path("ext"), "subjectAltName=IP:127.0.0.1\n").expect("ext");
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext",
+    ]);
+}
+
+/// Issue 14: mqtts verifies the broker's certificate: with --ca-file the test CA's broker is
+/// used; without it (the system's CAs do not know that CA) nothing is published, and the
+/// message says why.
+#[test]
+fn mqtts_verifies_the_brokers_certificate_regression_14() {
+    if skip_without(TOOLS) || skip_without(&["openssl"]) {
+        return;
+    }
+    let certs = p1_testkit::TempDir::new("certs");
+    certificates(&certs);
+    let tls_port = p1_testkit::free_port();
+    let broker = Mosquitto::start_with(|_| {
+        format!(
+            "listener {tls_port} 127.0.0.1\ncafile {0}/ca.pem\ncertfile {0}/server.pem\nkeyfile {0}/server.key\n",
+            certs.root().display()
+        )
+    });
+    let mut sub = broker.subscribe("tls", "p1/#");
+    let tls = format!("mqtts://127.0.0.1:{tls_port}");
+    let ca = certs.path("ca.pem").to_string_lossy().into_owned();
+    let mut mqtt = Proc::spawn(Command::new(env!("CARGO_BIN_EXE_p1-mqtt")).args([
+        "--broker",
+        &tls,
+        "--ca-file",
+        &ca,
+        "--interval",
+        "0",
+    ]));
+    mqtt.write(reading(0, now_secs()).as_bytes());
+    assert_eq!(sub.payloads("p1/M1/status", 1), ["online"]);
+    let state: Value = serde_json::from_str(&sub.payloads("p1/M1/state", 1)[0]).expect("json");
+    assert_eq!(state["power_import_kw"], 0.0);
+    mqtt.close_stdin();
+    assert!(mqtt.wait(WAIT).success());
+
+    let mut untrusted = Proc::spawn(Command::new(env!("CARGO_BIN_EXE_p1-mqtt")).args([
+        "--broker",
+        &tls,
+        "--meter-id",
+        "M2",
+        "--interval",
+        "0",
+    ]));
+    untrusted.write(reading(0, now_secs()).as_bytes());
+    if std::path::Path::new("/etc/ssl/certs/ca-certificates.crt").exists() {
+        let complaint = untrusted.wait_stderr("certificate", WAIT);
+        assert!(complaint.contains("127.0.0.1"), "{complaint}");
+        untrusted.signal(Signal::SIGTERM);
+        assert!(untrusted.wait(WAIT).success());
+    } else {
+        assert_eq!(
+            untrusted.wait(WAIT).code(),
+            Some(78),
+            "no system CAs: a configuration error"
+        );
+    }
+    assert!(
+        sub.seen()
+            .iter()
+            .all(|(_, topic, _)| !topic.starts_with("p1/M2/")),
+        "nothing published through an unverified broker"
+    );
+}

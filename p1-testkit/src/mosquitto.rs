@@ -21,14 +21,28 @@ pub struct Mosquitto {
 impl Mosquitto {
     /// Starts one (needs mosquitto: see [`crate::skip_without`]).
     pub fn start() -> Mosquitto {
+        Self::start_with(|_| String::new())
+    }
+
+    /// Starts one whose listener has the lines `listener` gives for its directory (TLS).
+    pub fn start_with(listener: impl Fn(&TempDir) -> String) -> Mosquitto {
         let dir = TempDir::new("mosquitto");
         let port = free_port();
         let config = dir.path("mosquitto.conf");
+        // Started as root, mosquitto would become the user mosquitto, who cannot read the
+        // test's files.
+        let root = std::fs::read_to_string("/proc/self/status").is_ok_and(|status| {
+            status
+                .lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
+        });
         std::fs::write(
             &config,
             format!(
-                "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\n\
+                "{}listener {port} 127.0.0.1\n{}allow_anonymous true\npersistence true\n\
                  persistence_location {}/\nlog_dest stderr\n",
+                if root { "user root\n" } else { "" },
+                listener(&dir),
                 dir.root().display()
             ),
         )
@@ -45,6 +59,11 @@ impl Mosquitto {
 
     pub fn url(&self) -> String {
         format!("mqtt://127.0.0.1:{}", self.port)
+    }
+
+    /// Where a TLS listener is.
+    pub fn tls_url(&self) -> String {
+        format!("mqtts://127.0.0.1:{}", self.port)
     }
 
     /// Starts (again) on the same port and data, and waits until it accepts connections.
