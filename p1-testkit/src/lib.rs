@@ -16,4 +16,4 @@ pub mod tools;
 
 pub use fs::{TempDir, accept, free_port};
 pub use proc::{Proc, Signal, run, run_with};
-pub use tools::{skip_without, skip_without_optional};
+pub use tools::{skip_without, skip_without_optional, test_venv_python};

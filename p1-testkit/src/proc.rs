@@ -211,6 +211,13 @@ impl Proc {
     }
 
     /// Every stderr line until its stderr closes or `timeout` passes.
+    /// The next stderr line, `None` by `timeout`.
+    pub fn next_stderr(&mut self, timeout: Duration) -> Option<String> {
+        let line = self.stderr.recv_timeout(timeout).ok()?;
+        self.stderr_seen.push(line.clone());
+        Some(line)
+    }
+
     pub fn rest_of_stderr(&mut self, timeout: Duration) -> Vec<String> {
         let deadline = Instant::now() + timeout;
         loop {

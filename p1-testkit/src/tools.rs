@@ -13,6 +13,7 @@ fn package(tool: &str) -> &str {
         "mosquitto" => "mosquitto",
         "mosquitto_sub" | "mosquitto_pub" => "mosquitto-clients",
         "promtool" => "prometheus",
+        "openssl" => "openssl",
         "systemd-analyze" => "systemd",
         other => other,
     }
@@ -75,4 +76,28 @@ pub fn skip_without(tools: &[&str]) -> bool {
     );
     let _ = writeln!(std::io::stderr(), "{message}");
     true
+}
+
+/// The test venv's python (`target/test-venv`, which scripts/test makes with the PyPI clients
+/// the tests use), or `None` when it is missing: the test is then skipped as by
+/// [`skip_without`] (and fails under `P1_TEST_REQUIRE_ALL`).
+pub fn test_venv_python() -> Option<std::path::PathBuf> {
+    let python =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-venv/bin/python");
+    if python.exists() {
+        return Some(python);
+    }
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
+    let message = format!(
+        "skipped {test}: needs the test venv with python-homewizard-energy and dsmr-parser (run scripts/test)"
+    );
+    assert!(
+        std::env::var_os("P1_TEST_REQUIRE_ALL").is_none(),
+        "{message}; P1_TEST_REQUIRE_ALL is set, so nothing may be skipped"
+    );
+    let _ = writeln!(std::io::stderr(), "{message}");
+    None
 }

@@ -88,6 +88,7 @@ fn commands() -> Vec<Command> {
         p1_relay::Cli::command(),
         p1_influx::Cli::command(),
         p1_mqtt::Cli::command(),
+        p1_serve::Cli::command(),
     ]
 }
 

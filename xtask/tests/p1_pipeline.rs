@@ -258,3 +258,43 @@ fn p1_mqtt_takes_its_place_in_the_line_regression_14() {
     proc.signal(Signal::SIGTERM);
     assert_eq!(proc.wait(WAIT).code(), Some(0));
 }
+
+/// Issue 15: with P1_SERVE_ARGS, p1-serve takes its place in the line (p1-parse passing the
+/// telegrams on): its HomeWizard API answers with the simulated meter's reading, its raw
+/// server gives the telegrams, and p1-influx still gets every reading.
+#[test]
+fn p1_serve_takes_its_place_in_the_line_regression_15() {
+    use std::io::{Read, Write};
+    let dir = TempDir::new("pipeline-serve");
+    let (http, raw) = (p1_testkit::free_port(), p1_testkit::free_port());
+    let settings = format!(
+        "P1_SOURCE=sim\nP1_SERVE_ARGS=\"--listen 127.0.0.1:{http} --raw-listen 127.0.0.1:{raw} --no-mdns\"\n\
+         P1_INFLUX_ARGS=\"--print\"\n"
+    );
+    let mut proc = Proc::spawn(&mut pipeline(&dir, &settings, &[]));
+    proc.wait_stdout("p1,meter_id=", WAIT);
+    let deadline = Instant::now() + WAIT;
+    let data = loop {
+        let answer = std::net::TcpStream::connect(("127.0.0.1", http))
+            .ok()
+            .and_then(|mut s| {
+                write!(s, "GET /api/v1/data HTTP/1.1\r\nHost: t\r\n\r\n").ok()?;
+                let mut text = String::new();
+                s.read_to_string(&mut text).ok()?;
+                Some(text)
+            });
+        if let Some(text) = answer.filter(|t| t.starts_with("HTTP/1.1 200")) {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "no data from p1-serve");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(data.contains("\"active_power_w\""), "{data}");
+    let mut client = std::net::TcpStream::connect(("127.0.0.1", raw)).expect("raw");
+    client.set_read_timeout(Some(WAIT)).expect("timeout");
+    let mut first = [0u8; 6];
+    client.read_exact(&mut first).expect("a telegram");
+    assert_eq!(&first, b"/FLU5\\");
+    proc.signal(Signal::SIGTERM);
+    assert_eq!(proc.wait(WAIT).code(), Some(0));
+}

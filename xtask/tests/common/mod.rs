@@ -12,9 +12,16 @@ pub fn binaries() -> PathBuf {
         .and_then(Path::parent)
         .expect("target dir")
         .to_path_buf();
-    if !["p1-read", "p1-parse", "p1-relay", "p1-influx", "p1-mqtt"]
-        .iter()
-        .all(|b| dir.join(b).exists())
+    if ![
+        "p1-read",
+        "p1-parse",
+        "p1-relay",
+        "p1-influx",
+        "p1-mqtt",
+        "p1-serve",
+    ]
+    .iter()
+    .all(|b| dir.join(b).exists())
     {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let output = p1_testkit::run_with(

@@ -1,0 +1,141 @@
+//! The edge of p1-serve: its command line, and the settings the rest of the crate sees.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+use p1_common::Error;
+
+pub(crate) const PROG: &str = "p1-serve";
+
+/// Serve the latest reading: the HomeWizard P1 meter's local API, Prometheus, p1's JSON, and
+/// the raw telegrams over TCP.
+///
+/// Reads the NDJSON records on stdin (envelopes, readings, relay events, peak records) and
+/// serves, read-only: GET /api, /api/v1/data, /api/v1/telegram, /api/v1/system (HomeWizard's
+/// P1 meter, API v1, for evcc, Home Assistant and battery bridges; an error status when the
+/// data is stale), /metrics (Prometheus), /p1/reading, /p1/peak and /p1/loads (p1's own
+/// JSON). With --raw-listen, every CRC-valid telegram byte for byte to each TCP client, as
+/// ser2net gives. Advertised over mDNS as _hwenergy._tcp unless --no-mdns. Nothing a client
+/// does slows the reading of stdin.
+#[derive(Debug, Parser)]
+#[command(name = PROG, version, after_long_help = AFTER_HELP)]
+pub struct Cli {
+    /// Where to answer HTTP. Port 80, because HomeWizard's clients (Home Assistant, evcc)
+    /// take a bare address and assume it; binding it needs root or CAP_NET_BIND_SERVICE
+    /// (the systemd unit grants it), else give another port.
+    #[arg(long, default_value = "0.0.0.0:80", value_name = "ADDR:PORT")]
+    pub(crate) listen: SocketAddr,
+    /// Also serve the raw telegrams here (a plain TCP stream, as ser2net gives).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub(crate) raw_listen: Option<SocketAddr>,
+    /// Raw telegram clients at once; more are refused.
+    #[arg(long, default_value_t = 32)]
+    pub(crate) max_clients: usize,
+    /// HTTP connections at once (each answered and closed); more get 503.
+    #[arg(long, default_value_t = 64)]
+    pub(crate) max_connections: usize,
+    /// HTTP requests a second per client address, at most (bursts of twice that).
+    #[arg(long, default_value_t = 20)]
+    pub(crate) rate: u32,
+    /// A reading older than this many seconds is stale: HomeWizard clients get an error.
+    /// Longer than the meter's period (1 s; 10 s for Luxembourg and Austrian meters).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub(crate) stale_after: u64,
+    /// Do not advertise the HomeWizard API over mDNS.
+    #[arg(long)]
+    pub(crate) no_mdns: bool,
+    /// The serial HomeWizard clients see (12 hex digits; default: derived from the meter id).
+    #[arg(long)]
+    pub(crate) serial: Option<String>,
+    /// Forward every input line to stdout too (a stage in the middle of a pipeline).
+    #[arg(long)]
+    pub(crate) passthrough: bool,
+    /// Errors only.
+    #[arg(short, long)]
+    pub(crate) quiet: bool,
+    /// More detail on stderr.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+}
+
+pub const AFTER_HELP: &str = "\
+ENDPOINTS
+  /api               HomeWizard: product_type HWE-P1, serial, firmware_version, api_version v1
+  /api/v1/data       HomeWizard's field names and units (W, kWh; active_power_w negative on
+                     export), M-Bus meters in external[]; 503 with an error object when stale
+  /api/v1/telegram   the last CRC-valid telegram, text/plain, CRLF kept
+  /api/v1/system     {\"cloud_enabled\": false}
+  /metrics           Prometheus: the reading in base units (joules, watts, volts, amperes),
+                     counters with _total, labelled by meter and M-Bus channel; the
+                     pipeline's health (telegrams, CRC errors seen, seconds since the last
+                     telegram, loads on, the peak headroom)
+  /p1/reading, /p1/peak, /p1/loads   p1's own JSON (the NDJSON schema)
+
+LIMITS
+  Every request is answered and its connection closed; a client has 2 s to send its request
+  head (8 KiB at most: 431 beyond); --max-connections at once, 4 per client address, and
+  --rate requests a second per address (429 beyond). A raw client that falls 1,024 telegrams
+  behind, or whose socket takes nothing for 5 s, is dropped. stdin is read at full speed whatever the clients do.
+
+EXIT STATUS
+  0   end of input or SIGTERM
+  1   runtime failure
+  2   usage error
+  78  configuration error (an address that cannot be bound)
+";
+
+/// What p1-serve does, decided from the command line.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) listen: SocketAddr,
+    pub(crate) raw_listen: Option<SocketAddr>,
+    pub(crate) max_clients: usize,
+    pub(crate) limits: Limits,
+    pub(crate) stale_after: Duration,
+    pub(crate) mdns: bool,
+    pub(crate) serial: Option<String>,
+    pub(crate) passthrough: bool,
+}
+
+/// What one client may take of the HTTP server.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) connections: usize,
+    pub(crate) per_address: usize,
+    pub(crate) rate: u32,
+    pub(crate) head_bytes: usize,
+    pub(crate) head_time: Duration,
+}
+
+impl Settings {
+    pub(crate) fn from_cli(cli: Cli) -> Result<Settings, Error> {
+        let serial = match cli.serial {
+            Some(serial) if serial.len() == 12 && serial.bytes().all(|b| b.is_ascii_hexdigit()) => {
+                Some(serial.to_ascii_lowercase())
+            }
+            Some(serial) => {
+                return Err(Error::Usage(format!(
+                    "--serial {serial}: 12 hexadecimal digits, as HomeWizard's"
+                )));
+            }
+            None => None,
+        };
+        Ok(Settings {
+            listen: cli.listen,
+            raw_listen: cli.raw_listen,
+            max_clients: cli.max_clients.max(1),
+            limits: Limits {
+                connections: cli.max_connections.max(1),
+                per_address: 4,
+                rate: cli.rate.max(1),
+                head_bytes: 8 * 1024,
+                head_time: Duration::from_secs(2),
+            },
+            stale_after: Duration::from_secs(cli.stale_after.max(1)),
+            mdns: !cli.no_mdns,
+            serial,
+            passthrough: cli.passthrough,
+        })
+    }
+}

@@ -1,0 +1,317 @@
+//! p1-serve as a process on 127.0.0.1 (issue 15): the HomeWizard API and p1's JSON from the
+//! reading fed in, stale data as an error, the limits against misbehaving clients while
+//! stdin keeps being read, and the raw telegram fan-out with a client that never reads.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use p1_testkit::{Proc, free_port};
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+fn fixtures() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
+}
+
+/// The golden reading of a fixture telegram, as p1-parse writes it.
+fn reading_line(name: &str) -> String {
+    let text = std::fs::read_to_string(fixtures().join("golden").join(format!("{name}.ndjson")))
+        .expect("golden reading");
+    text.lines().next().expect("a reading").to_string()
+}
+
+/// An envelope of a fixture telegram, as p1-read writes it.
+fn envelope(name: &str) -> String {
+    let telegram =
+        std::fs::read_to_string(fixtures().join("telegrams").join(format!("{name}.txt")))
+            .expect("telegram");
+    serde_json::json!({
+        "type": "telegram",
+        "received": "2020-05-12T13:54:10.012+02:00",
+        "source": "test",
+        "telegram": telegram,
+    })
+    .to_string()
+}
+
+struct Server {
+    proc: Proc,
+    port: u16,
+    raw: Option<u16>,
+}
+
+impl Server {
+    fn start(extra: &[&str], raw: bool) -> Server {
+        let port = free_port();
+        let raw_port = raw.then(free_port);
+        let mut command = Command::new(env!("CARGO_BIN_EXE_p1-serve"));
+        command
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--no-mdns"])
+            .args(extra);
+        if let Some(raw) = raw_port {
+            command.args(["--raw-listen", &format!("127.0.0.1:{raw}")]);
+        }
+        let server = Server {
+            proc: Proc::spawn(&mut command),
+            port,
+            raw: raw_port,
+        };
+        let deadline = Instant::now() + WAIT;
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "p1-serve did not listen");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    fn feed(&mut self, line: &str) {
+        self.proc.write(format!("{line}\n").as_bytes());
+    }
+
+    /// A GET's status and body.
+    fn get(&self, path: &str) -> (u16, String) {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        stream.set_read_timeout(Some(WAIT)).expect("timeout");
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").expect("request");
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).expect("answer");
+        let status = answer
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        (status, body.to_string())
+    }
+
+    fn json(&self, path: &str) -> (u16, Value) {
+        let (status, body) = self.get(path);
+        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    }
+
+    /// Waits until `path` answers `status`.
+    fn wait_status(&self, path: &str, status: u16) {
+        let deadline = Instant::now() + WAIT;
+        while self.get(path).0 != status {
+            assert!(Instant::now() < deadline, "{path} never answered {status}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+#[test]
+fn the_homewizard_api_gives_the_reading_fed_in_and_an_error_when_stale_regression_15() {
+    let mut server = Server::start(&["--stale-after", "2", "--rate", "1000"], false);
+    let (status, body) = server.json("/api/v1/data");
+    assert_eq!(status, 503, "no reading yet: {body}");
+    assert!(body["error"]["description"].is_string(), "{body}");
+
+    server.feed(&reading_line("fluvius_v171"));
+    server.wait_status("/api/v1/data", 200);
+    let (_, api) = server.json("/api");
+    assert_eq!(api["product_type"], "HWE-P1");
+    assert_eq!(api["api_version"], "v1");
+    assert_eq!(api["serial"].as_str().map(str::len), Some(12));
+    let (_, data) = server.json("/api/v1/data");
+    // fluvius_v171: 1-0:1.8.1(000000.034*kWh) 1-0:1.8.2(000015.758*kWh),
+    // 1-0:2.8.1(000000.000*kWh) 1-0:2.8.2(000000.011*kWh), 1-0:1.7.0(00.000*kW)
+    // 1-0:2.7.0(00.000*kW), 1-0:32.7.0(234.7*V), 1-0:1.4.0(02.351*kW),
+    // 1-0:1.6.0(200509134558S)(02.589*kW), gas 0-1:24.2.3(200512134558S)(00112.384*m3)
+    assert_eq!(data["total_power_import_t1_kwh"], 0.034);
+    assert_eq!(data["total_power_import_kwh"], 15.792);
+    assert_eq!(data["total_power_export_t2_kwh"], 0.011);
+    assert_eq!(data["active_power_w"], 0.0);
+    assert_eq!(data["active_voltage_l1_v"], 234.7);
+    assert_eq!(data["active_power_average_w"], 2351.0);
+    assert_eq!(data["montly_power_peak_w"], 2589.0);
+    assert_eq!(data["montly_power_peak_timestamp"], 200_509_134_558_u64);
+    assert_eq!(data["total_gas_m3"], 112.384);
+    assert_eq!(data["external"][0]["type"], "gas_meter");
+    assert_eq!(data["smr_version"], 50);
+    assert!(data["wifi_ssid"].is_string());
+
+    let (status, reading) = server.json("/p1/reading");
+    assert_eq!(status, 200);
+    assert_eq!(reading["energy_import_t1_kwh"], 0.034);
+    let (status, _) = server.json("/api/v1/state");
+    assert_eq!(status, 404);
+    assert_eq!(server.json("/api/v1/system").1["cloud_enabled"], false);
+    let (status, _) = server.get("/nowhere");
+    assert_eq!(status, 404);
+
+    // No reading for --stale-after: consumers fail safe instead of acting on old power.
+    server.wait_status("/api/v1/data", 503);
+    let (_, stale) = server.json("/api/v1/data");
+    assert!(
+        stale["error"]["description"]
+            .as_str()
+            .is_some_and(|d| d.contains("stale")),
+        "{stale}"
+    );
+    server.proc.close_stdin();
+    assert!(server.proc.wait(WAIT).success());
+}
+
+#[test]
+fn the_last_valid_telegram_is_served_as_it_came_and_invalid_ones_are_counted_regression_15() {
+    let mut server = Server::start(&["--rate", "1000"], false);
+    server.feed(&reading_line("fluvius_v171"));
+    server.feed(&envelope("fluvius_v171"));
+    let mut invalid: Value = serde_json::from_str(&envelope("v5")).expect("json");
+    invalid["invalid"] = "CRC mismatch".into();
+    server.feed(&invalid.to_string());
+    server.wait_status("/api/v1/telegram", 200);
+    let (_, telegram) = server.get("/api/v1/telegram");
+    let expected =
+        std::fs::read_to_string(fixtures().join("telegrams/fluvius_v171.txt")).expect("telegram");
+    assert_eq!(telegram, expected, "byte for byte, CRLF kept");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (_, metrics) = server.get("/metrics");
+        if metrics.contains("p1_crc_errors_total 1") || metrics.contains("p1_crc_errors_total{} 1")
+        {
+            assert!(
+                metrics.contains("p1_telegrams_received_total{} 1"),
+                "{metrics}"
+            );
+            assert!(
+                metrics
+                    .contains("p1_energy_import_t1_joules_total{meter=\"1SAG3101021605\"} 122400"),
+                "0.034 kWh in joules: {metrics}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "{metrics}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Issue 15: a client that connects and sends nothing, one that sends 1 MB of headers, and
+/// 1,000 rapid connections: the others are still served, and stdin is still read.
+#[test]
+fn misbehaving_clients_neither_starve_others_nor_stop_stdin_regression_15() {
+    let mut server = Server::start(&[], false);
+    server.feed(&reading_line("fluvius_v171"));
+    server.wait_status("/api/v1/data", 200);
+    let port = server.port;
+    let silent = TcpStream::connect(("127.0.0.1", port)).expect("silent client");
+    let big = std::thread::spawn(move || {
+        let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        let _ = stream.set_write_timeout(Some(Duration::from_secs(5)));
+        let _ = stream.write_all(b"GET /api HTTP/1.1\r\n");
+        let header = format!("X-Big: {}\r\n", "a".repeat(1 << 20));
+        let _ = stream.write_all(header.as_bytes());
+        let mut answer = String::new();
+        let _ = stream.set_read_timeout(Some(WAIT));
+        let _ = stream.read_to_string(&mut answer);
+        answer
+    });
+    let rapid = std::thread::spawn(move || {
+        let mut refused = 0;
+        for _ in 0..1000 {
+            if TcpStream::connect(("127.0.0.1", port)).is_err() {
+                refused += 1;
+            }
+        }
+        refused
+    });
+    // Meanwhile stdin is read: a new reading shows at once.
+    server.feed(&reading_line("v5"));
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (status, reading) = server.json("/p1/reading");
+        if status == 200 && reading["header"] == "ISk5\\2MT382-1000" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the new reading did not show: {status} {reading}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let answer = big.join().expect("big client");
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 431"),
+        "1 MB of headers: {}",
+        &answer[..answer.len().min(80)]
+    );
+    assert_eq!(
+        rapid.join().expect("rapid client"),
+        0,
+        "connections accepted"
+    );
+    // Served after the storm.
+    std::thread::sleep(Duration::from_millis(1200));
+    assert_eq!(server.json("/api").0, 200);
+    drop(silent);
+}
+
+/// Issue 15: 20 raw clients, one of which never reads: every reading one gets every valid
+/// telegram byte for byte, in order, and the never-reading one is dropped rather than
+/// slowing the others or the pipeline.
+#[test]
+fn raw_clients_get_every_valid_telegram_and_one_that_never_reads_is_dropped_regression_15() {
+    let mut server = Server::start(&[], true);
+    let raw = server.raw.expect("raw port");
+    let names = ["fluvius_v171", "v5", "v4_2", "iskra_ie"];
+    let texts: Vec<String> = names
+        .iter()
+        .map(|n| {
+            std::fs::read_to_string(fixtures().join(format!("telegrams/{n}.txt")))
+                .expect("telegram")
+        })
+        .collect();
+    let count = 4000;
+    let expected: String = (0..count)
+        .map(|i| texts[i % texts.len()].as_str())
+        .collect();
+    let readers: Vec<_> = (0..19)
+        .map(|_| {
+            let mut stream = TcpStream::connect(("127.0.0.1", raw)).expect("raw client");
+            let want = expected.len();
+            std::thread::spawn(move || {
+                stream.set_read_timeout(Some(WAIT)).expect("timeout");
+                let mut got = vec![0u8; want];
+                stream.read_exact(&mut got).map(|()| (got, stream))
+            })
+        })
+        .collect();
+    let stuck = TcpStream::connect(("127.0.0.1", raw)).expect("stuck client");
+    std::thread::sleep(Duration::from_millis(300));
+    // Enough telegrams (3.4 MB) that the one that never reads fills its socket and queue.
+    let started = Instant::now();
+    for i in 0..count {
+        server.feed(&envelope(names[i % names.len()]));
+    }
+    let took = started.elapsed();
+    let mut open = Vec::new();
+    for (n, reader) in readers.into_iter().enumerate() {
+        let (got, stream) = reader.join().expect("reader").expect("every telegram");
+        assert!(got == expected.as_bytes(), "client {n}: not byte for byte");
+        // Still connected: only the stuck one may be dropped.
+        open.push(stream);
+    }
+    // The stuck one's socket is full and its writer gives up: the next telegram drops it.
+    let deadline = Instant::now() + WAIT;
+    let dropped = loop {
+        server.feed(&envelope(names[0]));
+        if let Some(line) = server.proc.next_stderr(Duration::from_millis(100))
+            && line.contains("dropped")
+        {
+            break line;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the stuck client was never dropped"
+        );
+    };
+    assert!(dropped.contains("raw: 1 client(s) dropped"), "{dropped}");
+    assert!(
+        took < Duration::from_secs(10),
+        "4,000 telegrams taken in {took:?} with a client that never reads"
+    );
+    drop(stuck);
+}
