@@ -11,16 +11,20 @@ fn the_api_is_advertised_as_hwenergy_with_the_txt_keys_clients_read_regression_1
     let browser = ServiceDaemon::new().expect("an mDNS daemon");
     let events = browser.browse("_hwenergy._tcp.local.").expect("browse");
     let port = free_port();
-    let mut serve = Proc::spawn(
-        Command::new(env!("CARGO_BIN_EXE_p1-serve"))
-            .args(["--listen", &format!("127.0.0.1:{port}"), "--serial", "3c39e7aabbcc"]),
-    );
+    let mut serve = Proc::spawn(Command::new(env!("CARGO_BIN_EXE_p1-serve")).args([
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--serial",
+        "3c39e7aabbcc",
+    ]));
     serve.write(b"{\"type\":\"reading\",\"meter_id\":\"M1\",\"power_import_kw\":0.5}\n");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         assert!(!left.is_zero(), "not seen over mDNS within 20 s");
-        let Ok(event) = events.recv_timeout(left) else { continue };
+        let Ok(event) = events.recv_timeout(left) else {
+            continue;
+        };
         if let ServiceEvent::ServiceResolved(info) = event {
             if !info.get_fullname().starts_with("p1meter-aabbcc.") {
                 continue;
