@@ -5,7 +5,8 @@
 //! ```
 //!
 //! `telegram` is the exact text from `/` through the CRC and its line end. A frame passed on by
-//! `p1-read --keep-invalid` carries `"invalid":"<why>"`.
+//! `p1-read --keep-invalid` carries `"invalid":"<why>"`. A telegram decrypted from an
+//! encrypted meter's frame carries the frame's `system_title` (hex) and `frame_counter`.
 
 use std::borrow::Cow;
 
@@ -23,4 +24,8 @@ pub struct TelegramEnvelope<'a> {
     pub telegram: Cow<'a, str>,
     #[serde(default, skip_serializing_if = "Option::is_none", borrow)]
     pub invalid: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none", borrow)]
+    pub system_title: Option<Cow<'a, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame_counter: Option<u32>,
 }

@@ -23,6 +23,7 @@ pub mod obis;
 pub mod output;
 pub mod reading;
 pub mod record;
+pub mod secret;
 pub mod signals;
 pub mod telegram_crc;
 

@@ -6,7 +6,6 @@ use std::time::Duration;
 use clap::Parser;
 use clap::builder::{PossibleValuesParser, TypedValueParser as _};
 use p1_common::Error;
-use p1_common::error::IoCause;
 
 use crate::line_protocol::{Schema, TimeSource};
 use crate::sender::{Api, Target, base64, encode_query};
@@ -191,9 +190,7 @@ fn parse_size(text: &str) -> Result<u64, String> {
 
 fn secret(file: Option<&PathBuf>, variable: &str) -> Result<Option<String>, Error> {
     if let Some(path) = file {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Config(format!("{}: {}", path.display(), IoCause(&e))))?;
-        return Ok(Some(text.trim().to_string()));
+        return Ok(Some(p1_common::secret::read(path)?));
     }
     Ok(std::env::var(variable).ok().filter(|v| !v.is_empty()))
 }

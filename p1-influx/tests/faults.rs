@@ -88,6 +88,10 @@ fn v3_with_a_bearer_token_and_a_503() {
     let dir = TempDir::new("token");
     let token = dir.path("token");
     std::fs::write(&token, "tok3n\n").expect("token file");
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&token, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    }
     let (output, _spool) = run(
         &server,
         &[

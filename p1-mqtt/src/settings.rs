@@ -200,11 +200,7 @@ impl Settings {
             None
         };
         let password = match &cli.password_file {
-            Some(path) => Some(
-                String::from_utf8_lossy(&read(path, "--password-file")?)
-                    .trim()
-                    .to_string(),
-            ),
+            Some(path) => Some(p1_common::secret::read(path)?),
             None => std::env::var("MQTT_PASSWORD")
                 .ok()
                 .filter(|p| !p.is_empty()),

@@ -13,6 +13,13 @@ use p1_common::record::Record;
 
 use crate::settings::OutputSettings;
 
+/// The encrypted frame a telegram came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FrameInfo {
+    pub(crate) system_title: [u8; 8],
+    pub(crate) counter: u32,
+}
+
 pub(crate) struct Emitter {
     out: RecordWriter<StdoutLock<'static>>,
     source: String,
@@ -57,13 +64,14 @@ impl Emitter {
         self.limit.is_some_and(|limit| self.emitted >= limit)
     }
 
-    /// Handles a framer event; an output error is kept for [`Emitter::take_error`].
-    pub(crate) fn on_event(&mut self, event: Event<'_>) {
+    /// Handles a framer event (from a decrypted frame: `frame`); an output error is kept
+    /// for [`Emitter::take_error`].
+    pub(crate) fn on_event(&mut self, event: Event<'_>, frame: Option<FrameInfo>) {
         if self.error.is_some() || self.done() {
             return;
         }
         let result = match event {
-            Event::Telegram { bytes, .. } => self.telegram(bytes),
+            Event::Telegram { bytes, .. } => self.telegram(bytes, frame),
             Event::Rejected {
                 bytes,
                 offset,
@@ -77,7 +85,7 @@ impl Emitter {
                 };
                 log::log!(level, "{}: byte {offset}: {reason}: dropped", self.source);
                 if self.keep_invalid && !bytes.is_empty() {
-                    self.write(bytes, Some(reason))
+                    self.write(bytes, Some(reason), frame)
                 } else {
                     Ok(())
                 }
@@ -93,16 +101,21 @@ impl Emitter {
     }
 
     /// Writes a valid telegram.
-    pub(crate) fn telegram(&mut self, bytes: &[u8]) -> Result<(), Error> {
+    pub(crate) fn telegram(&mut self, bytes: &[u8], frame: Option<FrameInfo>) -> Result<(), Error> {
         if self.done() {
             return Ok(());
         }
-        self.write(bytes, None)?;
+        self.write(bytes, None, frame)?;
         self.emitted += 1;
         Ok(())
     }
 
-    fn write(&mut self, bytes: &[u8], invalid: Option<Reject>) -> Result<(), Error> {
+    fn write(
+        &mut self,
+        bytes: &[u8],
+        invalid: Option<Reject>,
+        frame: Option<FrameInfo>,
+    ) -> Result<(), Error> {
         if self.raw {
             return self.out.write_raw(bytes);
         }
@@ -112,6 +125,14 @@ impl Emitter {
             source: self.source.as_str().into(),
             telegram: String::from_utf8_lossy(bytes),
             invalid: invalid.map(|r| r.to_string().into()),
+            system_title: frame.map(|f| {
+                f.system_title
+                    .iter()
+                    .map(|b| format!("{b:02X}"))
+                    .collect::<String>()
+                    .into()
+            }),
+            frame_counter: frame.map(|f| f.counter),
         };
         self.out.write(&Record::Telegram(envelope))
     }

@@ -14,10 +14,12 @@ use std::fmt;
 use log::{debug, info, warn};
 use p1_common::Error;
 use p1_common::error::IoCause;
-use p1_common::frame::{Event, Framer};
+use p1_common::frame::Event;
 use p1_common::meter_time::{ClockZone, MeterTime};
 use p1_common::signals::Signals;
 use serialport::{DataBits, FlowControl, SerialPort, StopBits, TTYPort};
+
+use crate::decoder::Decoder;
 
 use crate::emit::Emitter;
 use crate::health::Health;
@@ -159,14 +161,6 @@ fn is_serial_device(path: &Path) -> bool {
     }
 }
 
-/// The parity bit of a 7E1 line read as 8 bits sits in bit 7; P1 telegrams are ASCII, so
-/// clearing it is right for every line setting.
-fn strip_parity(bytes: &mut [u8]) {
-    for b in bytes {
-        *b &= 0x7f;
-    }
-}
-
 /// A live source that can be (re)opened.
 trait Connector {
     type Conn: Read;
@@ -303,7 +297,7 @@ fn live<C: Connector>(
             None
         }
     };
-    let mut framer = Framer::new(settings.max_frame);
+    let mut decoder = Decoder::new(settings);
     let mut health = Health::new(source, settings.idle_warning, settings.report_every);
     let mut backoff = Backoff(Backoff::FIRST);
     let mut lost_at: Option<Instant> = conn.is_none().then(Instant::now);
@@ -324,7 +318,7 @@ fn live<C: Connector>(
                     info!("{source}: open again after {gone} s");
                     conn = Some(stream);
                     backoff = Backoff(Backoff::FIRST);
-                    framer.restart();
+                    decoder.restart();
                     health.reset_idle();
                 }
                 Err(e) => debug!("{source}: {e}"),
@@ -334,10 +328,10 @@ fn live<C: Connector>(
         let lost = match stream.read(&mut buf) {
             Ok(0) => Some(Lost::Closed),
             Ok(n) => {
-                strip_parity(&mut buf[..n]);
                 health.bytes(n);
-                framer.push(&buf[..n], |event| emitter.on_event(event));
+                decoder.push(&mut buf[..n], |event, frame| emitter.on_event(event, frame));
                 emitter.take_error()?;
+                decoder.check_key(false)?;
                 None
             }
             Err(e)
@@ -352,7 +346,7 @@ fn live<C: Connector>(
             }
             Err(e) => Some(Lost::Failed(e)),
         };
-        health.check(framer.stats());
+        health.check(decoder.stats());
         let lost = lost.or_else(|| {
             connector
                 .idle_reconnect()
@@ -365,6 +359,7 @@ fn live<C: Connector>(
             lost_at = Some(Instant::now());
         }
     }
+    decoder.summarise();
     Ok(())
 }
 
@@ -379,28 +374,30 @@ fn replay(
 ) -> Result<(), Error> {
     let source = settings.name.as_str();
     let chunks = spawn_reader(reader);
-    let mut framer = Framer::new(settings.max_frame);
+    let mut decoder = Decoder::new(settings);
     let mut pacer = Pacer::default();
     while !signals.stop_requested() && !emitter.done() {
         match chunks.recv_timeout(POLL) {
             Ok(Ok(mut chunk)) => {
-                strip_parity(&mut chunk);
-                framer.push(&chunk, |event| {
+                decoder.push(&mut chunk, |event, frame| {
                     if realtime
                         && let Event::Telegram { bytes, .. } = &event
                         && !pacer.wait(bytes, signals)
                     {
                         return;
                     }
-                    emitter.on_event(event);
+                    emitter.on_event(event, frame);
                 });
                 emitter.take_error()?;
+                decoder.check_key(false)?;
             }
             Ok(Err(e)) => return Err(Error::io(source, e)),
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => {
-                framer.finish(|event| emitter.on_event(event));
+                decoder.finish(|event, frame| emitter.on_event(event, frame));
                 emitter.take_error()?;
+                decoder.summarise();
+                decoder.check_key(true)?;
                 break;
             }
         }
@@ -486,14 +483,6 @@ mod tests {
         );
         assert!(is_serial_device(Path::new("/dev/ttyUSB9-missing")));
         assert!(!is_serial_device(Path::new("capture.txt")));
-    }
-
-    #[test]
-    fn the_parity_bit_of_7e1_read_as_8_bits_is_cleared() {
-        // "/1" sent as 7E1: '/' (0x2F, five ones) gets parity 1, '1' (0x31, three ones) too.
-        let mut bytes = [0xAF, 0xB1, 0x0D, 0x0A];
-        strip_parity(&mut bytes);
-        assert_eq!(&bytes, b"/1\r\n");
     }
 
     #[test]

@@ -381,6 +381,9 @@ impl From<ConfigFileError> for p1_common::Error {
     }
 }
 
+/// Luxembourg's Smarty and Austrian meters send a telegram every 10 s.
+const ENCRYPTED_METER_PERIOD: Duration = Duration::from_secs(10);
+
 impl Config {
     /// Reads and checks a configuration file.
     pub(crate) fn load(path: &Path) -> Result<Config, ConfigFileError> {
@@ -457,6 +460,14 @@ impl Config {
     /// Settings that work but will make a load switch on and off again and again.
     pub(crate) fn warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
+        if self.stale_after <= ENCRYPTED_METER_PERIOD {
+            warnings.push(format!(
+                "stale_after ({} s) is not longer than the 10 s between two telegrams of an \
+                 encrypted meter (Luxembourg, Austria): with one, every load would go off \
+                 between telegrams; 30s suits it",
+                self.stale_after.as_secs()
+            ));
+        }
         for load in &self.loads {
             // Switching on at export E leaves export E - power; switching off at import I leaves
             // export power - I. With on_export + off_import <= power one switch causes the next.
@@ -621,6 +632,22 @@ active_low = true
         ))
         .unwrap_err();
         assert!(e.message.contains("missing field `url`"), "{e}");
+    }
+
+    /// Issue 16: an encrypted meter sends every 10 s; a shorter stale_after would switch
+    /// every load off between its telegrams.
+    #[test]
+    fn a_stale_after_within_an_encrypted_meters_period_is_warned_about_regression_16() {
+        let c =
+            Config::parse(&GOOD.replace("stale_after = \"15s\"", "stale_after = \"10s\"")).unwrap();
+        let warnings = c.warnings();
+        assert!(
+            warnings.iter().any(|w| w.contains("stale_after (10 s)")),
+            "{warnings:?}"
+        );
+        let c =
+            Config::parse(&GOOD.replace("stale_after = \"15s\"", "stale_after = \"30s\"")).unwrap();
+        assert!(c.warnings().is_empty(), "{:?}", c.warnings());
     }
 
     #[test]

@@ -139,7 +139,8 @@ impl Action {
 /// The long help after the options; also part of p1(5).
 pub const AFTER_HELP: &str = "\
 CONFIGURATION
-  stale_after = \"15s\"     no reading for this long: every load off
+  stale_after = \"15s\"     no reading for this long: every load off (more than 10 s
+                          for an encrypted meter, which sends every 10 s: 30s)
   settle = \"60s\"          at most one automatic switch per settle period
   startup_grace = \"60s\"   after start (and after stale data) nothing goes on before this
   state_file = \"/var/lib/p1/relay-state.json\"   switch times survive a restart

@@ -23,7 +23,7 @@ _p1__read() {
 
     case "${cmd}" in
         p1__read)
-            opts="-q -v -h -V --raw --keep-invalid --count --dsmr --baud --data-bits --parity --realtime --seed --speed --start --idle-warning --report-every --max-frame --quiet --verbose --help --version"
+            opts="-q -v -h -V --raw --keep-invalid --count --dsmr --baud --data-bits --parity --realtime --seed --speed --start --idle-warning --report-every --key-file --auth-key-file --encrypt-key-file --max-frame --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -66,6 +66,18 @@ _p1__read() {
                     return 0
                     ;;
                 --report-every)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --auth-key-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --encrypt-key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
