@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::decode::{DemandHistory, FailureLog};
 use crate::field::{
-    Count, FieldTable, HexText, MonthPeak, NotDecoded, PowerFactor, Quantity, State, Text, Time,
-    Unit, WithUnit, one, schema_rows,
+    Count, FieldTable, HexText, MonthPeak, NotDecoded, Nth, PowerFactor, Quantity, State, Text,
+    Time, Unit, WithUnit, one, schema_rows,
 };
 use crate::meter_time::MeterTime;
 
@@ -230,6 +230,18 @@ crate::reading_fields! {
         apparent_power_export_l2_kva: f64 = ["1-0:50.7.0"] one(Quantity(Unit::KVA)),
         /// apparent power exported, phase 3
         apparent_power_export_l3_kva: f64 = ["1-0:70.7.0"] one(Quantity(Unit::KVA)),
+        /// the limiter's import current threshold (Smarty), first value
+        current_limit_import_a: f64 = ["1-1:31.4.0"] Nth { index: 0, count: 2, value: Quantity(Unit::Ampere) },
+        /// the limiter's export current threshold (Smarty), second value, as sent
+        current_limit_export_a: f64 = ["1-1:31.4.0"] Nth { index: 1, count: 2, value: Quantity(Unit::Ampere) },
+        /// long message line 2 (Smarty), as message
+        message_2: String = ["0-0:96.13.2"] one(HexText),
+        /// long message line 3 (Smarty)
+        message_3: String = ["0-0:96.13.3"] one(HexText),
+        /// long message line 4 (Smarty)
+        message_4: String = ["0-0:96.13.4"] one(HexText),
+        /// long message line 5 (Smarty)
+        message_5: String = ["0-0:96.13.5"] one(HexText),
     }
 }
 

@@ -318,3 +318,38 @@ fn repeated_codes_are_all_kept_and_units_without_a_star_are_read_regression_12()
         stderr(&output)
     );
 }
+
+/// Issue 16: the Smarty's plaintext objects by name (the openHAB frame's plaintext, whose
+/// CRC was broken by its anonymisation: read under --ignore-crc).
+#[test]
+fn the_smartys_objects_are_read_by_name_regression_16() {
+    let bytes = std::fs::read(fixtures().join("encrypted/openhab_smarty_plaintext.txt"))
+        .expect("plaintext");
+    let output = p1_parse(&["-q", "--ignore-crc"], &bytes);
+    let r = &readings(&output)[0];
+    // 0-0:42.0.0(5341473130333037...) 0-0:17.0.0(77.376) 1-0:1.8.0(000006.695*kWh)
+    // 1-0:4.8.0(000002.745*kvarh) 1-0:4.7.0(00.007) 0-0:96.3.10(1) 0-0:96.13.2()
+    assert_eq!(
+        r["meter_id"],
+        "SAG1030700114004SAG1030700114004SAG1030700114004"
+    );
+    assert_eq!(r["device_name"], r["meter_id"]);
+    assert_eq!(
+        r["limiter_threshold_kva"], 77.376,
+        "the Smarty's unitless limiter is kVA"
+    );
+    assert_eq!(r["energy_import_total_kwh"], 6.695);
+    assert_eq!(r["reactive_energy_export_kvarh"], 2.745);
+    assert_eq!(r["reactive_power_export_kvar"], 0.007);
+    assert_eq!(r["breaker_state"], 1);
+    assert_eq!(r["message_2"], "");
+    assert_eq!(r["crc"], "not checked");
+    assert_eq!(r["unknown"], Value::Null, "nothing left unknown");
+    // 1-1:31.4.0 comes with two values: the import and the export current thresholds.
+    let two = "/Lux5\\253663629_D\r\n\r\n1-1:31.4.0(100*A)(-100*A)\r\n!";
+    let r = &readings(&p1_parse(&["-q", "--ignore-crc"], two.as_bytes()))[0];
+    assert_eq!(
+        (&r["current_limit_import_a"], &r["current_limit_export_a"]),
+        (&100.0.into(), &(-100.0).into())
+    );
+}
