@@ -141,26 +141,27 @@ fn keys_come_from_files_others_cannot_read_regression_16() {
     assert!(!stderr(&output).contains("0011"), "a key is never logged");
 }
 
+/// The simulated encrypted Smarty's `count` telegrams, with `extra` arguments.
+fn run_encrypted_sim(key: &str, count: usize, extra: &[&str]) -> std::process::Output {
+    let count = count.to_string();
+    let mut args = vec![
+        "sim",
+        "--encrypt-key-file",
+        key,
+        "--speed",
+        "0",
+        "--seed",
+        "4",
+    ];
+    args.extend(["--start", "2024-06-15T10:00:00", "--count", &count]);
+    args.extend_from_slice(extra);
+    p1_read_output(&args, b"")
+}
+
 /// The simulator's encrypted Smarty: written raw it is a capture that p1-read reads back.
 fn encrypted_sim(dir: &TempDir, count: usize) -> (String, Vec<u8>) {
     let key = key_file(dir, "sim-key", T210_KEY);
-    let output = p1_read_output(
-        &[
-            "sim",
-            "--encrypt-key-file",
-            &key,
-            "--raw",
-            "--speed",
-            "0",
-            "--seed",
-            "4",
-            "--start",
-            "2024-06-15T10:00:00",
-            "--count",
-            &count.to_string(),
-        ],
-        b"",
-    );
+    let output = run_encrypted_sim(&key, count, &["--raw"]);
     assert!(output.status.success(), "{}", stderr(&output));
     (key, output.stdout)
 }
@@ -191,24 +192,7 @@ fn the_simulator_plays_an_encrypted_smarty_regression_16() {
     let got = envelopes(&output);
     assert_eq!(got.len(), 5);
     assert_eq!(got[4]["frame_counter"], 5);
-    let direct = p1_read_output(
-        &[
-            "sim",
-            "--encrypt-key-file",
-            &key,
-            "--key-file",
-            &key,
-            "--speed",
-            "0",
-            "--seed",
-            "4",
-            "--start",
-            "2024-06-15T10:00:00",
-            "--count",
-            "5",
-        ],
-        b"",
-    );
+    let direct = run_encrypted_sim(&key, 5, &["--key-file", &key]);
     let telegrams = |envelopes: &[Value]| -> Vec<String> {
         envelopes
             .iter()
