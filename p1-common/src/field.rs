@@ -89,8 +89,22 @@ impl FieldValue for Vec<PowerFailure> {
 }
 
 /// Reads one field's value from an object.
+/// What a field measures, as the programs that show or convert it need to know: a quantity
+/// in its key's unit (the suffix of its name), a count of events, or something else (a
+/// state, a text, a time).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    Quantity(Unit),
+    Count,
+    Other,
+}
+
 pub trait Decode {
     type Value;
+    /// What the field measures.
+    fn measure(&self) -> Measure {
+        Measure::Other
+    }
     /// Whether the object, by its unit, is this field's (one code may carry several fields,
     /// told apart by the unit: the limiter in kW or in A).
     fn accepts(&self, _object: &Object<'_>) -> bool {
@@ -115,6 +129,8 @@ pub struct Field<R> {
     pub doc: &'static str,
     pub schema: &'static str,
     pub line_type: Option<LineType>,
+    /// What it measures, from its decoder.
+    pub measure: fn() -> Measure,
     pub accepts: fn(&Object<'_>) -> bool,
     /// Decodes the object into its slot: `Ok(true)` when set.
     pub apply: fn(&Object<'_>, ClockZone, &mut R) -> Result<bool, &'static str>,
@@ -312,6 +328,21 @@ pub enum Unit {
 }
 
 impl Unit {
+    /// The end of the name of a key in this unit (`energy_import_t1_kwh`); a ratio has none.
+    pub fn key_suffix(self) -> &'static str {
+        match self {
+            Unit::KWh => "_kwh",
+            Unit::KW => "_kw",
+            Unit::Volt => "_v",
+            Unit::Ampere => "_a",
+            Unit::KVA => "_kva",
+            Unit::KVar => "_kvar",
+            Unit::KVarh => "_kvarh",
+            Unit::Hertz => "_hz",
+            Unit::Ratio => "",
+        }
+    }
+
     /// The unit without its prefix, and the power of ten of the key's prefix (k: 3).
     fn base(self) -> (&'static str, i32) {
         match self {
@@ -354,6 +385,9 @@ impl Unit {
 /// A reader of one value (of however many an object has).
 pub trait ValueDecode {
     type Value;
+    fn measure(&self) -> Measure {
+        Measure::Other
+    }
     fn accepts(&self, _value: &[u8]) -> bool {
         true
     }
@@ -368,6 +402,9 @@ pub struct Quantity(pub Unit);
 
 impl ValueDecode for Quantity {
     type Value = f64;
+    fn measure(&self) -> Measure {
+        Measure::Quantity(self.0)
+    }
     fn accepts(&self, value: &[u8]) -> bool {
         self.0.shift_from(split_unit(value).1).is_some()
     }
@@ -384,6 +421,9 @@ pub struct WithUnit(pub Unit);
 
 impl ValueDecode for WithUnit {
     type Value = f64;
+    fn measure(&self) -> Measure {
+        Measure::Quantity(self.0)
+    }
     fn accepts(&self, value: &[u8]) -> bool {
         split_unit(value).1.is_some() && Quantity(self.0).accepts(value)
     }
@@ -399,6 +439,9 @@ pub struct PowerFactor;
 
 impl ValueDecode for PowerFactor {
     type Value = f64;
+    fn measure(&self) -> Measure {
+        Measure::Quantity(Unit::Ratio)
+    }
     fn accepts(&self, value: &[u8]) -> bool {
         Quantity(Unit::Ratio).accepts(value)
     }
@@ -421,6 +464,9 @@ pub struct Count;
 
 impl ValueDecode for Count {
     type Value = u64;
+    fn measure(&self) -> Measure {
+        Measure::Count
+    }
     fn value(&self, raw: &[u8], _: ClockZone) -> Result<u64, &'static str> {
         parse_unsigned(split_unit(raw).0).ok_or("not a whole number")
     }
@@ -481,6 +527,9 @@ pub struct MonthPeak<V> {
 
 impl<V: ValueDecode> Decode for MonthPeak<V> {
     type Value = V::Value;
+    fn measure(&self) -> Measure {
+        self.value.measure()
+    }
     fn decode(
         &self,
         object: &Object<'_>,
@@ -525,6 +574,9 @@ pub const fn nth<V>(index: usize, count: usize, value: V) -> Nth<V> {
 
 impl<V: ValueDecode> Decode for Nth<V> {
     type Value = V::Value;
+    fn measure(&self) -> Measure {
+        self.value.measure()
+    }
     fn accepts(&self, object: &Object<'_>) -> bool {
         match object.values().nth(self.index) {
             Some(Ok(value)) => self.value.accepts(value),
@@ -791,6 +843,7 @@ macro_rules! reading_fields {
                         doc: $doc.trim_ascii(),
                         schema: <$ty as $crate::field::FieldValue>::SCHEMA,
                         line_type: <$ty as $crate::field::FieldValue>::LINE_TYPE,
+                        measure: || $decoder.measure(),
                         accepts: |object| $decoder.accepts(object),
                         apply: |object, zone, reading| match $decoder.decode(object, zone)? {
                             Some(value) => {

@@ -66,6 +66,12 @@ impl LineLog {
         self.line += 1;
     }
 
+    /// A line longer than any record was read, and dropped whole.
+    pub fn too_long(&mut self, bytes: usize) {
+        self.next();
+        self.bad(&format!("{bytes} bytes, longer than any record: dropped"));
+    }
+
     /// The line just read is bad, for `why`.
     pub fn bad(&mut self, why: &str) {
         self.bad += 1;

@@ -14,6 +14,7 @@ pub mod envelope;
 pub mod error;
 pub mod field;
 pub mod frame;
+pub mod id;
 pub mod input;
 pub mod json;
 pub mod logger;

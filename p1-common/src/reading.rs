@@ -368,3 +368,54 @@ impl MbusDevice {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::field::Measure;
+
+    /// Consumers name, scale and classify a key by what it measures: a quantity's key ends
+    /// with its unit (`_kwh`, `_kw`, `_v`, ...), and a count is a whole number.
+    #[test]
+    fn every_quantity_key_ends_with_its_unit() {
+        let mut quantities = 0;
+        for field in Reading::fields() {
+            match (field.measure)() {
+                Measure::Quantity(unit) => {
+                    quantities += 1;
+                    assert!(
+                        field.name.ends_with(unit.key_suffix()),
+                        "{}: {unit:?}",
+                        field.name
+                    );
+                }
+                Measure::Count => {
+                    assert_eq!(
+                        field.line_type,
+                        Some(crate::field::LineType::Integer),
+                        "{}",
+                        field.name
+                    );
+                }
+                Measure::Other => {}
+            }
+        }
+        assert!(quantities > 50, "{quantities}");
+        let measure = |key: &str| {
+            Reading::fields()
+                .iter()
+                .find(|f| f.name == key)
+                .map(|f| (f.measure)())
+        };
+        assert_eq!(
+            measure("demand_max_month_kw"),
+            Some(Measure::Quantity(Unit::KW))
+        );
+        assert_eq!(
+            measure("power_factor"),
+            Some(Measure::Quantity(Unit::Ratio))
+        );
+        assert_eq!(measure("voltage_sags_l1"), Some(Measure::Count));
+        assert_eq!(measure("tariff"), Some(Measure::Other));
+    }
+}

@@ -175,13 +175,6 @@ impl Converter {
         }
     }
 
-    /// A line longer than the bound, dropped whole.
-    fn too_long(&mut self, bytes: usize) {
-        self.log.next();
-        self.log
-            .bad(&format!("{bytes} bytes, longer than any record: dropped"));
-    }
-
     fn points(&mut self, text: &str) -> Result<usize, Skip> {
         let record = Record::from_json_selecting(text, self.keys)?;
         Ok(self.schema.record(&record, now_secs(), &mut self.buf)?)
@@ -343,7 +336,7 @@ fn spool_input(
                     spool.flush()?;
                 }
             }
-            Some(Line::TooLong(bytes)) => converter.too_long(bytes),
+            Some(Line::TooLong(bytes)) => converter.log.too_long(bytes),
             Some(Line::End) => return Ok(input_end.ended()),
             Some(Line::Failed(e)) => return Err(Error::io("stdin", e)),
             None => spool.sync_if_due()?,
@@ -369,7 +362,7 @@ fn print(
                     out.write_raw(converter.buf.as_bytes())?;
                 }
             }
-            Ok(Line::TooLong(bytes)) => converter.too_long(bytes),
+            Ok(Line::TooLong(bytes)) => converter.log.too_long(bytes),
             Ok(Line::Failed(e)) => return Err(Error::io("stdin", e)),
             Ok(Line::End) | Err(RecvTimeoutError::Disconnected) => return Ok(()),
             Err(RecvTimeoutError::Timeout) => {}

@@ -283,25 +283,13 @@ impl Sender {
 
     /// Removes a sent segment, wherever it is now.
     fn remove(&self, segment: &Segment) -> std::io::Result<()> {
-        match std::fs::remove_file(&segment.path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::remove_file(segment.on_disk(&self.dirs))
-            }
-            done => done,
-        }
+        std::fs::remove_file(segment.located(&self.dirs))
     }
 
     /// The lines of a segment that can be sent; `None` when there are none to send now (it
     /// is gone, or was moved aside because it cannot be read).
     fn load(&mut self, segment: &Segment) -> Option<SegmentLines> {
-        let read = match read_segment(&segment.path) {
-            // Spilled to disk meanwhile.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                read_segment(&segment.on_disk(&self.dirs))
-            }
-            read => read,
-        };
-        match read {
+        match read_segment(&segment.located(&self.dirs)) {
             Ok(read) => {
                 if read.dropped > 0 {
                     warn!(

@@ -294,17 +294,11 @@ fn spool_dirs(cold: PathBuf, hot: Option<PathBuf>) -> SpoolDirs {
     SpoolDirs { cold, hot }
 }
 
-/// FNV-1a of a path's bytes: a short stable name.
+/// A short stable name for a spool on disk: FNV-1a of its absolute path.
 fn fnv1a(path: &std::path::Path) -> u64 {
     use std::os::unix::ffi::OsStrExt as _;
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    absolute
-        .as_os_str()
-        .as_bytes()
-        .iter()
-        .fold(0xcbf2_9ce4_8422_2325, |hash, &b| {
-            (hash ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-        })
+    p1_common::id::fnv1a(absolute.as_os_str().as_bytes())
 }
 
 /// What p1-influx does, decided from the command line.

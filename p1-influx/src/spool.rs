@@ -101,9 +101,14 @@ pub(crate) struct Segment {
 }
 
 impl Segment {
-    /// Where it is once spilled to disk.
-    pub(crate) fn on_disk(&self, dirs: &SpoolDirs) -> PathBuf {
-        sealed_path(&dirs.cold, self.seq)
+    /// Where it is now: where it was listed, or on disk once spilled (only the sender
+    /// spills, so between its listing and its use nothing else moves it).
+    pub(crate) fn located(&self, dirs: &SpoolDirs) -> PathBuf {
+        if self.path.exists() {
+            self.path.clone()
+        } else {
+            sealed_path(&dirs.cold, self.seq)
+        }
     }
 }
 

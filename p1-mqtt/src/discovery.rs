@@ -1,9 +1,9 @@
 //! Home Assistant MQTT discovery: one device per meter and per M-Bus meter, and an entity
 //! per key the meter sends, each with the device class, state class and unit Home
-//! Assistant's energy dashboard accepts. Derived from the reading's field declarations: the
-//! unit is in every key's name.
+//! Assistant's energy dashboard accepts. Derived from the reading's field declarations: what
+//! each field measures, in which unit.
 
-use p1_common::field::FieldTable as _;
+use p1_common::field::{FieldTable as _, Measure, Unit};
 use p1_common::reading::{MbusDevice, MbusKind, Reading};
 use serde_json::{Value, json};
 
@@ -33,59 +33,40 @@ const fn kind(
     }
 }
 
-/// The entity of a reading key, from its name; `None` for keys not shown (times, texts).
-pub(crate) fn kind_of(key: &str) -> Option<Kind> {
+/// The entity of a numeric key, from what its declaration says it measures.
+pub(crate) fn kind_of(measure: Measure) -> Kind {
     const TOTAL: &str = "total_increasing";
     const NOW: &str = "measurement";
-    let counter = key.starts_with("voltage_sags")
-        || key.starts_with("voltage_swells")
-        || key.ends_with("power_failures");
-    Some(if key.ends_with("_kwh") {
-        kind(Some("energy"), TOTAL, Some("kWh"), false)
-    } else if key.ends_with("_kvarh") {
-        kind(None, TOTAL, Some("kvarh"), false)
-    } else if key.ends_with("_kw") {
-        kind(Some("power"), NOW, Some("W"), true)
-    } else if key.ends_with("_kvar") {
-        kind(Some("reactive_power"), NOW, Some("var"), true)
-    } else if key.ends_with("_kva") {
-        kind(Some("apparent_power"), NOW, Some("VA"), true)
-    } else if key.ends_with("_v") {
-        kind(Some("voltage"), NOW, Some("V"), false)
-    } else if key.ends_with("_a") {
-        kind(Some("current"), NOW, Some("A"), false)
-    } else if key.ends_with("_hz") {
-        kind(Some("frequency"), NOW, Some("Hz"), false)
-    } else if key.starts_with("power_factor") {
-        kind(Some("power_factor"), NOW, None, false)
-    } else if counter {
-        kind(None, TOTAL, None, false)
-    } else if key == "tariff" || key.ends_with("_state") {
-        Kind {
+    match measure {
+        Measure::Quantity(unit) => match unit {
+            Unit::KWh => kind(Some("energy"), TOTAL, Some("kWh"), false),
+            Unit::KVarh => kind(None, TOTAL, Some("kvarh"), false),
+            Unit::KW => kind(Some("power"), NOW, Some("W"), true),
+            Unit::KVar => kind(Some("reactive_power"), NOW, Some("var"), true),
+            Unit::KVA => kind(Some("apparent_power"), NOW, Some("VA"), true),
+            Unit::Volt => kind(Some("voltage"), NOW, Some("V"), false),
+            Unit::Ampere => kind(Some("current"), NOW, Some("A"), false),
+            Unit::Hertz => kind(Some("frequency"), NOW, Some("Hz"), false),
+            Unit::Ratio => kind(Some("power_factor"), NOW, None, false),
+        },
+        Measure::Count => kind(None, TOTAL, None, false),
+        // A state (the tariff, a breaker): shown as it is.
+        Measure::Other => Kind {
             device_class: None,
             state_class: None,
             unit: None,
             times_1000: false,
-        }
-    } else {
-        return None;
-    })
+        },
+    }
 }
 
 /// A readable name from a key: `energy_import_t1_kwh` is "Energy import t1".
-fn title(key: &str) -> String {
-    let words: Vec<&str> = key.split('_').collect();
-    let unit_suffix = words.len() > 1
-        && matches!(
-            words[words.len() - 1],
-            "kwh" | "kw" | "v" | "a" | "hz" | "kvar" | "kvarh" | "kva"
-        );
-    let words = if unit_suffix {
-        &words[..words.len() - 1]
-    } else {
-        &words[..]
+fn title(key: &str, measure: Measure) -> String {
+    let stem = match measure {
+        Measure::Quantity(unit) => key.strip_suffix(unit.key_suffix()).unwrap_or(key),
+        Measure::Count | Measure::Other => key,
     };
-    let mut text = words.join(" ");
+    let mut text = stem.replace('_', " ");
     if let Some(first) = text.get_mut(..1) {
         first.make_ascii_uppercase();
     }
@@ -146,10 +127,14 @@ fn meter_device(topics: &Topics, reading: &Reading) -> Value {
 pub(crate) fn for_reading(topics: &Topics, prefix: &str, reading: &Reading) -> Vec<Config> {
     let device = meter_device(topics, reading);
     let mut configs = Vec::new();
-    for (key, _) in reading.line_values() {
-        let Some(kind) = kind_of(key) else { continue };
+    for field in Reading::fields() {
+        if (field.line_value)(reading).is_none() {
+            continue;
+        }
+        let (key, measure) = (field.name, (field.measure)());
+        let kind = kind_of(measure);
         let unique = format!("{}_{key}", topics.device_id());
-        let mut payload = entity(topics, &unique, &title(key), &device, &kind);
+        let mut payload = entity(topics, &unique, &title(key, measure), &device, &kind);
         payload["state_topic"] = topics.state().into();
         payload["value_template"] = template(key, &kind).into();
         if key == "demand_max_month_kw" {
@@ -197,7 +182,7 @@ fn for_mbus(topics: &Topics, prefix: &str, mbus: &MbusDevice) -> Option<Config> 
     let id = format!("{}_mbus{}", topics.device_id(), mbus.channel);
     let device = json!({
         "identifiers": [id],
-        "name": format!("{} meter {}", title(mbus.kind.name()), mbus.id.as_deref().unwrap_or(&id)),
+        "name": format!("{} meter {}", title(mbus.kind.name(), Measure::Other), mbus.id.as_deref().unwrap_or(&id)),
         "manufacturer": "p1",
         "model": format!("M-Bus channel {} ({})", mbus.channel, mbus.kind.name()),
         "via_device": topics.device_id(),
@@ -300,14 +285,19 @@ pub(crate) fn for_load(
 mod tests {
     use super::*;
 
+    fn measure_of(key: &str) -> Measure {
+        let field = Reading::fields().iter().find(|f| f.name == key);
+        (field.expect("a key").measure)()
+    }
+
     #[test]
     fn keys_get_the_classes_home_assistant_accepts_together() {
-        let energy = kind_of("energy_import_t1_kwh").unwrap();
+        let energy = kind_of(measure_of("energy_import_t1_kwh"));
         assert_eq!(
             (energy.device_class, energy.state_class, energy.unit),
             (Some("energy"), Some("total_increasing"), Some("kWh"))
         );
-        let power = kind_of("power_export_l2_kw").unwrap();
+        let power = kind_of(measure_of("power_export_l2_kw"));
         assert_eq!(
             (
                 power.device_class,
@@ -317,14 +307,41 @@ mod tests {
             ),
             (Some("power"), Some("measurement"), Some("W"), true)
         );
-        assert_eq!(kind_of("voltage_l1_v").unwrap().unit, Some("V"));
+        assert_eq!(kind_of(measure_of("voltage_l1_v")).unit, Some("V"));
         assert_eq!(
-            kind_of("power_failures").unwrap().state_class,
+            kind_of(measure_of("power_factor_l1")).device_class,
+            Some("power_factor")
+        );
+        assert_eq!(
+            kind_of(measure_of("power_failures")).state_class,
             Some("total_increasing")
         );
-        assert_eq!(kind_of("demand_max_month_time"), None);
-        assert_eq!(kind_of("meter_id"), None);
-        assert_eq!(title("energy_import_t1_kwh"), "Energy import t1");
-        assert_eq!(title("power_factor_l1"), "Power factor l1");
+        assert_eq!(kind_of(measure_of("tariff")).state_class, None);
+        let energy = measure_of("energy_import_t1_kwh");
+        assert_eq!(title("energy_import_t1_kwh", energy), "Energy import t1");
+        assert_eq!(
+            title("power_factor_l1", measure_of("power_factor_l1")),
+            "Power factor l1"
+        );
+    }
+
+    /// Only numeric keys become sensors: no meter id, no time.
+    #[test]
+    fn texts_and_times_get_no_sensor() {
+        let reading: Reading = serde_json::from_str(
+            r#"{"meter_id":"M1","time":"2024-06-01T12:00:00+02:00","tariff":1,"power_import_kw":0.5}"#,
+        )
+        .unwrap();
+        let topics: Vec<String> = for_reading(&Topics::new("p1", "M1"), "homeassistant", &reading)
+            .into_iter()
+            .map(|c| c.topic)
+            .collect();
+        assert_eq!(
+            topics,
+            [
+                "homeassistant/sensor/p1_M1/tariff/config",
+                "homeassistant/sensor/p1_M1/power_import_kw/config"
+            ]
+        );
     }
 }

@@ -127,11 +127,7 @@ impl Mqtt {
             }
             match lines.recv_timeout(Duration::from_millis(100)) {
                 Ok(Line::Text(text)) => self.on_line(&text)?,
-                Ok(Line::TooLong(bytes)) => {
-                    self.log.next();
-                    self.log
-                        .bad(&format!("{bytes} bytes, longer than any record: dropped"));
-                }
+                Ok(Line::TooLong(bytes)) => self.log.too_long(bytes),
                 Ok(Line::Failed(e)) => return Err(Error::io("stdin", e)),
                 Ok(Line::End) | Err(RecvTimeoutError::Disconnected) => {
                     info!("end of input");
@@ -489,24 +485,19 @@ impl Mqtt {
         }
         // The latest state, whatever the interval.
         self.last_state = None;
+        self.publish_due();
+        if !self.events.is_empty() {
+            warn!("{} relay events not published", self.events.len());
+        }
         let Some(broker) = self.broker.take() else {
             return;
         };
-        if self.connected {
-            self.broker = Some(broker);
-            self.publish_due();
-            if !self.events.is_empty() {
-                warn!("{} relay events not published", self.events.len());
-            }
-            let Some(broker) = self.broker.take() else {
-                return;
-            };
-            if let Some(topics) = &self.topics {
-                let _ = broker.publish(&topics.status(), "offline", QoS::AtLeastOnce, true);
-            }
-            broker.close(Duration::from_secs(3));
-        } else {
-            broker.close(Duration::ZERO);
+        if !self.connected {
+            return broker.close(Duration::ZERO);
         }
+        if let Some(topics) = &self.topics {
+            let _ = broker.publish(&topics.status(), "offline", QoS::AtLeastOnce, true);
+        }
+        broker.close(Duration::from_secs(3));
     }
 }

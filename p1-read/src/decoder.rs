@@ -1,7 +1,7 @@
 //! From bytes to telegrams: the framer, behind the decryption of an encrypted meter's frames
 //! when there are keys. What either drops is reported here, once per frame.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 #[cfg(feature = "encryption")]
 use log::{info, warn};
@@ -14,7 +14,8 @@ use crate::gcm::{GcmEvent, GcmFramer};
 use crate::settings::Settings;
 
 /// A key that fails every frame for this long is wrong: fatal.
-const KEY_FAILING: Duration = Duration::from_mins(1);
+#[cfg(feature = "encryption")]
+const KEY_FAILING: std::time::Duration = std::time::Duration::from_mins(1);
 
 pub(crate) struct Decoder {
     framer: Framer,
@@ -179,7 +180,8 @@ impl Decoder {
                 )));
             }
         }
-        let _ = (input_over, KEY_FAILING);
+        #[cfg(not(feature = "encryption"))]
+        let _ = input_over;
         Ok(())
     }
 

@@ -125,13 +125,7 @@ impl Emitter {
             source: self.source.as_str().into(),
             telegram: String::from_utf8_lossy(bytes),
             invalid: invalid.map(|r| r.to_string().into()),
-            system_title: frame.map(|f| {
-                f.system_title
-                    .iter()
-                    .map(|b| format!("{b:02X}"))
-                    .collect::<String>()
-                    .into()
-            }),
+            system_title: frame.map(|f| p1_common::id::hex(&f.system_title).into()),
             frame_counter: frame.map(|f| f.counter),
         };
         self.out.write(&Record::Telegram(envelope))

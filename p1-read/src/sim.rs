@@ -117,8 +117,9 @@ impl SimMeter {
         let mut rng = Rng(seed);
         let zone = ClockZone::default();
         let serial = rng.next_u64() % 10_000_000_000;
-        let meter_id = hex(&format!("1SIM{serial:010}"));
-        let gas_id = hex(&format!("7SIM{:010}", rng.next_u64() % 10_000_000_000));
+        let meter_id = p1_common::id::hex(format!("1SIM{serial:010}").as_bytes());
+        let gas_id =
+            p1_common::id::hex(format!("7SIM{:010}", rng.next_u64() % 10_000_000_000).as_bytes());
         let start = start.with_nanosecond(0).unwrap_or(start);
         let (local, _) = zone.local_time(start);
         let month_start = zone.utc_of_local(first_of_month(local.date()));
@@ -417,14 +418,6 @@ fn first_of_month(date: NaiveDate) -> NaiveDateTime {
         .unwrap_or(date)
         .and_hms_opt(0, 0, 0)
         .unwrap_or_default()
-}
-
-fn hex(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() * 2);
-    for b in text.bytes() {
-        let _ = write!(out, "{b:02X}");
-    }
-    out
 }
 
 fn round1(v: f64) -> f64 {

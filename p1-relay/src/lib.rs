@@ -358,9 +358,7 @@ impl Relay {
                 Ok(None)
             }
             Ok(input::Line::TooLong(bytes)) => {
-                self.lines.next();
-                self.lines
-                    .bad(&format!("{bytes} bytes, longer than any record: dropped"));
+                self.lines.too_long(bytes);
                 Ok(None)
             }
             Ok(input::Line::End) | Err(RecvTimeoutError::Disconnected) => {

@@ -19,9 +19,7 @@ pub(crate) fn device(serial: &str) -> Value {
 
 /// A serial of 12 hex digits from the meter id (FNV-1a, 48 bits): stable for a meter.
 pub(crate) fn serial_of(meter_id: &str) -> String {
-    let hash = meter_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    });
+    let hash = p1_common::id::fnv1a(meter_id.as_bytes());
     format!("{:012x}", hash & 0xffff_ffff_ffff)
 }
 
@@ -33,7 +31,7 @@ fn timestamp(time: Option<MeterTime>) -> Option<u64> {
 
 /// An id as HomeWizard sends it: its bytes in hex, as the meter's telegram has it.
 fn hex(id: &str) -> String {
-    id.bytes().map(|b| format!("{b:02X}")).collect()
+    p1_common::id::hex(id.as_bytes())
 }
 
 fn watts(kw: f64) -> Value {

@@ -103,10 +103,7 @@ fn run(settings: Settings) -> Result<(), Error> {
                     }
                 }
             }
-            Ok(Line::TooLong(bytes)) => {
-                log.next();
-                log.bad(&format!("{bytes} bytes, longer than any record: dropped"));
-            }
+            Ok(Line::TooLong(bytes)) => log.too_long(bytes),
             Ok(Line::Failed(e)) => return Err(Error::io("stdin", e)),
             Ok(Line::End) | Err(RecvTimeoutError::Disconnected) => {
                 info!("end of input");

@@ -1,44 +1,36 @@
 //! `/metrics`: the Prometheus text exposition. The reading's keys become metrics named by
-//! Prometheus conventions (base units, `_total` on counters), derived from each key's unit
-//! suffix and documented with the key's own description; then the pipeline's health.
+//! Prometheus conventions (base units, `_total` on counters), derived from what each key's
+//! declaration measures and documented with its own description; then the pipeline's health.
 
 use std::fmt::Write as _;
 
-use p1_common::field::{FieldTable, LineValue};
+use p1_common::field::{FieldTable, LineValue, Measure, Unit};
 use p1_common::reading::{MbusKind, Reading};
 
 use crate::snapshot::Snapshot;
 
-/// A key's metric: its name after `p1_`, whether it is a counter, and the factor to base
-/// units.
-fn metric_of(key: &str) -> (String, bool, f64) {
-    let stem = |suffix: &str| key.strip_suffix(suffix).unwrap_or(key).to_string();
-    let counter = key.starts_with("voltage_sags")
-        || key.starts_with("voltage_swells")
-        || key.ends_with("power_failures");
-    if key.ends_with("_kwh") {
-        (format!("{}_joules_total", stem("_kwh")), true, 3.6e6)
-    } else if key.ends_with("_kvarh") {
-        (format!("{}_var_hours_total", stem("_kvarh")), true, 1000.0)
-    } else if key.ends_with("_kw") {
-        (format!("{}_watts", stem("_kw")), false, 1000.0)
-    } else if key.ends_with("_kvar") {
-        (format!("{}_vars", stem("_kvar")), false, 1000.0)
-    } else if key.ends_with("_kva") {
-        (format!("{}_volt_amperes", stem("_kva")), false, 1000.0)
-    } else if key.ends_with("_v") {
-        (format!("{}_volts", stem("_v")), false, 1.0)
-    } else if key.ends_with("_a") {
-        (format!("{}_amperes", stem("_a")), false, 1.0)
-    } else if key.ends_with("_hz") {
-        (format!("{}_hertz", stem("_hz")), false, 1.0)
-    } else if key.starts_with("power_factor") {
-        (format!("{key}_ratio"), false, 1.0)
-    } else if counter {
-        (format!("{key}_total"), true, 1.0)
-    } else {
-        (key.to_string(), false, 1.0)
-    }
+/// A key's metric, from what its declaration says it measures: its name after `p1_`,
+/// whether it is a counter, and the factor to base units.
+fn metric_of(key: &str, measure: Measure) -> (String, bool, f64) {
+    let Measure::Quantity(unit) = measure else {
+        return match measure {
+            Measure::Count => (format!("{key}_total"), true, 1.0),
+            _ => (key.to_string(), false, 1.0),
+        };
+    };
+    let stem = key.strip_suffix(unit.key_suffix()).unwrap_or(key);
+    let (base, counter, factor) = match unit {
+        Unit::KWh => ("joules_total", true, 3.6e6),
+        Unit::KVarh => ("var_hours_total", true, 1000.0),
+        Unit::KW => ("watts", false, 1000.0),
+        Unit::KVar => ("vars", false, 1000.0),
+        Unit::KVA => ("volt_amperes", false, 1000.0),
+        Unit::Volt => ("volts", false, 1.0),
+        Unit::Ampere => ("amperes", false, 1.0),
+        Unit::Hertz => ("hertz", false, 1.0),
+        Unit::Ratio => ("ratio", false, 1.0),
+    };
+    (format!("{stem}_{base}"), counter, factor)
 }
 
 /// A label value, escaped as the exposition format wants.
@@ -149,12 +141,12 @@ fn reading_metrics(out: &mut Out, reading: &Reading) {
         "meter=\"{}\"",
         label(reading.meter_id.as_deref().unwrap_or(""))
     );
-    for (key, value) in reading.line_values() {
-        let (name, counter, factor) = metric_of(key);
-        let doc = Reading::fields()
-            .iter()
-            .find(|f| f.name == key)
-            .map_or(key, |f| f.doc);
+    for field in Reading::fields() {
+        let Some(value) = (field.line_value)(reading) else {
+            continue;
+        };
+        let (key, doc) = (field.name, field.doc);
+        let (name, counter, factor) = metric_of(key, (field.measure)());
         let value = match value {
             LineValue::Float(v) => v * factor,
             LineValue::Integer(i) => i as f64 * factor,
@@ -204,19 +196,27 @@ mod tests {
 
     #[test]
     fn keys_become_metrics_in_base_units() {
+        let metric = |key: &str| {
+            let field = Reading::fields().iter().find(|f| f.name == key);
+            metric_of(key, (field.expect("a key").measure)())
+        };
         assert_eq!(
-            metric_of("energy_import_t1_kwh"),
+            metric("energy_import_t1_kwh"),
             ("energy_import_t1_joules_total".into(), true, 3.6e6)
         );
         assert_eq!(
-            metric_of("power_import_kw"),
+            metric("power_import_kw"),
             ("power_import_watts".into(), false, 1000.0)
         );
         assert_eq!(
-            metric_of("voltage_sags_l1"),
+            metric("voltage_sags_l1"),
             ("voltage_sags_l1_total".into(), true, 1.0)
         );
-        assert_eq!(metric_of("tariff"), ("tariff".into(), false, 1.0));
+        assert_eq!(
+            metric("power_factor_l1"),
+            ("power_factor_l1_ratio".into(), false, 1.0)
+        );
+        assert_eq!(metric("tariff"), ("tariff".into(), false, 1.0));
         assert_eq!(label("a\"b\\c"), "a\\\"b\\\\c");
     }
 }
