@@ -7,9 +7,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use p1_common::json::WriteJson;
-use p1_common::reading::ReadingKey;
-use p1_common::record::Record;
+use p1_common::contract::json::WriteJson;
+use p1_common::contract::reading::ReadingKey;
+use p1_common::contract::record::Record;
 use p1_influx::line_protocol::{Schema, TimeSource, reading_keys};
 
 fuzz_target!(|data: &[u8]| {

@@ -5,10 +5,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use p1_common::decode::decode;
-use p1_common::frame::{Event, Framer};
-use p1_common::meter_time::ClockZone;
-use p1_common::reading::Reading;
+use p1_common::protocol::decode::decode;
+use p1_common::protocol::frame::{Event, Framer};
+use p1_common::protocol::meter_time::ClockZone;
+use p1_common::contract::reading::Reading;
 
 fuzz_target!(|data: &[u8]| {
     let (piece, bytes) = match data.split_first() {

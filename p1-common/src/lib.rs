@@ -1,34 +1,22 @@
-//! Shared core of the p1 toolkit.
+//! Shared core of the p1 toolkit, in three parts:
 //!
-//! Everything more than one binary needs lives here: framing telegrams out of a byte stream
-//! ([`frame`]), their CRC ([`telegram_crc`]), the OBIS line tokenizer ([`obis`]), the typed
-//! reading model and its NDJSON form ([`reading`]), decoding a telegram into a reading
-//! ([`decode`]), meter timestamps ([`meter_time`]), the envelope p1-read writes
-//! ([`envelope`]), errors and exit codes ([`error`]), the stderr logger ([`logger`]) and the
-//! flushing record writer ([`output`]).
+//! - [`protocol`]: the P1 wire format. Framing telegrams out of a byte stream, their CRC,
+//!   OBIS objects, exact numbers, meter timestamps, and decoding a telegram into a reading.
+//! - [`contract`]: the NDJSON records the stages exchange (telegram envelopes, readings,
+//!   relay events, peak records), each field declared once, their JSON, their documentation,
+//!   and p1-relay's control socket.
+//! - [`runtime`]: what every binary shares. Errors and exit statuses, the common flags and
+//!   `main`, logging, output, input, signals, secrets, and the stage loop a stage of the
+//!   pipeline is built on.
+//!
+//! A part depends only on those above it, but for the decoder, which fills the reading the
+//! contract declares (and the contract names the value decoders of each field).
 
-pub mod choice;
-pub mod control;
-pub mod decode;
-pub mod envelope;
-pub mod error;
-pub mod field;
-pub mod frame;
-pub mod id;
-pub mod input;
-pub mod json;
-pub mod logger;
-pub mod meter_time;
-pub mod number;
-pub mod obis;
-pub mod output;
-pub mod reading;
-pub mod record;
-pub mod secret;
-pub mod signals;
-pub mod telegram_crc;
+pub mod contract;
+pub mod protocol;
+pub mod runtime;
 
-pub use error::{Error, exit_code};
+pub use runtime::error::{Context, Error, Kind};
 /// For [`reading_fields!`] in other crates.
 pub use serde;
 

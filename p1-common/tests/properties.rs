@@ -1,10 +1,12 @@
 //! Properties of framing and decoding together: no input panics, and no corruption of a
 //! CRC-protected telegram yields a reading with a wrong value.
 
-use p1_common::decode::decode;
-use p1_common::frame::{Event, Framer};
-use p1_common::meter_time::ClockZone;
-use p1_common::reading::Reading;
+use std::convert::Infallible;
+
+use p1_common::contract::reading::Reading;
+use p1_common::protocol::decode::decode;
+use p1_common::protocol::frame::{Event, Framer};
+use p1_common::protocol::meter_time::ClockZone;
 use proptest::prelude::*;
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -20,17 +22,18 @@ fn readings(input: &[u8], piece: usize) -> Vec<Reading> {
     let mut framer = Framer::default();
     let mut out = Vec::new();
     let mut issues = Vec::new();
-    let mut on_event = |event: Event<'_>| {
+    let mut on_event = |event: Event<'_>| -> Result<(), Infallible> {
         if let Event::Telegram { bytes, .. } = event {
             let mut reading = Reading::default();
             decode(bytes, ClockZone::default(), &mut reading, &mut issues);
             out.push(reading);
         }
+        Ok(())
     };
     for chunk in input.chunks(piece.max(1)) {
-        framer.push(chunk, &mut on_event);
+        let Ok(()) = framer.push(chunk, &mut on_event);
     }
-    framer.finish(&mut on_event);
+    let Ok(()) = framer.finish(&mut on_event);
     out
 }
 

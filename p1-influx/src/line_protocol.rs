@@ -10,9 +10,11 @@
 use std::fmt::Write as _;
 
 use chrono::DateTime;
-use p1_common::field::{FieldTable, LineValue, Selection};
-use p1_common::reading::{MbusDevice, Reading, ReadingKey};
-use p1_common::record::{PeakRecord, Record, RelayEvent};
+use p1_common::contract::events::{PeakRecord, RelayEvent};
+use p1_common::contract::field::{FieldTable, LineValue};
+use p1_common::contract::reading::{MbusDevice, Reading, ReadingKey};
+use p1_common::contract::record::Record;
+use p1_common::contract::select::Selection;
 
 p1_common::named_enum! {
     /// Which timestamp a reading's point gets.
@@ -179,7 +181,8 @@ impl Schema {
         1
     }
 
-    fn relay(&self, event: &RelayEvent, now_secs: i64, out: &mut String) -> usize {
+    /// A relay event's `p1_relay` point.
+    pub fn relay(&self, event: &RelayEvent, now_secs: i64, out: &mut String) -> usize {
         let time = event.time.timestamp().unwrap_or(now_secs);
         let _ = writeln!(
             out,
@@ -196,7 +199,7 @@ impl Schema {
 
 impl Schema {
     /// One `p1_peak` point: the quarter so far (all fields float but `elapsed_s`).
-    fn peak(&self, peak: &PeakRecord, now_secs: i64, out: &mut String) -> usize {
+    pub fn peak(&self, peak: &PeakRecord, now_secs: i64, out: &mut String) -> usize {
         let time = peak.time.timestamp().unwrap_or(now_secs);
         let _ = write!(
             out,

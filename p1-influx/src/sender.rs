@@ -4,19 +4,18 @@
 use std::io::{Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Receiver;
+use std::sync::mpsc::{self, Receiver};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use log::{debug, error, info, warn};
+use p1_common::Error;
+use p1_common::runtime::error::IoCause;
+use p1_common::runtime::signals::Signals;
 
-use p1_common::error::IoCause;
-
-use crate::spool::{
-    Segment, SegmentLines, SpoolDirs, SpoolSettings, Syncer, quarantine, read_segment,
-    sealed_segments, spill,
-};
+use crate::spool::layout::{Claim, Layout, SegmentLines, Syncer};
 
 p1_common::named_enum! {
     /// Which write API, with its endpoint and credentials.
@@ -96,21 +95,38 @@ enum Answer {
     Unreachable(ureq::Error),
 }
 
-pub(crate) struct Sender {
+/// How often the sender looks for new segments when nothing wakes it (the writer wakes it
+/// at every seal; this is only a safety net).
+const IDLE: Duration = Duration::from_mins(1);
+
+/// The sender's side: where it posts, and how it paces and syncs.
+#[derive(Debug, Clone)]
+pub(crate) struct Delivery {
     pub(crate) target: Target,
-    pub(crate) dirs: SpoolDirs,
+    pub(crate) timeout: Duration,
+    /// The age of a segment's oldest line when it is sealed, at most.
+    pub(crate) batch_age: Duration,
+    /// What is spilled to disk is `fsync`ed this long after it was read, at most.
+    pub(crate) sync: Duration,
+    /// After a stop request: how long it still sends.
+    pub(crate) drain: Duration,
+}
+
+pub(crate) struct Sender {
+    target: Target,
+    layout: Arc<Layout>,
     /// The age of a segment's oldest line when it is sealed, at most.
     batch_age: Duration,
     /// Syncs what is spilled to disk.
     syncer: Syncer,
-    pub(crate) agent: ureq::Agent,
+    agent: ureq::Agent,
     /// Set when the input has ended: send everything, then return.
-    pub(crate) input_done: Arc<AtomicBool>,
+    input_done: Arc<AtomicBool>,
     /// Set with the drain deadline on SIGTERM.
-    pub(crate) stop: Arc<AtomicBool>,
-    pub(crate) drain: Duration,
-    pub(crate) wake: Receiver<()>,
-    pub(crate) sent_lines: u64,
+    stop: Arc<AtomicBool>,
+    drain: Duration,
+    wake: Receiver<()>,
+    sent_lines: u64,
     stop_seen: Option<Instant>,
     /// Segments that could not be read, removed or moved aside: not tried again.
     given_up: std::collections::HashSet<u64>,
@@ -127,18 +143,23 @@ impl std::fmt::Debug for Sender {
     }
 }
 
-impl Sender {
-    pub(crate) fn new(
-        target: Target,
-        spool: &SpoolSettings,
-        timeout: Duration,
-        input_done: Arc<AtomicBool>,
-        stop: Arc<AtomicBool>,
-        drain: Duration,
-        wake: Receiver<()>,
-    ) -> Self {
+/// The sender thread and the flags it watches.
+#[derive(Debug)]
+pub(crate) struct Sending {
+    thread: JoinHandle<u64>,
+    input_done: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    wake: mpsc::Sender<()>,
+}
+
+impl Sending {
+    /// Starts sending what `layout` holds.
+    pub(crate) fn start(delivery: &Delivery, layout: Arc<Layout>) -> Sending {
+        let input_done = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (wake, woken) = mpsc::channel();
         let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(timeout))
+            .timeout_global(Some(delivery.timeout))
             .http_status_as_error(false)
             .build()
             .into();
@@ -146,25 +167,67 @@ impl Sender {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(1, |d| d.as_nanos() as u64)
             | 1;
-        Sender {
-            target,
-            dirs: spool.dirs.clone(),
-            batch_age: spool.max_age,
-            syncer: Syncer::new(&spool.dirs.cold, spool.sync),
+        let mut sender = Sender {
+            target: delivery.target.clone(),
+            layout,
+            batch_age: delivery.batch_age,
+            syncer: Syncer::new(delivery.sync),
             agent,
-            input_done,
-            stop,
-            drain,
-            wake,
+            input_done: Arc::clone(&input_done),
+            stop: Arc::clone(&stop),
+            drain: delivery.drain,
+            wake: woken,
             sent_lines: 0,
             stop_seen: None,
             given_up: std::collections::HashSet::new(),
             backoff: Duration::from_secs(1),
             last_complaint: None,
             rng: seed,
+        };
+        let thread = std::thread::spawn(move || {
+            sender.run();
+            sender.sent_lines
+        });
+        Sending {
+            thread,
+            input_done,
+            stop,
+            wake,
         }
     }
 
+    /// A new segment is sealed.
+    pub(crate) fn wake(&self) {
+        let _ = self.wake.send(());
+    }
+
+    /// Starts the sender's drain time (it sends what it can, then leaves the rest).
+    pub(crate) fn stop(&self) {
+        self.stop.store(true, Ordering::Relaxed);
+        self.wake();
+    }
+
+    /// Tells the sender the input is over and waits for it (a second SIGTERM stops it at
+    /// once); how many points it sent.
+    pub(crate) fn finish(self, stopped: bool, signals: &Signals) -> Result<u64, Error> {
+        if stopped {
+            self.stop();
+        }
+        self.input_done.store(true, Ordering::Release);
+        self.wake();
+        let stop = Arc::clone(&self.stop);
+        let wake = self.wake.clone();
+        signals.listen(move |_| {
+            stop.store(true, Ordering::Relaxed);
+            let _ = wake.send(());
+        });
+        self.thread.join().map_err(|_| {
+            Error::failure("the sender failed (a bug): what it had not sent stays in the spool")
+        })
+    }
+}
+
+impl Sender {
     fn stopped(&mut self) -> bool {
         if !self.stop.load(Ordering::Relaxed) {
             return false;
@@ -173,27 +236,54 @@ impl Sender {
         seen.elapsed() >= self.drain
     }
 
-    /// Sleeps up to `pause`, or less when the drain time runs out; false when stopped.
-    /// Waiting, the sender is behind: what is in memory goes to disk, as it comes.
-    fn pause(&mut self, pause: Duration) -> bool {
-        let until = Instant::now() + pause;
-        self.spill();
-        while Instant::now() < until {
+    /// The end of the drain time, once a stop was asked for.
+    fn drain_end(&mut self) -> Option<Instant> {
+        if !self.stop.load(Ordering::Relaxed) {
+            return None;
+        }
+        Some(*self.stop_seen.get_or_insert_with(Instant::now) + self.drain)
+    }
+
+    /// Waits until `until` (or less when the drain time runs out, or a wake-up comes when
+    /// `woken` says to stop waiting): what is in memory goes to disk as it comes, and what
+    /// is on disk is synced when due. False once stopped.
+    fn wait(&mut self, until: Instant, return_when_woken: bool) -> bool {
+        loop {
             if self.stopped() {
                 return false;
             }
-            let nap = (until - Instant::now()).min(Duration::from_millis(50));
-            if self.wake.recv_timeout(nap).is_ok() {
+            let deadline = [Some(until), self.drain_end(), self.syncer.due()]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(until);
+            let woken = self
+                .wake
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .is_ok();
+            self.sync_if_due();
+            if woken && return_when_woken {
+                return !self.stopped();
+            }
+            if woken {
                 self.spill();
             }
-            self.sync_if_due();
+            if Instant::now() >= until {
+                return !self.stopped();
+            }
         }
-        !self.stopped()
+    }
+
+    /// Sleeps up to `pause`, or less when the drain time runs out; false when stopped.
+    /// Waiting, the sender is behind: what is in memory goes to disk, as it comes.
+    fn pause(&mut self, pause: Duration) -> bool {
+        self.spill();
+        self.wait(Instant::now() + pause, false)
     }
 
     /// Moves the sealed segments in memory to disk.
     fn spill(&mut self) {
-        match spill(&self.dirs) {
+        match self.layout.spill() {
             Ok(0) => {}
             Ok(moved) => {
                 debug!("behind: {moved} batches moved to disk");
@@ -201,35 +291,35 @@ impl Sender {
             }
             Err(e) => error!(
                 "spool {}: cannot move batches to disk ({}); they stay in memory",
-                self.dirs.cold.display(),
+                self.layout.dirs().cold.display(),
                 IoCause(&e)
             ),
         }
     }
 
     fn sync_if_due(&mut self) {
-        if let Err(e) = self.syncer.sync_if_due() {
+        if let Err(e) = self.syncer.sync_if_due(&self.layout) {
             error!(
                 "spool {}: cannot sync ({})",
-                self.dirs.cold.display(),
+                self.layout.dirs().cold.display(),
                 IoCause(&e)
             );
         }
     }
 
-    /// Waits a while for a new segment.
+    /// Waits for a new segment (or a stop, or the time to look again).
     fn idle(&mut self) {
-        let _ = self.wake.recv_timeout(Duration::from_millis(500));
-        self.sync_if_due();
+        let _ = self.wait(Instant::now() + IDLE, true);
     }
 
     /// Sends sealed segments until the input has ended and the spool is empty, or a stop.
-    pub(crate) fn run(&mut self) {
+    fn run(&mut self) {
+        let layout = Arc::clone(&self.layout);
         loop {
-            let segments = match sealed_segments(&self.dirs) {
+            let segments = match layout.sealed() {
                 Ok(segments) => segments,
                 Err(e) => {
-                    error!("spool {}: {}", self.dirs.cold.display(), IoCause(&e));
+                    error!("spool {}: {}", layout.dirs().cold.display(), IoCause(&e));
                     Vec::new()
                 }
             };
@@ -250,7 +340,7 @@ impl Sender {
                 if self.given_up.contains(&segment.seq) {
                     continue;
                 }
-                let Some(read) = self.load(&segment) else {
+                let Some((claim, read)) = self.load(layout.claim(segment)) else {
                     continue;
                 };
                 let lines: Vec<&str> = read.text.lines().collect();
@@ -258,14 +348,16 @@ impl Sender {
                     Outcome::Done => {
                         self.sent_lines += lines.len() as u64;
                         sent_any = true;
-                        if let Err(e) = self.remove(&segment) {
+                        let seq = claim.segment.seq;
+                        let path = claim.segment.path.clone();
+                        if let Err(e) = claim.remove() {
                             // Moved aside it might be renamed back and sent twice: kept.
                             error!(
                                 "{}: sent, but cannot be removed ({}): not sent again; remove it",
-                                segment.path.display(),
+                                path.display(),
                                 IoCause(&e)
                             );
-                            self.given_up.insert(segment.seq);
+                            self.given_up.insert(seq);
                         }
                     }
                     Outcome::Stopped => return,
@@ -281,31 +373,26 @@ impl Sender {
         }
     }
 
-    /// Removes a sent segment, wherever it is now.
-    fn remove(&self, segment: &Segment) -> std::io::Result<()> {
-        std::fs::remove_file(segment.located(&self.dirs))
-    }
-
-    /// The lines of a segment that can be sent; `None` when there are none to send now (it
-    /// is gone, or was moved aside because it cannot be read).
-    fn load(&mut self, segment: &Segment) -> Option<SegmentLines> {
-        match read_segment(&segment.located(&self.dirs)) {
+    /// A claimed segment and the lines of it that can be sent; `None` when there are none
+    /// to send now (it is gone, or cannot be read and was moved aside).
+    fn load<'a>(&mut self, claim: Claim<'a>) -> Option<(Claim<'a>, SegmentLines)> {
+        match claim.read() {
             Ok(read) => {
                 if read.dropped > 0 {
                     warn!(
                         "{}: {} lines that are not whole points (cut off by a power cut, or \
                          damaged) dropped; the other {} are sent",
-                        segment.path.display(),
+                        claim.segment.path.display(),
                         read.dropped,
                         read.kept
                     );
                 }
-                Some(read)
+                Some((claim, read))
             }
-            // Dropped meanwhile: the spool was full.
+            // Dropped for the bound before it was claimed.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
             Err(e) => {
-                self.give_up(segment, &e);
+                self.give_up(claim, &e);
                 None
             }
         }
@@ -313,9 +400,10 @@ impl Sender {
 
     /// Moves a segment that cannot be read aside, or failing that remembers not to try it
     /// again; says once what to do.
-    fn give_up(&mut self, segment: &Segment, cause: &std::io::Error) {
-        let path = segment.path.display();
-        match quarantine(&segment.path) {
+    fn give_up(&mut self, claim: Claim<'_>, cause: &std::io::Error) {
+        let (seq, path) = (claim.segment.seq, claim.segment.path.clone());
+        let path = path.display();
+        match claim.quarantine() {
             Ok(aside) => error!(
                 "{path}: cannot be read ({}); moved aside to {}: check its owner and permissions \
                  (a run as another user?), then rename it back to .lp to have it sent",
@@ -328,7 +416,7 @@ impl Sender {
                 IoCause(&e)
             ),
         }
-        self.given_up.insert(segment.seq);
+        self.given_up.insert(seq);
     }
 
     /// Delivers `lines` whatever it takes: retries, waits, splits.

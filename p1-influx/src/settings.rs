@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use clap::Parser;
 use clap::builder::{PossibleValuesParser, TypedValueParser as _};
-use p1_common::Error;
+use p1_common::runtime::cli::{Exits, LogArgs};
+use p1_common::{Error, Kind};
 
 use crate::line_protocol::{Schema, TimeSource};
-use crate::sender::{Api, Target, base64, encode_query};
+use crate::sender::{Api, Delivery, Target, base64, encode_query};
 use crate::spool::{SpoolDirs, SpoolSettings};
 
 pub(crate) const PROG: &str = "p1-influx";
@@ -100,18 +101,36 @@ pub struct Cli {
     /// On SIGTERM, keep sending for this many seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 5)]
     pub(crate) drain: u64,
-    /// Errors only.
-    #[arg(short, long)]
-    pub(crate) quiet: bool,
-    /// More detail on stderr.
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    pub(crate) verbose: u8,
+    #[command(flatten)]
+    pub(crate) log: LogArgs,
 }
+
+impl p1_common::runtime::cli::Cli for Cli {
+    fn log_args(&self) -> LogArgs {
+        self.log
+    }
+}
+
+/// How p1-influx ends.
+const EXITS: Exits = Exits {
+    success: "end of input with everything sent, or SIGTERM (the rest stays in the spool)",
+    failures: &[
+        (
+            Kind::Failure,
+            "runtime failure (e.g. the spool cannot be written)",
+        ),
+        (
+            Kind::Config,
+            "configuration error (secret file unreadable, API not determined)",
+        ),
+    ],
+};
 
 /// The long help after the options; also part of p1(5). The integer fields come from the
 /// reading's field declarations.
 pub fn after_help() -> String {
-    let integers = p1_common::field::integer_field_names::<p1_common::reading::Reading>();
+    let integers =
+        p1_common::contract::field::integer_field_names::<p1_common::contract::reading::Reading>();
     let mut list = String::new();
     let mut width = 12;
     for (i, name) in integers.iter().enumerate() {
@@ -126,7 +145,11 @@ pub fn after_help() -> String {
         list.push_str(sep);
         width += name.len() + 2;
     }
-    AFTER_HELP.replace("{integers}", &list)
+    format!(
+        "{}\n{}",
+        AFTER_HELP.replace("{integers}", &list),
+        EXITS.help()
+    )
 }
 
 const AFTER_HELP: &str = "\
@@ -150,12 +173,6 @@ DELIVERY
   rejects whole batches, is bisected to find them). 413: the batch is split. 429/503: wait
   Retry-After. 401, 403, 404, others and no answer: the data stays in the spool, retried
   with backoff; what to fix is logged once a minute.
-
-EXIT STATUS
-  0   end of input with everything sent, or SIGTERM (the rest stays in the spool)
-  1   runtime failure (e.g. the spool cannot be written)
-  2   usage error
-  78  configuration error (secret file unreadable, API not determined)
 ";
 
 fn parse_tag(text: &str) -> Result<(String, String), String> {
@@ -190,7 +207,7 @@ fn parse_size(text: &str) -> Result<u64, String> {
 
 fn secret(file: Option<&PathBuf>, variable: &str) -> Result<Option<String>, Error> {
     if let Some(path) = file {
-        return Ok(Some(p1_common::secret::read(path)?));
+        return Ok(Some(p1_common::runtime::secret::read(path)?));
     }
     Ok(std::env::var(variable).ok().filter(|v| !v.is_empty()))
 }
@@ -206,8 +223,8 @@ fn target(cli: &Cli) -> Result<Target, Error> {
         None if cli.db.is_some() && token.is_some() && cli.user.is_none() => Api::V3,
         None if cli.db.is_some() => Api::V1,
         None => {
-            return Err(Error::Config(
-                "say where to write: --db (1.x, 3.x) or --org and --bucket (2.x)".into(),
+            return Err(Error::config(
+                "say where to write: --db (1.x, 3.x) or --org and --bucket (2.x)",
             ));
         }
     };
@@ -215,7 +232,7 @@ fn target(cli: &Cli) -> Result<Target, Error> {
         value
             .as_deref()
             .map(encode_query)
-            .ok_or_else(|| Error::Config(format!("--api {api:?} needs {flag}").to_lowercase()))
+            .ok_or_else(|| Error::config(format!("--api {api:?} needs {flag}").to_lowercase()))
     };
     let (url, authorization) = match api {
         Api::V1 => {
@@ -229,8 +246,8 @@ fn target(cli: &Cli) -> Result<Target, Error> {
                     base64(format!("{user}:{password}").as_bytes())
                 )),
                 (Some(_), None, _) => {
-                    return Err(Error::Config(
-                        "--user needs a password: --password-file or INFLUX_PASSWORD".into(),
+                    return Err(Error::config(
+                        "--user needs a password: --password-file or INFLUX_PASSWORD",
                     ));
                 }
                 (None, _, Some(token)) => Some(format!("Token {token}")),
@@ -298,7 +315,7 @@ fn spool_dirs(cold: PathBuf, hot: Option<PathBuf>) -> SpoolDirs {
 fn fnv1a(path: &std::path::Path) -> u64 {
     use std::os::unix::ffi::OsStrExt as _;
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    p1_common::id::fnv1a(absolute.as_os_str().as_bytes())
+    p1_common::runtime::id::fnv1a(absolute.as_os_str().as_bytes())
 }
 
 /// What p1-influx does, decided from the command line.
@@ -310,29 +327,28 @@ pub(crate) struct Settings {
     pub(crate) output: Output,
 }
 
+/// Where points go, and how they are sent.
+#[derive(Debug)]
+pub(crate) struct Sending {
+    pub(crate) spool: SpoolSettings,
+    pub(crate) delivery: Delivery,
+}
+
 #[derive(Debug)]
 pub(crate) enum Output {
     /// `--print`: line protocol to stdout.
     Print,
-    Send(Delivery),
-}
-
-/// Where and how the spool is sent.
-#[derive(Debug)]
-pub(crate) struct Delivery {
-    pub(crate) target: Target,
-    pub(crate) spool: SpoolSettings,
-    pub(crate) timeout: Duration,
+    Send(Box<Sending>),
 }
 
 impl Settings {
     /// The settings, with secrets read and the write API resolved.
     pub(crate) fn from_cli(cli: Cli) -> Result<Settings, Error> {
+        let drain = Duration::from_secs(cli.drain);
         let output = if cli.print {
             Output::Print
         } else {
-            Output::Send(Delivery {
-                target: target(&cli)?,
+            Output::Send(Box::new(Sending {
                 spool: SpoolSettings {
                     dirs: spool_dirs(
                         cli.spool_dir.clone().unwrap_or_else(default_spool_dir),
@@ -343,11 +359,17 @@ impl Settings {
                     max_age: Duration::from_secs(cli.flush),
                     sync: Duration::from_secs(cli.sync),
                 },
-                timeout: Duration::from_secs(cli.timeout),
-            })
+                delivery: Delivery {
+                    target: target(&cli)?,
+                    timeout: Duration::from_secs(cli.timeout),
+                    batch_age: Duration::from_secs(cli.flush),
+                    sync: Duration::from_secs(cli.sync),
+                    drain,
+                },
+            }))
         };
         Ok(Settings {
-            drain: Duration::from_secs(cli.drain),
+            drain,
             schema: Schema::new(
                 &cli.measurement,
                 &cli.tags,

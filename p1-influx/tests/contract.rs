@@ -4,13 +4,12 @@
 
 mod common;
 
-use p1_common::decode::decode;
-use p1_common::field::{
-    Count, FieldTable, HexText, NotDecoded, Quantity, Time, Unit, integer_field_names, one,
-    schema_rows,
-};
-use p1_common::meter_time::{ClockZone, MeterTime};
-use p1_common::record::Record;
+use p1_common::contract::field::{FieldTable, integer_field_names, schema_rows};
+use p1_common::contract::record::Record;
+use p1_common::protocol::decode::decode;
+use p1_common::protocol::meter_time::{ClockZone, MeterTime};
+use p1_common::protocol::objects::{NotDecoded, one};
+use p1_common::protocol::values::{Count, HexText, Quantity, Time, Unit};
 use p1_influx::line_protocol::{Schema, TimeSource, reading_keys};
 use p1_testkit::telegram::TelegramBuilder;
 

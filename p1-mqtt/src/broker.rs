@@ -4,14 +4,36 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use log::debug;
+use p1_common::runtime::stage::Events;
 use rumqttc::{Client, ConnectionError, LastWill, MqttOptions, Packet, QoS, Transport};
 
-use crate::settings;
+/// How to reach the broker.
+#[derive(Debug, Clone)]
+pub(crate) struct Endpoint {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    /// TLS: the CA certificates, and the client certificate and key if any.
+    pub(crate) tls: Option<Tls>,
+    pub(crate) client_id: Option<String>,
+    pub(crate) credentials: Option<(String, String)>,
+}
+
+#[derive(Clone)]
+pub(crate) struct Tls {
+    pub(crate) ca: Vec<u8>,
+    pub(crate) client: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the key.
+        f.debug_struct("Tls").finish_non_exhaustive()
+    }
+}
 
 /// What the connection thread reports.
 #[derive(Debug)]
@@ -33,7 +55,6 @@ const MAX_PACKET: usize = 256 * 1024;
 
 pub(crate) struct Broker {
     client: Client,
-    pub(crate) events: Receiver<Event>,
     stop: Arc<AtomicBool>,
     thread: JoinHandle<()>,
 }
@@ -50,8 +71,13 @@ pub(crate) struct Full;
 
 impl Broker {
     /// Starts connecting, with `will` published (retained) by the broker if this client
-    /// vanishes.
-    pub(crate) fn start(settings: &settings::Broker, client_id: &str, will: &str) -> Broker {
+    /// vanishes; what happens is posted to `events`.
+    pub(crate) fn start(
+        settings: &Endpoint,
+        client_id: &str,
+        will: &str,
+        events: Events<Event>,
+    ) -> Broker {
         let mut options = MqttOptions::new(client_id, &settings.host, settings.port);
         options
             .set_keep_alive(Duration::from_secs(30))
@@ -65,7 +91,6 @@ impl Broker {
             options.set_transport(Transport::tls(tls.ca.clone(), tls.client.clone(), None));
         }
         let (client, mut connection) = Client::new(options, REQUESTS);
-        let (sender, events) = mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = Arc::clone(&stop);
         let thread = std::thread::spawn(move || {
@@ -74,7 +99,7 @@ impl Broker {
                 match connection.recv_timeout(Duration::from_millis(200)) {
                     Err(_) => {}
                     Ok(Ok(event)) => {
-                        if report(&sender, event) {
+                        if report(&events, event) {
                             backoff = Duration::from_secs(1);
                         }
                     }
@@ -82,7 +107,7 @@ impl Broker {
                         if stopping.load(Ordering::Acquire) {
                             return;
                         }
-                        let _ = sender.send(Event::Lost(describe(&e)));
+                        events.send(Event::Lost(describe(&e)));
                         nap(backoff, &stopping);
                         backoff = (backoff * 2).min(Duration::from_secs(10));
                     }
@@ -91,7 +116,6 @@ impl Broker {
         });
         Broker {
             client,
-            events,
             stop,
             thread,
         }
@@ -128,14 +152,14 @@ impl Broker {
 }
 
 /// Passes on what matters of an event; true on a connection acknowledged.
-fn report(sender: &Sender<Event>, event: rumqttc::Event) -> bool {
+fn report(events: &Events<Event>, event: rumqttc::Event) -> bool {
     match event {
         rumqttc::Event::Incoming(Packet::ConnAck(_)) => {
-            let _ = sender.send(Event::Connected);
+            events.send(Event::Connected);
             true
         }
         rumqttc::Event::Incoming(Packet::Publish(publish)) => {
-            let _ = sender.send(Event::Message {
+            events.send(Event::Message {
                 topic: publish.topic,
                 payload: publish.payload.to_vec(),
             });
@@ -147,7 +171,7 @@ fn report(sender: &Sender<Event>, event: rumqttc::Event) -> bool {
 
 fn describe(e: &ConnectionError) -> String {
     match e {
-        ConnectionError::Io(e) => p1_common::error::IoCause(e).to_string(),
+        ConnectionError::Io(e) => p1_common::runtime::error::IoCause(e).to_string(),
         ConnectionError::ConnectionRefused(code) => format!("refused by the broker: {code:?}"),
         other => other.to_string(),
     }

@@ -3,8 +3,9 @@
 //! Assistant's energy dashboard accepts. Derived from the reading's field declarations: what
 //! each field measures, in which unit.
 
-use p1_common::field::{FieldTable as _, Measure, Unit};
-use p1_common::reading::{MbusDevice, MbusKind, Reading};
+use p1_common::contract::field::FieldTable as _;
+use p1_common::contract::reading::{MbusDevice, MbusKind, Reading};
+use p1_common::protocol::values::{Measure, Unit};
 use serde_json::{Value, json};
 
 use crate::topics::Topics;

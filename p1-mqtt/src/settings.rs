@@ -4,8 +4,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use p1_common::Error;
-use p1_common::error::IoCause;
+use p1_common::runtime::cli::{Exits, LogArgs, StageArgs};
+use p1_common::runtime::error::IoCause;
+use p1_common::{Error, Kind};
+
+use crate::broker::{Endpoint, Tls};
+use crate::outbox::Publishing;
+use crate::publisher::Naming;
 
 pub(crate) const PROG: &str = "p1-mqtt";
 
@@ -24,7 +29,7 @@ pub(crate) const PROG: &str = "p1-mqtt";
 /// stdin is read at full speed whatever the broker does: while it is away, states coalesce
 /// to the latest and relay events wait in order (bounded) until it is back.
 #[derive(Debug, Parser)]
-#[command(name = PROG, version, after_long_help = AFTER_HELP)]
+#[command(name = PROG, version, after_long_help = after_help())]
 pub struct Cli {
     /// mqtt://HOST[:1883] or mqtts://HOST[:8883] (TLS, certificates verified).
     #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
@@ -72,18 +77,33 @@ pub struct Cli {
     /// Relay events kept while the broker is away; past it the oldest go.
     #[arg(long, default_value_t = 1000)]
     pub(crate) queue: usize,
-    /// Forward every input line to stdout too (a stage in the middle of a pipeline).
-    #[arg(long)]
-    pub(crate) passthrough: bool,
-    /// Errors only.
-    #[arg(short, long)]
-    pub(crate) quiet: bool,
-    /// More detail on stderr.
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    pub(crate) verbose: u8,
+    #[command(flatten)]
+    pub(crate) stage: StageArgs,
 }
 
-pub const AFTER_HELP: &str = "\
+impl p1_common::runtime::cli::Cli for Cli {
+    fn log_args(&self) -> LogArgs {
+        self.stage.log
+    }
+}
+
+/// How p1-mqtt ends.
+const EXITS: Exits = Exits {
+    success: "end of input or SIGTERM",
+    failures: &[
+        (Kind::Failure, ""),
+        (
+            Kind::Config,
+            "configuration error (a bad broker URL, an unreadable secret or certificate)",
+        ),
+    ],
+};
+
+fn after_help() -> String {
+    format!("{AFTER_HELP}\n{}", EXITS.help())
+}
+
+const AFTER_HELP: &str = "\
 HOME ASSISTANT
   One device per meter and per M-Bus meter (gas, water, heat, linked to the meter); energy
   totals in kWh (total_increasing), power in W (import, export and the signed net grid power,
@@ -95,50 +115,16 @@ EVCC
   The peak record on <prefix>/<meter_id>/peak carries allowed_kw, the average net import
   the rest of the quarter may have without raising the month's peak: see README.md for an
   evcc circuit whose getMaxPower follows it.
-
-EXIT STATUS
-  0   end of input or SIGTERM
-  1   runtime failure
-  2   usage error
-  78  configuration error (a bad broker URL, an unreadable secret or certificate)
 ";
-
-/// How to reach the broker.
-#[derive(Debug, Clone)]
-pub(crate) struct Broker {
-    pub(crate) host: String,
-    pub(crate) port: u16,
-    /// TLS: the CA certificates, and the client certificate and key if any.
-    pub(crate) tls: Option<Tls>,
-    pub(crate) client_id: Option<String>,
-    pub(crate) credentials: Option<(String, String)>,
-}
-
-#[derive(Clone)]
-pub(crate) struct Tls {
-    pub(crate) ca: Vec<u8>,
-    pub(crate) client: Option<(Vec<u8>, Vec<u8>)>,
-}
-
-impl std::fmt::Debug for Tls {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never the key.
-        f.debug_struct("Tls").finish_non_exhaustive()
-    }
-}
 
 /// What p1-mqtt does, decided from the command line.
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
-    pub(crate) broker: Broker,
-    pub(crate) prefix: String,
-    pub(crate) discovery: Option<String>,
-    pub(crate) interval: Duration,
-    pub(crate) split: bool,
-    pub(crate) telegrams: bool,
+    pub(crate) endpoint: Endpoint,
+    pub(crate) naming: Naming,
+    pub(crate) publishing: Publishing,
+    /// p1-relay's control socket.
     pub(crate) control: Option<PathBuf>,
-    pub(crate) meter_id: Option<String>,
-    pub(crate) queue: usize,
     pub(crate) passthrough: bool,
 }
 
@@ -147,13 +133,13 @@ const SYSTEM_CAS: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 fn read(path: &std::path::Path, what: &str) -> Result<Vec<u8>, Error> {
     std::fs::read(path)
-        .map_err(|e| Error::Config(format!("{what} {}: {}", path.display(), IoCause(&e))))
+        .map_err(|e| Error::config(format!("{what} {}: {}", path.display(), IoCause(&e))))
 }
 
 /// `mqtt://host[:port]` or `mqtts://host[:port]`.
 fn parse_url(url: &str) -> Result<(bool, String, u16), Error> {
     let bad = || {
-        Error::Config(format!(
+        Error::config(format!(
             "--broker {url}: not mqtt://HOST[:PORT] or mqtts://HOST[:PORT]"
         ))
     };
@@ -200,7 +186,7 @@ impl Settings {
             None
         };
         let password = match &cli.password_file {
-            Some(path) => Some(p1_common::secret::read(path)?),
+            Some(path) => Some(p1_common::runtime::secret::read(path)?),
             None => std::env::var("MQTT_PASSWORD")
                 .ok()
                 .filter(|p| !p.is_empty()),
@@ -208,35 +194,42 @@ impl Settings {
         let credentials = match (cli.username, password) {
             (Some(user), password) => Some((user, password.unwrap_or_default())),
             (None, Some(_)) => {
-                return Err(Error::Config(
-                    "a password without --username: give the user name too".into(),
+                return Err(Error::config(
+                    "a password without --username: give the user name too",
                 ));
             }
             (None, None) => None,
         };
         if cli.topic_prefix.is_empty() || cli.topic_prefix.contains(['+', '#']) {
-            return Err(Error::Config(format!(
+            return Err(Error::config(format!(
                 "--topic-prefix '{}': not empty, and without + or #",
                 cli.topic_prefix
             )));
         }
+        let discovery = Some(cli.discovery_prefix).filter(|d| d != "none" && !d.is_empty());
         Ok(Settings {
-            broker: Broker {
+            endpoint: Endpoint {
                 host,
                 port,
                 tls,
                 client_id: cli.client_id,
                 credentials,
             },
-            prefix: cli.topic_prefix.trim_end_matches('/').to_string(),
-            discovery: Some(cli.discovery_prefix).filter(|d| d != "none" && !d.is_empty()),
-            interval: Duration::from_secs(cli.interval),
-            split: cli.split,
-            telegrams: cli.telegrams,
+            naming: Naming {
+                prefix: cli.topic_prefix.trim_end_matches('/').to_string(),
+                meter_id: cli.meter_id,
+                discovery: discovery.clone(),
+            },
+            publishing: Publishing {
+                discovery,
+                interval: Duration::from_secs(cli.interval),
+                split: cli.split,
+                telegrams: cli.telegrams,
+                queue: cli.queue.max(1),
+                modes: cli.control.is_some(),
+            },
             control: cli.control,
-            meter_id: cli.meter_id,
-            queue: cli.queue.max(1),
-            passthrough: cli.passthrough,
+            passthrough: cli.stage.passthrough,
         })
     }
 }

@@ -3,9 +3,14 @@
 use std::path::PathBuf;
 
 use clap::Parser;
-use p1_common::frame::DEFAULT_MAX_FRAME;
-use p1_common::meter_time::ClockZone;
-use p1_common::reading::schema;
+use p1_common::Kind;
+use p1_common::contract::reading::schema;
+use p1_common::protocol::frame::DEFAULT_MAX_FRAME;
+use p1_common::protocol::meter_time::ClockZone;
+use p1_common::runtime::cli::{Exits, LogArgs, StageArgs};
+
+use crate::parser::Rules;
+use crate::reader::Input;
 
 pub(crate) const PROG: &str = "p1-parse";
 
@@ -14,7 +19,9 @@ pub(crate) const PROG: &str = "p1-parse";
 /// Reads raw telegrams (a capture: `p1-parse < capture.txt`) and p1-read's NDJSON envelopes,
 /// in any mix, from the files named or from stdin, and writes one JSON object per valid
 /// telegram on stdout, flushed at once. Telegrams whose CRC does not match are reported on
-/// stderr with where they were and both CRCs, and not written.
+/// stderr with where they were and both CRCs, and not written. With --passthrough the input's
+/// records (telegram envelopes, and records of other types) come out too, each before the
+/// reading it gives.
 #[derive(Debug, Parser)]
 #[command(name = PROG, version, after_long_help = after_help())]
 pub struct Cli {
@@ -36,48 +43,40 @@ pub struct Cli {
     #[arg(long)]
     pub(crate) ignore_crc: bool,
 
-    /// Copy the input's records (telegram envelopes, and records of other types) to stdout
-    /// too, each before the reading it gives: one stream for the stages after.
-    #[arg(long)]
-    pub(crate) passthrough: bool,
-
     /// Drop a frame that grows past this many bytes with no `!`.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_FRAME)]
     pub(crate) max_frame: usize,
 
-    /// Errors only: no warnings, no summary.
-    #[arg(short, long)]
-    pub(crate) quiet: bool,
-
-    /// More detail on stderr (garbage skipped, every bad line).
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    pub(crate) verbose: u8,
+    #[command(flatten)]
+    pub(crate) stage: StageArgs,
 }
 
+impl p1_common::runtime::cli::Cli for Cli {
+    fn log_args(&self) -> LogArgs {
+        self.stage.log
+    }
+}
+
+/// How p1-parse ends.
+pub const EXITS: Exits = Exits {
+    success: "success (also when stdout is closed early)",
+    failures: &[
+        (Kind::Failure, "an input could not be read"),
+        (Kind::Data, "a telegram was rejected under --strict"),
+    ],
+};
+
 fn after_help() -> String {
-    format!(
-        "{}\nEXIT STATUS\n  0   success (also when stdout is closed early)\n  1   an input could not be read\n  2   usage error\n  65  a telegram was rejected under --strict\n",
-        schema()
-    )
+    format!("{}\n{}", schema(), EXITS.help())
 }
 
 /// What p1-parse does, decided from the command line.
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
     pub(crate) inputs: Vec<Input>,
-    pub(crate) zone: ClockZone,
-    pub(crate) strict: bool,
-    /// Decode telegrams whose CRC fails, marked as not checked.
-    pub(crate) ignore_crc: bool,
+    pub(crate) rules: Rules,
     /// Copy input records before the readings they give.
     pub(crate) passthrough: bool,
-    pub(crate) max_frame: usize,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Input {
-    Stdin,
-    File(PathBuf),
 }
 
 impl From<Cli> for Settings {
@@ -98,11 +97,13 @@ impl From<Cli> for Settings {
         }
         Settings {
             inputs,
-            zone: cli.utc_offset,
-            strict: cli.strict,
-            ignore_crc: cli.ignore_crc,
-            passthrough: cli.passthrough,
-            max_frame: cli.max_frame,
+            rules: Rules {
+                zone: cli.utc_offset,
+                strict: cli.strict,
+                ignore_crc: cli.ignore_crc,
+                max_frame: cli.max_frame,
+            },
+            passthrough: cli.stage.passthrough,
         }
     }
 }

@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use p1_common::record::Record;
+use p1_common::contract::record::Record;
 
 fn golden(name: &str) -> String {
     let path = fixtures().join("golden").join(format!("{name}.ndjson"));

@@ -6,12 +6,12 @@ use std::time::Instant;
 #[cfg(feature = "encryption")]
 use log::{info, warn};
 use p1_common::Error;
-use p1_common::frame::{Event, FrameStats, Framer};
+use p1_common::protocol::frame::{Event, FrameStats, Framer};
 
 use crate::emit::FrameInfo;
 #[cfg(feature = "encryption")]
 use crate::gcm::{GcmEvent, GcmFramer};
-use crate::settings::Settings;
+use crate::keys::Keys;
 
 /// A key that fails every frame for this long is wrong: fatal.
 #[cfg(feature = "encryption")]
@@ -45,7 +45,11 @@ struct Decrypted<'d> {
 
 #[cfg(feature = "encryption")]
 impl Decrypted<'_> {
-    fn on(&mut self, event: GcmEvent<'_>, on_event: &mut impl FnMut(Event<'_>, Option<FrameInfo>)) {
+    fn on(
+        &mut self,
+        event: GcmEvent<'_>,
+        on_event: &mut impl FnMut(Event<'_>, Option<FrameInfo>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         let source = self.source;
         match event {
             GcmEvent::Telegram {
@@ -59,9 +63,9 @@ impl Decrypted<'_> {
                     counter,
                 };
                 self.framer
-                    .push(plaintext, |event| on_event(event, Some(frame)));
+                    .push(plaintext, |event| on_event(event, Some(frame)))?;
                 // A decrypted frame is one telegram: nothing of it waits for the next.
-                self.framer.finish(|event| on_event(event, Some(frame)));
+                self.framer.finish(|event| on_event(event, Some(frame)))?;
             }
             GcmEvent::TagFailed { counter } => {
                 self.failing_since.get_or_insert_with(Instant::now);
@@ -75,6 +79,7 @@ impl Decrypted<'_> {
             }
             GcmEvent::Gap { lost } => info!("{source}: {lost} frames lost before this one"),
         }
+        Ok(())
     }
 }
 
@@ -87,14 +92,22 @@ fn strip_parity(bytes: &mut [u8]) {
 }
 
 impl Decoder {
-    pub(crate) fn new(settings: &Settings) -> Self {
+    /// A decoder of `source`'s bytes; with `keys`, of an encrypted meter's frames.
+    pub(crate) fn new(source: &str, max_frame: usize, keys: Option<&Keys>) -> Self {
+        #[cfg(not(feature = "encryption"))]
+        let _ = keys;
         Decoder {
-            framer: Framer::new(settings.max_frame),
+            framer: Framer::new(max_frame),
             #[cfg(feature = "encryption")]
-            gcm: settings.keys.as_ref().map(GcmFramer::new),
-            source: settings.name.clone(),
+            gcm: keys.map(GcmFramer::new),
+            source: source.to_string(),
             failing_since: None,
         }
+    }
+
+    /// The source's name, for messages.
+    pub(crate) fn source(&self) -> &str {
+        &self.source
     }
 
     fn encrypted(&self) -> bool {
@@ -117,38 +130,45 @@ impl Decoder {
         }
     }
 
-    /// Takes bytes; calls `on_event` for each telegram or rejected frame.
+    /// Takes bytes; calls `on_event` for each telegram or rejected frame, and stops at its
+    /// first error.
     pub(crate) fn push(
         &mut self,
         chunk: &mut [u8],
-        mut on_event: impl FnMut(Event<'_>, Option<FrameInfo>),
-    ) {
+        mut on_event: impl FnMut(Event<'_>, Option<FrameInfo>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         if !self.encrypted() {
             strip_parity(chunk);
-            self.framer.push(chunk, |event| on_event(event, None));
-            return;
+            return self.framer.push(chunk, |event| on_event(event, None));
         }
         #[cfg(feature = "encryption")]
-        self.push_encrypted(chunk, &mut on_event);
+        return self.push_encrypted(chunk, &mut on_event);
+        #[cfg(not(feature = "encryption"))]
+        Ok(())
     }
 
     #[cfg(feature = "encryption")]
     fn push_encrypted(
         &mut self,
         chunk: &[u8],
-        on_event: &mut impl FnMut(Event<'_>, Option<FrameInfo>),
-    ) {
-        let Some(gcm) = self.gcm.as_mut() else { return };
+        on_event: &mut impl FnMut(Event<'_>, Option<FrameInfo>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let Some(gcm) = self.gcm.as_mut() else {
+            return Ok(());
+        };
         let mut decrypted = Decrypted {
             framer: &mut self.framer,
             source: &self.source,
             failing_since: &mut self.failing_since,
         };
-        gcm.push(chunk, |event| decrypted.on(event, on_event));
+        gcm.push(chunk, |event| decrypted.on(event, on_event))
     }
 
     /// The end of the input: what is left of a frame is reported.
-    pub(crate) fn finish(&mut self, mut on_event: impl FnMut(Event<'_>, Option<FrameInfo>)) {
+    pub(crate) fn finish(
+        &mut self,
+        mut on_event: impl FnMut(Event<'_>, Option<FrameInfo>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
         #[cfg(feature = "encryption")]
         if let Some(gcm) = self.gcm.as_mut() {
             let mut decrypted = Decrypted {
@@ -156,9 +176,9 @@ impl Decoder {
                 source: &self.source,
                 failing_since: &mut self.failing_since,
             };
-            gcm.finish(|event| decrypted.on(event, &mut on_event));
+            gcm.finish(|event| decrypted.on(event, &mut on_event))?;
         }
-        self.framer.finish(|event| on_event(event, None));
+        self.framer.finish(|event| on_event(event, None))
     }
 
     /// A key that fails every frame for a minute, or every frame of a whole input, is
@@ -172,7 +192,7 @@ impl Decoder {
                     .failing_since
                     .is_some_and(|t| t.elapsed() >= KEY_FAILING)
             {
-                return Err(Error::Config(format!(
+                return Err(Error::config(format!(
                     "{}: {} frames, none whose tag verifies: check --key-file (the meter's \
                      encryption key), and --auth-key-file if the meter has its own \
                      authentication key",

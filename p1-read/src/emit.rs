@@ -6,12 +6,21 @@ use std::io::StdoutLock;
 use chrono::{Local, SecondsFormat};
 use log::{info, warn};
 use p1_common::Error;
-use p1_common::envelope::TelegramEnvelope;
-use p1_common::frame::{Event, Reject};
-use p1_common::output::RecordWriter;
-use p1_common::record::Record;
+use p1_common::contract::envelope::TelegramEnvelope;
+use p1_common::contract::record::Record;
+use p1_common::protocol::frame::{Event, Reject};
+use p1_common::runtime::output::RecordWriter;
 
-use crate::settings::OutputSettings;
+/// What is written, and when to stop.
+#[derive(Debug, Clone)]
+pub(crate) struct OutputSettings {
+    /// The telegrams' bytes rather than envelopes.
+    pub(crate) raw: bool,
+    /// Frames that fail their CRC too, marked "invalid".
+    pub(crate) keep_invalid: bool,
+    /// Stop after this many telegrams.
+    pub(crate) count: Option<u64>,
+}
 
 /// The encrypted frame a telegram came in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,8 +37,6 @@ pub(crate) struct Emitter {
     limit: Option<u64>,
     pub(crate) emitted: u64,
     pub(crate) dropped: u64,
-    /// The first output error met inside a framer callback.
-    error: Option<Error>,
 }
 
 impl std::fmt::Debug for Emitter {
@@ -55,7 +62,6 @@ impl Emitter {
             limit: settings.count,
             emitted: 0,
             dropped: 0,
-            error: None,
         }
     }
 
@@ -64,13 +70,16 @@ impl Emitter {
         self.limit.is_some_and(|limit| self.emitted >= limit)
     }
 
-    /// Handles a framer event (from a decrypted frame: `frame`); an output error is kept
-    /// for [`Emitter::take_error`].
-    pub(crate) fn on_event(&mut self, event: Event<'_>, frame: Option<FrameInfo>) {
-        if self.error.is_some() || self.done() {
-            return;
+    /// Handles a framer event (from a decrypted frame: `frame`).
+    pub(crate) fn on_event(
+        &mut self,
+        event: Event<'_>,
+        frame: Option<FrameInfo>,
+    ) -> Result<(), Error> {
+        if self.done() {
+            return Ok(());
         }
-        let result = match event {
+        match event {
             Event::Telegram { bytes, .. } => self.telegram(bytes, frame),
             Event::Rejected {
                 bytes,
@@ -90,14 +99,7 @@ impl Emitter {
                     Ok(())
                 }
             }
-        };
-        if let Err(e) = result {
-            self.error = Some(e);
         }
-    }
-
-    pub(crate) fn take_error(&mut self) -> Result<(), Error> {
-        self.error.take().map_or(Ok(()), Err)
     }
 
     /// Writes a valid telegram.
@@ -125,7 +127,7 @@ impl Emitter {
             source: self.source.as_str().into(),
             telegram: String::from_utf8_lossy(bytes),
             invalid: invalid.map(|r| r.to_string().into()),
-            system_title: frame.map(|f| p1_common::id::hex(&f.system_title).into()),
+            system_title: frame.map(|f| p1_common::runtime::id::hex(&f.system_title).into()),
             frame_counter: frame.map(|f| f.counter),
         };
         self.out.write(&Record::Telegram(envelope))

@@ -125,37 +125,64 @@ impl GcmFramer {
         self.buf.clear();
     }
 
-    /// Takes bytes; calls `on_event` for each frame found.
-    pub(crate) fn push(&mut self, data: &[u8], mut on_event: impl FnMut(GcmEvent<'_>)) {
+    /// Takes bytes; calls `on_event` for each frame found, and stops at its first error (the
+    /// frame it was given is taken).
+    pub(crate) fn push<E>(
+        &mut self,
+        data: &[u8],
+        mut on_event: impl FnMut(GcmEvent<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
         self.buf.extend_from_slice(data);
         let mut at = 0;
+        let mut result = Ok(());
         while at < self.buf.len() {
             match head(&self.buf[at..]) {
                 Head::Incomplete => break,
                 Head::Frame(total) if self.buf.len() - at < total => break,
-                Head::Frame(total) if self.frame(at, total, &mut on_event) => at += total,
-                // Garbage, or a frame whose tag fails: searched again from the next byte.
-                Head::NotAFrame | Head::Frame(_) => {
+                Head::Frame(total) => match self.frame(at, total, &mut on_event) {
+                    Ok(true) => at += total,
+                    // A frame whose tag fails: searched again from the next byte.
+                    Ok(false) => {
+                        at += 1;
+                        self.stats.skipped_bytes += 1;
+                    }
+                    Err(e) => {
+                        at += total;
+                        result = Err(e);
+                        break;
+                    }
+                },
+                Head::NotAFrame => {
                     at += 1;
                     self.stats.skipped_bytes += 1;
                 }
             }
         }
         self.buf.drain(..at);
+        result
     }
 
     /// The end of the input: what waits for more bytes is no frame after all (a header
     /// among garbage, or a cut-off frame), and is searched past for the frames after it.
-    pub(crate) fn finish(&mut self, mut on_event: impl FnMut(GcmEvent<'_>)) {
+    pub(crate) fn finish<E>(
+        &mut self,
+        mut on_event: impl FnMut(GcmEvent<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
         while !self.buf.is_empty() {
             self.buf.remove(0);
             self.stats.skipped_bytes += 1;
-            self.push(&[], &mut on_event);
+            self.push(&[], &mut on_event)?;
         }
+        Ok(())
     }
 
     /// Verifies and decrypts the frame at `at`; false when its tag fails.
-    fn frame(&mut self, at: usize, total: usize, on_event: &mut impl FnMut(GcmEvent<'_>)) -> bool {
+    fn frame<E>(
+        &mut self,
+        at: usize,
+        total: usize,
+        on_event: &mut impl FnMut(GcmEvent<'_>) -> Result<(), E>,
+    ) -> Result<bool, E> {
         let frame = &self.buf[at..at + total];
         let mut system_title = [0u8; 8];
         system_title.copy_from_slice(&frame[2..10]);
@@ -176,20 +203,20 @@ impl GcmFramer {
             .is_ok();
         if !verified {
             self.stats.tag_failures += 1;
-            on_event(GcmEvent::TagFailed { counter });
-            return false;
+            on_event(GcmEvent::TagFailed { counter })?;
+            return Ok(false);
         }
         match self.last_counter {
             Some(last) if counter <= last => {
                 self.stats.replays += 1;
-                on_event(GcmEvent::Replayed { counter, last });
-                return true;
+                on_event(GcmEvent::Replayed { counter, last })?;
+                return Ok(true);
             }
             Some(last) if counter > last + 1 => {
                 self.stats.lost += u64::from(counter - last - 1);
                 on_event(GcmEvent::Gap {
                     lost: counter - last - 1,
-                });
+                })?;
             }
             _ => {}
         }
@@ -199,8 +226,8 @@ impl GcmFramer {
             plaintext: &self.plain,
             system_title,
             counter,
-        });
-        true
+        })?;
+        Ok(true)
     }
 }
 
@@ -235,10 +262,58 @@ pub(crate) fn encrypt(
     frame
 }
 
+/// For the fuzz target: any bytes, in pieces of any size, through the encrypted meters'
+/// framer, never a panic; and `data` encrypted as a frame, between those bytes, comes out
+/// as it went in.
+#[doc(hidden)]
+pub fn fuzz_encrypted(data: &[u8]) {
+    let keys = Keys {
+        encryption: [0x5A; 16],
+        authentication: crate::keys::SMARTY_AUTH_KEY,
+    };
+    let piece = usize::from(data.first().copied().unwrap_or(1)).max(1);
+    let frame = encrypt(&keys, *b"SAGfuzz\x01", 7, data);
+    let mut stream = data.to_vec();
+    stream.extend_from_slice(&frame);
+    let mut framer = GcmFramer::new(&keys);
+    let mut found = false;
+    let mut check = |event: GcmEvent<'_>| -> Result<(), std::convert::Infallible> {
+        if let GcmEvent::Telegram {
+            plaintext,
+            counter: 7,
+            ..
+        } = event
+        {
+            assert_eq!(plaintext, data, "the frame decrypts to what was encrypted");
+            found = true;
+        }
+        Ok(())
+    };
+    for chunk in stream.chunks(piece) {
+        let Ok(()) = framer.push(chunk, &mut check);
+    }
+    let Ok(()) = framer.finish(&mut check);
+    assert!(
+        found || data.len() > 16 * 1024 - 17,
+        "the frame after the garbage was found"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::keys::{SMARTY_AUTH_KEY, parse_key};
+    use std::convert::Infallible;
+
+    /// A callback that cannot fail.
+    fn each(
+        mut take: impl FnMut(GcmEvent<'_>),
+    ) -> impl FnMut(GcmEvent<'_>) -> Result<(), Infallible> {
+        move |event| {
+            take(event);
+            Ok(())
+        }
+    }
 
     fn keys(ak: [u8; 16]) -> Keys {
         Keys {
@@ -267,14 +342,17 @@ mod tests {
             let mut framer = GcmFramer::new(&keys);
             let mut got = Vec::new();
             for chunk in stream.chunks(piece) {
-                framer.push(chunk, |e| {
-                    if let GcmEvent::Telegram {
-                        plaintext, counter, ..
-                    } = e
-                    {
-                        got.push((counter, String::from_utf8_lossy(plaintext).into_owned()));
-                    }
-                });
+                let Ok(()) = framer.push(
+                    chunk,
+                    each(|e| {
+                        if let GcmEvent::Telegram {
+                            plaintext, counter, ..
+                        } = e
+                        {
+                            got.push((counter, String::from_utf8_lossy(plaintext).into_owned()));
+                        }
+                    }),
+                );
             }
             let want: Vec<(u32, String)> = (1..=5).map(|c| (c, format!("/T{c}\r\n!"))).collect();
             assert_eq!(got, want, "pieces of {piece}");
@@ -289,18 +367,21 @@ mod tests {
         let frame = encrypt(&right, *b"SAG00001", 9, b"/X\r\n!");
         let mut events = Vec::new();
         let mut framer = GcmFramer::new(&wrong);
-        framer.push(&frame, |e| events.push(format!("{e:?}")));
+        let Ok(()) = framer.push(&frame, each(|e| events.push(format!("{e:?}"))));
         assert_eq!(events, ["TagFailed { counter: 9 }"]);
         let mut framer = GcmFramer::new(&right);
         let mut events = Vec::new();
         for counter in [9, 12, 12, 3] {
             let frame = encrypt(&right, *b"SAG00001", counter, b"/X\r\n!");
-            framer.push(&frame, |e| {
-                events.push(match e {
-                    GcmEvent::Telegram { counter, .. } => format!("telegram {counter}"),
-                    other => format!("{other:?}"),
-                });
-            });
+            let Ok(()) = framer.push(
+                &frame,
+                each(|e| {
+                    events.push(match e {
+                        GcmEvent::Telegram { counter, .. } => format!("telegram {counter}"),
+                        other => format!("{other:?}"),
+                    });
+                }),
+            );
         }
         assert_eq!(
             events,

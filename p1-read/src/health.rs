@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use log::{info, warn};
-use p1_common::frame::FrameStats;
+use p1_common::protocol::frame::FrameStats;
 
 /// Bytes without a single valid telegram after which a wrong line setting is the likely cause
 /// (a telegram is under 2 KiB and comes every second).

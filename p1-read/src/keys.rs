@@ -35,9 +35,9 @@ pub(crate) fn parse_key(text: &str) -> Option<[u8; 16]> {
 
 /// A key from a file (its permissions checked as every secret's).
 pub(crate) fn read_key(path: &std::path::Path, flag: &str) -> Result<[u8; 16], p1_common::Error> {
-    let text = p1_common::secret::read(path)?;
+    let text = p1_common::runtime::secret::read(path)?;
     parse_key(&text).ok_or_else(|| {
-        p1_common::Error::Config(format!(
+        p1_common::Error::config(format!(
             "{flag} {}: not a key: 32 hexadecimal digits expected",
             path.display()
         ))

@@ -6,12 +6,17 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use clap::builder::{PossibleValuesParser, TypedValueParser as _};
 use clap::{Parser, ValueEnum};
-use p1_common::Error;
-use p1_common::frame::DEFAULT_MAX_FRAME;
-use p1_common::meter_time::ClockZone;
+use p1_common::protocol::frame::DEFAULT_MAX_FRAME;
+use p1_common::protocol::meter_time::ClockZone;
+use p1_common::runtime::cli::{Exits, LogArgs};
+use p1_common::{Error, Kind};
 
-use crate::keys::{Keys, read_keys};
-use crate::source::{Parity, SerialSettings, Source};
+use crate::decoder::Decoder;
+use crate::emit::OutputSettings;
+use crate::health::Health;
+use crate::keys::read_keys;
+use crate::play::Play;
+use crate::source::{Parity, Reader, SerialSettings, Source};
 
 pub(crate) const PROG: &str = "p1-read";
 
@@ -27,7 +32,7 @@ pub(crate) const PROG: &str = "p1-read";
 /// "invalid" key). A device that disappears, or a TCP connection that drops, is retried with
 /// backoff without restarting; a long silence is reported once.
 #[derive(Debug, Parser)]
-#[command(name = PROG, version, after_long_help = AFTER_HELP)]
+#[command(name = PROG, version, after_long_help = after_help())]
 pub struct Cli {
     /// Where telegrams come from. The default, /dev/ttyUSB0, is what a USB P1 cable (the most
     /// common way to connect) appears as; on a Raspberry Pi's own UART use /dev/serial0.
@@ -108,13 +113,35 @@ pub struct Cli {
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_FRAME)]
     pub(crate) max_frame: usize,
 
-    /// Errors only.
-    #[arg(short, long)]
-    pub(crate) quiet: bool,
+    #[command(flatten)]
+    pub(crate) log: LogArgs,
+}
 
-    /// More detail on stderr.
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    pub(crate) verbose: u8,
+impl p1_common::runtime::cli::Cli for Cli {
+    fn log_args(&self) -> LogArgs {
+        self.log
+    }
+}
+
+/// How p1-read ends.
+const EXITS: Exits = Exits {
+    success: "success: end of a capture, --count reached, SIGTERM or SIGINT, or stdout closed",
+    failures: &[
+        (Kind::Failure, ""),
+        (
+            Kind::NoInput,
+            "the source cannot be opened at start (no such device or file, permission denied,\ndevice in use by another program); a TCP source is retried instead",
+        ),
+        (
+            Kind::Config,
+            "a key file that cannot be used, or a key that no frame's tag verifies with",
+        ),
+    ],
+};
+
+fn after_help() -> String {
+    let (before, after) = AFTER_HELP.split_once("{exit}").unwrap_or((AFTER_HELP, ""));
+    format!("{before}{}{after}", EXITS.help())
 }
 
 const AFTER_HELP: &str = "\
@@ -129,14 +156,7 @@ ENCRYPTED METERS
   system_title and frame_counter; --raw writes the decrypted telegrams. Try it without a
   meter: p1-read sim --encrypt-key-file K --key-file K (K: any 32-hex-digit key file).
 
-EXIT STATUS
-  0   success: end of a capture, --count reached, SIGTERM or SIGINT, or stdout closed
-  1   runtime failure
-  2   usage error
-  66  the source cannot be opened at start (no such device or file, permission denied,
-      device in use by another program); a TCP source is retried instead
-  78  a key file that cannot be used, or a key that no frame's tag verifies with
-
+{exit}
 TROUBLESHOOTING
   no data          check the cable and that the meter's P1 port is enabled (Fluvius: in
                    the customer portal); a USB cable must invert the signal for DSMR 4+
@@ -184,51 +204,20 @@ fn parse_start(text: &str) -> Result<NaiveDateTime, String> {
     Ok(ClockZone::default().utc_of_local(local))
 }
 
-/// What p1-read does, decided from the command line.
-#[derive(Debug, Clone)]
+/// What p1-read does, decided from the command line: the source and its decoder built.
+#[derive(Debug)]
 pub(crate) struct Settings {
     /// The source as the user named it, for messages and envelopes.
     pub(crate) name: String,
-    /// An encrypted meter's keys.
-    pub(crate) keys: Option<Keys>,
-    pub(crate) input: Input,
+    pub(crate) job: Job,
     pub(crate) output: OutputSettings,
-    pub(crate) max_frame: usize,
-    /// Live sources: warn once after this much silence.
-    pub(crate) idle_warning: Duration,
-    /// How often to report what was dropped.
-    pub(crate) report_every: Duration,
 }
 
 /// Where telegrams come from.
-#[derive(Debug, Clone)]
-pub(crate) enum Input {
-    Sim(SimSettings),
-    Bytes {
-        source: Source,
-        serial: SerialSettings,
-        /// Replays: pace telegrams by their timestamps.
-        realtime: bool,
-    },
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct SimSettings {
-    /// Play an encrypted meter with these keys.
-    pub(crate) encrypt: Option<Keys>,
-    pub(crate) seed: u64,
-    /// The meter clock's start, UTC.
-    pub(crate) start: NaiveDateTime,
-    /// Times real time; 0 is as fast as possible.
-    pub(crate) speed: f64,
-}
-
-/// What is written, and when to stop.
-#[derive(Debug, Clone)]
-pub(crate) struct OutputSettings {
-    pub(crate) raw: bool,
-    pub(crate) keep_invalid: bool,
-    pub(crate) count: Option<u64>,
+#[derive(Debug)]
+pub(crate) enum Job {
+    Sim(Play),
+    Read(Reader),
 }
 
 impl Settings {
@@ -244,21 +233,22 @@ impl Settings {
             .map(|path| read_keys(path, None))
             .transpose()?;
         if (keys.is_some() || encrypt.is_some()) && !cfg!(feature = "encryption") {
-            return Err(Error::Usage(
-                "this p1-read was built without the encryption feature".into(),
+            return Err(Error::usage(
+                "this p1-read was built without the encryption feature",
             ));
         }
         if encrypt.is_some() && cli.source != "sim" {
-            return Err(Error::Usage("--encrypt-key-file is for sim".into()));
+            return Err(Error::usage("--encrypt-key-file is for sim"));
         }
         if encrypt.is_some() && keys.is_none() && !cli.raw {
-            return Err(Error::Usage(
-                "an encrypted sim needs --key-file to be read back, or --raw to write its frames"
-                    .into(),
+            return Err(Error::usage(
+                "an encrypted sim needs --key-file to be read back, or --raw to write its frames",
             ));
         }
-        let input = if cli.source == "sim" {
-            Input::Sim(SimSettings {
+        let decoder = Decoder::new(&cli.source, cli.max_frame, keys.as_ref());
+        let job = if cli.source == "sim" {
+            Job::Sim(Play {
+                read_back: (encrypt.is_some() && keys.is_some()).then_some(decoder),
                 encrypt,
                 seed: cli.seed.unwrap_or_else(|| {
                     Utc::now().timestamp_nanos_opt().unwrap_or(0).unsigned_abs()
@@ -267,23 +257,25 @@ impl Settings {
                 speed: cli.speed,
             })
         } else {
-            Input::Bytes {
+            Job::Read(Reader {
                 source: Source::parse(&cli.source),
                 serial: cli.serial_settings(),
                 realtime: cli.realtime,
-            }
+                decoder,
+                health: Health::new(
+                    &cli.source,
+                    Duration::from_secs(cli.idle_warning),
+                    Duration::from_secs(cli.report_every),
+                ),
+            })
         };
         Ok(Settings {
-            keys,
-            input,
+            job,
             output: OutputSettings {
                 raw: cli.raw,
                 keep_invalid: cli.keep_invalid,
                 count: cli.count,
             },
-            max_frame: cli.max_frame,
-            idle_warning: Duration::from_secs(cli.idle_warning),
-            report_every: Duration::from_secs(cli.report_every),
             name: cli.source,
         })
     }

@@ -13,8 +13,8 @@ use std::collections::VecDeque;
 use std::fmt::Write as _;
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, Timelike};
-use p1_common::meter_time::ClockZone;
-use p1_common::telegram_crc::crc16;
+use p1_common::protocol::crc::crc16;
+use p1_common::protocol::meter_time::ClockZone;
 
 /// splitmix64: a small, fast, well-mixed generator; the simulation needs no more.
 #[derive(Debug, Clone)]
@@ -117,9 +117,10 @@ impl SimMeter {
         let mut rng = Rng(seed);
         let zone = ClockZone::default();
         let serial = rng.next_u64() % 10_000_000_000;
-        let meter_id = p1_common::id::hex(format!("1SIM{serial:010}").as_bytes());
-        let gas_id =
-            p1_common::id::hex(format!("7SIM{:010}", rng.next_u64() % 10_000_000_000).as_bytes());
+        let meter_id = p1_common::runtime::id::hex(format!("1SIM{serial:010}").as_bytes());
+        let gas_id = p1_common::runtime::id::hex(
+            format!("7SIM{:010}", rng.next_u64() % 10_000_000_000).as_bytes(),
+        );
         let start = start.with_nanosecond(0).unwrap_or(start);
         let (local, _) = zone.local_time(start);
         let month_start = zone.utc_of_local(first_of_month(local.date()));

@@ -13,17 +13,15 @@ use std::fmt;
 
 use log::{debug, info, warn};
 use p1_common::Error;
-use p1_common::error::IoCause;
-use p1_common::frame::Event;
-use p1_common::meter_time::{ClockZone, MeterTime};
-use p1_common::signals::Signals;
+use p1_common::protocol::frame::Event;
+use p1_common::protocol::meter_time::{ClockZone, MeterTime};
+use p1_common::runtime::error::IoCause;
+use p1_common::runtime::signals::Signals;
 use serialport::{DataBits, FlowControl, SerialPort, StopBits, TTYPort};
 
 use crate::decoder::Decoder;
-
 use crate::emit::Emitter;
 use crate::health::Health;
-use crate::settings::Settings;
 
 /// How often a blocked read returns, so that signals and silences are noticed.
 const POLL: Duration = Duration::from_millis(200);
@@ -80,34 +78,46 @@ pub(crate) struct SerialSettings {
     pub(crate) parity: Parity,
 }
 
-/// Reads `source` until it ends, `--count` is reached or a stop is requested.
-pub(crate) fn run(
-    source: &Source,
-    serial: SerialSettings,
-    realtime: bool,
-    settings: &Settings,
-    signals: &Signals,
-    emitter: &mut Emitter,
-) -> Result<(), Error> {
-    match source {
-        Source::Tcp(address) => {
-            let connector = TcpConnector {
-                address: address.clone(),
-            };
-            live(&connector, settings, signals, emitter, false)
-        }
-        Source::Stdin => replay(Box::new(io::stdin()), realtime, settings, signals, emitter),
-        Source::Path(path) if is_serial_device(path) => {
-            let connector = SerialConnector {
-                path: path.clone(),
-                settings: serial,
-            };
-            live(&connector, settings, signals, emitter, true)
-        }
-        Source::Path(path) => {
-            let file = File::open(path)
-                .map_err(|e| Error::NoInput(format!("{}: {}", path.display(), IoCause(&e))))?;
-            replay(Box::new(file), realtime, settings, signals, emitter)
+/// A byte source, and how it is read.
+#[derive(Debug)]
+pub(crate) struct Reader {
+    pub(crate) source: Source,
+    pub(crate) serial: SerialSettings,
+    /// Replays: pace telegrams by their timestamps.
+    pub(crate) realtime: bool,
+    pub(crate) decoder: Decoder,
+    /// Live sources: watched for silence, drops and a wrong line setting.
+    pub(crate) health: Health,
+}
+
+impl Reader {
+    /// Reads the source until it ends, `--count` is reached or a stop is asked for.
+    pub(crate) fn run(self, signals: &Signals, emitter: &mut Emitter) -> Result<(), Error> {
+        let Reader {
+            source,
+            serial,
+            realtime,
+            decoder,
+            health,
+        } = self;
+        match source {
+            Source::Tcp(address) => {
+                let connector = TcpConnector { address };
+                live(&connector, decoder, health, signals, emitter, false)
+            }
+            Source::Stdin => replay(Box::new(io::stdin()), realtime, decoder, signals, emitter),
+            Source::Path(path) if is_serial_device(&path) => {
+                let connector = SerialConnector {
+                    path,
+                    settings: serial,
+                };
+                live(&connector, decoder, health, signals, emitter, true)
+            }
+            Source::Path(path) => {
+                let file = File::open(&path)
+                    .map_err(|e| Error::no_input(format!("{}: {}", path.display(), IoCause(&e))))?;
+                replay(Box::new(file), realtime, decoder, signals, emitter)
+            }
         }
     }
 }
@@ -280,25 +290,24 @@ impl Backoff {
 
 fn live<C: Connector>(
     connector: &C,
-    settings: &Settings,
+    mut decoder: Decoder,
+    mut health: Health,
     signals: &Signals,
     emitter: &mut Emitter,
     fatal_at_start: bool,
 ) -> Result<(), Error> {
-    let source = settings.name.as_str();
+    let source = decoder.source().to_string();
     let mut conn = match connector.connect() {
         Ok(conn) => {
             info!("{source}: open{}", connector.settings());
             Some(conn)
         }
-        Err(e) if fatal_at_start => return Err(Error::NoInput(format!("{source}: {e}"))),
+        Err(e) if fatal_at_start => return Err(Error::no_input(format!("{source}: {e}"))),
         Err(e) => {
             warn!("{source}: {e}; retrying with backoff");
             None
         }
     };
-    let mut decoder = Decoder::new(settings);
-    let mut health = Health::new(source, settings.idle_warning, settings.report_every);
     let mut backoff = Backoff(Backoff::FIRST);
     let mut lost_at: Option<Instant> = conn.is_none().then(Instant::now);
     let mut buf = [0u8; 4096];
@@ -329,8 +338,7 @@ fn live<C: Connector>(
             Ok(0) => Some(Lost::Closed),
             Ok(n) => {
                 health.bytes(n);
-                decoder.push(&mut buf[..n], |event, frame| emitter.on_event(event, frame));
-                emitter.take_error()?;
+                decoder.push(&mut buf[..n], |event, frame| emitter.on_event(event, frame))?;
                 decoder.check_key(false)?;
                 None
             }
@@ -368,13 +376,11 @@ fn live<C: Connector>(
 fn replay(
     reader: Box<dyn Read + Send>,
     realtime: bool,
-    settings: &Settings,
+    mut decoder: Decoder,
     signals: &Signals,
     emitter: &mut Emitter,
 ) -> Result<(), Error> {
-    let source = settings.name.as_str();
     let chunks = spawn_reader(reader);
-    let mut decoder = Decoder::new(settings);
     let mut pacer = Pacer::default();
     while !signals.stop_requested() && !emitter.done() {
         match chunks.recv_timeout(POLL) {
@@ -384,18 +390,16 @@ fn replay(
                         && let Event::Telegram { bytes, .. } = &event
                         && !pacer.wait(bytes, signals)
                     {
-                        return;
+                        return Ok(());
                     }
-                    emitter.on_event(event, frame);
-                });
-                emitter.take_error()?;
+                    emitter.on_event(event, frame)
+                })?;
                 decoder.check_key(false)?;
             }
-            Ok(Err(e)) => return Err(Error::io(source, e)),
+            Ok(Err(e)) => return Err(Error::io(decoder.source().to_string(), e)),
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => {
-                decoder.finish(|event, frame| emitter.on_event(event, frame));
-                emitter.take_error()?;
+                decoder.finish(|event, frame| emitter.on_event(event, frame))?;
                 decoder.summarise();
                 decoder.check_key(true)?;
                 break;

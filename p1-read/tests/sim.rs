@@ -4,10 +4,10 @@ mod common;
 
 use std::process::Command;
 
-use p1_common::decode::decode;
-use p1_common::frame::{Event, Framer};
-use p1_common::meter_time::ClockZone;
-use p1_common::reading::Reading;
+use p1_common::contract::reading::Reading;
+use p1_common::protocol::decode::decode;
+use p1_common::protocol::frame::{Event, Framer};
+use p1_common::protocol::meter_time::ClockZone;
 
 fn sim(args: &[&str]) -> Vec<u8> {
     let output = common::run(
@@ -29,13 +29,16 @@ fn readings(capture: &[u8]) -> Vec<Reading> {
     let mut framer = Framer::default();
     let mut out = Vec::new();
     let mut issues = Vec::new();
-    framer.push(capture, |event| match event {
-        Event::Telegram { bytes, .. } => {
-            let mut r = Reading::default();
-            decode(bytes, ClockZone::default(), &mut r, &mut issues);
-            out.push(r);
+    let Ok(()) = framer.push(capture, |event| -> Result<(), std::convert::Infallible> {
+        match event {
+            Event::Telegram { bytes, .. } => {
+                let mut r = Reading::default();
+                decode(bytes, ClockZone::default(), &mut r, &mut issues);
+                out.push(r);
+            }
+            Event::Rejected { reason, offset, .. } => panic!("byte {offset}: {reason}"),
         }
-        Event::Rejected { reason, offset, .. } => panic!("byte {offset}: {reason}"),
+        Ok(())
     });
     assert!(issues.is_empty(), "{issues:?}");
     assert!(framer.stats().garbage_bytes == 0);

@@ -1,7 +1,7 @@
 //! The control socket's server (`--control PATH`): a Unix socket, owner-only, whose requests
-//! (see `p1_common::control`) the main loop answers between readings. A connection thread
-//! reads a line, hands it over, and writes the answer back; the main loop never waits on a
-//! client.
+//! (see `p1_common::contract::control`) the relay loop answers between readings. A
+//! connection thread reads a line, hands it to the loop, and writes the answer back; the
+//! loop never waits on a client.
 
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -10,12 +10,12 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::mpsc::{self, SyncSender};
 use std::time::Duration;
 
 use log::{debug, warn};
-use p1_common::control::{ControlReply, ControlRequest, MAX_LINE};
-use p1_common::error::IoCause;
+use p1_common::contract::control::{ControlReply, ControlRequest, MAX_LINE};
+use p1_common::runtime::error::{Fault, IoCause, Kind};
 
 /// Clients served at once; more wait for the socket's backlog.
 const MAX_CLIENTS: usize = 8;
@@ -49,17 +49,37 @@ impl fmt::Display for ControlError {
     }
 }
 
-impl From<ControlError> for p1_common::Error {
-    fn from(e: ControlError) -> Self {
-        p1_common::Error::Config(e.to_string())
+impl std::error::Error for ControlError {}
+
+impl Fault for ControlError {
+    fn kind(&self) -> Kind {
+        Kind::Config
     }
 }
 
-/// A request waiting for the main loop's answer.
+/// A line that is not a request.
+#[derive(Debug)]
+pub(crate) enum BadRequest {
+    NotJson(serde_json::Error),
+    TooLong,
+}
+
+impl fmt::Display for BadRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BadRequest::NotJson(e) => write!(f, "not a request: {e}"),
+            BadRequest::TooLong => {
+                write!(f, "a request is one line of at most {MAX_LINE} bytes")
+            }
+        }
+    }
+}
+
+/// A request waiting for the loop's answer.
 #[derive(Debug)]
 pub(crate) struct Pending {
     /// The request, or why its line is not one.
-    pub(crate) request: Result<ControlRequest, String>,
+    pub(crate) request: Result<ControlRequest, BadRequest>,
     reply: SyncSender<ControlReply>,
 }
 
@@ -70,17 +90,25 @@ impl Pending {
     }
 }
 
+/// Where the connection threads hand requests to the loop; false once it is gone.
+pub(crate) trait Requests: Fn(Pending) -> bool + Send + Sync + 'static {}
+
+impl<F: Fn(Pending) -> bool + Send + Sync + 'static> Requests for F {}
+
 /// The listening socket, removed when dropped.
 #[derive(Debug)]
 pub(crate) struct ControlServer {
     path: PathBuf,
-    requests: Receiver<Pending>,
 }
 
 impl ControlServer {
     /// Binds `path` (a stale socket left by a crash is replaced), readable and writable by
-    /// the owner only, and serves it from threads of its own.
-    pub(crate) fn start(path: &Path) -> Result<ControlServer, ControlError> {
+    /// the owner only, and serves it from threads of its own, handing each request to
+    /// `requests`.
+    pub(crate) fn start(
+        path: &Path,
+        requests: impl Requests,
+    ) -> Result<ControlServer, ControlError> {
         let fail = |source| ControlError::Io {
             path: path.to_path_buf(),
             source,
@@ -94,17 +122,11 @@ impl ControlServer {
         }
         let listener = UnixListener::bind(path).map_err(fail)?;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(fail)?;
-        let (sender, requests) = mpsc::sync_channel(MAX_CLIENTS);
-        std::thread::spawn(move || accept(&listener, &sender));
+        let requests = Arc::new(requests);
+        std::thread::spawn(move || accept(&listener, &requests));
         Ok(ControlServer {
             path: path.to_path_buf(),
-            requests,
         })
-    }
-
-    /// A request that came, if any.
-    pub(crate) fn next(&self) -> Option<Pending> {
-        self.requests.try_recv().ok()
     }
 }
 
@@ -114,7 +136,7 @@ impl Drop for ControlServer {
     }
 }
 
-fn accept(listener: &UnixListener, requests: &SyncSender<Pending>) {
+fn accept(listener: &UnixListener, requests: &Arc<impl Requests>) {
     let clients = Arc::new(AtomicUsize::new(0));
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
@@ -123,9 +145,9 @@ fn accept(listener: &UnixListener, requests: &SyncSender<Pending>) {
             continue;
         }
         clients.fetch_add(1, Ordering::AcqRel);
-        let (requests, clients) = (requests.clone(), Arc::clone(&clients));
+        let (requests, clients) = (Arc::clone(requests), Arc::clone(&clients));
         std::thread::spawn(move || {
-            if let Err(e) = serve(stream, &requests) {
+            if let Err(e) = serve(stream, &*requests) {
                 debug!("control socket: a client: {}", IoCause(&e));
             }
             clients.fetch_sub(1, Ordering::AcqRel);
@@ -139,7 +161,7 @@ fn refuse(mut stream: UnixStream) -> io::Result<()> {
 }
 
 /// Answers one client's requests, a line each, until it closes.
-fn serve(stream: UnixStream, requests: &SyncSender<Pending>) -> io::Result<()> {
+fn serve(stream: UnixStream, requests: &impl Requests) -> io::Result<()> {
     stream.set_read_timeout(Some(IDLE))?;
     stream.set_write_timeout(Some(Duration::from_secs(5)))?;
     let mut writer = stream.try_clone()?;
@@ -152,12 +174,12 @@ fn serve(stream: UnixStream, requests: &SyncSender<Pending>) -> io::Result<()> {
             return Ok(());
         }
         let request = if line.ends_with('\n') {
-            serde_json::from_str(line.trim()).map_err(|e| format!("not a request: {e}"))
+            serde_json::from_str(line.trim()).map_err(BadRequest::NotJson)
         } else {
-            Err(format!("a request is one line of at most {MAX_LINE} bytes"))
+            Err(BadRequest::TooLong)
         };
         let (reply, answer) = mpsc::sync_channel(1);
-        if requests.send(Pending { request, reply }).is_err() {
+        if !requests(Pending { request, reply }) {
             return Ok(());
         }
         let answer = answer

@@ -11,30 +11,14 @@
 
 use std::collections::VecDeque;
 
-use chrono::{DateTime, Duration, FixedOffset, Timelike};
-use log::{debug, info, warn};
+use chrono::{Duration, Timelike};
+use log::{debug, warn};
+use p1_common::contract::events::PeakRecord;
 
-use p1_common::meter_time::MeterTime;
-use p1_common::record::PeakRecord;
-
-use crate::config::{Config, Mode, Peak};
+use crate::config::{Config, Mode};
+use crate::input::{Sample, Time};
+use crate::peak::{self, QuarterHour};
 use crate::state::{LoadRecord, SavedState};
-
-pub(crate) type Time = DateTime<FixedOffset>;
-
-/// What a reading tells the controller.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Sample {
-    pub(crate) time: Time,
-    pub(crate) import_kw: f64,
-    pub(crate) export_kw: f64,
-    /// Import register total (tariffs summed), kWh.
-    pub(crate) energy_import_kwh: Option<f64>,
-    /// The meter's `1-0:1.4.0`.
-    pub(crate) demand_avg_kw: Option<f64>,
-    /// The meter's `1-0:1.6.0`.
-    pub(crate) demand_max_month_kw: Option<f64>,
-}
 
 /// A switch to make.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,8 +54,7 @@ pub(crate) struct Controller {
     first_reading: Option<Time>,
     last_reading: Option<Time>,
     last_switch: Option<Time>,
-    quarter: Option<Quarter>,
-    demand_check: DemandCheck,
+    quarter: QuarterHour,
     /// Every load went off for stale data, and no reading has come since.
     stale: bool,
 }
@@ -117,8 +100,7 @@ impl Controller {
             first_reading: None,
             last_reading: None,
             last_switch: None,
-            quarter: None,
-            demand_check: DemandCheck::default(),
+            quarter: QuarterHour::default(),
             stale: false,
         }
     }
@@ -203,7 +185,7 @@ impl Controller {
         let back = |t: &mut Option<Time>| *t = t.map(|t| t - jump);
         back(&mut self.last_switch);
         back(&mut self.first_reading);
-        self.quarter = None;
+        self.quarter.reset();
         for load in &mut self.loads {
             back(&mut load.last_on);
             back(&mut load.last_off);
@@ -218,6 +200,11 @@ impl Controller {
     /// The time of the last reading.
     pub(crate) fn last_reading(&self) -> Option<Time> {
         self.last_reading
+    }
+
+    /// Whether every load went off for stale data, and no reading has come since.
+    pub(crate) fn is_stale(&self) -> bool {
+        self.stale
     }
 
     /// The wall clock's side of staleness: no reading has arrived for `quiet_for`, and `now`
@@ -278,7 +265,7 @@ impl Controller {
         }
         let first = *self.first_reading.get_or_insert(t);
         let in_grace = secs(t - first) < self.config.startup_grace.as_secs() as i64;
-        self.track_quarter(s);
+        self.quarter.track(s);
         for (load, state) in self.config.loads.iter().zip(&mut self.loads) {
             state.on_since = if s.export_kw >= load.on_export_kw {
                 state.on_since.or(Some(t))
@@ -401,16 +388,15 @@ impl Controller {
             .iter()
             .min_by_key(|&&(i, _)| (self.config.loads[i].priority, i))?;
         let load = &self.config.loads[i];
-        if let (Some(target), Some(quarter)) = (target, &self.quarter) {
-            let rate = (s.import_kw - s.export_kw + load.power_kw).max(0.0);
-            let projected = quarter.projected(s, rate);
-            if projected > target {
-                debug!(
-                    "{}: held back: the quarter would average {projected:.2} kW > {target:.2} kW",
-                    load.name.get_ref()
-                );
-                return None;
-            }
+        let rate = (s.import_kw - s.export_kw + load.power_kw).max(0.0);
+        if let (Some(target), Some(projected)) = (target, self.quarter.projected(s, rate))
+            && projected > target
+        {
+            debug!(
+                "{}: held back: the quarter would average {projected:.2} kW > {target:.2} kW",
+                load.name.get_ref()
+            );
+            return None;
         }
         let reason = format!(
             "export {:.2} kW >= {:.2} kW for {held} s",
@@ -422,44 +408,21 @@ impl Controller {
     /// The quarter-hour average to stay under: the higher of the limit and the month's peak so
     /// far (a quarter below that peak costs nothing more), less the margin.
     fn peak_target(&self, s: &Sample) -> Option<f64> {
-        self.config.peak.map(|peak| peak_budget(peak, s))
+        self.config.peak.map(|peak| peak::budget(peak, s))
     }
 
     /// The running quarter for other controllers, after `s` (none without import registers).
     /// Without a `[peak]` section the budget is that of the default limit and margin.
     pub(crate) fn peak(&self, s: &Sample) -> Option<PeakRecord> {
-        let quarter = self.quarter.as_ref()?;
-        let budget = peak_budget(self.config.peak.unwrap_or_default(), s);
-        let elapsed = secs(s.time - quarter.start).clamp(0, 900);
-        let energy = quarter.energy_so_far(s);
-        let net_import = s.import_kw - s.export_kw;
-        // At least a second left, so that the quarter's last reading gives a finite figure.
-        let remaining_h = (900 - elapsed).max(1) as f64 / 3600.0;
-        let allowed = (budget / 4.0 - energy) / remaining_h;
-        let round = |kw: f64| (kw * 1000.0).round() / 1000.0;
-        Some(PeakRecord {
-            time: MeterTime::from_datetime(s.time),
-            quarter_start: MeterTime::from_datetime(quarter.start),
-            elapsed_s: u32::try_from(elapsed).unwrap_or(0),
-            average_kw: round(if elapsed > 0 {
-                energy * 3600.0 / elapsed as f64
-            } else {
-                s.import_kw
-            }),
-            projected_kw: round(quarter.projected(s, s.import_kw)),
-            month_peak_kw: s.demand_max_month_kw,
-            budget_kw: round(budget),
-            headroom_kw: round(allowed - net_import),
-            allowed_kw: round(allowed),
-        })
+        let budget = peak::budget(self.config.peak.unwrap_or_default(), s);
+        self.quarter.record(s, budget)
     }
 
     fn shed_for_peak(&mut self, s: &Sample, target: f64, decisions: &mut Vec<Decision>) {
-        let Some(quarter) = self.quarter.clone() else {
+        let mut rate = s.import_kw;
+        let Some(mut projected) = self.quarter.projected(s, rate) else {
             return;
         };
-        let mut rate = s.import_kw;
-        let mut projected = quarter.projected(s, rate);
         if projected <= target {
             return;
         }
@@ -477,115 +440,50 @@ impl Controller {
                 format!("peak: the quarter hour heads for {projected:.2} kW > {target:.2} kW");
             decisions.push(self.switch(i, false, s.time, reason, true));
             rate = (rate - self.config.loads[i].power_kw).max(0.0);
-            projected = quarter.projected(s, rate);
+            projected = self.quarter.projected(s, rate).unwrap_or(projected);
         }
     }
+}
 
-    fn track_quarter(&mut self, s: &Sample) {
-        let Some(energy) = s.energy_import_kwh else {
-            self.quarter = None;
-            return;
+/// For the fuzz target: a configuration, then input lines, through the configuration
+/// checks, the line reader and the controller, as the binary drives them (without switches).
+/// `data` is the configuration's TOML, a NUL byte, and the input.
+#[doc(hidden)]
+pub fn fuzz_configuration_and_input(data: &[u8]) {
+    let (config, input) = data
+        .iter()
+        .position(|&b| b == 0)
+        .map_or((data, &[][..]), |nul| (&data[..nul], &data[nul + 1..]));
+    let Ok(Ok(config)) = std::str::from_utf8(config).map(Config::parse) else {
+        return;
+    };
+    let _ = config.warnings();
+    let mut controller = Controller::new(config.clone(), None);
+    for (i, line) in input.split(|&b| b == b'\n').enumerate() {
+        let Some(Ok(sample)) = std::str::from_utf8(line)
+            .ok()
+            .and_then(crate::input::sample_of_line)
+        else {
+            continue;
         };
-        let local = s.time.naive_local();
-        let into = i64::from(local.minute() % 15) * 60 + i64::from(local.second());
-        let start = s.time - Duration::seconds(into);
-        if self.quarter.as_ref().is_none_or(|q| q.start != start) {
-            // The first reading of a quarter: the part before it is estimated at its import.
-            let before = s.import_kw * into as f64 / 3600.0;
-            self.quarter = Some(Quarter {
-                start,
-                anchor_kwh: energy - before,
-            });
+        let _ = controller.on_sample(&sample);
+        if i % 3 == 2 {
+            let quiet = std::time::Duration::from_secs(line.len() as u64 * 7);
+            let _ = controller.on_quiet(quiet, sample.time);
         }
-        if let (Some(q), Some(meter)) = (&self.quarter, s.demand_avg_kw) {
-            self.demand_check.compare(q, s, meter);
+        if i % 5 == 4 {
+            controller.reload(config.clone());
+            controller = Controller::new(config.clone(), Some(&controller.saved_state()));
         }
     }
-}
-
-/// The higher of the limit and the month's peak, less the margin.
-fn peak_budget(peak: Peak, s: &Sample) -> f64 {
-    peak.limit_kw.max(s.demand_max_month_kw.unwrap_or(0.0)) - peak.margin_kw
-}
-
-/// The running quarter hour (fixed quarters at :00, :15, :30 and :45 local time).
-#[derive(Debug, Clone)]
-struct Quarter {
-    start: Time,
-    /// The import register at the quarter's start (estimated when the first reading was later).
-    anchor_kwh: f64,
-}
-
-impl Quarter {
-    fn energy_so_far(&self, s: &Sample) -> f64 {
-        s.energy_import_kwh
-            .map_or(0.0, |e| (e - self.anchor_kwh).max(0.0))
-    }
-
-    /// The quarter's average if import goes on at `rate_kw` to its end.
-    fn projected(&self, s: &Sample, rate_kw: f64) -> f64 {
-        let elapsed = secs(s.time - self.start).clamp(0, 900);
-        let remaining_h = (900 - elapsed) as f64 / 3600.0;
-        (self.energy_so_far(s) + rate_kw * remaining_h) * 4.0
-    }
-}
-
-/// Public sources disagree on what `1-0:1.4.0` holds: the average over the elapsed part of
-/// the quarter, or the energy so far times four (rising from zero). Compare both with the
-/// registers a few minutes into each quarter, and say once which one this meter sends.
-#[derive(Debug, Default)]
-struct DemandCheck {
-    elapsed_average: u32,
-    energy_times_four: u32,
-    neither: u32,
-    told: bool,
-}
-
-impl DemandCheck {
-    fn compare(&mut self, q: &Quarter, s: &Sample, meter_kw: f64) {
-        let elapsed = secs(s.time - q.start);
-        if self.told || elapsed != 600 {
-            return;
-        }
-        let energy = q.energy_so_far(s);
-        let elapsed_average = energy * 3600.0 / elapsed as f64;
-        let times_four = energy * 4.0;
-        let close = |a: f64, b: f64| (a - b).abs() <= 0.05 * a.abs().max(b.abs()) + 0.02;
-        debug!(
-            "1-0:1.4.0 {meter_kw} kW; elapsed average {elapsed_average:.3}, energy x 4 {times_four:.3}"
-        );
-        if times_four < 0.1 {
-            return;
-        }
-        match (
-            close(meter_kw, elapsed_average),
-            close(meter_kw, times_four),
-        ) {
-            (true, false) => self.elapsed_average += 1,
-            (false, true) => self.energy_times_four += 1,
-            (false, false) => self.neither += 1,
-            (true, true) => {}
-        }
-        if self.elapsed_average >= 3 {
-            info!("the meter's 1-0:1.4.0 is the average over the elapsed part of the quarter hour");
-            self.told = true;
-        } else if self.energy_times_four >= 3 {
-            info!(
-                "the meter's 1-0:1.4.0 is the quarter's energy so far times four (it rises from zero)"
-            );
-            self.told = true;
-        } else if self.neither >= 3 {
-            warn!(
-                "the meter's 1-0:1.4.0 matches neither reading of the import registers; peak shaving uses the registers"
-            );
-            self.told = true;
-        }
-    }
+    let _ = controller.exit(chrono::Local::now().fixed_offset(), "end of input");
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::DateTime;
+    use p1_common::protocol::meter_time::MeterTime;
 
     /// The readings' clock of every case starts at this local time (a quarter-hour start).
     const START: &str = "2024-06-01T12:00:00+02:00";

@@ -4,10 +4,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use p1_common::Error;
-use p1_common::control::{ControlMode, ControlRequest};
+use p1_common::contract::control::{ControlMode, ControlRequest};
+use p1_common::runtime::cli::{Exits, LogArgs, StageArgs};
+use p1_common::{Error, Kind};
 
-use crate::config::parse_duration;
+use crate::config::values::parse_duration;
 
 pub(crate) const PROG: &str = "p1-relay";
 
@@ -32,7 +33,7 @@ pub(crate) const PROG: &str = "p1-relay";
 #[command(
     name = PROG,
     version,
-    after_long_help = AFTER_HELP,
+    after_long_help = after_help(),
     subcommand_negates_reqs = true,
     args_conflicts_with_subcommands = true
 )]
@@ -53,21 +54,37 @@ pub struct Cli {
     #[arg(long)]
     pub(crate) dry_run: bool,
 
-    /// Forward the input lines to stdout too, before the events they cause.
-    #[arg(long)]
-    pub(crate) passthrough: bool,
-
     /// Check the configuration, print its warnings, and exit.
     #[arg(long)]
     pub(crate) check: bool,
 
-    /// Errors only.
-    #[arg(short, long)]
-    pub(crate) quiet: bool,
+    #[command(flatten)]
+    pub(crate) stage: StageArgs,
+}
 
-    /// More detail on stderr.
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    pub(crate) verbose: u8,
+impl p1_common::runtime::cli::Cli for Cli {
+    fn log_args(&self) -> LogArgs {
+        self.stage.log
+    }
+}
+
+/// How p1-relay ends.
+const EXITS: Exits = Exits {
+    success: "end of input, SIGTERM or SIGINT (every load off)",
+    failures: &[
+        (
+            Kind::Failure,
+            "runtime failure (e.g. GPIO not available: try --dry-run)",
+        ),
+        (
+            Kind::Config,
+            "configuration error (the message names the key and the line)",
+        ),
+    ],
+};
+
+fn after_help() -> String {
+    format!("{AFTER_HELP}\n{}", EXITS.help())
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,22 +126,24 @@ impl Action {
                 config: cli.config.unwrap_or_default(),
                 control: cli.control,
                 dry_run: cli.dry_run,
-                passthrough: cli.passthrough,
+                passthrough: cli.stage.passthrough,
                 check_only: cli.check,
             }));
         };
         let request = match (ctl.load.as_str(), ctl.mode) {
             ("status", None) => ControlRequest::Status,
-            (_, None) => return Err(Error::Usage("say on, off or auto after the load".into())),
+            (_, None) => return Err(Error::usage("say on, off or auto after the load")),
             (load, Some(mode)) => ControlRequest::Set {
                 load: load.to_string(),
-                mode: mode.parse::<ControlMode>().map_err(Error::Usage)?,
+                mode: mode
+                    .parse::<ControlMode>()
+                    .map_err(|e| Error::usage(e.to_string()))?,
                 for_s: ctl
                     .hold
                     .as_deref()
                     .map(parse_duration)
                     .transpose()
-                    .map_err(|e| Error::Usage(format!("--for: {e}")))?
+                    .map_err(|e| Error::usage(format!("--for: {e}")))?
                     .as_ref()
                     .map(Duration::as_secs),
             },
@@ -179,12 +198,6 @@ PEAK SHAVING
   The meter's own 1-0:1.4.0 (demand_avg_kw) is compared with the registers and p1-relay says
   once which it is: the average over the elapsed part of the quarter, or the energy so far
   times four. Either way the registers decide.
-
-EXIT STATUS
-  0   end of input, SIGTERM or SIGINT (every load off)
-  1   runtime failure (e.g. GPIO not available: try --dry-run)
-  2   usage error
-  78  configuration error (the message names the key and the line)
 ";
 
 /// What p1-relay does, decided from the command line.

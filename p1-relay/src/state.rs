@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use p1_common::error::IoCause;
+use p1_common::runtime::error::IoCause;
 
 use serde::{Deserialize, Serialize};
 
-use crate::controller::Time;
+use crate::input::Time;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct SavedState {

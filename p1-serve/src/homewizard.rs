@@ -2,8 +2,8 @@
 //! power negative on export), computed from the latest reading. Keys the reading lacks are
 //! left out, as the real meter leaves out what its meter does not send.
 
-use p1_common::meter_time::MeterTime;
-use p1_common::reading::{MbusKind, Reading};
+use p1_common::contract::reading::{MbusKind, Reading};
+use p1_common::protocol::meter_time::MeterTime;
 use serde_json::{Map, Value, json};
 
 /// `GET /api`.
@@ -19,7 +19,7 @@ pub(crate) fn device(serial: &str) -> Value {
 
 /// A serial of 12 hex digits from the meter id (FNV-1a, 48 bits): stable for a meter.
 pub(crate) fn serial_of(meter_id: &str) -> String {
-    let hash = p1_common::id::fnv1a(meter_id.as_bytes());
+    let hash = p1_common::runtime::id::fnv1a(meter_id.as_bytes());
     format!("{:012x}", hash & 0xffff_ffff_ffff)
 }
 
@@ -31,7 +31,7 @@ fn timestamp(time: Option<MeterTime>) -> Option<u64> {
 
 /// An id as HomeWizard sends it: its bytes in hex, as the meter's telegram has it.
 fn hex(id: &str) -> String {
-    p1_common::id::hex(id.as_bytes())
+    p1_common::runtime::id::hex(id.as_bytes())
 }
 
 fn watts(kw: f64) -> Value {

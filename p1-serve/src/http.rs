@@ -15,8 +15,6 @@ use std::time::{Duration, Instant};
 
 use log::debug;
 
-use crate::settings::Limits;
-
 /// An answer.
 #[derive(Debug, Clone)]
 pub(crate) struct Response {
@@ -59,6 +57,16 @@ fn reason(status: u16) -> &'static str {
         503 => "Service Unavailable",
         _ => "Error",
     }
+}
+
+/// What one client may take of the HTTP server.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) connections: usize,
+    pub(crate) per_address: usize,
+    pub(crate) rate: u32,
+    pub(crate) head_bytes: usize,
+    pub(crate) head_time: Duration,
 }
 
 /// What answers a path.
@@ -210,7 +218,7 @@ fn work(queue: &Mutex<Receiver<Job>>, handler: &Handler, limits: Limits) {
         };
         let Ok(mut job) = job else { return };
         if let Err(e) = answer(&mut job.stream, handler, limits) {
-            debug!("http: a client: {}", p1_common::error::IoCause(&e));
+            debug!("http: a client: {}", p1_common::runtime::error::IoCause(&e));
         }
     }
 }

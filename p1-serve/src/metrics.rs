@@ -4,8 +4,9 @@
 
 use std::fmt::Write as _;
 
-use p1_common::field::{FieldTable, LineValue, Measure, Unit};
-use p1_common::reading::{MbusKind, Reading};
+use p1_common::contract::field::{FieldTable, LineValue};
+use p1_common::contract::reading::{MbusKind, Reading};
+use p1_common::protocol::values::{Measure, Unit};
 
 use crate::snapshot::Snapshot;
 

@@ -4,7 +4,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
-use p1_common::Error;
+use p1_common::runtime::cli::{Exits, LogArgs, StageArgs};
+use p1_common::{Error, Kind};
+
+use crate::http::Limits;
 
 pub(crate) const PROG: &str = "p1-serve";
 
@@ -19,7 +22,7 @@ pub(crate) const PROG: &str = "p1-serve";
 /// ser2net gives. Advertised over mDNS as _hwenergy._tcp unless --no-mdns. Nothing a client
 /// does slows the reading of stdin.
 #[derive(Debug, Parser)]
-#[command(name = PROG, version, after_long_help = AFTER_HELP)]
+#[command(name = PROG, version, after_long_help = after_help())]
 pub struct Cli {
     /// Where to answer HTTP. Port 80, because HomeWizard's clients (Home Assistant, evcc)
     /// take a bare address and assume it; binding it needs root or CAP_NET_BIND_SERVICE
@@ -48,18 +51,33 @@ pub struct Cli {
     /// The serial HomeWizard clients see (12 hex digits; default: derived from the meter id).
     #[arg(long)]
     pub(crate) serial: Option<String>,
-    /// Forward every input line to stdout too (a stage in the middle of a pipeline).
-    #[arg(long)]
-    pub(crate) passthrough: bool,
-    /// Errors only.
-    #[arg(short, long)]
-    pub(crate) quiet: bool,
-    /// More detail on stderr.
-    #[arg(short, long, action = clap::ArgAction::Count)]
-    pub(crate) verbose: u8,
+    #[command(flatten)]
+    pub(crate) stage: StageArgs,
 }
 
-pub const AFTER_HELP: &str = "\
+impl p1_common::runtime::cli::Cli for Cli {
+    fn log_args(&self) -> LogArgs {
+        self.stage.log
+    }
+}
+
+/// How p1-serve ends.
+const EXITS: Exits = Exits {
+    success: "end of input or SIGTERM",
+    failures: &[
+        (Kind::Failure, ""),
+        (
+            Kind::Config,
+            "configuration error (an address that cannot be bound)",
+        ),
+    ],
+};
+
+fn after_help() -> String {
+    format!("{AFTER_HELP}\n{}", EXITS.help())
+}
+
+const AFTER_HELP: &str = "\
 ENDPOINTS
   /api               HomeWizard: product_type HWE-P1, serial, firmware_version, api_version v1
   /api/v1/data       HomeWizard's field names and units (W, kWh; active_power_w negative on
@@ -77,12 +95,6 @@ LIMITS
   head (8 KiB at most: 431 beyond); --max-connections at once, 4 per client address, and
   --rate requests a second per address (429 beyond). A raw client that falls 1,024 telegrams
   behind, or whose socket takes nothing for 5 s, is dropped. stdin is read at full speed whatever the clients do.
-
-EXIT STATUS
-  0   end of input or SIGTERM
-  1   runtime failure
-  2   usage error
-  78  configuration error (an address that cannot be bound)
 ";
 
 /// What p1-serve does, decided from the command line.
@@ -98,16 +110,6 @@ pub(crate) struct Settings {
     pub(crate) passthrough: bool,
 }
 
-/// What one client may take of the HTTP server.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Limits {
-    pub(crate) connections: usize,
-    pub(crate) per_address: usize,
-    pub(crate) rate: u32,
-    pub(crate) head_bytes: usize,
-    pub(crate) head_time: Duration,
-}
-
 impl Settings {
     pub(crate) fn from_cli(cli: Cli) -> Result<Settings, Error> {
         let serial = match cli.serial {
@@ -115,7 +117,7 @@ impl Settings {
                 Some(serial.to_ascii_lowercase())
             }
             Some(serial) => {
-                return Err(Error::Usage(format!(
+                return Err(Error::usage(format!(
                     "--serial {serial}: 12 hexadecimal digits, as HomeWizard's"
                 )));
             }
@@ -135,7 +137,7 @@ impl Settings {
             stale_after: Duration::from_secs(cli.stale_after.max(1)),
             mdns: !cli.no_mdns,
             serial,
-            passthrough: cli.passthrough,
+            passthrough: cli.stage.passthrough,
         })
     }
 }

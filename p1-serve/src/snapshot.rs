@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use p1_common::reading::Reading;
-use p1_common::record::{PeakRecord, RelayEvent};
+use p1_common::contract::reading::Reading;
+use p1_common::contract::record::{PeakRecord, RelayEvent};
 
 #[derive(Debug, Default)]
 pub(crate) struct Snapshot {

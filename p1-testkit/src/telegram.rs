@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use p1_common::telegram_crc::crc16;
+use p1_common::protocol::crc::crc16;
 
 /// Builds `/HEADER`, a blank line, the object lines, `!` and the CRC, CRLF throughout.
 #[derive(Debug, Clone)]
@@ -45,7 +45,7 @@ mod tests {
             .build();
         assert!(t.starts_with("/X5\r\n\r\n1-0:1.7.0(00.512*kW)\r\n!"));
         let body = &t[..=t.find('!').unwrap()];
-        let crc = p1_common::telegram_crc::crc16(body.as_bytes());
+        let crc = p1_common::protocol::crc::crc16(body.as_bytes());
         assert!(t.ends_with(&format!("!{crc:04X}\r\n")));
     }
 }

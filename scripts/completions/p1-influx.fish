@@ -25,7 +25,7 @@ complete -c p1-influx -l flush -d 'Send what has come at least this often, in se
 complete -c p1-influx -l timeout -d 'Timeout of each request, in seconds' -r
 complete -c p1-influx -l drain -d 'On SIGTERM, keep sending for this many seconds' -r
 complete -c p1-influx -l print -d 'Write the line protocol to stdout instead of sending it'
-complete -c p1-influx -s q -l quiet -d 'Errors only'
-complete -c p1-influx -s v -l verbose -d 'More detail on stderr'
+complete -c p1-influx -s q -l quiet -d 'Errors only: no warnings, no summary'
+complete -c p1-influx -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c p1-influx -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c p1-influx -s V -l version -d 'Print version'

@@ -13,8 +13,8 @@ complete -c p1-mqtt -l meter-id -d 'The meter id to publish under, before (or in
 complete -c p1-mqtt -l queue -d 'Relay events kept while the broker is away; past it the oldest go' -r
 complete -c p1-mqtt -l split -d 'Also one topic per key of the reading (<prefix>/<meter_id>/<key>, the bare value)'
 complete -c p1-mqtt -l telegrams -d 'Also the raw telegram of each envelope (<prefix>/<meter_id>/telegram)'
-complete -c p1-mqtt -l passthrough -d 'Forward every input line to stdout too (a stage in the middle of a pipeline)'
-complete -c p1-mqtt -s q -l quiet -d 'Errors only'
-complete -c p1-mqtt -s v -l verbose -d 'More detail on stderr'
+complete -c p1-mqtt -l passthrough -d 'Forward every input record to stdout too, before what it leads to: one stream for the stages after'
+complete -c p1-mqtt -s q -l quiet -d 'Errors only: no warnings, no summary'
+complete -c p1-mqtt -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c p1-mqtt -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c p1-mqtt -s V -l version -d 'Print version'

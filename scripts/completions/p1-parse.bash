@@ -23,7 +23,7 @@ _p1__parse() {
 
     case "${cmd}" in
         p1__parse)
-            opts="-q -v -h -V --utc-offset --strict --ignore-crc --passthrough --max-frame --quiet --verbose --help --version"
+            opts="-q -v -h -V --utc-offset --strict --ignore-crc --max-frame --passthrough --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -35,7 +35,7 @@ _p1__relay() {
 
     case "${cmd}" in
         p1__relay)
-            opts="-c -q -v -h -V --config --control --dry-run --passthrough --check --quiet --verbose --help --version ctl help"
+            opts="-c -q -v -h -V --config --control --dry-run --check --passthrough --quiet --verbose --help --version ctl help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

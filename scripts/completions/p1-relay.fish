@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_p1_relay_global_optspecs
-    string join \n c/config= control= dry-run passthrough check q/quiet v/verbose h/help V/version
+    string join \n c/config= control= dry-run check passthrough q/quiet v/verbose h/help V/version
 end
 
 function __fish_p1_relay_needs_command
@@ -27,10 +27,10 @@ end
 complete -c p1-relay -n "__fish_p1_relay_needs_command" -s c -l config -d 'The TOML configuration of the loads' -r -F
 complete -c p1-relay -n "__fish_p1_relay_needs_command" -l control -d 'Answer requests on this Unix socket (owner only): a load\'s mode set to on, off or auto, for a time or until changed, and every load\'s state (`p1-relay ctl`, p1-mqtt)' -r -F
 complete -c p1-relay -n "__fish_p1_relay_needs_command" -l dry-run -d 'Decide and report, switch nothing (any switch type)'
-complete -c p1-relay -n "__fish_p1_relay_needs_command" -l passthrough -d 'Forward the input lines to stdout too, before the events they cause'
 complete -c p1-relay -n "__fish_p1_relay_needs_command" -l check -d 'Check the configuration, print its warnings, and exit'
-complete -c p1-relay -n "__fish_p1_relay_needs_command" -s q -l quiet -d 'Errors only'
-complete -c p1-relay -n "__fish_p1_relay_needs_command" -s v -l verbose -d 'More detail on stderr'
+complete -c p1-relay -n "__fish_p1_relay_needs_command" -l passthrough -d 'Forward every input record to stdout too, before what it leads to: one stream for the stages after'
+complete -c p1-relay -n "__fish_p1_relay_needs_command" -s q -l quiet -d 'Errors only: no warnings, no summary'
+complete -c p1-relay -n "__fish_p1_relay_needs_command" -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c p1-relay -n "__fish_p1_relay_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c p1-relay -n "__fish_p1_relay_needs_command" -s V -l version -d 'Print version'
 complete -c p1-relay -n "__fish_p1_relay_needs_command" -f -a "ctl" -d 'Ask a running p1-relay through its control socket: `ctl PATH status`, or `ctl PATH LOAD on|off|auto [--for 2h]` (on and off hold until changed, or for the time given; stale data still turns a load off)'

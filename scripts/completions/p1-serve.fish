@@ -6,8 +6,8 @@ complete -c p1-serve -l rate -d 'HTTP requests a second per client address, at m
 complete -c p1-serve -l stale-after -d 'A reading older than this many seconds is stale: HomeWizard clients get an error. Longer than the meter\'s period (1 s; 10 s for Luxembourg and Austrian meters)' -r
 complete -c p1-serve -l serial -d 'The serial HomeWizard clients see (12 hex digits; default: derived from the meter id)' -r
 complete -c p1-serve -l no-mdns -d 'Do not advertise the HomeWizard API over mDNS'
-complete -c p1-serve -l passthrough -d 'Forward every input line to stdout too (a stage in the middle of a pipeline)'
-complete -c p1-serve -s q -l quiet -d 'Errors only'
-complete -c p1-serve -s v -l verbose -d 'More detail on stderr'
+complete -c p1-serve -l passthrough -d 'Forward every input record to stdout too, before what it leads to: one stream for the stages after'
+complete -c p1-serve -s q -l quiet -d 'Errors only: no warnings, no summary'
+complete -c p1-serve -s v -l verbose -d 'More detail on stderr (repeat for more)'
 complete -c p1-serve -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c p1-serve -s V -l version -d 'Print version'

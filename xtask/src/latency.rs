@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{Duration as Span, NaiveDate};
-use p1_common::telegram_crc::crc16;
+use p1_common::protocol::crc::crc16;
 use serialport::{SerialPort, TTYPort};
 
 fn telegram(second: i64, flip_on: bool) -> Vec<u8> {

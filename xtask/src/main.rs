@@ -99,7 +99,7 @@ fn section_five() -> String {
          p1-read writes telegram envelopes, p1-parse readings, p1-relay relay events; one JSON object a line.\n\
          .SS Telegram envelope\n.nf\n{\"type\":\"telegram\",\"received\":\"<RFC 3339, ms>\",\"source\":\"<SOURCE>\",\"telegram\":\"<exact text>\"}\n.fi\n.SS Reading\n.nf\n",
     );
-    let schema = p1_common::reading::schema();
+    let schema = p1_common::contract::reading::schema();
     page.push_str(&roff_escape(
         schema
             .split_once('\n')

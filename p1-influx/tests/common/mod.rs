@@ -5,9 +5,9 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use p1_common::decode::decode;
-use p1_common::meter_time::ClockZone;
-use p1_common::reading::Reading;
+use p1_common::contract::reading::Reading;
+use p1_common::protocol::decode::decode;
+use p1_common::protocol::meter_time::ClockZone;
 
 #[allow(unused_imports)]
 pub use p1_testkit::influxd::Influxd;
@@ -98,6 +98,6 @@ pub fn spooled_lines(dir: &Path) -> usize {
 /// A fixture's reading as the NDJSON line p1-parse writes, without its newline.
 pub fn reading_line(name: &str) -> String {
     let reading = fixture_reading(name);
-    let record = p1_common::record::Record::Reading(std::borrow::Cow::Borrowed(&reading));
+    let record = p1_common::contract::record::Record::Reading(std::borrow::Cow::Borrowed(&reading));
     serde_json::to_string(&record).expect("a reading serialises")
 }

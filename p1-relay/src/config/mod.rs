@@ -1,14 +1,19 @@
 //! The TOML configuration: global timing, the optional capacity-tariff limit, and the loads
 //! with their thresholds and switches. The key names are a contract (see p1-relay(1) and p1(5)).
 
+pub(crate) mod values;
+
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use p1_common::error::IoCause;
-use serde::{Deserialize, Deserializer};
+use p1_common::runtime::error::{Fault, IoCause, Kind};
+use serde::Deserialize;
 use toml::Spanned;
+
+pub(crate) use self::values::Window;
+use self::values::duration;
 
 /// The whole configuration file.
 #[derive(Debug, Clone, Deserialize)]
@@ -69,7 +74,7 @@ fn default_margin() -> f64 {
 }
 
 /// A load's mode: the same names in the configuration and on the control socket.
-pub(crate) use p1_common::control::ControlMode as Mode;
+pub(crate) use p1_common::contract::control::ControlMode as Mode;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -170,142 +175,6 @@ fn default_auto_off() -> Duration {
     Duration::from_mins(1)
 }
 
-/// A daily window in local time, `08:00-20:00`; it may wrap past midnight (`22:00-06:00`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Window {
-    pub(crate) start_min: u32,
-    pub(crate) end_min: u32,
-}
-
-impl Window {
-    pub(crate) fn parse(text: &str) -> Result<Window, ValueError> {
-        let bad = || ValueError::Window(text.to_string());
-        let (start, end) = text.split_once('-').ok_or_else(bad)?;
-        let minutes = |t: &str| -> Option<u32> {
-            let (h, m) = t.trim().split_once(':')?;
-            let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
-            (h <= 24 && m < 60 && h * 60 + m <= 1440).then(|| h * 60 + m)
-        };
-        Ok(Window {
-            start_min: minutes(start).ok_or_else(bad)?,
-            end_min: minutes(end).ok_or_else(bad)?,
-        })
-    }
-
-    /// Whether a local time of day (minutes since midnight) is inside.
-    pub(crate) fn contains(self, minute_of_day: u32) -> bool {
-        if self.start_min <= self.end_min {
-            (self.start_min..self.end_min).contains(&minute_of_day)
-        } else {
-            minute_of_day >= self.start_min || minute_of_day < self.end_min
-        }
-    }
-}
-
-impl fmt::Display for Window {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (s, e) = (self.start_min, self.end_min);
-        write!(f, "{:02}:{:02}-{:02}:{:02}", s / 60, s % 60, e / 60, e % 60)
-    }
-}
-
-impl<'de> Deserialize<'de> for Window {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Window::parse(&String::deserialize(d)?).map_err(serde::de::Error::custom)
-    }
-}
-
-/// A value in the file that is not what its key takes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ValueError {
-    Duration(String),
-    Window(String),
-    /// A duration past any use, which would overflow the arithmetic on times.
-    TooLong(String),
-}
-
-impl fmt::Display for ValueError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ValueError::Duration(text) => {
-                write!(f, "'{text}' is not a duration like 90s, 5m or 1h")
-            }
-            ValueError::Window(text) => write!(f, "'{text}' is not a window like 08:00-20:00"),
-            ValueError::TooLong(text) => write!(
-                f,
-                "'{text}' is longer than p1-relay takes ({} days at most)",
-                MAX_DURATION.as_secs() / 86_400
-            ),
-        }
-    }
-}
-
-/// The longest duration any key takes: a year is more than any delay or timer needs, and
-/// keeps sums of times far from overflowing.
-pub(crate) const MAX_DURATION: Duration = Duration::from_hours(8784);
-
-/// `90s`, `5m`, `1h`, `1h30m`, `500ms`, or a number of seconds; at most [`MAX_DURATION`].
-pub(crate) fn parse_duration(text: &str) -> Result<Duration, ValueError> {
-    let total = sum_duration(text.trim())?;
-    if total > MAX_DURATION {
-        return Err(ValueError::TooLong(text.trim().to_string()));
-    }
-    Ok(total)
-}
-
-fn sum_duration(text: &str) -> Result<Duration, ValueError> {
-    let bad = || ValueError::Duration(text.to_string());
-    let too_long = || ValueError::TooLong(text.to_string());
-    if let Ok(seconds) = text.parse::<u64>() {
-        return Ok(Duration::from_secs(seconds));
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-        if digits == 0 {
-            return Err(bad());
-        }
-        let value: u64 = rest[..digits].parse().map_err(|_| too_long())?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let unit = match &rest[..unit_len] {
-            "ms" => Some(Duration::from_millis(value)),
-            "s" => Some(Duration::from_secs(value)),
-            "m" | "min" => value.checked_mul(60).map(Duration::from_secs),
-            "h" => value.checked_mul(3600).map(Duration::from_secs),
-            _ => return Err(bad()),
-        };
-        total = unit
-            .and_then(|unit| total.checked_add(unit))
-            .ok_or_else(too_long)?;
-        rest = &rest[unit_len..];
-    }
-    if text.is_empty() {
-        Err(bad())
-    } else {
-        Ok(total)
-    }
-}
-
-fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        Seconds(i64),
-        Text(String),
-    }
-    match Raw::deserialize(d)? {
-        Raw::Seconds(s) if s < 0 => Err(serde::de::Error::custom(format!(
-            "{s} is not a duration: it must be 0 or more, like 90s, 5m or 1h"
-        ))),
-        Raw::Seconds(s) => parse_duration(&s.to_string()).map_err(serde::de::Error::custom),
-        Raw::Text(t) => parse_duration(&t).map_err(serde::de::Error::custom),
-    }
-}
-
 /// A configuration error: what, and the line it is on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ConfigError {
@@ -375,9 +244,11 @@ impl fmt::Display for ConfigFileError {
     }
 }
 
-impl From<ConfigFileError> for p1_common::Error {
-    fn from(e: ConfigFileError) -> Self {
-        p1_common::Error::Config(e.to_string())
+impl std::error::Error for ConfigFileError {}
+
+impl Fault for ConfigFileError {
+    fn kind(&self) -> Kind {
+        Kind::Config
     }
 }
 
@@ -490,6 +361,21 @@ impl Config {
 mod tests {
     use super::*;
 
+    const GOOD: &str = r#"
+stale_after = "15s"
+
+[[load]]
+name = "boiler"
+power_kw = 2.0
+on_export_kw = 2.2
+off_import_kw = 0.1
+window = "08:00-20:00"
+[load.switch]
+type = "gpio"
+pin = 17
+active_low = true
+"#;
+
     /// Issue 13 (11): a bad number names its own line, not the name's.
     #[test]
     fn a_bad_power_names_its_own_line_regression_13() {
@@ -532,65 +418,6 @@ mod tests {
             "the dead-man timer is a minute"
         );
     }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("5m"), Ok(Duration::from_mins(5)));
-        assert_eq!(parse_duration("1h"), Ok(Duration::from_hours(1)));
-        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_mins(90)));
-        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
-        assert_eq!(parse_duration("45"), Ok(Duration::from_secs(45)));
-        for bad in ["", "s", "5 minutes", "-5s", "5d", "m5"] {
-            assert_eq!(parse_duration(bad), Err(ValueError::Duration(bad.into())));
-        }
-        // Issue 13: durations that wrapped or overflowed the sums of times.
-        for long in [
-            "9999999999999999h",
-            "5124095576030432h",
-            "367d",
-            "8785h",
-            "99999999999999999999s",
-        ] {
-            let Err(e) = parse_duration(long) else {
-                panic!("{long} was taken");
-            };
-            assert!(
-                matches!(e, ValueError::TooLong(_) | ValueError::Duration(_)),
-                "{long}: {e}"
-            );
-        }
-        assert_eq!(parse_duration("8784h"), Ok(MAX_DURATION));
-    }
-
-    #[test]
-    fn windows_including_past_midnight() {
-        let day = Window::parse("08:00-20:00").unwrap();
-        assert!(day.contains(8 * 60) && day.contains(19 * 60 + 59));
-        assert!(!day.contains(20 * 60) && !day.contains(7 * 60 + 59));
-        let night = Window::parse("22:00-06:00").unwrap();
-        assert!(night.contains(23 * 60) && night.contains(5 * 60));
-        assert!(!night.contains(12 * 60));
-        assert!(Window::parse("8-20").is_err());
-        // Issue 13: a huge hour is refused, not overflowed.
-        assert!(Window::parse("4294967295:00-10:00").is_err());
-        assert_eq!(day.to_string(), "08:00-20:00");
-    }
-
-    const GOOD: &str = r#"
-stale_after = "15s"
-
-[[load]]
-name = "boiler"
-power_kw = 2.0
-on_export_kw = 2.2
-off_import_kw = 0.1
-window = "08:00-20:00"
-[load.switch]
-type = "gpio"
-pin = 17
-active_low = true
-"#;
 
     #[test]
     fn a_good_config_with_defaults() {

@@ -6,7 +6,7 @@
 //! longer than the bound is dropped, and everything between frames is counted as garbage, so
 //! memory stays bounded whatever arrives.
 
-use crate::telegram_crc::{crc16, crc16_as_crlf, has_bare_lf};
+use crate::protocol::crc::{crc16, crc16_as_crlf, has_bare_lf};
 
 /// Frames longer than this are dropped: the longest real telegrams (3 phases, gas, water and a
 /// 13-month history) are under 2 KiB, so 16 KiB leaves room for any meter and bounds garbage.
@@ -218,26 +218,48 @@ impl Framer {
         &self.stats
     }
 
+    /// The longest frame it takes.
+    pub fn max_frame(&self) -> usize {
+        self.max_frame
+    }
+
     /// Whether a frame has started and not yet ended.
     pub fn in_frame(&self) -> bool {
         self.state != State::Hunting
     }
 
-    /// Feeds `data`, calling `on_event` for every frame completed or dropped.
-    pub fn push(&mut self, data: &[u8], mut on_event: impl FnMut(Event<'_>)) {
+    /// Feeds `data`, calling `on_event` for every frame completed or dropped; stops at the
+    /// first error `on_event` returns, the frame it was given ended.
+    ///
+    /// # Errors
+    /// The first of `on_event`'s.
+    pub fn push<E>(
+        &mut self,
+        data: &[u8],
+        mut on_event: impl FnMut(Event<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
         let mut done = 0;
         while done < data.len() {
-            done += self.feed(&data[done..], &mut on_event);
+            done += self.feed(&data[done..], &mut on_event)?;
         }
+        Ok(())
     }
 
     /// Feeds bytes from `data` up to the end of the next frame completed or dropped (or all of
     /// them), returning how many were taken: a caller can then look at what follows a frame
     /// before framing goes on.
-    pub fn feed(&mut self, data: &[u8], mut on_event: impl FnMut(Event<'_>)) -> usize {
+    ///
+    /// # Errors
+    /// `on_event`'s; the bytes of the frame it was given are taken.
+    pub fn feed<E>(
+        &mut self,
+        data: &[u8],
+        mut on_event: impl FnMut(Event<'_>) -> Result<(), E>,
+    ) -> Result<usize, E> {
         let mut i = 0;
         let frames_ended = self.frames_ended;
-        while i < data.len() {
+        let mut result = Ok(());
+        while i < data.len() && result.is_ok() {
             match self.state {
                 State::Hunting => {
                     if self.frames_ended != frames_ended {
@@ -257,7 +279,7 @@ impl Framer {
                     let stop = memchr::memchr2(b'!', b'/', rest);
                     let take = stop.map_or(rest.len(), |p| p + usize::from(rest[p] == b'!'));
                     if self.buf.len() + take > self.max_frame {
-                        self.reject(Reject::Oversize, &mut on_event);
+                        result = self.reject(Reject::Oversize, &mut on_event);
                         self.stats.garbage_bytes += take as u64;
                         i += take;
                         continue;
@@ -271,7 +293,7 @@ impl Framer {
                             self.crc_line_bad = false;
                             self.state = State::Trailer;
                         }
-                        Some(_) => self.reject(Reject::Truncated, &mut on_event),
+                        Some(_) => result = self.reject(Reject::Truncated, &mut on_event),
                         None => {}
                     }
                 }
@@ -281,13 +303,13 @@ impl Framer {
                         b'/' => {
                             // The next telegram glued on without a line end: this one is
                             // complete, and its CRC still decides.
-                            self.complete(&mut on_event);
+                            result = self.complete(&mut on_event);
                             continue;
                         }
                         b'\n' => {
                             self.buf.push(b);
                             i += 1;
-                            self.complete(&mut on_event);
+                            result = self.complete(&mut on_event);
                             continue;
                         }
                         b'\r' => {}
@@ -295,7 +317,7 @@ impl Framer {
                         _ => self.crc_line_bad = true,
                     }
                     if self.buf.len() >= self.max_frame {
-                        self.reject(Reject::Oversize, &mut on_event);
+                        result = self.reject(Reject::Oversize, &mut on_event);
                     } else {
                         self.buf.push(b);
                     }
@@ -304,14 +326,20 @@ impl Framer {
             }
         }
         self.offset += i as u64;
-        i
+        result.map(|()| i)
     }
 
     /// Ends the stream: a frame whose CRC line had begun is complete (captures often lack the
     /// last line end); one still in its body is truncated.
-    pub fn finish(&mut self, mut on_event: impl FnMut(Event<'_>)) {
+    ///
+    /// # Errors
+    /// `on_event`'s.
+    pub fn finish<E>(
+        &mut self,
+        mut on_event: impl FnMut(Event<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
         match self.state {
-            State::Hunting => {}
+            State::Hunting => Ok(()),
             State::Body => self.reject(Reject::Truncated, &mut on_event),
             State::Trailer => self.complete(&mut on_event),
         }
@@ -331,7 +359,12 @@ impl Framer {
         self.state = State::Body;
     }
 
-    fn reject(&mut self, reason: Reject, on_event: &mut impl FnMut(Event<'_>)) {
+    /// Ends the frame as dropped, whatever `on_event` says of it.
+    fn reject<E>(
+        &mut self,
+        reason: Reject,
+        on_event: &mut impl FnMut(Event<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
         self.frames_ended += 1;
         self.stats.count(reason);
         let bytes = if reason == Reject::Oversize {
@@ -339,16 +372,21 @@ impl Framer {
         } else {
             &self.buf[..]
         };
-        on_event(Event::Rejected {
+        let result = on_event(Event::Rejected {
             bytes,
             offset: self.frame_offset,
             reason,
         });
         self.buf.clear();
         self.state = State::Hunting;
+        result
     }
 
-    fn complete(&mut self, on_event: &mut impl FnMut(Event<'_>)) {
+    /// Ends the frame: a telegram if its CRC line holds, else dropped.
+    fn complete<E>(
+        &mut self,
+        on_event: &mut impl FnMut(Event<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
         let check = if self.crc_line_bad {
             Err(Reject::BadCrcLine)
         } else {
@@ -358,13 +396,14 @@ impl Framer {
             Ok(crc) => {
                 self.frames_ended += 1;
                 self.stats.telegrams += 1;
-                on_event(Event::Telegram {
+                let result = on_event(Event::Telegram {
                     bytes: &self.buf,
                     offset: self.frame_offset,
                     crc,
                 });
                 self.buf.clear();
                 self.state = State::Hunting;
+                result
             }
             Err(reason) => self.reject(reason, on_event),
         }
@@ -419,7 +458,8 @@ fn hex_value(d: u8) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::telegram_crc::crc16;
+    use crate::protocol::crc::crc16;
+    use std::convert::Infallible;
 
     /// The CRC of a telegram's text from `/` through `!`.
     fn crc_of(telegram: &str) -> u16 {
@@ -437,16 +477,17 @@ mod tests {
     fn frames(input: &[u8], piece: usize) -> Vec<String> {
         let mut framer = Framer::new(256);
         let mut out = Vec::new();
-        let mut record = |event: Event<'_>| {
+        let mut record = |event: Event<'_>| -> Result<(), Infallible> {
             out.push(match event {
                 Event::Telegram { offset, crc, .. } => format!("{crc:?} at {offset}"),
                 Event::Rejected { offset, reason, .. } => format!("{reason:?} at {offset}"),
             });
+            Ok(())
         };
         for chunk in input.chunks(piece.max(1)) {
-            framer.push(chunk, &mut record);
+            let Ok(()) = framer.push(chunk, &mut record);
         }
-        framer.finish(&mut record);
+        let Ok(()) = framer.finish(&mut record);
         out
     }
 
@@ -519,5 +560,31 @@ mod tests {
                 assert_eq!(got, want, "{name}, in pieces of {piece}");
             }
         }
+    }
+
+    /// A callback that fails stops the push there, with its error; the frame it was given is
+    /// over, and the next push goes on from the byte after it.
+    #[test]
+    fn a_failing_callback_stops_the_push_and_framing_goes_on_after_it() {
+        let good = telegram("1-0:1.7.0(00.193*kW)\r\n");
+        let input = format!("{good}{good}{good}");
+        let mut framer = Framer::new(256);
+        let mut seen = 0;
+        let result = framer.push(input.as_bytes(), |_| {
+            seen += 1;
+            if seen == 2 { Err("full") } else { Ok(()) }
+        });
+        assert_eq!((result, seen), (Err("full"), 2));
+        assert!(!framer.in_frame());
+        let rest = &input.as_bytes()[2 * good.len()..];
+        let mut after = Vec::new();
+        let Ok(()) = framer.push(rest, |event| -> Result<(), Infallible> {
+            if let Event::Telegram { offset, .. } = event {
+                after.push(offset);
+            }
+            Ok(())
+        });
+        assert_eq!(after, [2 * good.len() as u64]);
+        assert_eq!(framer.stats().telegrams, 3);
     }
 }

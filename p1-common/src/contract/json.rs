@@ -5,8 +5,8 @@
 
 use serde::Serialize;
 
-use crate::meter_time::MeterTime;
-use crate::reading::{DemandPeak, MbusDevice, MbusKind, PowerFailure};
+use crate::contract::reading_values::{DemandPeak, MbusDevice, MbusKind, PowerFailure};
+use crate::protocol::meter_time::MeterTime;
 
 /// A value that writes its own JSON.
 pub trait WriteJson {
@@ -145,8 +145,8 @@ pub fn unknown(out: &mut Vec<u8>, unknown: &std::collections::BTreeMap<String, V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reading::Reading;
-    use crate::record::Record;
+    use crate::contract::reading::Reading;
+    use crate::contract::record::Record;
 
     fn both(reading: &Reading) -> (String, String) {
         let mut fast = Vec::new();

@@ -1,11 +1,11 @@
 //! Record output: one record a line, flushed at once (the pipeline runs live at one telegram a
-//! second), with a closed pipe reported as [`Error::BrokenPipe`] so it ends the program quietly.
+//! second), with a closed pipe reported as a broken pipe ([`Kind::BrokenPipe`](crate::runtime::error::Kind)) so it ends the program quietly.
 
 use std::io::{self, Write};
 
-use crate::Error;
-use crate::json::WriteJson as _;
-use crate::record::Record;
+use crate::contract::json::WriteJson as _;
+use crate::contract::record::Record;
+use crate::runtime::error::{Context as _, Error};
 
 #[derive(Debug)]
 pub struct RecordWriter<W: Write> {
@@ -31,13 +31,13 @@ impl<W: Write> RecordWriter<W> {
     /// Writes `record` as one JSON line and flushes.
     ///
     /// # Errors
-    /// The output's, a closed pipe as [`Error::BrokenPipe`].
+    /// The output's; a closed pipe is of kind `BrokenPipe`.
     pub fn write(&mut self, record: &Record<'_>) -> Result<(), Error> {
         self.line.clear();
         match record {
             Record::Reading(reading) => reading.write_json(&mut self.line),
             other => serde_json::to_writer(&mut self.line, other)
-                .map_err(|e| Error::Failure(format!("cannot serialise a record: {e}")))?,
+                .map_err(|e| Error::failure(format!("cannot serialise a record: {e}")))?,
         }
         self.line.push(b'\n');
         write_flushed(&mut self.out, &self.line)
@@ -46,7 +46,7 @@ impl<W: Write> RecordWriter<W> {
     /// Writes one line as it is (adding the line end if it has none) and flushes.
     ///
     /// # Errors
-    /// The output's, a closed pipe as [`Error::BrokenPipe`].
+    /// The output's; a closed pipe is of kind `BrokenPipe`.
     pub fn write_raw_line(&mut self, line: &[u8]) -> Result<(), Error> {
         if line.ends_with(b"\n") {
             return write_flushed(&mut self.out, line);
@@ -60,7 +60,7 @@ impl<W: Write> RecordWriter<W> {
     /// Writes `bytes` as they are and flushes.
     ///
     /// # Errors
-    /// The output's, a closed pipe as [`Error::BrokenPipe`].
+    /// The output's; a closed pipe is of kind `BrokenPipe`.
     pub fn write_raw(&mut self, bytes: &[u8]) -> Result<(), Error> {
         write_flushed(&mut self.out, bytes)
     }
@@ -69,5 +69,5 @@ impl<W: Write> RecordWriter<W> {
 fn write_flushed(out: &mut impl Write, bytes: &[u8]) -> Result<(), Error> {
     out.write_all(bytes)
         .and_then(|()| out.flush())
-        .map_err(|e| Error::io("stdout", e))
+        .context("stdout")
 }

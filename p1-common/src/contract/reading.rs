@@ -3,14 +3,14 @@
 //! This NDJSON form is a contract shared by the binaries and by users' `jq` scripts. Each field
 //! is declared once below; [`schema`] is the text `p1-parse --help` and its man page print.
 
-use serde::{Deserialize, Serialize};
-
-use crate::decode::{DemandHistory, FailureLog};
-use crate::field::{
-    Count, FieldTable, HexText, MonthPeak, NotDecoded, Nth, PowerFactor, Quantity, State, Text,
-    Time, Unit, WithUnit, one, schema_rows,
+use crate::contract::field::{FieldTable, schema_rows};
+use crate::contract::reading_values::mbus_channel;
+pub use crate::contract::reading_values::{DemandPeak, MbusDevice, MbusKind, PowerFailure};
+use crate::protocol::meter_time::MeterTime;
+use crate::protocol::objects::{DemandHistory, FailureLog, MonthPeak, NotDecoded, Nth, one};
+use crate::protocol::values::{
+    Count, HexText, PowerFactor, Quantity, State, Text, Time, Unit, WithUnit,
 };
-use crate::meter_time::MeterTime;
 
 /// The schema text, for `--help` and man pages: the prose around the key table, and the
 /// table itself, from the field declarations below.
@@ -257,122 +257,11 @@ impl Reading {
     }
 }
 
-/// The device on an M-Bus channel of `devices` (kept sorted by channel), added when new.
-pub fn mbus_channel(devices: &mut Vec<MbusDevice>, channel: u8) -> &mut MbusDevice {
-    let index = if let Some(i) = devices.iter().position(|d| d.channel == channel) {
-        i
-    } else {
-        let at = devices.partition_point(|d| d.channel < channel);
-        devices.insert(at, MbusDevice::new(channel));
-        at
-    };
-    &mut devices[index]
-}
-
-/// One month's peak in the 13-month history.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct DemandPeak {
-    /// Start of the month the peak belongs to.
-    pub month: MeterTime,
-    /// When the peak quarter hour ended.
-    pub time: MeterTime,
-    pub kw: f64,
-}
-
-/// One entry of the long power-failure log.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct PowerFailure {
-    /// When the failure ended.
-    pub end: MeterTime,
-    pub duration_s: u64,
-}
-
-/// What kind of meter an M-Bus device is, from its device type.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MbusKind {
-    Gas,
-    Heat,
-    Water,
-    #[default]
-    Other,
-}
-
-impl MbusKind {
-    /// Its name in the NDJSON and as an `InfluxDB` tag.
-    pub fn name(self) -> &'static str {
-        match self {
-            MbusKind::Gas => "gas",
-            MbusKind::Heat => "heat",
-            MbusKind::Water => "water",
-            MbusKind::Other => "other",
-        }
-    }
-
-    pub fn from_device_type(device_type: u32) -> Self {
-        match device_type {
-            3 => MbusKind::Gas,
-            4 | 12 => MbusKind::Heat,
-            7 => MbusKind::Water,
-            _ => MbusKind::Other,
-        }
-    }
-}
-
-/// A device on an M-Bus channel (1 to 4).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MbusDevice {
-    pub channel: u8,
-    /// `0-n:24.1.0`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device_type: Option<u32>,
-    /// From the device type: gas 3, heat 4 and 12, water 7, else other.
-    #[serde(default)]
-    pub kind: MbusKind,
-    /// `0-n:96.1.0` or `0-n:96.1.1`, decoded.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// `0-n:96.1.2`, decoded: the device's EAN code (absent when sent as dashes or zeros).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ean: Option<String>,
-    /// `0-n:24.4.0`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub valve: Option<u32>,
-    /// When the value was captured (last M-Bus contact).
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        deserialize_with = "crate::field::present"
-    )]
-    pub time: Option<MeterTime>,
-    /// `0-n:24.2.x` or DSMR 2.2/3 `0-n:24.3.0`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub value: Option<f64>,
-    /// The value's unit as sent (`m3`, `GJ`, ...).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unit: Option<String>,
-}
-
-impl MbusDevice {
-    pub fn new(channel: u8) -> Self {
-        MbusDevice {
-            channel,
-            device_type: None,
-            kind: MbusKind::Other,
-            id: None,
-            ean: None,
-            valve: None,
-            time: None,
-            value: None,
-            unit: None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::field::Measure;
+    use crate::contract::field::LineType;
+    use crate::protocol::values::Measure;
 
     /// Consumers name, scale and classify a key by what it measures: a quantity's key ends
     /// with its unit (`_kwh`, `_kw`, `_v`, ...), and a count is a whole number.
@@ -390,12 +279,7 @@ mod tests {
                     );
                 }
                 Measure::Count => {
-                    assert_eq!(
-                        field.line_type,
-                        Some(crate::field::LineType::Integer),
-                        "{}",
-                        field.name
-                    );
+                    assert_eq!(field.line_type, Some(LineType::Integer), "{}", field.name);
                 }
                 Measure::Other => {}
             }

@@ -6,7 +6,7 @@ use std::io;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 
-use crate::error::IoCause;
+use crate::runtime::error::{Fault, IoCause, Kind};
 
 /// Why a secret file was not read.
 #[derive(Debug)]
@@ -40,9 +40,9 @@ impl fmt::Display for SecretError {
 
 impl std::error::Error for SecretError {}
 
-impl From<SecretError> for crate::Error {
-    fn from(e: SecretError) -> Self {
-        crate::Error::Config(e.to_string())
+impl Fault for SecretError {
+    fn kind(&self) -> Kind {
+        Kind::Config
     }
 }
 

@@ -6,13 +6,14 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::fmt::Write as _;
 
-use crate::field::{Decode, FieldTable, Quantity, State, Time, Unit, ValueDecode};
-use crate::meter_time::{ClockZone, MeterTime};
-use crate::number::{parse_decimal, parse_unsigned, split_unit};
-use crate::obis::{Object, Tokens, Values};
-use crate::reading::{DemandPeak, MbusDevice, MbusKind, PowerFailure, mbus_channel};
+use crate::contract::field::FieldTable;
+use crate::contract::reading_values::{MbusDevice, MbusKind, mbus_channel};
+use crate::protocol::meter_time::ClockZone;
+use crate::protocol::number::{parse_decimal, split_unit};
+use crate::protocol::obis::{Object, Tokens};
+use crate::protocol::objects::{exactly, single};
+use crate::protocol::values::{decode_text, small_integer, timestamp};
 
 /// A line of a valid telegram that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,206 +209,15 @@ fn apply_mbus(
     Ok(Known::Yes)
 }
 
-/// `0-0:98.1.0`: `(N)(1-0:1.6.0)(1-0:1.6.0)` then N times `(month)(time)(value*kW)`; another
-/// profile under the same code (Hungarian meters send monthly registers there) is not this.
-#[derive(Debug, Clone, Copy)]
-pub struct DemandHistory;
-
-impl Decode for DemandHistory {
-    type Value = Vec<DemandPeak>;
-    fn decode(
-        &self,
-        object: &Object<'_>,
-        zone: ClockZone,
-    ) -> Result<Option<Vec<DemandPeak>>, &'static str> {
-        let mut values = object.values();
-        let Some(count) = values.next().and_then(Result::ok).and_then(parse_unsigned) else {
-            return Ok(None);
-        };
-        let mut peaks = Vec::with_capacity(count.min(16) as usize);
-        if count == 0 {
-            return Ok(Some(peaks));
-        }
-        for _ in 0..2 {
-            match values.next() {
-                Some(Ok(b"1-0:1.6.0")) => {}
-                _ => return Ok(None),
-            }
-        }
-        let mut next = || next_entry(&mut values);
-        for _ in 0..count {
-            let month = timestamp(next()?, zone)?;
-            let time = timestamp(next()?, zone)?;
-            let kw = Quantity(Unit::KW).value(next()?, zone)?;
-            peaks.push(DemandPeak { month, time, kw });
-        }
-        match values.next() {
-            None => Ok(Some(peaks)),
-            Some(_) => Err("more entries than announced"),
-        }
-    }
-}
-
-/// `1-0:99.97.0`: `(N)(0-0:96.7.19)` then N times `(end)(duration*s)`.
-#[derive(Debug, Clone, Copy)]
-pub struct FailureLog;
-
-/// The duration a meter writes in an unused entry of its power-failure log.
-const UNUSED_DURATION_S: u64 = 2_147_483_647;
-
-impl Decode for FailureLog {
-    type Value = Vec<PowerFailure>;
-    fn decode(
-        &self,
-        object: &Object<'_>,
-        zone: ClockZone,
-    ) -> Result<Option<Vec<PowerFailure>>, &'static str> {
-        let mut values = object.values();
-        let count = values
-            .next()
-            .ok_or("empty")?
-            .map_err(|_| "malformed value list")?;
-        // `1-0:99.97.0()` (Iskra AM550): an empty log.
-        if count.is_empty() {
-            return Ok(Some(Vec::new()));
-        }
-        let count = parse_unsigned(count).ok_or("the entry count is not a number")?;
-        let mut log = Vec::with_capacity(count.min(16) as usize);
-        if count == 0 {
-            return Ok(Some(log));
-        }
-        let mut next = || next_entry(&mut values);
-        next()?; // the object logged, 0-0:96.7.19
-        for _ in 0..count {
-            let end = timestamp(next()?, zone)?;
-            let (number, unit) = split_unit(next()?);
-            if unit.is_some_and(|u| !u.eq_ignore_ascii_case(b"s")) {
-                return Err("unexpected unit");
-            }
-            let duration_s = parse_unsigned(number).ok_or("not a whole number of seconds")?;
-            // An unset end or the "unused" duration 2^31 - 1: an entry that never happened.
-            if end.is_set() && duration_s != UNUSED_DURATION_S {
-                log.push(PowerFailure { end, duration_s });
-            }
-        }
-        match values.next() {
-            None => Ok(Some(log)),
-            Some(_) => Err("more entries than announced"),
-        }
-    }
-}
-
-/// The one value of a single-valued object.
-fn single<'a>(object: &Object<'a>) -> Result<&'a [u8], &'static str> {
-    let [value] = exactly::<1>(object)?;
-    Ok(value)
-}
-
-/// Exactly `N` values.
-pub(crate) fn exactly<'a, const N: usize>(
-    object: &Object<'a>,
-) -> Result<[&'a [u8]; N], &'static str> {
-    let mut out = [&[][..]; N];
-    let mut values = object.values();
-    for slot in &mut out {
-        *slot = values
-            .next()
-            .ok_or("too few values")?
-            .map_err(|_| "malformed value list")?;
-    }
-    match values.next() {
-        None => Ok(out),
-        Some(_) => Err("too many values"),
-    }
-}
-
-/// The next value of a list whose length was announced.
-fn next_entry<'a>(values: &mut Values<'a>) -> Result<&'a [u8], &'static str> {
-    values
-        .next()
-        .ok_or("fewer entries than announced")?
-        .map_err(|_| "malformed value list")
-}
-
-fn small_integer(value: &[u8]) -> Result<u32, &'static str> {
-    State.value(value, ClockZone::default())
-}
-
-fn timestamp(value: &[u8], zone: ClockZone) -> Result<MeterTime, &'static str> {
-    Time.value(value, zone)
-}
-
 fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Hex-encoded text decoded to ASCII when every byte is printable, else the text as sent.
-pub fn decode_text(raw: &[u8]) -> String {
-    fn nibble(b: u8) -> Option<u8> {
-        (b as char).to_digit(16).map(|d| d as u8)
-    }
-    // An unset buffer: all 0xFF as sent (0x7F once p1-read has cleared the parity bit), or
-    // all "FF" in hex.
-    let unset = |b: &u8| matches!(b, 0xFF | 0x7F);
-    if raw.iter().all(unset)
-        || (raw.len() >= 2 && raw.iter().all(|b| b.eq_ignore_ascii_case(&b'F')))
-    {
-        return String::new();
-    }
-    if !raw.is_empty() && raw.len().is_multiple_of(2) {
-        let decoded: Option<String> = raw
-            .chunks_exact(2)
-            .map(|pair| {
-                let byte = nibble(pair[0])? << 4 | nibble(pair[1])?;
-                (0x20..0x7f).contains(&byte).then_some(byte as char)
-            })
-            .collect();
-        if let Some(text) = decoded {
-            return text;
-        }
-    }
-    faithful(raw)
-}
-
-/// Text as sent, each byte that is not UTF-8 written `\xNN`, so that nothing is lost.
-fn faithful(raw: &[u8]) -> String {
-    let mut text = String::with_capacity(raw.len());
-    for chunk in raw.utf8_chunks() {
-        text.push_str(chunk.valid());
-        for b in chunk.invalid() {
-            let _ = write!(text, "\\x{b:02X}");
-        }
-    }
-    text
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn unset_buffers_are_empty_and_other_bytes_are_kept_faithfully_regression_12() {
-        assert_eq!(decode_text(&[0xFF; 1024]), "");
-        // p1-read clears the parity bit: 0xFF arrives as 0x7F.
-        assert_eq!(decode_text(&[0x7F; 16]), "");
-        assert_eq!(decode_text(b"FFFFFFFF"), "");
-        assert_eq!(decode_text(b"caf\xE9!"), "caf\\xE9!");
-        assert_eq!(decode_text("café".as_bytes()), "café");
-    }
-
-    #[test]
-    fn hex_texts_decode_only_when_printable() {
-        assert_eq!(
-            decode_text(b"3153414733313031303231363035"),
-            "1SAG3101021605"
-        );
-        assert_eq!(decode_text(b"00000000000000"), "00000000000000");
-        assert_eq!(decode_text(b"09610"), "09610");
-        assert_eq!(decode_text(b"ADC3100000158491"), "ADC3100000158491");
-        assert_eq!(decode_text(b""), "");
-    }
-
-    use crate::reading::Reading;
+    use crate::contract::reading::Reading;
 
     fn decoded(text: &str) -> (Reading, Vec<LineIssue>) {
         let mut reading = Reading::default();

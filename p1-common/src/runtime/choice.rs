@@ -12,7 +12,7 @@
 ///     }
 /// }
 /// assert_eq!("up".parse::<Way>(), Ok(Way::Up));
-/// assert_eq!("left".parse::<Way>().unwrap_err(), "'left' is not a way: up, down");
+/// assert_eq!("left".parse::<Way>().unwrap_err().to_string(), "'left' is not a way: up, down");
 /// assert_eq!(Way::NAMES, ["up", "down"]);
 /// ```
 #[macro_export]
@@ -43,14 +43,41 @@ macro_rules! named_enum {
         }
 
         impl std::str::FromStr for $name {
-            type Err = String;
+            type Err = $crate::runtime::choice::NotOneOf;
 
-            fn from_str(text: &str) -> Result<Self, String> {
+            fn from_str(text: &str) -> Result<Self, Self::Err> {
                 match text {
                     $($text => Ok($name::$variant),)+
-                    _ => Err(format!("'{text}' is not {}: {}", $what, Self::NAMES.join(", "))),
+                    _ => Err($crate::runtime::choice::NotOneOf {
+                        text: text.to_string(),
+                        what: $what,
+                        names: Self::NAMES,
+                    }),
                 }
             }
         }
     };
 }
+
+/// A name that is none of an enum's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotOneOf {
+    pub text: String,
+    /// What the names name ("a mode").
+    pub what: &'static str,
+    pub names: &'static [&'static str],
+}
+
+impl std::fmt::Display for NotOneOf {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "'{}' is not {}: {}",
+            self.text,
+            self.what,
+            self.names.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for NotOneOf {}

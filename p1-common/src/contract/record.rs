@@ -19,10 +19,10 @@ use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::envelope::TelegramEnvelope;
-use crate::field::{Select as _, Selection};
-use crate::meter_time::MeterTime;
-use crate::reading::Reading;
+use crate::contract::envelope::TelegramEnvelope;
+pub use crate::contract::events::{PeakRecord, RelayEvent, SwitchState};
+use crate::contract::reading::Reading;
+use crate::contract::select::{Select as _, Selection};
 
 /// One line of the stream.
 #[allow(
@@ -55,67 +55,6 @@ impl Serialize for Record<'_> {
                 "a record of type '{kind}' is passed on as it came, not written anew"
             ))),
         }
-    }
-}
-
-/// A load switched on or off, and why.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename = "relay")]
-pub struct RelayEvent {
-    /// On the readings' clock (RFC 3339, whole seconds).
-    pub time: MeterTime,
-    pub load: String,
-    pub state: SwitchState,
-    pub reason: String,
-}
-
-/// The running quarter hour as the Belgian capacity tariff counts it (the average import over
-/// fixed quarters at :00, :15, :30 and :45), for controllers that want to stay under a budget.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename = "peak")]
-pub struct PeakRecord {
-    /// The reading's time.
-    pub time: MeterTime,
-    pub quarter_start: MeterTime,
-    /// Seconds of the quarter gone.
-    pub elapsed_s: u32,
-    /// The average import over the elapsed part of the quarter.
-    pub average_kw: f64,
-    /// The quarter's average if the import goes on as now.
-    pub projected_kw: f64,
-    /// The month's peak so far, as the meter says (`1-0:1.6.0`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub month_peak_kw: Option<f64>,
-    /// The quarter average to stay under: the higher of the limit and the month's peak, less
-    /// the margin.
-    pub budget_kw: f64,
-    /// How much more may be drawn, on top of the present net import, for the rest of the
-    /// quarter without going over the budget; negative: how much to shed.
-    pub headroom_kw: f64,
-    /// The average net import the rest of the quarter may have: the present net import plus
-    /// the headroom (what a controller that limits the whole connection wants).
-    pub allowed_kw: f64,
-}
-
-/// Whether a load is on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SwitchState {
-    On,
-    Off,
-}
-
-impl SwitchState {
-    pub fn from_on(on: bool) -> Self {
-        if on {
-            SwitchState::On
-        } else {
-            SwitchState::Off
-        }
-    }
-
-    pub fn is_on(self) -> bool {
-        self == SwitchState::On
     }
 }
 
@@ -326,7 +265,7 @@ impl Visitor<'_> for Word {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::reading::ReadingKey;
+    use crate::contract::reading::ReadingKey;
 
     const LINE: &str = r#"{"type":"reading","time":"2024-06-01T12:00:00+02:00","power_import_kw":0.5,"power_export_kw":0.0,"meter_id":"X1","demand_max_history":[{"month":"2024-05-01T00:00:00+02:00","time":null,"kw":1.0}],"mbus":[{"channel":1,"kind":"gas","value":1.5}]}"#;
 

@@ -1,0 +1,175 @@
+//! The macro that declares a reading type once, field by field.
+
+/// Declares a reading type, once, field by field: `/// doc line` then
+/// `key: Type = ["obis", ...] decoder,`. The struct (every field `Option<Type>`, plus `mbus`
+/// and `unknown`) and its [`FieldTable`] follow from that; it is written with
+/// `"type":"reading"` first, and reads with or without it. It must declare `received`,
+/// `header`, `meter_id` and `time`, which the decoder and the exporters use by name.
+#[macro_export]
+macro_rules! reading_fields {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident, keys $keys:ident {
+            $( #[doc = $doc:literal] $field:ident : $ty:ty = [$($obis:literal),*] $decoder:expr, )*
+        }
+    ) => {
+        #[derive(Debug, Clone, Default, PartialEq, $crate::serde::Serialize, $crate::serde::Deserialize)]
+        #[serde(crate = "::p1_common::serde", tag = "type", rename = "reading")]
+        $(#[$meta])*
+        $vis struct $name {
+            $(
+                #[doc = $doc]
+                #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "::p1_common::contract::reading_values::present")]
+                pub $field: Option<$ty>,
+            )*
+            /// M-Bus devices (gas, water, heat), by channel.
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            pub mbus: Vec<$crate::contract::reading_values::MbusDevice>,
+            /// Objects the parser does not know or could not read, with their values as sent.
+            #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+            pub unknown: std::collections::BTreeMap<String, Vec<String>>,
+        }
+
+        /// Every key of the reading, to name the ones a consumer reads (see
+        /// [`Selection`](::p1_common::contract::select::Selection)).
+        #[allow(non_camel_case_types, dead_code)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        $vis enum $keys {
+            $($field,)*
+            mbus,
+            unknown,
+        }
+
+        #[allow(dead_code)]
+        impl $keys {
+            /// The key of a name, if it is one.
+            fn from_name(name: &str) -> Option<$keys> {
+                Some(match name {
+                    $(stringify!($field) => $keys::$field,)*
+                    "mbus" => $keys::mbus,
+                    "unknown" => $keys::unknown,
+                    _ => return None,
+                })
+            }
+
+            /// The selection of these keys.
+            $vis const fn select(keys: &[$keys]) -> $crate::contract::select::Selection<$name> {
+                let mut bits = 0u128;
+                let mut i = 0;
+                while i < keys.len() {
+                    bits |= 1 << keys[i] as u32;
+                    i += 1;
+                }
+                $crate::contract::select::Selection::from_bits(bits)
+            }
+        }
+
+        const _: () = assert!(($keys::unknown as u32) < 128, "a Selection holds 128 keys");
+
+        impl $crate::contract::json::WriteJson for $name {
+            fn write_json(&self, out: &mut Vec<u8>) {
+                $crate::contract::json::entry(out, true, "type", &$crate::contract::json::TypeName("reading"));
+                $(
+                    if let Some(value) = &self.$field {
+                        $crate::contract::json::entry(out, false, stringify!($field), value);
+                    }
+                )*
+                if !self.mbus.is_empty() {
+                    $crate::contract::json::entry(out, false, "mbus", &self.mbus);
+                }
+                if !self.unknown.is_empty() {
+                    $crate::contract::json::unknown(out, &self.unknown);
+                }
+                out.push(b'}');
+            }
+        }
+
+        impl $crate::contract::select::Select for $name {
+            fn deserialize_selected<'de, A: $crate::serde::de::MapAccess<'de>>(
+                mut map: A,
+                wanted: $crate::contract::select::Selection<Self>,
+            ) -> Result<Self, A::Error> {
+                use $crate::contract::select::{KeySeed, Present};
+                use $crate::serde::de::IgnoredAny;
+                let mut reading = $name::default();
+                while let Some(key) = map.next_key_seed(KeySeed($keys::from_name))? {
+                    match key {
+                        Some(key) if wanted.has(key as u32) => match key {
+                            $($keys::$field => reading.$field = map.next_value::<Present<$ty>>()?.0,)*
+                            $keys::mbus => reading.mbus = map.next_value()?,
+                            $keys::unknown => reading.unknown = map.next_value()?,
+                        },
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(reading)
+            }
+        }
+
+        impl $crate::contract::field::FieldTable for $name {
+            fn fields() -> &'static [$crate::contract::field::Field<Self>] {
+                use $crate::contract::field::FieldValue as _;
+                use $crate::protocol::objects::Decode as _;
+                const FIELDS: &[$crate::contract::field::Field<$name>] = &[$(
+                    $crate::contract::field::Field {
+                        name: stringify!($field),
+                        obis: &[$($obis),*],
+                        doc: $doc.trim_ascii(),
+                        schema: <$ty as $crate::contract::field::FieldValue>::SCHEMA,
+                        line_type: <$ty as $crate::contract::field::FieldValue>::LINE_TYPE,
+                        measure: || $decoder.measure(),
+                        accepts: |object| $decoder.accepts(object),
+                        apply: |object, zone, reading| match $decoder.decode(object, zone)? {
+                            Some(value) => {
+                                reading.$field = Some(value);
+                                Ok(true)
+                            }
+                            None => Ok(false),
+                        },
+                        line_value: |reading| reading.$field.as_ref().and_then(|v| v.line_value()),
+                    },
+                )*];
+                FIELDS
+            }
+            fn by_code() -> &'static $crate::contract::field::CodeIndex {
+                static INDEX: std::sync::OnceLock<$crate::contract::field::CodeIndex> = std::sync::OnceLock::new();
+                INDEX.get_or_init(|| $crate::contract::field::CodeIndex::new(Self::fields()))
+            }
+            fn by_name() -> &'static [u16] {
+                static ORDER: std::sync::OnceLock<Vec<u16>> = std::sync::OnceLock::new();
+                ORDER.get_or_init(|| $crate::contract::field::name_order(Self::fields()))
+            }
+            fn clear(&mut self) {
+                let mut mbus = std::mem::take(&mut self.mbus);
+                mbus.clear();
+                *self = $name { mbus, ..$name::default() };
+            }
+            fn received(&self) -> Option<&str> {
+                self.received.as_deref()
+            }
+            fn time(&self) -> Option<$crate::protocol::meter_time::MeterTime> {
+                self.time
+            }
+            fn meter_id(&self) -> Option<&str> {
+                self.meter_id.as_deref()
+            }
+            fn mbus(&self) -> &[$crate::contract::reading_values::MbusDevice] {
+                &self.mbus
+            }
+            fn header_mut(&mut self) -> &mut Option<String> {
+                &mut self.header
+            }
+            fn meter_id_mut(&mut self) -> &mut Option<String> {
+                &mut self.meter_id
+            }
+            fn mbus_mut(&mut self) -> &mut Vec<$crate::contract::reading_values::MbusDevice> {
+                &mut self.mbus
+            }
+            fn unknown_mut(&mut self) -> &mut std::collections::BTreeMap<String, Vec<String>> {
+                &mut self.unknown
+            }
+        }
+    };
+}

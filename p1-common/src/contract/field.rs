@@ -1,0 +1,266 @@
+//! Reading fields declared once: each with its key, OBIS code(s), value type, decoder and doc
+//! line (see [`reading_fields!`](crate::reading_fields)). The decoder's lookup table, the
+//! schema text of `p1-parse --help` and `man 5 p1`, and the `InfluxDB` field types are all
+//! derived from that declaration, so a field added there is decoded, documented and exported
+//! with a fixed type.
+
+use std::fmt::Write as _;
+
+use crate::contract::reading_values::{DemandPeak, MbusDevice, PowerFailure};
+use crate::protocol::meter_time::{ClockZone, MeterTime};
+use crate::protocol::obis::Object;
+use crate::protocol::values::Measure;
+
+/// A value as `InfluxDB` stores it; a field keeps its type for ever.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LineValue {
+    Float(f64),
+    Integer(i64),
+}
+
+impl std::fmt::Display for LineValue {
+    /// The bare number (a float as Rust writes it shortest, an integer without `i`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LineValue::Float(v) => write!(f, "{v}"),
+            LineValue::Integer(i) => write!(f, "{i}"),
+        }
+    }
+}
+
+/// The type of an `InfluxDB` field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineType {
+    Float,
+    Integer,
+}
+
+/// What a field's value type says about the field: its name in the schema text, and how (or
+/// whether) it becomes an `InfluxDB` field.
+pub trait FieldValue {
+    /// The value column of the schema text.
+    const SCHEMA: &'static str;
+    /// Whether it becomes an `InfluxDB` field, and of which type.
+    const LINE_TYPE: Option<LineType> = None;
+    fn line_value(&self) -> Option<LineValue> {
+        None
+    }
+}
+
+impl FieldValue for f64 {
+    const SCHEMA: &'static str = "number";
+    const LINE_TYPE: Option<LineType> = Some(LineType::Float);
+    fn line_value(&self) -> Option<LineValue> {
+        self.is_finite().then_some(LineValue::Float(*self))
+    }
+}
+
+impl FieldValue for u32 {
+    const SCHEMA: &'static str = "integer";
+    const LINE_TYPE: Option<LineType> = Some(LineType::Integer);
+    fn line_value(&self) -> Option<LineValue> {
+        Some(LineValue::Integer(i64::from(*self)))
+    }
+}
+
+impl FieldValue for u64 {
+    const SCHEMA: &'static str = "integer";
+    const LINE_TYPE: Option<LineType> = Some(LineType::Integer);
+    fn line_value(&self) -> Option<LineValue> {
+        i64::try_from(*self).ok().map(LineValue::Integer)
+    }
+}
+
+impl FieldValue for String {
+    const SCHEMA: &'static str = "text";
+}
+
+impl FieldValue for MeterTime {
+    const SCHEMA: &'static str = "timestamp";
+}
+
+impl FieldValue for Vec<DemandPeak> {
+    const SCHEMA: &'static str = "[{\"month\":T,\"time\":T,\"kw\":N}]";
+}
+
+impl FieldValue for Vec<PowerFailure> {
+    const SCHEMA: &'static str = "[{\"end\":T,\"duration_s\":N}]";
+}
+
+/// One field of a reading type: the row of its table.
+pub struct Field<R> {
+    pub name: &'static str,
+    pub obis: &'static [&'static str],
+    pub doc: &'static str,
+    pub schema: &'static str,
+    pub line_type: Option<LineType>,
+    /// What it measures, from its decoder.
+    pub measure: fn() -> Measure,
+    pub accepts: fn(&Object<'_>) -> bool,
+    /// Decodes the object into its slot: `Ok(true)` when set.
+    pub apply: fn(&Object<'_>, ClockZone, &mut R) -> Result<bool, &'static str>,
+    pub line_value: fn(&R) -> Option<LineValue>,
+}
+
+impl<R> std::fmt::Debug for Field<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Field")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A reading type made by [`reading_fields!`].
+pub trait FieldTable: Sized + 'static {
+    /// Every field, in declaration (and output) order.
+    fn fields() -> &'static [Field<Self>];
+    /// Field indices by OBIS code.
+    fn by_code() -> &'static CodeIndex;
+    /// Field indices by name, sorted by name (the order of `InfluxDB` fields).
+    fn by_name() -> &'static [u16];
+    fn clear(&mut self);
+    fn received(&self) -> Option<&str>;
+    fn time(&self) -> Option<MeterTime>;
+    fn meter_id(&self) -> Option<&str>;
+    fn mbus(&self) -> &[MbusDevice];
+    fn header_mut(&mut self) -> &mut Option<String>;
+    fn meter_id_mut(&mut self) -> &mut Option<String>;
+    fn mbus_mut(&mut self) -> &mut Vec<MbusDevice>;
+    fn unknown_mut(&mut self) -> &mut std::collections::BTreeMap<String, Vec<String>>;
+
+    /// The fields an object of `code` (normalised) may set, in declaration order.
+    fn fields_for(code: &[u8]) -> impl ExactSizeIterator<Item = &'static Field<Self>> + use<Self> {
+        Self::by_code()
+            .get(code)
+            .iter()
+            .map(|&i| &Self::fields()[usize::from(i)])
+    }
+
+    /// The `InfluxDB` fields of a reading, by name: `(key, value)`.
+    fn line_values(&self) -> impl Iterator<Item = (&'static str, LineValue)> {
+        Self::by_name().iter().filter_map(|&i| {
+            let field = &Self::fields()[usize::from(i)];
+            (field.line_value)(self).map(|v| (field.name, v))
+        })
+    }
+}
+
+/// OBIS code to field indices: an open-addressing table, since the decoder looks up every
+/// object of every telegram (a binary search cost a tenth of the decoding).
+#[derive(Debug)]
+pub struct CodeIndex {
+    mask: usize,
+    /// `(code, start, len)` into `fields`, or an empty code for a free slot.
+    slots: Vec<(&'static [u8], u16, u16)>,
+    fields: Vec<u16>,
+}
+
+impl CodeIndex {
+    /// The index of a field table (for [`FieldTable::by_code`]).
+    pub fn new<R>(table: &'static [Field<R>]) -> CodeIndex {
+        let mut codes: Vec<(&'static [u8], u16)> = Vec::new();
+        for (i, field) in table.iter().enumerate() {
+            let i = u16::try_from(i).expect("fewer than 65536 fields");
+            codes.extend(field.obis.iter().map(|code| (code.as_bytes(), i)));
+        }
+        // Stable: fields sharing a code keep their declaration order.
+        codes.sort_by_key(|&(code, _)| code);
+        let capacity = (codes.len() * 2).next_power_of_two().max(8);
+        let mut index = CodeIndex {
+            mask: capacity - 1,
+            slots: vec![(&[][..], 0, 0); capacity],
+            fields: codes.iter().map(|&(_, i)| i).collect(),
+        };
+        let mut at = 0;
+        while at < codes.len() {
+            let code = codes[at].0;
+            let len = codes[at..].iter().take_while(|(c, _)| *c == code).count();
+            let mut slot = hash(code) & index.mask;
+            while !index.slots[slot].0.is_empty() {
+                slot = (slot + 1) & index.mask;
+            }
+            index.slots[slot] = (code, to_u16(at), to_u16(len));
+            at += len;
+        }
+        index
+    }
+
+    /// The field indices for `code`, empty when none.
+    pub fn get(&self, code: &[u8]) -> &[u16] {
+        let mut slot = hash(code) & self.mask;
+        loop {
+            let (known, start, len) = self.slots[slot];
+            if known.is_empty() {
+                return &[];
+            }
+            if known == code {
+                return &self.fields[usize::from(start)..usize::from(start) + usize::from(len)];
+            }
+            slot = (slot + 1) & self.mask;
+        }
+    }
+}
+
+fn to_u16(n: usize) -> u16 {
+    u16::try_from(n).expect("fewer than 65536 codes")
+}
+
+/// A hash of the bytes where OBIS codes differ (the length, the C and D groups, the end):
+/// a dozen instructions a lookup; collisions only cost a probe.
+fn hash(code: &[u8]) -> usize {
+    let n = code.len();
+    let at = |i: usize| u64::from(code.get(i).copied().unwrap_or(0));
+    let mix = (n as u64)
+        ^ (at(4) << 8)
+        ^ (at(5) << 16)
+        ^ (at(6) << 24)
+        ^ (at(n.wrapping_sub(3)) << 32)
+        ^ (at(n.wrapping_sub(1)) << 40)
+        ^ (at(2) << 48);
+    (mix.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as usize
+}
+
+/// Builds the name order of a field table (for [`FieldTable::by_name`]).
+pub fn name_order<R>(fields: &'static [Field<R>]) -> Vec<u16> {
+    let mut order: Vec<u16> = (0..fields.len())
+        .map(|i| u16::try_from(i).expect("fewer than 65536 fields"))
+        .collect();
+    order.sort_by_key(|&i| fields[usize::from(i)].name);
+    order
+}
+
+/// The key table of the schema text: one row a field, its OBIS codes, value type and doc.
+pub fn schema_rows<R: FieldTable>() -> String {
+    let mut out = String::new();
+    // The widest key and a space, so that every key stands apart from its code.
+    let name_width = R::fields().iter().map(|f| f.name.len()).max().unwrap_or(0) + 1;
+    let doc_column = 2 + name_width + 19;
+    for field in R::fields() {
+        let mut codes = field.obis.iter();
+        let first = codes.next().copied().unwrap_or("-");
+        let _ = write!(
+            out,
+            "  {:<name_width$}{first:<19}{}",
+            field.name, field.schema
+        );
+        // The doc on the same line when it fits in 80 columns, else on the next.
+        if doc_column + field.schema.len() + 2 + field.doc.len() <= 80 {
+            let _ = writeln!(out, ": {}", field.doc);
+        } else {
+            let _ = writeln!(out, "\n  {:<w$}{}", "", field.doc, w = name_width + 19);
+        }
+        for code in codes {
+            let _ = writeln!(out, "  {:<name_width$}{code}", "");
+        }
+    }
+    out
+}
+
+/// The `InfluxDB` integer fields of a reading type, for the schema text.
+pub fn integer_field_names<R: FieldTable>() -> Vec<&'static str> {
+    R::fields()
+        .iter()
+        .filter(|f| f.line_type == Some(LineType::Integer))
+        .map(|f| f.name)
+        .collect()
+}

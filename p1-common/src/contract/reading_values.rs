@@ -1,0 +1,130 @@
+//! The structured values of a reading: a month's peak in the 13-month history, an entry of
+//! the power-failure log, and a device on an M-Bus channel. Part of the record contract.
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::protocol::meter_time::MeterTime;
+
+/// An optional key that, when present, holds a value (so a `null` timestamp stays `null`
+/// rather than becoming an absent key on a round trip).
+///
+/// # Errors
+/// The value's own.
+#[inline]
+pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// The device on an M-Bus channel of `devices` (kept sorted by channel), added when new.
+pub fn mbus_channel(devices: &mut Vec<MbusDevice>, channel: u8) -> &mut MbusDevice {
+    let index = if let Some(i) = devices.iter().position(|d| d.channel == channel) {
+        i
+    } else {
+        let at = devices.partition_point(|d| d.channel < channel);
+        devices.insert(at, MbusDevice::new(channel));
+        at
+    };
+    &mut devices[index]
+}
+
+/// One month's peak in the 13-month history.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DemandPeak {
+    /// Start of the month the peak belongs to.
+    pub month: MeterTime,
+    /// When the peak quarter hour ended.
+    pub time: MeterTime,
+    pub kw: f64,
+}
+
+/// One entry of the long power-failure log.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct PowerFailure {
+    /// When the failure ended.
+    pub end: MeterTime,
+    pub duration_s: u64,
+}
+
+/// What kind of meter an M-Bus device is, from its device type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MbusKind {
+    Gas,
+    Heat,
+    Water,
+    #[default]
+    Other,
+}
+
+impl MbusKind {
+    /// Its name in the NDJSON and as an `InfluxDB` tag.
+    pub fn name(self) -> &'static str {
+        match self {
+            MbusKind::Gas => "gas",
+            MbusKind::Heat => "heat",
+            MbusKind::Water => "water",
+            MbusKind::Other => "other",
+        }
+    }
+
+    pub fn from_device_type(device_type: u32) -> Self {
+        match device_type {
+            3 => MbusKind::Gas,
+            4 | 12 => MbusKind::Heat,
+            7 => MbusKind::Water,
+            _ => MbusKind::Other,
+        }
+    }
+}
+
+/// A device on an M-Bus channel (1 to 4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MbusDevice {
+    pub channel: u8,
+    /// `0-n:24.1.0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_type: Option<u32>,
+    /// From the device type: gas 3, heat 4 and 12, water 7, else other.
+    #[serde(default)]
+    pub kind: MbusKind,
+    /// `0-n:96.1.0` or `0-n:96.1.1`, decoded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// `0-n:96.1.2`, decoded: the device's EAN code (absent when sent as dashes or zeros).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ean: Option<String>,
+    /// `0-n:24.4.0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valve: Option<u32>,
+    /// When the value was captured (last M-Bus contact).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub time: Option<MeterTime>,
+    /// `0-n:24.2.x` or DSMR 2.2/3 `0-n:24.3.0`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    /// The value's unit as sent (`m3`, `GJ`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+}
+
+impl MbusDevice {
+    pub fn new(channel: u8) -> Self {
+        MbusDevice {
+            channel,
+            device_type: None,
+            kind: MbusKind::Other,
+            id: None,
+            ean: None,
+            valve: None,
+            time: None,
+            value: None,
+            unit: None,
+        }
+    }
+}

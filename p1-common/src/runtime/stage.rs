@@ -1,0 +1,379 @@
+//! The stage loop every stage of the pipeline runs: records in on stdin, one line at a time,
+//! each passed on (with `--passthrough`) before what it leads to, read as a typed record and
+//! handed to the stage by its type; the stage's own threads and the signals post into the
+//! same inbox, and the stage's timer ticks. The loop blocks on that inbox until something
+//! comes or the next tick is due: an idle stage costs nothing.
+//!
+//! A stage is a type implementing [`Stage`]: what it does with each kind of record, with its
+//! events and on a tick. Everything else (the bounded reader, signals, passthrough, the
+//! rate-limited log of bad lines) is here, once.
+
+use std::io::StdoutLock;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use crate::contract::envelope::TelegramEnvelope;
+use crate::contract::events::{PeakRecord, RelayEvent};
+use crate::contract::reading::Reading;
+use crate::contract::record::{Record, RecordError};
+use crate::contract::select::Selection;
+use crate::runtime::error::{Context as _, Error};
+use crate::runtime::input::{Line, LineLog, LineSink, spawn_stdin_reader};
+use crate::runtime::output::RecordWriter;
+use crate::runtime::signals::{Signal, Signals};
+
+/// Where a stage writes: stdout, a record a line, flushed.
+pub type Stdout = RecordWriter<StdoutLock<'static>>;
+
+/// A record line is never longer (a reading is a few kB); a longer line is dropped whole.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// What a stage does with the stream. Each method has a default that does nothing, so a
+/// stage implements only what it consumes; the records it does not consume are passed on
+/// by the loop (with `--passthrough`) and otherwise ignored.
+pub trait Stage {
+    /// What the stage's own threads post to the loop (a broker's news, a control request).
+    type Event: Send + 'static;
+
+    /// The keys of a reading the stage reads (the rest is skipped unparsed); all by default.
+    fn reading_keys(&self) -> Option<Selection<Reading>> {
+        None
+    }
+
+    fn on_reading(
+        &mut self,
+        _reading: Reading,
+        _line: &str,
+        _out: &mut Out<'_>,
+    ) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn on_telegram(
+        &mut self,
+        _envelope: TelegramEnvelope<'_>,
+        _line: &str,
+        _out: &mut Out<'_>,
+    ) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn on_relay(
+        &mut self,
+        _event: RelayEvent,
+        _line: &str,
+        _out: &mut Out<'_>,
+    ) -> Result<(), Error> {
+        Ok(())
+    }
+
+    fn on_peak(&mut self, _peak: PeakRecord, _line: &str, _out: &mut Out<'_>) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// A record of a type the toolkit does not know (from a newer stage).
+    fn on_other(&mut self, _kind: &str, _line: &str, _out: &mut Out<'_>) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// A line that is not a record: warned about (rate-limited) and skipped by default.
+    fn on_bad_line(&mut self, why: RecordError, out: &mut Out<'_>) -> Result<(), Error> {
+        out.bad_line(format_args!("{why}: skipped"));
+        Ok(())
+    }
+
+    fn on_event(&mut self, _event: Self::Event, _out: &mut Out<'_>) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// When the next tick is due, if one is; [`Stage::on_tick`] must move it on.
+    fn next_tick(&self) -> Option<Instant> {
+        None
+    }
+
+    fn on_tick(&mut self, _out: &mut Out<'_>) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// SIGHUP.
+    fn on_hangup(&mut self, _out: &mut Out<'_>) -> Result<(), Error> {
+        Ok(())
+    }
+
+    /// SIGTERM or SIGINT: the input is read for [`Stage::drain`] more, then the loop ends.
+    fn on_stop(&mut self) {}
+
+    /// How long the input is still read after a stop request (the stages before are
+    /// stopping too, and their last records are on their way).
+    fn drain(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+/// What a stage's handlers write to, and where they report a bad line.
+pub struct Out<'a> {
+    writer: &'a mut Stdout,
+    log: &'a mut LineLog,
+    passthrough: bool,
+}
+
+impl std::fmt::Debug for Out<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Out")
+            .field("log", &self.log)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Out<'a> {
+    pub fn new(writer: &'a mut Stdout, log: &'a mut LineLog, passthrough: bool) -> Self {
+        Out {
+            writer,
+            log,
+            passthrough,
+        }
+    }
+
+    /// Writes a record as one line, flushed.
+    pub fn write(&mut self, record: &Record<'_>) -> Result<(), Error> {
+        self.writer.write(record)
+    }
+
+    /// Writes bytes as they are, flushed.
+    pub fn write_raw(&mut self, bytes: &[u8]) -> Result<(), Error> {
+        self.writer.write_raw(bytes)
+    }
+
+    /// Whether the input's lines are passed on.
+    pub fn passes_through(&self) -> bool {
+        self.passthrough
+    }
+
+    /// The line just read is bad, for `why` (a rate-limited warning).
+    pub fn bad_line(&mut self, why: impl std::fmt::Display) {
+        self.log.bad(why);
+    }
+
+    /// The input's line log: where the stream is, and how many lines were bad.
+    pub fn log(&self) -> &LineLog {
+        self.log
+    }
+
+    /// The line now read is number `line` of the input (for a reader that counts its own).
+    pub fn at_line(&mut self, line: u64) {
+        self.log.line = line;
+    }
+}
+
+/// One line through a stage: passed on as it came, then read as a record and handed to the
+/// stage by its type.
+pub fn dispatch<S: Stage + ?Sized>(
+    stage: &mut S,
+    line: &str,
+    out: &mut Out<'_>,
+) -> Result<(), Error> {
+    if out.passthrough {
+        out.writer.write_raw_line(line.as_bytes())?;
+    }
+    let text = line.trim_ascii();
+    if text.is_empty() {
+        return Ok(());
+    }
+    let record = match stage.reading_keys() {
+        Some(keys) => Record::from_json_selecting(text, keys),
+        None => Record::from_json(text),
+    };
+    match record {
+        Ok(Record::Reading(reading)) => stage.on_reading(reading.into_owned(), text, out),
+        Ok(Record::Telegram(envelope)) => stage.on_telegram(envelope, text, out),
+        Ok(Record::Relay(event)) => stage.on_relay(event.into_owned(), text, out),
+        Ok(Record::Peak(peak)) => stage.on_peak(peak.into_owned(), text, out),
+        Ok(Record::Other(kind)) => stage.on_other(&kind, text, out),
+        Err(why) => stage.on_bad_line(why, out),
+    }
+}
+
+/// How the loop ended, without an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    /// The input ended.
+    Input,
+    /// A stop was asked for (and the drain time is over).
+    Stopped,
+}
+
+impl End {
+    pub fn describe(self) -> &'static str {
+        match self {
+            End::Input => "end of input",
+            End::Stopped => "stop requested",
+        }
+    }
+}
+
+/// What comes into the loop.
+enum Message<E> {
+    Line(Line),
+    Signal(Signal),
+    Event(E),
+}
+
+impl<E: Send + 'static> LineSink for Sender<Message<E>> {
+    fn send(&self, line: Line) -> bool {
+        Sender::send(self, Message::Line(line)).is_ok()
+    }
+}
+
+/// What a stage's threads post events with; cheap to clone.
+pub struct Events<E> {
+    inbox: Sender<Message<E>>,
+}
+
+impl<E> Clone for Events<E> {
+    fn clone(&self) -> Self {
+        Events {
+            inbox: self.inbox.clone(),
+        }
+    }
+}
+
+impl<E> std::fmt::Debug for Events<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Events")
+    }
+}
+
+impl<E> Events<E> {
+    /// Posts an event; false once the loop is gone.
+    pub fn send(&self, event: E) -> bool {
+        self.inbox.send(Message::Event(event)).is_ok()
+    }
+}
+
+/// The loop of one stage: its inbox, its signals and its settings.
+pub struct Runtime<E> {
+    inbox: Receiver<Message<E>>,
+    sender: Sender<Message<E>>,
+    signals: Signals,
+    passthrough: bool,
+    queue: usize,
+    log: LineLog,
+}
+
+impl<E> std::fmt::Debug for Runtime<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("passthrough", &self.passthrough)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<E: Send + 'static> Runtime<E> {
+    /// Installs the signal handlers; stdin is read once [`Runtime::run`] starts.
+    pub fn start(passthrough: bool) -> Result<Self, Error> {
+        let (sender, inbox) = mpsc::channel();
+        let signals = Signals::install()?;
+        let to_loop = sender.clone();
+        signals.listen(move |signal| {
+            let _ = to_loop.send(Message::Signal(signal));
+        });
+        Ok(Runtime {
+            inbox,
+            sender,
+            signals,
+            passthrough,
+            queue: 64,
+            log: LineLog::default(),
+        })
+    }
+
+    /// Reads at most `lines` lines ahead of the stage (64 by default).
+    #[must_use]
+    pub fn read_ahead(mut self, lines: usize) -> Self {
+        self.queue = lines;
+        self
+    }
+
+    /// For the stage's threads.
+    pub fn events(&self) -> Events<E> {
+        Events {
+            inbox: self.sender.clone(),
+        }
+    }
+
+    pub fn signals(&self) -> &Signals {
+        &self.signals
+    }
+
+    /// The input's lines so far, and the bad ones.
+    pub fn log(&self) -> &LineLog {
+        &self.log
+    }
+
+    /// After the loop: the next event of the stage's threads within `within`, if one comes
+    /// (lines and signals are no longer looked at).
+    pub fn next_event(&self, within: Duration) -> Option<E> {
+        let until = Instant::now() + within;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            match self.inbox.recv_timeout(left) {
+                Ok(Message::Event(event)) => return Some(event),
+                Ok(_) if !left.is_zero() => {}
+                _ => return None,
+            }
+        }
+    }
+
+    /// Runs `stage` on stdin until the input ends, a stop is asked for (and drained), or
+    /// a handler fails.
+    pub fn run<S: Stage<Event = E>>(
+        &mut self,
+        stage: &mut S,
+        writer: &mut Stdout,
+    ) -> Result<End, Error> {
+        let buffers = spawn_stdin_reader(MAX_LINE, self.queue, self.sender.clone());
+        let mut stopped: Option<Instant> = None;
+        loop {
+            let drained = stopped.map(|at| at + stage.drain());
+            let wake = [stage.next_tick(), drained].into_iter().flatten().min();
+            let message = match wake {
+                None => self
+                    .inbox
+                    .recv()
+                    .map_err(|_| RecvTimeoutError::Disconnected),
+                Some(at) => self
+                    .inbox
+                    .recv_timeout(at.saturating_duration_since(Instant::now())),
+            };
+            let mut out = Out::new(writer, &mut self.log, self.passthrough);
+            match message {
+                Ok(Message::Line(Line::Text(text))) => {
+                    out.log.next();
+                    dispatch(stage, &text, &mut out)?;
+                    buffers.give_back(text);
+                }
+                Ok(Message::Line(Line::TooLong(bytes))) => out.log.too_long(bytes),
+                // The loop holds a sender itself: disconnected is never seen.
+                Ok(Message::Line(Line::End)) | Err(RecvTimeoutError::Disconnected) => {
+                    return Ok(End::Input);
+                }
+                Ok(Message::Line(Line::Failed(e))) => return Err(e).context("stdin"),
+                Ok(Message::Signal(Signal::Stop)) => {
+                    if stopped.is_none() {
+                        stopped = Some(Instant::now());
+                        stage.on_stop();
+                    }
+                }
+                Ok(Message::Signal(Signal::Hangup)) => stage.on_hangup(&mut out)?,
+                Ok(Message::Event(event)) => stage.on_event(event, &mut out)?,
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            if stopped.is_some_and(|at| at.elapsed() >= stage.drain()) {
+                return Ok(End::Stopped);
+            }
+            if stage.next_tick().is_some_and(|at| at <= Instant::now()) {
+                stage.on_tick(&mut out)?;
+            }
+        }
+    }
+}

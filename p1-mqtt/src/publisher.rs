@@ -1,0 +1,162 @@
+//! The stage: each record into the outbox, published as the connection allows; the broker's
+//! news (connected, lost, a message) come into the same loop as events.
+
+use std::time::Instant;
+
+use log::debug;
+use p1_common::Error;
+use p1_common::contract::envelope::TelegramEnvelope;
+use p1_common::contract::events::{PeakRecord, RelayEvent};
+use p1_common::contract::reading::Reading;
+use p1_common::runtime::stage::{Out, Stage};
+
+use crate::bridge::Bridge;
+use crate::broker::Event;
+use crate::connection::Connection;
+use crate::outbox::Outbox;
+use crate::topics::Topics;
+
+/// Where the meter's topics go, and under which id.
+#[derive(Debug, Clone)]
+pub(crate) struct Naming {
+    /// The first level of every topic.
+    pub(crate) prefix: String,
+    /// The meter id to publish under, before (or instead of) the readings'.
+    pub(crate) meter_id: Option<String>,
+    /// Home Assistant's discovery prefix, whose status topic is followed.
+    pub(crate) discovery: Option<String>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Publisher {
+    pub(crate) naming: Naming,
+    pub(crate) connection: Connection,
+    pub(crate) outbox: Outbox,
+    pub(crate) bridge: Option<Bridge>,
+}
+
+impl Publisher {
+    /// Starts the connection under the meter's id, once there is one.
+    fn start(&mut self, reading_id: Option<&str>) {
+        if self.connection.is_started() {
+            return;
+        }
+        let id = self
+            .naming
+            .meter_id
+            .clone()
+            .or_else(|| reading_id.filter(|id| !id.is_empty()).map(str::to_string));
+        let id = match (id, reading_id) {
+            (Some(id), _) => id,
+            // A reading without an id: a name all the same.
+            (None, Some(_)) => "meter".to_string(),
+            (None, None) => return,
+        };
+        self.connection.start(Topics::new(&self.naming.prefix, &id));
+    }
+
+    /// Publishes what is due while connected.
+    pub(crate) fn publish_due(&mut self) {
+        let Some((broker, topics)) = self.connection.up() else {
+            return;
+        };
+        if let Some(bridge) = self.bridge.as_mut() {
+            bridge.publish_due(broker, topics, &mut self.outbox);
+        }
+        self.outbox.publish_due(broker, topics);
+    }
+
+    /// The broker's news.
+    pub(crate) fn on_broker(&mut self, event: Event) {
+        match event {
+            Event::Connected => {
+                self.connection.connected();
+                if let Some((broker, topics)) = self.connection.up() {
+                    if let Some(prefix) = &self.naming.discovery {
+                        broker.subscribe(&format!("{prefix}/status"));
+                    }
+                    if let Some(bridge) = self.bridge.as_mut() {
+                        bridge.connected(broker, topics);
+                    }
+                }
+                self.outbox.connected();
+            }
+            Event::Lost(why) => self.connection.lost(&why),
+            Event::Message { topic, payload } => self.on_message(&topic, &payload),
+        }
+    }
+
+    fn on_message(&mut self, topic: &str, payload: &[u8]) {
+        let text = String::from_utf8_lossy(payload);
+        if let Some(prefix) = &self.naming.discovery
+            && topic == format!("{prefix}/status")
+        {
+            if text.trim() == "online" {
+                debug!("Home Assistant is online: discovery again");
+                self.outbox.discovery_due = true;
+            }
+            return;
+        }
+        if let (Some(bridge), Some((broker, topics))) = (self.bridge.as_mut(), self.connection.up())
+        {
+            bridge.command(topic, &text, broker, topics, &mut self.outbox);
+        }
+    }
+}
+
+impl Stage for Publisher {
+    type Event = Event;
+
+    fn on_reading(&mut self, reading: Reading, line: &str, _: &mut Out<'_>) -> Result<(), Error> {
+        self.start(Some(reading.meter_id.as_deref().unwrap_or_default()));
+        self.outbox.reading(reading, line);
+        self.publish_due();
+        Ok(())
+    }
+
+    fn on_relay(&mut self, event: RelayEvent, _: &str, _: &mut Out<'_>) -> Result<(), Error> {
+        let mut payload = serde_json::to_value(&event).unwrap_or_default();
+        if let Some(object) = payload.as_object_mut() {
+            object.remove("type");
+        }
+        // No meter yet: its events go under the configured id, or wait for the first reading.
+        self.start(None);
+        self.outbox.relay(&event.load, payload.to_string());
+        self.publish_due();
+        Ok(())
+    }
+
+    fn on_peak(&mut self, peak: PeakRecord, _: &str, _: &mut Out<'_>) -> Result<(), Error> {
+        if let Ok(json) = serde_json::to_string(&peak) {
+            self.outbox.peak(json);
+        }
+        self.publish_due();
+        Ok(())
+    }
+
+    fn on_telegram(
+        &mut self,
+        envelope: TelegramEnvelope<'_>,
+        _: &str,
+        _: &mut Out<'_>,
+    ) -> Result<(), Error> {
+        self.outbox.telegram(&envelope.telegram);
+        self.publish_due();
+        Ok(())
+    }
+
+    fn on_event(&mut self, event: Event, _: &mut Out<'_>) -> Result<(), Error> {
+        self.on_broker(event);
+        self.publish_due();
+        Ok(())
+    }
+
+    fn next_tick(&self) -> Option<Instant> {
+        self.connection.up().and(self.outbox.next_due())
+    }
+
+    fn on_tick(&mut self, _: &mut Out<'_>) -> Result<(), Error> {
+        self.publish_due();
+        Ok(())
+    }
+}

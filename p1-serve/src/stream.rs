@@ -1,0 +1,98 @@
+//! The record stream into the snapshot: the latest reading, telegram, peak record and load
+//! states stored for the HTTP workers, each valid telegram handed to the raw fan-out, and
+//! the mDNS advertisement started once a serial is known.
+
+use std::time::Instant;
+
+use mdns_sd::ServiceDaemon;
+use p1_common::Error;
+use p1_common::contract::envelope::TelegramEnvelope;
+use p1_common::contract::events::{PeakRecord, RelayEvent};
+use p1_common::contract::reading::Reading;
+use p1_common::runtime::stage::{Out, Stage};
+
+use crate::fanout::Fanout;
+use crate::snapshot::{self, Shared};
+use crate::{homewizard, mdns};
+
+/// p1-serve's side of the stream.
+pub(crate) struct Stream {
+    pub(crate) shared: Shared,
+    pub(crate) fanout: Option<Fanout>,
+    /// Advertise the API on this port, once a serial is known.
+    pub(crate) mdns_port: Option<u16>,
+    /// The serial HomeWizard clients see, when given.
+    pub(crate) serial: Option<String>,
+    pub(crate) mdns: Option<ServiceDaemon>,
+}
+
+impl Stream {
+    /// Advertises the API once the serial is known: given, or derived from the meter id of
+    /// the first reading.
+    pub(crate) fn advertise(&mut self, reading: Option<&Reading>) {
+        let Some(port) = self.mdns_port.take() else {
+            return;
+        };
+        let serial = self.serial.clone().or_else(|| {
+            reading
+                .and_then(|r| r.meter_id.as_deref())
+                .map(homewizard::serial_of)
+        });
+        match serial {
+            Some(serial) => self.mdns = mdns::advertise(port, &serial),
+            None => self.mdns_port = Some(port),
+        }
+    }
+
+    /// Ends the advertisement.
+    pub(crate) fn close(self) {
+        if let Some(daemon) = self.mdns {
+            let _ = daemon.shutdown();
+        }
+    }
+}
+
+impl Stage for Stream {
+    type Event = ();
+
+    fn on_reading(&mut self, reading: Reading, line: &str, _: &mut Out<'_>) -> Result<(), Error> {
+        self.advertise(Some(&reading));
+        let mut s = snapshot::write(&self.shared);
+        s.reading = Some(reading);
+        s.reading_line = Some(line.to_string());
+        s.reading_at = Some(Instant::now());
+        Ok(())
+    }
+
+    fn on_telegram(
+        &mut self,
+        envelope: TelegramEnvelope<'_>,
+        _: &str,
+        _: &mut Out<'_>,
+    ) -> Result<(), Error> {
+        if envelope.invalid.is_some() {
+            snapshot::write(&self.shared).crc_errors += 1;
+            return Ok(());
+        }
+        if let Some(fanout) = &self.fanout {
+            fanout.publish(&envelope.telegram);
+        }
+        let mut s = snapshot::write(&self.shared);
+        s.telegrams += 1;
+        s.telegram = Some(envelope.telegram.into_owned());
+        s.telegram_at = Some(Instant::now());
+        Ok(())
+    }
+
+    fn on_relay(&mut self, event: RelayEvent, _: &str, _: &mut Out<'_>) -> Result<(), Error> {
+        snapshot::write(&self.shared)
+            .loads
+            .insert(event.load.clone(), event);
+        Ok(())
+    }
+
+    fn on_peak(&mut self, peak: PeakRecord, _: &str, _: &mut Out<'_>) -> Result<(), Error> {
+        snapshot::write(&self.shared).peak = Some(peak);
+        Ok(())
+    }
+}
