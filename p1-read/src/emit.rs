@@ -1,8 +1,6 @@
 //! Writing telegrams out: envelopes or raw bytes, flushed one by one, with the counts and the
 //! hints a user needs when nothing good arrives.
 
-use std::io::StdoutLock;
-
 use chrono::{Local, SecondsFormat};
 use log::{info, warn};
 use p1_common::Error;
@@ -30,7 +28,7 @@ pub(crate) struct FrameInfo {
 }
 
 pub(crate) struct Emitter {
-    out: RecordWriter<StdoutLock<'static>>,
+    out: RecordWriter,
     source: String,
     raw: bool,
     keep_invalid: bool,
@@ -49,11 +47,7 @@ impl std::fmt::Debug for Emitter {
 }
 
 impl Emitter {
-    pub(crate) fn new(
-        out: RecordWriter<StdoutLock<'static>>,
-        source: &str,
-        settings: &OutputSettings,
-    ) -> Self {
+    pub(crate) fn new(out: RecordWriter, source: &str, settings: &OutputSettings) -> Self {
         Emitter {
             out,
             source: source.to_string(),

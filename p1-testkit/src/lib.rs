@@ -4,6 +4,7 @@
 //! whole process group, so no test can hang and none leaks a child. Signals are sent with a
 //! system call, never by running `kill` (minimal systems have no procps).
 
+pub mod finished;
 pub mod fs;
 pub mod http;
 pub mod influxd;
@@ -14,6 +15,7 @@ pub mod stats;
 pub mod telegram;
 pub mod tools;
 
+pub use finished::Finished;
 pub use fs::{TempDir, accept, free_port};
 pub use proc::{Proc, Signal, run, run_with};
 pub use tools::{skip_without, skip_without_optional, test_venv_python};

@@ -12,17 +12,19 @@ pub use nix::sys::signal::Signal;
 use nix::sys::signal::{kill, killpg};
 use nix::unistd::Pid;
 
+use crate::finished::Finished;
+
 /// How long a run may take before the test gives up on it.
 pub const RUN_DEADLINE: Duration = Duration::from_mins(1);
 
 /// Runs `command` to its end with `stdin` as its input, within [`RUN_DEADLINE`].
-pub fn run(command: &mut Command, stdin: &[u8]) -> Output {
+pub fn run(command: &mut Command, stdin: &[u8]) -> Finished {
     run_with(command, stdin, RUN_DEADLINE)
 }
 
 /// Runs `command` to its end with `stdin` as its input; past `deadline` its process group is
 /// killed and the test fails, showing what it wrote.
-pub fn run_with(command: &mut Command, stdin: &[u8], deadline: Duration) -> Output {
+pub fn run_with(command: &mut Command, stdin: &[u8], deadline: Duration) -> Finished {
     let mut child = spawn_in_group(command);
     let mut input = child.stdin.take().expect("stdin is piped");
     let data = stdin.to_vec();
@@ -37,11 +39,11 @@ pub fn run_with(command: &mut Command, stdin: &[u8], deadline: Duration) -> Outp
     let stdout = stdout.join().unwrap_or_default();
     let stderr = stderr.join().unwrap_or_default();
     if let Some(status) = status {
-        Output {
+        Finished::from(Output {
             status,
             stdout,
             stderr,
-        }
+        })
     } else {
         let _ = child.wait();
         panic!(

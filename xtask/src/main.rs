@@ -92,21 +92,32 @@ fn commands() -> Vec<Command> {
     ]
 }
 
-/// p1(5): the reading schema, the format shared by the binaries.
+/// p1(5): the records of the stream, each type with every key, generated from the record
+/// types; the configuration file of p1-relay and the schema p1-influx writes.
 fn section_five() -> String {
-    let mut page = String::from(
-        ".TH P1 5 \"\" \"p1 toolkit\"\n.SH NAME\np1 \\- the NDJSON records of the p1 toolkit\n.SH DESCRIPTION\n\
-         p1-read writes telegram envelopes, p1-parse readings, p1-relay relay events; one JSON object a line.\n\
-         .SS Telegram envelope\n.nf\n{\"type\":\"telegram\",\"received\":\"<RFC 3339, ms>\",\"source\":\"<SOURCE>\",\"telegram\":\"<exact text>\"}\n.fi\n.SS Reading\n.nf\n",
+    let records = p1_common::contract::schema::records();
+    let kinds: Vec<String> = records
+        .iter()
+        .map(|r| format!("\\fB{}\\fR", r.kind))
+        .collect();
+    let mut page = format!(
+        ".TH P1 5 \"\" \"p1 toolkit\"\n.SH NAME\np1 \\- the NDJSON records of the p1 toolkit\n\
+         .SH DESCRIPTION\nThe stages of the p1 toolkit exchange one stream of JSON objects, one a \
+         line, told apart by their \"type\": {}. A stage passes on the records it does not \
+         consume (--passthrough); a record of a type a stage does not know is passed on too. \
+         Keys are added, never renamed or retyped.\n.SH RECORDS\n",
+        kinds.join(", ")
     );
-    let schema = p1_common::contract::reading::schema();
-    page.push_str(&roff_escape(
-        schema
-            .split_once('\n')
-            .map_or(schema.as_str(), |(_, rest)| rest),
-    ));
-    page.push_str(".fi\n");
-    page.push_str(".SH \"RELAY EVENTS\"\n.nf\n{\"type\":\"relay\",\"time\":\"2024-06-12T10:31:00+02:00\",\"load\":\"boiler\",\"state\":\"on\",\"reason\":\"export 3.04 kW >= 2.20 kW for 60 s\"}\n.fi\n");
+    for record in &records {
+        page.push_str(&format!(
+            ".SS \"{}\"\n{}\n.nf\n",
+            record.kind,
+            roff_escape(record.about).trim_end()
+        ));
+        let keys = record.keys.trim_start_matches("READING SCHEMA\n");
+        page.push_str(&roff_escape(keys));
+        page.push_str(".fi\n");
+    }
     page.push_str(
         &preformatted_sections(p1_relay::AFTER_HELP, &["EXIT STATUS"]).replace(
             ".SH \"CONFIGURATION\"",
@@ -117,7 +128,12 @@ fn section_five() -> String {
         &preformatted_sections(&p1_influx::after_help(), &["EXIT STATUS"])
             .replace(".SH \"SCHEMA\"", ".SH \"INFLUXDB SCHEMA (p1-influx)\""),
     );
-    page.push_str(".SH SEE ALSO\np1-read(1), p1-parse(1), p1-relay(1), p1-influx(1)\n");
+    let tools: Vec<String> = commands()
+        .iter()
+        .map(|c| format!("{}(1)", c.get_name()))
+        .chain(["p1-pipeline(1)".to_string()])
+        .collect();
+    page.push_str(&format!(".SH SEE ALSO\n{}\n", tools.join(", ")));
     page
 }
 

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 crate::record_type! {
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-    pub struct TelegramEnvelope<'a> ("telegram", "A whole telegram as p1-read received it, read as Record::Telegram.") {
+    pub struct TelegramEnvelope<'a> ("telegram", "A whole telegram as p1-read received it (p1-read, one a telegram, written the moment its CRC line arrives).") {
         #[serde(borrow)]
         received: Cow<'a, str> => "when p1-read received it (RFC 3339, milliseconds, local time)",
         #[serde(borrow)]
@@ -27,5 +27,20 @@ crate::record_type! {
         system_title: Option<Cow<'a, str>> => "an encrypted meter's system title, in hex",
         #[serde(default, skip_serializing_if = "Option::is_none")]
         frame_counter: Option<u32> => "an encrypted meter's frame counter",
+    }
+}
+
+impl TelegramEnvelope<'_> {
+    /// The envelope, owning its text.
+    #[must_use]
+    pub fn into_owned(self) -> TelegramEnvelope<'static> {
+        TelegramEnvelope {
+            received: Cow::Owned(self.received.into_owned()),
+            source: Cow::Owned(self.source.into_owned()),
+            telegram: Cow::Owned(self.telegram.into_owned()),
+            invalid: self.invalid.map(|i| Cow::Owned(i.into_owned())),
+            system_title: self.system_title.map(|t| Cow::Owned(t.into_owned())),
+            frame_counter: self.frame_counter,
+        }
     }
 }

@@ -229,28 +229,42 @@ pub fn name_order<R>(fields: &'static [Field<R>]) -> Vec<u16> {
     order
 }
 
+/// The width of the key column of a reading type's schema table: the widest key and a space,
+/// so that every key stands apart from its code.
+pub fn key_width<R: FieldTable>() -> usize {
+    R::fields().iter().map(|f| f.name.len()).max().unwrap_or(0) + 1
+}
+
+/// The width of the OBIS column of the schema table.
+const OBIS_WIDTH: usize = 19;
+
+/// One row of the schema table: a key, its code and its value, in columns.
+pub fn schema_row(out: &mut String, key_width: usize, key: &str, obis: &str, value: &str) {
+    let _ = writeln!(
+        out,
+        "{}",
+        format!("  {key:<key_width$}{obis:<OBIS_WIDTH$}{value}").trim_end()
+    );
+}
+
 /// The key table of the schema text: one row a field, its OBIS codes, value type and doc.
 pub fn schema_rows<R: FieldTable>() -> String {
     let mut out = String::new();
-    // The widest key and a space, so that every key stands apart from its code.
-    let name_width = R::fields().iter().map(|f| f.name.len()).max().unwrap_or(0) + 1;
-    let doc_column = 2 + name_width + 19;
+    let name_width = key_width::<R>();
+    let doc_column = 2 + name_width + OBIS_WIDTH;
     for field in R::fields() {
         let mut codes = field.obis.iter();
         let first = codes.next().copied().unwrap_or("-");
-        let _ = write!(
-            out,
-            "  {:<name_width$}{first:<19}{}",
-            field.name, field.schema
-        );
         // The doc on the same line when it fits in 80 columns, else on the next.
         if doc_column + field.schema.len() + 2 + field.doc.len() <= 80 {
-            let _ = writeln!(out, ": {}", field.doc);
+            let value = format!("{}: {}", field.schema, field.doc);
+            schema_row(&mut out, name_width, field.name, first, &value);
         } else {
-            let _ = writeln!(out, "\n  {:<w$}{}", "", field.doc, w = name_width + 19);
+            schema_row(&mut out, name_width, field.name, first, field.schema);
+            schema_row(&mut out, name_width, "", "", field.doc);
         }
         for code in codes {
-            let _ = writeln!(out, "  {:<name_width$}{code}", "");
+            schema_row(&mut out, name_width, "", code, "");
         }
     }
     out

@@ -3,7 +3,7 @@
 //! This NDJSON form is a contract shared by the binaries and by users' `jq` scripts. Each field
 //! is declared once below; [`schema`] is the text `p1-parse --help` and its man page print.
 
-use crate::contract::field::{FieldTable, schema_rows};
+use crate::contract::field::{FieldTable, key_width, schema_row, schema_rows};
 use crate::contract::reading_values::mbus_channel;
 pub use crate::contract::reading_values::{DemandPeak, MbusDevice, MbusKind, PowerFailure};
 use crate::protocol::meter_time::MeterTime;
@@ -18,8 +18,39 @@ pub fn schema() -> String {
     let (intro, outro) = SCHEMA_PROSE
         .split_once("{fields}\n")
         .unwrap_or((SCHEMA_PROSE, ""));
-    format!("{intro}{}{outro}", schema_rows::<Reading>())
+    let width = key_width::<Reading>();
+    let mut table = String::new();
+    schema_row(&mut table, width, "key", "OBIS", "value");
+    schema_row(&mut table, width, "type", "-", "\"reading\"");
+    table.push_str(&schema_rows::<Reading>());
+    for (i, (obis, value)) in MBUS_ROWS.iter().enumerate() {
+        schema_row(
+            &mut table,
+            width,
+            if i == 0 { "mbus" } else { "" },
+            obis,
+            value,
+        );
+    }
+    schema_row(
+        &mut table,
+        width,
+        "unknown",
+        "anything else",
+        "{\"<obis>\": [\"raw value\", ...]}",
+    );
+    format!("{intro}{table}{outro}")
 }
+
+/// The rows of the M-Bus devices in the schema table: codes, and the value's shape.
+const MBUS_ROWS: [(&str, &str); 6] = [
+    ("0-n:24.1.0 type,", "[{\"channel\":1,\"device_type\":3,"),
+    ("0-n:96.1.0/96.1.1", "  \"kind\":\"gas\",\"id\":\"...\","),
+    ("id, 0-n:96.1.2", "  \"ean\":\"...\",\"valve\":1,"),
+    ("ean, 0-n:24.4.0", "  \"time\":T,\"value\":112.384,"),
+    ("valve, 0-n:24.2.x", "  \"unit\":\"m3\"}]"),
+    ("or 0-n:24.3.0 value", ""),
+];
 
 const SCHEMA_PROSE: &str = include_str!("reading-schema.txt");
 

@@ -75,6 +75,10 @@ impl fmt::Display for RecordError {
 impl std::error::Error for RecordError {}
 
 impl<'a> Record<'a> {
+    /// The type names of the records the stream knows, in the order a record flows through
+    /// the pipeline.
+    pub const KINDS: [&'static str; 4] = ["telegram", "reading", "relay", "peak"];
+
     /// Reads one line. `"type"` is looked for first, where every p1 program writes it; a line
     /// with it elsewhere (edited by a user's `jq`) is read a second time.
     ///
@@ -156,6 +160,18 @@ impl<'a> Record<'a> {
             other => Record::Other(other.to_string()),
         };
         Ok(record)
+    }
+
+    /// The record, owning what it borrowed from its line.
+    #[must_use]
+    pub fn into_owned(self) -> Record<'static> {
+        match self {
+            Record::Telegram(envelope) => Record::Telegram(envelope.into_owned()),
+            Record::Reading(reading) => Record::Reading(Cow::Owned(reading.into_owned())),
+            Record::Relay(event) => Record::Relay(Cow::Owned(event.into_owned())),
+            Record::Peak(peak) => Record::Peak(Cow::Owned(peak.into_owned())),
+            Record::Other(kind) => Record::Other(kind),
+        }
     }
 
     /// The record's type name.

@@ -6,7 +6,9 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use crate::contract::events::SwitchState;
+use crate::contract::envelope::TelegramEnvelope;
+use crate::contract::events::{PeakRecord, RelayEvent, SwitchState};
+use crate::contract::reading;
 use crate::protocol::meter_time::MeterTime;
 
 /// One key of a record type.
@@ -102,6 +104,39 @@ macro_rules! record_type {
     };
 }
 
+/// A record type as `man 5 p1` documents it.
+#[derive(Debug, Clone)]
+pub struct RecordDoc {
+    pub kind: &'static str,
+    pub about: &'static str,
+    /// Its keys, as a table (a reading's with the prose around it).
+    pub keys: String,
+}
+
+impl RecordDoc {
+    fn of<R: Documented>() -> Self {
+        RecordDoc {
+            kind: R::TYPE,
+            about: R::ABOUT,
+            keys: key_table::<R>(),
+        }
+    }
+}
+
+/// Every record type of the stream, in the order a record flows through the pipeline.
+pub fn records() -> Vec<RecordDoc> {
+    vec![
+        RecordDoc::of::<TelegramEnvelope<'_>>(),
+        RecordDoc {
+            kind: "reading",
+            about: "One telegram's values (p1-parse, one a valid telegram).",
+            keys: reading::schema(),
+        },
+        RecordDoc::of::<RelayEvent>(),
+        RecordDoc::of::<PeakRecord>(),
+    ]
+}
+
 /// The key table of a record type, as `man 5 p1` and the help texts print it.
 pub fn key_table<R: Documented>() -> String {
     let width = R::KEYS
@@ -163,8 +198,19 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::envelope::TelegramEnvelope;
-    use crate::contract::events::{PeakRecord, RelayEvent};
+    use crate::contract::record::Record;
+
+    /// Every type the stream knows is documented, once.
+    #[test]
+    fn every_record_type_is_documented() {
+        let kinds: Vec<&str> = records().iter().map(|r| r.kind).collect();
+        assert_eq!(kinds, Record::KINDS);
+        assert!(
+            records()
+                .iter()
+                .all(|r| !r.keys.is_empty() && r.about.ends_with('.'))
+        );
+    }
 
     /// Every key a record is written with is documented, and nothing else is.
     fn documented_keys_are_the_written_keys<R: Documented + serde::Serialize>(example: &R) {

@@ -1,5 +1,6 @@
 //! Record output: one record a line, flushed at once (the pipeline runs live at one telegram a
-//! second), with a closed pipe reported as a broken pipe ([`Kind::BrokenPipe`](crate::runtime::error::Kind)) so it ends the program quietly.
+//! second), with a closed pipe reported as a broken pipe
+//! ([`Kind::BrokenPipe`](crate::runtime::error::Kind)), so that it ends the program quietly.
 
 use std::io::{self, Write};
 
@@ -7,23 +8,27 @@ use crate::contract::json::WriteJson as _;
 use crate::contract::record::Record;
 use crate::runtime::error::{Context as _, Error};
 
-#[derive(Debug)]
-pub struct RecordWriter<W: Write> {
-    out: W,
+pub struct RecordWriter {
+    out: Box<dyn Write>,
     line: Vec<u8>,
 }
 
-impl RecordWriter<io::StdoutLock<'static>> {
+impl std::fmt::Debug for RecordWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecordWriter").finish_non_exhaustive()
+    }
+}
+
+impl RecordWriter {
     /// A writer on this process's stdout.
     pub fn stdout() -> Self {
         RecordWriter::new(io::stdout().lock())
     }
-}
 
-impl<W: Write> RecordWriter<W> {
-    pub fn new(out: W) -> Self {
+    /// A writer on `out`.
+    pub fn new(out: impl Write + 'static) -> Self {
         RecordWriter {
-            out,
+            out: Box::new(out),
             line: Vec::with_capacity(4096),
         }
     }

@@ -8,7 +8,6 @@
 //! events and on a tick. Everything else (the bounded reader, signals, passthrough, the
 //! rate-limited log of bad lines) is here, once.
 
-use std::io::StdoutLock;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
@@ -23,7 +22,7 @@ use crate::runtime::output::RecordWriter;
 use crate::runtime::signals::{Signal, Signals};
 
 /// Where a stage writes: stdout, a record a line, flushed.
-pub type Stdout = RecordWriter<StdoutLock<'static>>;
+pub type Stdout = RecordWriter;
 
 /// A record line is never longer (a reading is a few kB); a longer line is dropped whole.
 pub const MAX_LINE: usize = 1 << 20;
@@ -375,5 +374,117 @@ impl<E: Send + 'static> Runtime<E> {
                 stage.on_tick(&mut out)?;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::io::Write;
+    use std::rc::Rc;
+
+    use super::*;
+
+    /// What a stage was handed, in order.
+    #[derive(Default)]
+    struct Seen(Vec<String>);
+
+    impl Stage for Seen {
+        type Event = ();
+
+        fn on_reading(&mut self, reading: Reading, _: &str, _: &mut Out<'_>) -> Result<(), Error> {
+            self.0
+                .push(format!("reading {:?}", reading.power_import_kw));
+            Ok(())
+        }
+
+        fn on_telegram(
+            &mut self,
+            envelope: TelegramEnvelope<'_>,
+            _: &str,
+            _: &mut Out<'_>,
+        ) -> Result<(), Error> {
+            self.0.push(format!("telegram from {}", envelope.source));
+            Ok(())
+        }
+
+        fn on_relay(&mut self, event: RelayEvent, _: &str, _: &mut Out<'_>) -> Result<(), Error> {
+            self.0.push(format!("relay {}", event.load));
+            Ok(())
+        }
+
+        fn on_other(&mut self, kind: &str, _: &str, _: &mut Out<'_>) -> Result<(), Error> {
+            self.0.push(format!("other {kind}"));
+            Ok(())
+        }
+    }
+
+    /// A writer the test can read back.
+    #[derive(Clone, Default)]
+    struct Shared(Rc<RefCell<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.borrow_mut().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    const LINES: [&str; 6] = [
+        "{\"type\":\"reading\",\"power_import_kw\":0.5}\n",
+        "{\"type\":\"telegram\",\"received\":\"2024-06-01T12:00:00Z\",\"source\":\"sim\",\"telegram\":\"/X\"}\n",
+        "{\"type\":\"relay\",\"time\":\"2024-06-01T12:00:00+02:00\",\"load\":\"boiler\",\"state\":\"on\",\"reason\":\"r\"}\n",
+        "{\"type\":\"forecast\",\"solar_kw\":1.0}\n",
+        "{nope\n",
+        "\n",
+    ];
+
+    fn through(passthrough: bool) -> (Vec<String>, String, LineLog) {
+        let written = Shared::default();
+        let mut writer = RecordWriter::new(written.clone());
+        let mut log = LineLog::default();
+        let mut stage = Seen::default();
+        for line in LINES {
+            log.next();
+            let mut out = Out::new(&mut writer, &mut log, passthrough);
+            dispatch(&mut stage, line, &mut out).unwrap();
+        }
+        let text = String::from_utf8(written.0.borrow().clone()).unwrap();
+        (stage.0, text, log)
+    }
+
+    #[test]
+    fn records_go_to_the_stage_by_type_and_every_line_is_passed_on_before() {
+        let (seen, written, log) = through(true);
+        assert_eq!(
+            seen,
+            [
+                "reading Some(0.5)",
+                "telegram from sim",
+                "relay boiler",
+                "other forecast"
+            ]
+        );
+        assert_eq!(written, LINES.concat(), "every line, as it came");
+        assert_eq!((log.line, log.bad), (6, 1), "the line that is not JSON");
+        let (_, written, _) = through(false);
+        assert_eq!(written, "", "nothing passed on without --passthrough");
+    }
+
+    #[test]
+    fn a_line_that_is_no_record_says_why() {
+        let mut stage = Seen::default();
+        let why = Record::from_json("{nope").unwrap_err();
+        assert!(why.to_string().starts_with("not JSON"), "{why}");
+        let mut writer = RecordWriter::new(Shared::default());
+        let mut log = LineLog::default();
+        stage
+            .on_bad_line(why, &mut Out::new(&mut writer, &mut log, false))
+            .unwrap();
+        assert_eq!(log.bad, 1);
     }
 }

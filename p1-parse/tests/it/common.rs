@@ -1,8 +1,10 @@
 //! Helpers for running the real p1-parse binary on fixtures.
-#![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
+
+use p1_common::protocol::meter_time::MeterTime;
+use p1_testkit::Finished;
 
 pub fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
@@ -37,22 +39,14 @@ pub fn telegram_names(dir: &std::path::Path) -> Vec<String> {
 }
 
 /// Runs p1-parse with `args`, feeding `stdin`.
-pub fn p1_parse(args: &[&str], stdin: &[u8]) -> Output {
+pub fn p1_parse(args: &[&str], stdin: &[u8]) -> Finished {
     p1_testkit::run(
         Command::new(env!("CARGO_BIN_EXE_p1-parse")).args(args),
         stdin,
     )
 }
 
-/// The readings on stdout, parsed.
-pub fn readings(output: &Output) -> Vec<serde_json::Value> {
-    String::from_utf8(output.stdout.clone())
-        .expect("utf-8 stdout")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("each stdout line is JSON"))
-        .collect()
-}
-
-pub fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
+/// A timestamp as a reading holds it.
+pub fn time(text: &str) -> MeterTime {
+    MeterTime::parse_rfc3339(text).unwrap_or_else(|| panic!("not RFC 3339: {text}"))
 }

@@ -1,14 +1,15 @@
 //! Framing through the real binary: whatever surrounds the telegrams, every valid one comes
 //! out, in order, and nothing else.
 
-mod common;
+use p1_testkit::Finished;
 
-use common::*;
+use crate::common::*;
 
-fn meter_ids(output: &std::process::Output) -> Vec<String> {
-    readings(output)
-        .iter()
-        .map(|r| r["meter_id"].as_str().unwrap_or("").to_string())
+fn meter_ids(output: &Finished) -> Vec<String> {
+    output
+        .readings()
+        .into_iter()
+        .map(|r| r.meter_id.unwrap_or_default())
         .collect()
 }
 
@@ -22,11 +23,7 @@ fn a_stream_that_starts_mid_telegram() {
     input.extend(telegram(B));
     let output = p1_parse(&[], &input);
     assert_eq!(meter_ids(&output), ["1SAG3100721326"]);
-    assert!(
-        stderr(&output).contains("1 telegrams read, 1 emitted"),
-        "{}",
-        stderr(&output)
-    );
+    output.stderr_contains("1 telegrams read, 1 emitted");
 }
 
 #[test]
@@ -57,11 +54,7 @@ fn garbage_between_telegrams_is_skipped_and_counted() {
     input.extend(telegram(B));
     let output = p1_parse(&[], &input);
     assert_eq!(meter_ids(&output), ["1SAG3101021605", "1SAG3100721326"]);
-    assert!(
-        stderr(&output).contains("41 bytes of garbage skipped"),
-        "{}",
-        stderr(&output)
-    );
+    output.stderr_contains("41 bytes of garbage skipped");
 }
 
 #[test]
@@ -71,13 +64,13 @@ fn a_truncated_telegram_is_reported_and_the_next_is_read() {
     input.extend(telegram(B));
     let output = p1_parse(&[], &input);
     assert_eq!(meter_ids(&output), ["1SAG3100721326"]);
-    let err = stderr(&output);
+    let err = output.stderr();
     assert!(err.contains("stdin: byte 0: truncated telegram"), "{err}");
     assert!(err.contains("rejected: 1 truncated"), "{err}");
     // Truncated at the end of input too.
     let output = p1_parse(&[], &a[..600]);
-    assert!(readings(&output).is_empty());
-    assert!(stderr(&output).contains("truncated"));
+    assert!(output.readings().is_empty());
+    output.stderr_contains("truncated");
 }
 
 #[test]
@@ -87,9 +80,9 @@ fn a_capture_saved_with_lf_line_ends_is_checked_in_its_crlf_form() {
     input.extend(telegram(B).into_iter().filter(|&b| b != b'\r'));
     let output = p1_parse(&[], &input);
     assert_eq!(meter_ids(&output), ["1SAG3101021605", "1SAG3100721326"]);
-    let crlf = readings(&p1_parse(&[], &telegram(A)));
+    let crlf = p1_parse(&[], &telegram(A)).readings();
     assert_eq!(
-        readings(&p1_parse(&[], &lf)),
+        p1_parse(&[], &lf).readings(),
         crlf,
         "same values either way"
     );
@@ -103,11 +96,7 @@ fn an_oversize_frame_is_dropped_and_memory_stays_bounded() {
     input.extend(telegram(A));
     let output = p1_parse(&[], &input);
     assert_eq!(meter_ids(&output), ["1SAG3101021605"]);
-    assert!(
-        stderr(&output).contains("1 oversize"),
-        "{}",
-        stderr(&output)
-    );
+    output.stderr_contains("1 oversize");
 }
 
 #[test]
@@ -120,9 +109,9 @@ fn a_corrupted_telegram_names_where_and_both_crcs() {
     input.extend(&bad);
     input.extend(telegram(A));
     let output = p1_parse(&[], &input);
-    assert!(output.status.success());
+    output.success();
     assert_eq!(meter_ids(&output), ["1SAG3100721326", "1SAG3101021605"]);
-    let err = stderr(&output);
+    let err = output.stderr();
     let expected =
         format!("p1-parse: stdin: byte {offset}: CRC mismatch: telegram says 3AD7, computed ");
     assert!(err.contains(&expected), "{err}");
@@ -141,9 +130,8 @@ fn strict_stops_at_the_first_rejected_telegram_with_status_65() {
     input.extend(&bad);
     input.extend(telegram(A));
     let output = p1_parse(&["--strict"], &input);
-    assert_eq!(output.status.code(), Some(65));
+    output.status_is(65).stderr_contains("CRC mismatch");
     assert_eq!(meter_ids(&output), ["1SAG3100721326"]);
-    assert!(stderr(&output).contains("CRC mismatch"));
 }
 
 #[test]
@@ -159,14 +147,15 @@ fn envelopes_from_p1_read_mixed_with_raw_telegrams() {
     input.extend(format!("{envelope}\n").into_bytes());
     input.extend(b"{not json\n");
     let output = p1_parse(&[], &input);
-    let readings = readings(&output);
+    let readings = output.readings();
     assert_eq!(readings.len(), 3);
-    assert_eq!(readings[0]["received"], "2020-05-12T13:54:10.012+02:00");
-    assert_eq!(readings[0]["meter_id"], "1SAG3101021605");
-    assert!(readings[1].get("received").is_none());
-    assert_eq!(readings[2]["received"], "2020-05-12T13:54:10.012+02:00");
+    let received = Some("2020-05-12T13:54:10.012+02:00");
+    assert_eq!(readings[0].received.as_deref(), received);
+    assert_eq!(readings[0].meter_id.as_deref(), Some("1SAG3101021605"));
+    assert!(readings[1].received.is_none());
+    assert_eq!(readings[2].received.as_deref(), received);
     let bad_line = 3 + telegram(B).iter().filter(|&&b| b == b'\n').count();
-    let err = stderr(&output);
+    let err = output.stderr();
     assert!(
         err.contains(&format!("stdin: line {bad_line}: not a telegram envelope")),
         "{err}"
@@ -181,12 +170,8 @@ fn a_corrupted_telegram_inside_an_envelope_is_rejected() {
     let envelope =
         serde_json::json!({"type": "telegram", "received": "x", "source": "s", "telegram": text});
     let output = p1_parse(&[], format!("{envelope}\n").as_bytes());
-    assert!(readings(&output).is_empty());
-    assert!(
-        stderr(&output).contains("stdin: line 1: CRC mismatch"),
-        "{}",
-        stderr(&output)
-    );
+    assert!(output.readings().is_empty());
+    output.stderr_contains("stdin: line 1: CRC mismatch");
 }
 
 #[test]
@@ -196,19 +181,12 @@ fn a_bad_line_inside_a_valid_telegram_keeps_the_telegram_regression_2() {
     let crc = crc16_arc(body.as_bytes());
     let input = format!("{body}{crc:04X}\r\n");
     let output = p1_parse(&[], input.as_bytes());
-    let r = &readings(&output)[0];
-    assert_eq!(r["energy_import_t2_kwh"], 2.0);
-    assert_eq!(r["power_import_kw"], 1.5);
-    assert_eq!(
-        r["unknown"]["1-0:1.8.1"],
-        serde_json::json!(["00x123.000*kWh"])
-    );
-    assert!(r.get("energy_import_t1_kwh").is_none());
-    assert!(
-        stderr(&output).contains("1-0:1.8.1(00x123.000*kWh): not a number"),
-        "{}",
-        stderr(&output)
-    );
+    let r = &output.readings()[0];
+    assert_eq!(r.energy_import_t2_kwh, Some(2.0));
+    assert_eq!(r.power_import_kw, Some(1.5));
+    assert_eq!(r.unknown["1-0:1.8.1"], ["00x123.000*kWh"]);
+    assert!(r.energy_import_t1_kwh.is_none());
+    output.stderr_contains("1-0:1.8.1(00x123.000*kWh): not a number");
 }
 
 /// CRC-16/ARC written out here so the test does not trust the code under test.
@@ -232,12 +210,8 @@ fn a_dsmr_5_telegram_without_its_crc_is_rejected() {
     let text = String::from_utf8(telegram("v5.txt")).expect("utf-8");
     let stripped = text.replace("!6EEE", "!");
     let output = p1_parse(&[], stripped.as_bytes());
-    assert!(readings(&output).is_empty());
-    assert!(
-        stderr(&output).contains("no CRC, though the telegram's version"),
-        "{}",
-        stderr(&output)
-    );
+    assert!(output.readings().is_empty());
+    output.stderr_contains("no CRC, though the telegram's version");
     // DSMR 3 sends none, and is read.
-    assert_eq!(readings(&p1_parse(&[], &telegram("v3.txt"))).len(), 1);
+    assert_eq!(p1_parse(&[], &telegram("v3.txt")).readings().len(), 1);
 }

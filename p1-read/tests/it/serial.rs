@@ -1,11 +1,9 @@
 //! p1-read on a serial device, through real pseudo-terminals made by socat.
 
-mod common;
-
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -71,7 +69,7 @@ fn a_device_that_vanishes_and_comes_back_is_read_again_without_a_restart() {
     let dir = TempDir::new("vanish");
     let mut pty = PtyPair::new(dir.root());
     let device = pty.device.to_string_lossy().into_owned();
-    let mut reader = p1_read(&[&device]);
+    let mut reader = p1_read(&[&device, "-v"]);
     reader.wait_stderr("open at", WAIT);
     let telegrams = sim_telegrams(4, 3);
     pty.feed()
@@ -81,7 +79,8 @@ fn a_device_that_vanishes_and_comes_back_is_read_again_without_a_restart() {
 
     pty.unplug();
     reader.wait_stderr("reopening with backoff", WAIT);
-    std::thread::sleep(Duration::from_millis(1500));
+    // A reopening that finds no device, before the device comes back.
+    reader.wait_stderr("no such device", WAIT);
     let pty = PtyPair::new(dir.root());
     reader.wait_stderr("open again after", Duration::from_secs(20));
     let mut feed = pty.feed();
@@ -120,7 +119,7 @@ fn a_second_reader_on_the_same_device_fails_at_once_with_status_66() {
 fn a_missing_device_at_start_exits_66_naming_the_cable() {
     let output = p1_read_output(&["/dev/ttyUSB-p1-test-missing"], b"");
     assert_eq!(output.status.code(), Some(66));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = output.stderr();
     assert!(
         stderr.starts_with("p1-read: /dev/ttyUSB-p1-test-missing: "),
         "{stderr}"
@@ -157,7 +156,8 @@ fn silence_is_reported_once_and_data_again_noticed() {
     let mut reader = p1_read(&[&pty.device.to_string_lossy(), "--idle-warning", "1"]);
     reader.wait_stderr("open at", WAIT);
     reader.wait_stderr("no data for 1 s: check the cable", WAIT);
-    std::thread::sleep(Duration::from_millis(1500));
+    // The silence goes on past the warning period again: nothing more is said.
+    assert_eq!(reader.next_stderr(Duration::from_millis(1500)), None);
     pty.feed()
         .write_all(sim_telegrams(1, 1)[0].as_bytes())
         .expect("write");

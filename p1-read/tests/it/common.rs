@@ -1,15 +1,14 @@
 //! p1-read's test helpers over the shared test kit: the real binary, simulated telegrams,
 //! fragmented writes.
-#![allow(dead_code)]
 
 use std::io::Write;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
 
-#[allow(unused_imports)]
+use p1_common::contract::envelope::TelegramEnvelope;
+use p1_common::contract::record::Record;
 pub use p1_testkit::pty::PtyPair;
-#[allow(unused_imports)]
-pub use p1_testkit::{Proc, Signal, TempDir, accept, free_port, run, skip_without};
+pub use p1_testkit::{Finished, Proc, TempDir, accept, run, skip_without};
 
 /// p1-read with `args`, running.
 pub fn p1_read(args: &[&str]) -> Proc {
@@ -19,17 +18,25 @@ pub fn p1_read(args: &[&str]) -> Proc {
 }
 
 /// p1-read with `args` run to its end on `stdin`.
-pub fn p1_read_output(args: &[&str], stdin: &[u8]) -> Output {
+pub fn p1_read_output(args: &[&str], stdin: &[u8]) -> Finished {
     let mut command = Command::new(env!("CARGO_BIN_EXE_p1-read"));
     command.args(args);
     run(&mut command, stdin)
 }
 
+/// An envelope line, read.
+#[track_caller]
+pub fn envelope(line: &str) -> TelegramEnvelope<'static> {
+    match Record::from_json(line).map(Record::into_owned) {
+        Ok(Record::Telegram(envelope)) => envelope,
+        other => panic!("not an envelope: {other:?}: {line}"),
+    }
+}
+
 /// The `telegram` of an envelope line.
+#[track_caller]
 pub fn telegram_of(line: &str) -> String {
-    let v: serde_json::Value = serde_json::from_str(line).expect("envelope is JSON");
-    assert_eq!(v["type"], "telegram");
-    v["telegram"].as_str().expect("telegram text").to_string()
+    envelope(line).telegram.into_owned()
 }
 
 /// Telegrams from the simulated meter, deterministic.

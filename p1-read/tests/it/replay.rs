@@ -1,11 +1,9 @@
 //! p1-read on captures and stdin, and as a Unix filter.
 
-mod common;
-
 use std::process::Command;
 use std::time::Instant;
 
-use common::*;
+use crate::common::*;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_p1-read"))
@@ -23,21 +21,13 @@ fn a_capture_is_replayed_as_envelopes_with_the_exact_text() {
     let telegrams = sim_telegrams(5, 8);
     let path = capture(&dir, &telegrams);
     let output = run(bin().arg(&path), b"");
-    assert!(output.status.success());
-    let lines: Vec<serde_json::Value> = String::from_utf8(output.stdout)
-        .expect("utf-8")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("json"))
-        .collect();
-    assert_eq!(lines.len(), 5);
-    for (line, telegram) in lines.iter().zip(&telegrams) {
-        assert_eq!(line["type"], "telegram");
-        assert_eq!(line["telegram"].as_str(), Some(telegram.as_str()));
-        assert_eq!(
-            line["source"].as_str(),
-            Some(path.to_str().expect("utf-8 path"))
-        );
-        let received = line["received"].as_str().expect("received");
+    output.success();
+    let envelopes = output.envelopes();
+    assert_eq!(envelopes.len(), 5);
+    for (envelope, telegram) in envelopes.iter().zip(&telegrams) {
+        assert_eq!(envelope.telegram, telegram.as_str());
+        assert_eq!(envelope.source, path.to_str().expect("utf-8 path"));
+        let received: &str = &envelope.received;
         assert!(
             chrono::DateTime::parse_from_rfc3339(received).is_ok(),
             "{received}"
@@ -72,8 +62,8 @@ fn raw_output_is_a_capture_of_the_valid_telegrams() {
         telegrams[3].as_str(),
     ]
     .concat();
-    assert_eq!(String::from_utf8(output.stdout).expect("utf-8"), expected);
-    assert!(String::from_utf8_lossy(&output.stderr).contains("CRC mismatch"));
+    assert_eq!(output.stdout(), expected);
+    assert!(output.stderr().contains("CRC mismatch"));
 }
 
 #[test]
@@ -81,17 +71,16 @@ fn keep_invalid_passes_a_corrupted_frame_on_marked() {
     let mut telegram = sim_telegrams(1, 8).remove(0).into_bytes();
     telegram[100] ^= 1;
     let output = run(bin().args(["-", "--keep-invalid"]), &telegram);
-    let line: serde_json::Value = serde_json::from_slice(&output.stdout).expect("one envelope");
+    let envelopes = output.envelopes();
+    assert_eq!(envelopes.len(), 1);
     assert!(
-        line["invalid"]
-            .as_str()
+        envelopes[0]
+            .invalid
+            .as_deref()
             .expect("marked")
             .starts_with("CRC mismatch: telegram says")
     );
-    assert_eq!(
-        line["telegram"].as_str().map(str::as_bytes),
-        Some(&telegram[..])
-    );
+    assert_eq!(envelopes[0].telegram.as_bytes(), &telegram[..]);
 }
 
 #[test]
@@ -116,7 +105,8 @@ fn a_missing_capture_exits_66_and_bad_usage_2() {
     let output = run(bin().arg("no-such-capture.txt"), b"");
     assert_eq!(output.status.code(), Some(66));
     assert!(
-        String::from_utf8_lossy(&output.stderr)
+        output
+            .stderr()
             .starts_with("p1-read: no-such-capture.txt: no such file or directory\n")
     );
     let output = run(bin().args(["sim", "--data-bits", "9"]), b"");
@@ -130,14 +120,14 @@ fn a_closed_stdout_ends_it_quietly() {
         env!("CARGO_BIN_EXE_p1-read")
     );
     let output = run(Command::new("bash").args(["-c", &script]), b"");
-    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "0");
-    assert!(!String::from_utf8_lossy(&output.stderr).contains("Broken pipe"));
+    assert_eq!(output.stdout().trim(), "0");
+    assert!(!output.stderr().contains("Broken pipe"));
 }
 
 #[test]
 fn help_names_the_default_device_and_why_and_the_exit_statuses() {
     let output = run(bin().arg("--help"), b"");
-    let help = String::from_utf8_lossy(&output.stdout);
+    let help = output.stdout();
     assert!(
         help.contains("/dev/ttyUSB0, is what a USB P1 cable"),
         "{help}"

@@ -2,15 +2,14 @@
 //! frames in fragments through a pseudo-terminal come out whole and in order, the simulator
 //! plays an encrypted Smarty, and the keys are read from files others cannot read.
 
-mod common;
-
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::*;
-use serde_json::Value;
+use p1_common::contract::envelope::TelegramEnvelope;
+
+use crate::common::*;
 
 const WAIT: Duration = Duration::from_secs(10);
 const T210_KEY: &str = "5A6B3C2D1E0F9A8B7C6D5E4F30211203";
@@ -30,40 +29,26 @@ fn key_file(dir: &TempDir, name: &str, key: &str) -> String {
     path.to_string_lossy().into_owned()
 }
 
-fn envelopes(output: &std::process::Output) -> Vec<Value> {
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("an envelope"))
-        .collect()
-}
-
-fn stderr(output: &std::process::Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
 #[test]
 fn the_stream_gives_three_telegrams_one_tag_failure_and_one_replay_regression_16() {
     let dir = TempDir::new("encrypted-stream");
     let key = key_file(&dir, "key", T210_KEY);
     let stream = fixture("stream.bin").to_string_lossy().into_owned();
     let output = p1_read_output(&["--key-file", &key, &stream], b"");
-    assert!(output.status.success(), "{}", stderr(&output));
-    let got = envelopes(&output);
-    let counters: Vec<u64> = got
-        .iter()
-        .map(|e| e["frame_counter"].as_u64().unwrap_or(0))
-        .collect();
+    output.success();
+    let got = output.envelopes();
+    let counters: Vec<u32> = got.iter().filter_map(|e| e.frame_counter).collect();
     assert_eq!(counters, [1000, 1001, 1002]);
     let plaintext = std::fs::read_to_string(fixture("t210dr_plaintext.txt")).expect("plaintext");
     for envelope in &got {
-        assert_eq!(envelope["system_title"], "5341474455667788");
+        assert_eq!(envelope.system_title.as_deref(), Some("5341474455667788"));
         assert_eq!(
-            envelope["telegram"],
+            envelope.telegram,
             plaintext.as_str(),
             "the decrypted telegram"
         );
     }
-    let log = stderr(&output);
+    let log = output.stderr();
     assert!(log.contains("frame 1001: its tag does not verify"), "{log}");
     assert!(log.contains("--auth-key-file"), "says what to check: {log}");
     assert!(log.contains("frame 1001 after 1002: a replay"), "{log}");
@@ -86,9 +71,9 @@ fn the_real_smarty_frame_decrypts_to_its_plaintext_byte_for_byte_regression_16()
         b"",
     );
     let plaintext = std::fs::read(fixture("openhab_smarty_plaintext.txt")).expect("plaintext");
-    assert!(output.stdout == plaintext, "{}", stderr(&output));
+    assert!(output.stdout == plaintext, "{}", output.stderr());
     assert!(
-        stderr(&output).contains("CRC mismatch"),
+        output.stderr().contains("CRC mismatch"),
         "the CRC is still checked"
     );
 }
@@ -108,13 +93,13 @@ fn a_meter_with_its_own_authentication_key_fails_without_it_and_decrypts_with_it
         "a key that fails every frame is fatal"
     );
     assert!(
-        stderr(&output).contains("none whose tag verifies"),
+        output.stderr().contains("none whose tag verifies"),
         "{}",
-        stderr(&output)
+        output.stderr()
     );
     let output = p1_read_output(&["--key-file", &key, "--auth-key-file", &auth, &frame], b"");
-    assert!(output.status.success(), "{}", stderr(&output));
-    assert_eq!(envelopes(&output)[0]["frame_counter"], 77);
+    output.success();
+    assert_eq!(output.envelopes()[0].frame_counter, Some(77));
     let bad = fixture("bad_tag_fc1001.bin").to_string_lossy().into_owned();
     let output = p1_read_output(&["--key-file", &key, &bad], b"");
     assert_eq!(output.status.code(), Some(78));
@@ -129,20 +114,20 @@ fn keys_come_from_files_others_cannot_read_regression_16() {
     let stream = fixture("stream.bin").to_string_lossy().into_owned();
     let output = p1_read_output(&["--key-file", &key, &stream], b"");
     assert_eq!(output.status.code(), Some(78));
-    assert!(stderr(&output).contains("chmod 600"), "{}", stderr(&output));
+    assert!(output.stderr().contains("chmod 600"), "{}", output.stderr());
     let short = key_file(&dir, "short", "0011");
     let output = p1_read_output(&["--key-file", &short, &stream], b"");
     assert_eq!(output.status.code(), Some(78));
     assert!(
-        stderr(&output).contains("32 hexadecimal digits"),
+        output.stderr().contains("32 hexadecimal digits"),
         "{}",
-        stderr(&output)
+        output.stderr()
     );
-    assert!(!stderr(&output).contains("0011"), "a key is never logged");
+    assert!(!output.stderr().contains("0011"), "a key is never logged");
 }
 
 /// The simulated encrypted Smarty's `count` telegrams, with `extra` arguments.
-fn run_encrypted_sim(key: &str, count: usize, extra: &[&str]) -> std::process::Output {
+fn run_encrypted_sim(key: &str, count: usize, extra: &[&str]) -> Finished {
     let count = count.to_string();
     let mut args = vec![
         "sim",
@@ -162,8 +147,8 @@ fn run_encrypted_sim(key: &str, count: usize, extra: &[&str]) -> std::process::O
 fn encrypted_sim(dir: &TempDir, count: usize) -> (String, Vec<u8>) {
     let key = key_file(dir, "sim-key", T210_KEY);
     let output = run_encrypted_sim(&key, count, &["--raw"]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    (key, output.stdout)
+    output.success();
+    (key, output.stdout.clone())
 }
 
 /// Splits a stream of whole frames at their lengths.
@@ -188,18 +173,15 @@ fn the_simulator_plays_an_encrypted_smarty_regression_16() {
         "nothing in the clear"
     );
     let output = p1_read_output(&["--key-file", &key, "-"], &capture);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let got = envelopes(&output);
+    output.success();
+    let got = output.envelopes();
     assert_eq!(got.len(), 5);
-    assert_eq!(got[4]["frame_counter"], 5);
+    assert_eq!(got[4].frame_counter, Some(5));
     let direct = run_encrypted_sim(&key, 5, &["--key-file", &key]);
-    let telegrams = |envelopes: &[Value]| -> Vec<String> {
-        envelopes
-            .iter()
-            .map(|e| e["telegram"].as_str().unwrap_or("").to_string())
-            .collect()
+    let telegrams = |envelopes: &[TelegramEnvelope<'_>]| -> Vec<String> {
+        envelopes.iter().map(|e| e.telegram.to_string()).collect()
     };
-    assert_eq!(telegrams(&envelopes(&direct)), telegrams(&got));
+    assert_eq!(telegrams(&direct.envelopes()), telegrams(&got));
     assert!(telegrams(&got)[0].starts_with('/'));
 }
 
@@ -223,15 +205,11 @@ fn encrypted_frames_in_fragments_through_a_pty_come_out_whole_and_in_order_regre
         let garbage: Vec<u8> = (0..rng.below(30)).map(|_| rng.below(256) as u8).collect();
         feed.write_all(&garbage).expect("garbage");
     }
-    let counters: Vec<u64> = reader
+    let counters: Vec<u32> = reader
         .stdout_lines(20, WAIT)
         .iter()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).expect("json")["frame_counter"]
-                .as_u64()
-                .unwrap_or(0)
-        })
+        .filter_map(|l| envelope(l).frame_counter)
         .collect();
-    assert_eq!(counters, (1..=20).collect::<Vec<u64>>());
+    assert_eq!(counters, (1..=20).collect::<Vec<u32>>());
     assert_eq!(reader.terminate(WAIT).code(), Some(0));
 }

@@ -3,12 +3,13 @@
 //! whose every line is valid gives no warning (issue 12). Each value below was read off the
 //! telegram by hand.
 
-mod common;
-
 use std::path::PathBuf;
 
-use common::*;
-use serde_json::{Value, json};
+use p1_common::contract::reading::{DemandPeak, Reading};
+use p1_common::contract::record::Record;
+use p1_common::protocol::meter_time::MeterTime;
+
+use crate::common::*;
 
 fn corpus() -> PathBuf {
     fixtures().join("realworld")
@@ -27,13 +28,13 @@ fn utc_offset(name: &str) -> &'static str {
     }
 }
 
-fn read(name: &str) -> (Value, String) {
+fn read(name: &str) -> (Reading, String) {
     let bytes = std::fs::read(corpus().join(name)).expect("telegram");
     let output = p1_parse(&["--utc-offset", utc_offset(name)], &bytes);
-    assert!(output.status.success(), "{name}: {}", stderr(&output));
-    let mut readings = readings(&output);
+    output.success();
+    let mut readings = output.readings();
     assert_eq!(readings.len(), 1, "{name}");
-    (readings.remove(0), stderr(&output))
+    (readings.remove(0), output.stderr())
 }
 
 /// What p1-parse says besides its summary line.
@@ -52,17 +53,25 @@ fn the_landis_gyr_e360_peak_history_is_read_with_its_unset_entry_regression_12()
     ] {
         let (r, stderr) = read(name);
         assert_eq!(warnings(&stderr), Vec::<&str>::new(), "{name}");
-        assert_eq!(r["unknown"]["0-0:98.1.0"], Value::Null, "{name}");
-        assert!(r["demand_max_history"].is_array(), "{name}");
+        assert!(!r.unknown.contains_key("0-0:98.1.0"), "{name}");
+        assert!(r.demand_max_history.is_some(), "{name}");
     }
     let (r, _) = read("be_lg_e360_3ph_50221_azimut.txt");
     // (2)(1-0:1.6.0)(1-0:1.6.0)(241001000000S)(35255255255255255S)(00.000*kW)
     //    (251101000000W)(251029004500W)(03.772*kW)
     assert_eq!(
-        r["demand_max_history"],
-        json!([
-            {"month": "2024-10-01T00:00:00+02:00", "time": null, "kw": 0.0},
-            {"month": "2025-11-01T00:00:00+01:00", "time": "2025-10-29T00:45:00+01:00", "kw": 3.772},
+        r.demand_max_history,
+        Some(vec![
+            DemandPeak {
+                month: time("2024-10-01T00:00:00+02:00"),
+                time: MeterTime::UNSET,
+                kw: 0.0
+            },
+            DemandPeak {
+                month: time("2025-11-01T00:00:00+01:00"),
+                time: time("2025-10-29T00:45:00+01:00"),
+                kw: 3.772
+            },
         ])
     );
 }
@@ -70,7 +79,7 @@ fn the_landis_gyr_e360_peak_history_is_read_with_its_unset_entry_regression_12()
 #[test]
 fn an_empty_power_failure_log_is_an_empty_list_regression_12() {
     let (r, stderr) = read("nl_dsmr50_iskra_am550e_1014_1ph.txt");
-    assert_eq!(r["power_failure_log"], json!([]));
+    assert_eq!(r.power_failure_log, Some(Vec::new()));
     assert_eq!(warnings(&stderr), Vec::<&str>::new());
 }
 
@@ -80,30 +89,35 @@ fn every_si_prefix_of_a_keys_unit_is_scaled_regression_12() {
     assert_eq!(warnings(&stderr), Vec::<&str>::new());
     // (791*mA) (210*mA) (697*mA)
     assert_eq!(
-        [&r["current_l1_a"], &r["current_l2_a"], &r["current_l3_a"]],
-        [&json!(0.791), &json!(0.21), &json!(0.697)]
+        [r.current_l1_a, r.current_l2_a, r.current_l3_a],
+        [Some(0.791), Some(0.21), Some(0.697)]
     );
     let (r, _) = read("lt_eso_ct_93lines.txt");
-    assert_eq!(r["frequency_hz"], 49.0, "(0000.049*kHz)");
-    assert_eq!(r["voltage_l1_v"], 0.0, "(0000.000*kV)");
-    assert_eq!(r["unknown"]["1-0:32.7.0"], Value::Null);
+    assert_eq!(r.frequency_hz, Some(49.0), "(0000.049*kHz)");
+    assert_eq!(r.voltage_l1_v, Some(0.0), "(0000.000*kV)");
+    assert!(!r.unknown.contains_key("1-0:32.7.0"));
 }
 
 #[test]
 fn walloon_meters_limiter_peak_and_tariffs_regression_12() {
     let (r, stderr) = read("be_ores_iskra_mie5t_3ph_wallonia.txt");
     assert_eq!(warnings(&stderr), Vec::<&str>::new());
-    assert_eq!(r["limiter_threshold_kva"], 999.9, "0-0:17.0.0(999.9*kVA)");
+    assert_eq!(
+        r.limiter_threshold_kva,
+        Some(999.9),
+        "0-0:17.0.0(999.9*kVA)"
+    );
     // 1-0:1.6.0(08.832*kW)(260112223000): value first, a January time without S/W.
-    assert_eq!(r["demand_max_month_kw"], 8.832);
-    assert_eq!(r["demand_max_month_time"], "2026-01-12T22:30:00+01:00");
-    for key in ["energy_import_t3_kwh", "energy_export_t3_kwh"] {
-        assert_eq!(r[key], 0.0, "{key}");
-    }
-    let unknown: Vec<&String> = r["unknown"]
-        .as_object()
-        .map(|u| u.keys().collect())
-        .unwrap_or_default();
+    assert_eq!(r.demand_max_month_kw, Some(8.832));
+    assert_eq!(
+        r.demand_max_month_time,
+        Some(time("2026-01-12T22:30:00+01:00"))
+    );
+    assert_eq!(
+        (r.energy_import_t3_kwh, r.energy_export_t3_kwh),
+        (Some(0.0), Some(0.0))
+    );
+    let unknown: Vec<&String> = r.unknown.keys().collect();
     assert!(
         !unknown
             .iter()
@@ -115,7 +129,7 @@ fn walloon_meters_limiter_peak_and_tariffs_regression_12() {
 #[test]
 fn an_unset_all_ff_message_is_empty_regression_12() {
     let (r, _) = read("hu_aux_sanxing_ff_message.txt");
-    assert_eq!(r["message"], "");
+    assert_eq!(r.message.as_deref(), Some(""));
 }
 
 #[test]
@@ -123,8 +137,8 @@ fn an_empty_m_bus_slot_is_no_device_regression_12() {
     // 0-1:24.1.0() 0-1:96.1.0() 0-1:24.2.1(000101000000W)(00000000.0000)
     let (r, stderr) = read("nl_dsmr50_mcs_zero_placeholders.txt");
     assert_eq!(warnings(&stderr), Vec::<&str>::new());
-    assert_eq!(r["mbus"], Value::Null);
-    assert_eq!(r["unknown"]["0-1:24.1.0"], Value::Null);
+    assert!(r.mbus.is_empty());
+    assert!(!r.unknown.contains_key("0-1:24.1.0"));
 }
 
 /// Issue 12: every telegram gives exactly its expected reading (`realworld/expected/`, each
@@ -138,9 +152,11 @@ fn every_corpus_telegram_gives_exactly_its_expected_reading_regression_12() {
         let path = corpus()
             .join("expected")
             .join(name.replace(".txt", ".json"));
-        let expected: Value =
-            serde_json::from_slice(&std::fs::read(&path).expect("expected reading")).expect("json");
-        assert_eq!(read(name).0, expected, "{name}");
+        let text = std::fs::read_to_string(&path).expect("expected reading");
+        let Ok(Record::Reading(expected)) = Record::from_json(text.trim()) else {
+            panic!("{}: not a reading", path.display());
+        };
+        assert_eq!(read(name).0, expected.into_owned(), "{name}");
     }
 }
 
@@ -152,10 +168,7 @@ fn only_objects_no_specification_defines_stay_unknown_regression_12() {
         .iter()
         .flat_map(|name| {
             let (r, _) = read(name);
-            r["unknown"]
-                .as_object()
-                .map(|u| u.keys().cloned().collect::<Vec<_>>())
-                .unwrap_or_default()
+            r.unknown.into_keys().collect::<Vec<_>>()
         })
         .collect();
     left.sort();
@@ -237,11 +250,10 @@ fn the_whole_corpus_in_one_stream_gives_the_same_readings_crlf_or_lf_regression_
     for name in names() {
         let bytes = std::fs::read(corpus().join(&name)).expect("telegram");
         // One stream is read in one zone: each telegram alone in the same.
-        one_by_one.extend(readings(&p1_parse(&["-q"], &bytes)));
+        one_by_one.extend(p1_parse(&["-q"], &bytes).readings());
         stream.extend_from_slice(&bytes);
     }
-    let output = p1_parse(&["-q"], &stream);
-    assert_eq!(readings(&output), one_by_one, "CRLF");
+    assert_eq!(p1_parse(&["-q"], &stream).readings(), one_by_one, "CRLF");
     // The same with every CR stripped, as a capture saved on another system.
     let mut lf = Vec::with_capacity(stream.len());
     for (i, &b) in stream.iter().enumerate() {
@@ -249,7 +261,7 @@ fn the_whole_corpus_in_one_stream_gives_the_same_readings_crlf_or_lf_regression_
             lf.push(b);
         }
     }
-    assert_eq!(readings(&p1_parse(&["-q"], &lf)), one_by_one, "LF");
+    assert_eq!(p1_parse(&["-q"], &lf).readings(), one_by_one, "LF");
 }
 
 /// Issue 12: the edited telegrams of `unverified/` fail their CRC as published: rejected with
@@ -281,22 +293,18 @@ fn unverified_telegrams_are_rejected_and_read_only_under_ignore_crc_regression_1
     for (name, power, id) in expected {
         let bytes = std::fs::read(corpus().join("unverified").join(name)).expect("telegram");
         let output = p1_parse(&[], &bytes);
-        assert!(readings(&output).is_empty(), "{name}");
-        assert!(
-            stderr(&output).contains(": CRC mismatch: telegram says "),
-            "{name}"
-        );
-        let output = p1_parse(&["--ignore-crc"], &bytes);
-        let r = &readings(&output)[0];
-        assert_eq!(r["crc"], "not checked", "{name}");
-        assert_eq!(r["power_import_kw"], power, "{name}");
+        assert!(output.readings().is_empty(), "{name}");
+        output.stderr_contains(": CRC mismatch: telegram says ");
+        let r = &p1_parse(&["--ignore-crc"], &bytes).readings()[0];
+        assert_eq!(r.crc.as_deref(), Some("not checked"), "{name}");
+        assert_eq!(r.power_import_kw, Some(power), "{name}");
         if let Some(id) = id {
-            assert_eq!(r["meter_id"], id, "{name}");
+            assert_eq!(r.meter_id.as_deref(), Some(id), "{name}");
         }
     }
     // A telegram whose CRC is right says nothing about it, with or without the flag.
     let (r, _) = read("nl_dsmr50_sagemcom_t211.txt");
-    assert_eq!(r["crc"], Value::Null);
+    assert!(r.crc.is_none());
 }
 
 /// Issue 12: a code sent more than once keeps every occurrence, in order; a unit written
@@ -309,14 +317,10 @@ fn repeated_codes_are_all_kept_and_units_without_a_star_are_read_regression_12()
         .line("0-1:24.3.1(3)(4)")
         .build();
     let output = p1_parse(&[], telegram.as_bytes());
-    let r = &readings(&output)[0];
-    assert_eq!(r["energy_import_t1_kwh"], 123.456);
-    assert_eq!(r["unknown"]["0-1:24.3.1"], json!(["1", "2", "3", "4"]));
-    assert!(
-        !stderr(&output).contains("1-0:1.8.1"),
-        "{}",
-        stderr(&output)
-    );
+    let r = &output.readings()[0];
+    assert_eq!(r.energy_import_t1_kwh, Some(123.456));
+    assert_eq!(r.unknown["0-1:24.3.1"], ["1", "2", "3", "4"]);
+    output.stderr_lacks("1-0:1.8.1");
 }
 
 /// Issue 16: the Smarty's plaintext objects by name (the openHAB frame's plaintext, whose
@@ -325,31 +329,31 @@ fn repeated_codes_are_all_kept_and_units_without_a_star_are_read_regression_12()
 fn the_smartys_objects_are_read_by_name_regression_16() {
     let bytes = std::fs::read(fixtures().join("encrypted/openhab_smarty_plaintext.txt"))
         .expect("plaintext");
-    let output = p1_parse(&["-q", "--ignore-crc"], &bytes);
-    let r = &readings(&output)[0];
+    let r = &p1_parse(&["-q", "--ignore-crc"], &bytes).readings()[0];
     // 0-0:42.0.0(5341473130333037...) 0-0:17.0.0(77.376) 1-0:1.8.0(000006.695*kWh)
     // 1-0:4.8.0(000002.745*kvarh) 1-0:4.7.0(00.007) 0-0:96.3.10(1) 0-0:96.13.2()
     assert_eq!(
-        r["meter_id"],
-        "SAG1030700114004SAG1030700114004SAG1030700114004"
+        r.meter_id.as_deref(),
+        Some("SAG1030700114004SAG1030700114004SAG1030700114004")
     );
-    assert_eq!(r["device_name"], r["meter_id"]);
+    assert_eq!(r.device_name, r.meter_id);
     assert_eq!(
-        r["limiter_threshold_kva"], 77.376,
+        r.limiter_threshold_kva,
+        Some(77.376),
         "the Smarty's unitless limiter is kVA"
     );
-    assert_eq!(r["energy_import_total_kwh"], 6.695);
-    assert_eq!(r["reactive_energy_export_kvarh"], 2.745);
-    assert_eq!(r["reactive_power_export_kvar"], 0.007);
-    assert_eq!(r["breaker_state"], 1);
-    assert_eq!(r["message_2"], "");
-    assert_eq!(r["crc"], "not checked");
-    assert_eq!(r["unknown"], Value::Null, "nothing left unknown");
+    assert_eq!(r.energy_import_total_kwh, Some(6.695));
+    assert_eq!(r.reactive_energy_export_kvarh, Some(2.745));
+    assert_eq!(r.reactive_power_export_kvar, Some(0.007));
+    assert_eq!(r.breaker_state, Some(1));
+    assert_eq!(r.message_2.as_deref(), Some(""));
+    assert_eq!(r.crc.as_deref(), Some("not checked"));
+    assert!(r.unknown.is_empty(), "nothing left unknown");
     // 1-1:31.4.0 comes with two values: the import and the export current thresholds.
     let two = "/Lux5\\253663629_D\r\n\r\n1-1:31.4.0(100*A)(-100*A)\r\n!";
-    let r = &readings(&p1_parse(&["-q", "--ignore-crc"], two.as_bytes()))[0];
+    let r = &p1_parse(&["-q", "--ignore-crc"], two.as_bytes()).readings()[0];
     assert_eq!(
-        (&r["current_limit_import_a"], &r["current_limit_export_a"]),
-        (&100.0.into(), &(-100.0).into())
+        (r.current_limit_import_a, r.current_limit_export_a),
+        (Some(100.0), Some(-100.0))
     );
 }

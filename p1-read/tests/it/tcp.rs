@@ -1,12 +1,10 @@
 //! p1-read from a TCP source (ser2net, network dongles): a listener on 127.0.0.1.
 
-mod common;
-
 use std::io::Write;
 use std::net::TcpListener;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 const WAIT: Duration = Duration::from_secs(10);
 
