@@ -2,7 +2,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 /// One request as the server read it, and the status it answered (0: none).
@@ -55,11 +55,18 @@ impl Reply {
 
 type Handler = dyn Fn(&Request, usize) -> Reply + Send + Sync;
 
+/// The requests so far, and a wake-up for whoever waits for more.
+#[derive(Debug, Default)]
+struct Seen {
+    requests: Mutex<Vec<Request>>,
+    more: Condvar,
+}
+
 /// A server on 127.0.0.1, a thread per connection, one request per connection.
 #[derive(Debug, Clone)]
 pub struct HttpServer {
     pub url: String,
-    requests: Arc<Mutex<Vec<Request>>>,
+    seen: Arc<Seen>,
 }
 
 impl HttpServer {
@@ -67,22 +74,35 @@ impl HttpServer {
     pub fn start(reply: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static) -> HttpServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         let url = format!("http://{}", listener.local_addr().expect("its address"));
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let seen = Arc::clone(&requests);
+        let seen = Arc::new(Seen::default());
+        let server_seen = Arc::clone(&seen);
         let reply: Arc<Handler> = Arc::new(reply);
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(stream) = stream else { break };
-                let (seen, reply) = (Arc::clone(&seen), Arc::clone(&reply));
+                let (seen, reply) = (Arc::clone(&server_seen), Arc::clone(&reply));
                 std::thread::spawn(move || handle(stream, &seen, &*reply));
             }
         });
-        HttpServer { url, requests }
+        HttpServer { url, seen }
     }
 
     /// Every request so far, in the order they came.
     pub fn requests(&self) -> Vec<Request> {
-        self.requests.lock().expect("lock").clone()
+        self.seen.requests.lock().expect("lock").clone()
+    }
+
+    /// Waits (within `deadline`) until the requests so far satisfy `done`; the test fails,
+    /// naming `what`, if they do not in time.
+    #[track_caller]
+    pub fn wait_for(&self, what: &str, deadline: Duration, done: impl Fn(&[Request]) -> bool) {
+        let until = Instant::now() + deadline;
+        let mut requests = self.seen.requests.lock().expect("lock");
+        while !done(&requests) {
+            let left = until.saturating_duration_since(Instant::now());
+            assert!(!left.is_zero(), "{what}: not within {deadline:?}");
+            requests = self.seen.more.wait_timeout(requests, left).expect("lock").0;
+        }
     }
 
     /// The body lines of the requests answered with a 2xx status, in order.
@@ -95,23 +115,25 @@ impl HttpServer {
     }
 }
 
-fn handle(stream: TcpStream, seen: &Mutex<Vec<Request>>, reply: &Handler) {
+fn handle(stream: TcpStream, seen: &Seen, reply: &Handler) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let Some(mut request) = read_request(&stream) else {
         return;
     };
     let index = {
-        let mut seen = seen.lock().expect("lock");
-        seen.push(request.clone());
-        seen.len() - 1
+        let mut requests = seen.requests.lock().expect("lock");
+        requests.push(request.clone());
+        requests.len() - 1
     };
+    seen.more.notify_all();
     let answer = reply(&request, index);
     let mut stream = stream;
     match answer {
         Reply::Hang(duration) => std::thread::sleep(duration),
         Reply::Status(code, headers, body) => {
             request.status = code;
-            seen.lock().expect("lock")[index].status = code;
+            seen.requests.lock().expect("lock")[index].status = code;
+            seen.more.notify_all();
             let _ = write!(
                 stream,
                 "HTTP/1.1 {code} X\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",

@@ -1,14 +1,16 @@
 //! Scenario harness: scripted reading streams (timestamps and integrated import register
 //! included), the real p1-relay binary, and `command` switches that record what they did.
-#![allow(dead_code)]
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
-use chrono::{DateTime, Duration, FixedOffset, SecondsFormat};
-
-#[allow(unused_imports)]
-pub use p1_testkit::TempDir;
+use chrono::{DateTime, Duration, FixedOffset};
+use p1_common::contract::events::RelayEvent;
+use p1_common::contract::reading::Reading;
+use p1_common::contract::record::Record;
+use p1_common::protocol::meter_time::MeterTime;
+pub use p1_testkit::{Finished, TempDir};
 
 /// One reading a second, as p1-parse writes them.
 pub struct Stream {
@@ -32,18 +34,18 @@ impl Stream {
     pub fn hold(&mut self, seconds: u32, import_kw: f64, export_kw: f64) -> &mut Self {
         for _ in 0..seconds {
             self.energy_kwh += import_kw / 3600.0;
-            let mut reading = serde_json::json!({
-                "type": "reading",
-                "time": self.time.to_rfc3339_opts(SecondsFormat::Secs, false),
-                "power_import_kw": import_kw,
-                "power_export_kw": export_kw,
-                "energy_import_t1_kwh": (self.energy_kwh * 1000.0).floor() / 1000.0,
-                "energy_import_t2_kwh": 0.0,
-            });
-            if let Some(peak) = self.month_peak_kw {
-                reading["demand_max_month_kw"] = peak.into();
-            }
-            self.lines.push(reading.to_string());
+            let reading = Reading {
+                time: Some(MeterTime::from_datetime(self.time)),
+                power_import_kw: Some(import_kw),
+                power_export_kw: Some(export_kw),
+                energy_import_t1_kwh: Some((self.energy_kwh * 1000.0).floor() / 1000.0),
+                energy_import_t2_kwh: Some(0.0),
+                demand_max_month_kw: self.month_peak_kw,
+                ..Reading::default()
+            };
+            let record = Record::Reading(Cow::Owned(reading));
+            self.lines
+                .push(serde_json::to_string(&record).expect("a reading serialises"));
             self.time += Duration::seconds(1);
         }
         self
@@ -84,52 +86,33 @@ pub fn switched(dir: &TempDir) -> Vec<String> {
         .collect()
 }
 
-pub fn p1_relay(args: &[&str], stdin: &str) -> Output {
+pub fn p1_relay(args: &[&str], stdin: &str) -> Finished {
     p1_testkit::run(
         Command::new(env!("CARGO_BIN_EXE_p1-relay")).args(args),
         stdin.as_bytes(),
     )
 }
 
-pub fn run(config: &Path, stream: &Stream) -> Output {
+pub fn run(config: &Path, stream: &Stream) -> Finished {
     p1_relay(
         &["--config", config.to_str().expect("path")],
         &stream.text(),
     )
 }
 
-/// A relay event: (time, load, state, reason).
-#[derive(Debug, Clone, PartialEq)]
-pub struct Event {
-    pub time: String,
-    pub load: String,
-    pub state: String,
-    pub reason: String,
-}
-
-pub fn events(output: &Output) -> Vec<Event> {
-    String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["type"] == "relay")
-        .map(|v| Event {
-            time: v["time"].as_str().unwrap_or("").to_string(),
-            load: v["load"].as_str().unwrap_or("").to_string(),
-            state: v["state"].as_str().unwrap_or("").to_string(),
-            reason: v["reason"].as_str().unwrap_or("").to_string(),
-        })
-        .collect()
+/// The relay events of a run.
+pub fn events(output: &Finished) -> Vec<RelayEvent> {
+    output.relay_events()
 }
 
 /// The events the rules caused (not start and exit), as "HH:MM:SS load state".
-pub fn switches(output: &Output) -> Vec<String> {
+pub fn switches(output: &Finished) -> Vec<String> {
     events(output)
         .into_iter()
         .filter(|e| e.reason != "start" && !e.reason.starts_with("exit"))
-        .map(|e| format!("{} {} {}", &e.time[11..19], e.load, e.state))
+        .map(|e| {
+            let state = if e.state.is_on() { "on" } else { "off" };
+            format!("{} {} {state}", &e.time.to_string()[11..19], e.load)
+        })
         .collect()
-}
-
-pub fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }

@@ -1,10 +1,10 @@
 //! p1-influx against a real `InfluxDB` 1.x: values and types written, outages survived.
 
-mod common;
+use std::time::Duration;
 
-use std::time::{Duration, Instant};
+use p1_testkit::wait_until;
 
-use common::*;
+use crate::common::*;
 
 fn args<'a>(influxd: &'a str, spool: &'a str) -> Vec<&'a str> {
     vec!["--url", influxd, "--db", "p1", "--spool-dir", spool]
@@ -33,8 +33,8 @@ fn readings_mbus_and_relay_events_land_with_their_values_and_types() {
     let url = influxd.url();
     let spool_dir = spool.root().to_string_lossy().into_owned();
     let output = p1_influx(&args(&url, &spool_dir), &input, &[]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let err = stderr(&output);
+    output.success();
+    let err = output.stderr();
     assert!(err.contains("stdin: line 6: not JSON"), "{err}");
     assert!(
         err.contains("stdin: line 7: a reading with no numeric value to write"),
@@ -136,10 +136,12 @@ fn a_server_that_goes_down_mid_stream_and_comes_back_gets_every_point_once() {
         influx.write(text.as_bytes());
     };
     feed(&mut influx, &lines[..200]);
-    std::thread::sleep(Duration::from_millis(1500));
+    wait_until("the first 200 points in influxd", || {
+        influxd.count("p1", "SELECT count(power_import_kw) FROM p1") == 200
+    });
     influxd.stop();
     feed(&mut influx, &lines[200..400]);
-    std::thread::sleep(Duration::from_millis(2500));
+    influx.wait_stderr("cannot reach the server", Duration::from_secs(20));
     influxd.resume();
     feed(&mut influx, &lines[400..]);
     influx.close_stdin();
@@ -177,15 +179,9 @@ fn killed_while_the_server_is_down_it_sends_the_spool_after_a_restart() {
         spool.root(),
     );
     influx.write(numbered_readings(450, 1_700_100_000).as_bytes());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while spooled_lines(spool.root()) < 450 {
-        assert!(
-            Instant::now() < deadline,
-            "spooled {}",
-            spooled_lines(spool.root())
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("450 lines in the spool", || {
+        spooled_lines(spool.root()) >= 450
+    });
     influx.signal(Signal::SIGKILL);
     influx.wait(Duration::from_secs(10));
 
@@ -193,7 +189,7 @@ fn killed_while_the_server_is_down_it_sends_the_spool_after_a_restart() {
     let url = influxd.url();
     let spool_dir = spool.root().to_string_lossy().into_owned();
     let output = p1_influx(&args(&url, &spool_dir), "", &[]);
-    assert!(output.status.success(), "{}", stderr(&output));
+    output.success();
     assert_eq!(
         influxd.count("p1", "SELECT count(power_import_kw) FROM p1"),
         450
@@ -213,13 +209,12 @@ fn an_unknown_database_keeps_the_data_and_says_what_to_fix() {
         spool.root(),
     );
     influx.write(numbered_readings(5, 1_700_200_000).as_bytes());
-    std::thread::sleep(Duration::from_millis(2500));
+    influx.wait_stderr(
+        "404: not found: check --url and --db",
+        Duration::from_secs(20),
+    );
     assert_eq!(influx.terminate(Duration::from_secs(20)).code(), Some(0));
     let err = influx.rest_of_stderr(Duration::from_secs(5)).join("\n");
-    assert!(
-        err.contains("404: not found: check --url and --db"),
-        "{err}"
-    );
     assert!(err.contains("CREATE DATABASE"), "{err}");
     assert_eq!(spooled_lines(spool.root()), 5, "kept for the next run");
 }

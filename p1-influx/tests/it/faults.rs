@@ -1,10 +1,10 @@
 //! p1-influx against a scripted local HTTP server: the 2.x and 3.x APIs, and faults.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
+use p1_testkit::{wait_until, wait_within};
+
+use crate::common::*;
 use p1_testkit::http::{HttpServer, Reply, Request};
 
 fn serve(reply: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static) -> HttpServer {
@@ -24,7 +24,7 @@ fn run(
     extra: &[&str],
     input: &str,
     envs: &[(&str, &str)],
-) -> (std::process::Output, TempDir) {
+) -> (Finished, TempDir) {
     let spool = TempDir::new("spool");
     let mut args = vec!["--url", &server.url, "--spool-dir"];
     let spool_dir = spool.root().to_string_lossy().into_owned();
@@ -48,7 +48,7 @@ fn v2_with_a_token_gzip_and_a_429_retry_after() {
         &readings(20),
         &[("INFLUX_TOKEN", "s3cret-token")],
     );
-    assert!(output.status.success(), "{}", stderr(&output));
+    output.success();
     let requests = server.requests();
     assert_eq!(requests.len(), 2);
     assert_eq!(
@@ -66,12 +66,12 @@ fn v2_with_a_token_gzip_and_a_429_retry_after() {
     );
     assert_eq!(server.delivered_lines().len(), 20);
     assert!(
-        stderr(&output).contains("waiting 1 s as it asks"),
+        output.stderr().contains("waiting 1 s as it asks"),
         "{}",
-        stderr(&output)
+        output.stderr()
     );
     assert!(
-        !stderr(&output).contains("s3cret"),
+        !output.stderr().contains("s3cret"),
         "the token never appears in a log line"
     );
 }
@@ -103,7 +103,7 @@ fn v3_with_a_bearer_token_and_a_503() {
         &readings(3),
         &[],
     );
-    assert!(output.status.success(), "{}", stderr(&output));
+    output.success();
     let requests = server.requests();
     assert_eq!(
         requests[0].path,
@@ -125,7 +125,7 @@ fn a_v1_partial_write_drops_the_rejected_lines_and_is_not_resent() {
     let (output, spool) = run(&server, &["--db", "p1"], &readings(10), &[]);
     assert!(output.status.success());
     assert_eq!(server.requests().len(), 1);
-    assert!(stderr(&output).contains("rejected some lines, which are dropped: {\"error\":\"partial write: field type conflict"), "{}", stderr(&output));
+    assert!(output.stderr().contains("rejected some lines, which are dropped: {\"error\":\"partial write: field type conflict"), "{}", output.stderr());
     assert_eq!(spooled_lines(spool.root()), 0);
 }
 
@@ -151,10 +151,11 @@ fn v2_rejecting_a_whole_batch_is_split_to_find_the_bad_line() {
     assert_eq!(delivered.len(), 30);
     assert!(!delivered.iter().any(|l| l.contains("BAD")));
     assert!(
-        stderr(&output)
+        output
+            .stderr()
             .contains("line rejected and dropped: p1,meter_id=BAD power_import_kw=1 1704067200"),
         "{}",
-        stderr(&output)
+        output.stderr()
     );
 }
 
@@ -173,17 +174,12 @@ fn too_large_batches_are_split() {
     assert_eq!(delivered.len(), 13);
     assert_eq!(
         delivered,
-        readings(13)
-            .lines()
-            .map(|l| {
-                let v: serde_json::Value = serde_json::from_str(l).expect("json");
-                let t = chrono::DateTime::parse_from_rfc3339(v["time"].as_str().expect("time"))
-                    .expect("time")
-                    .timestamp();
-                format!(
-                    "p1,meter_id=M1 power_import_kw={},tariff=1i {t}",
-                    v["power_import_kw"]
-                )
+        p1_testkit::finished::readings(&p1_testkit::finished::records(&readings(13)))
+            .iter()
+            .map(|r| {
+                let t = r.time.and_then(|t| t.timestamp()).expect("time");
+                let kw = r.power_import_kw.expect("power");
+                format!("p1,meter_id=M1 power_import_kw={kw},tariff=1i {t}")
             })
             .collect::<Vec<_>>()
     );
@@ -212,9 +208,9 @@ fn an_unauthorised_write_is_kept_retried_and_explained() {
         Some("Basic bWV0ZXI6cHc=")
     );
     assert!(
-        stderr(&output).contains("401: authentication failed"),
+        output.stderr().contains("401: authentication failed"),
         "{}",
-        stderr(&output)
+        output.stderr()
     );
 }
 
@@ -251,15 +247,9 @@ fn a_server_that_never_answers_does_not_slow_the_reading_of_stdin() {
         .recv_timeout(Duration::from_secs(10))
         .expect("stdin taken within 10 s while the server hangs");
     let took = started.elapsed();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while spooled_lines(spool.root()) < 20_000 {
-        assert!(
-            Instant::now() < deadline,
-            "{} spooled",
-            spooled_lines(spool.root())
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("20,000 lines in the spool", || {
+        spooled_lines(spool.root()) >= 20_000
+    });
     let stop = Instant::now();
     let status = influx.terminate(Duration::from_secs(20));
     assert_eq!(status.code(), Some(0));
@@ -362,14 +352,6 @@ fn segment_names(dir: &std::path::Path) -> Vec<String> {
     names
 }
 
-fn wait_until(what: &str, deadline: Duration, done: impl Fn() -> bool) {
-    let until = Instant::now() + deadline;
-    while !done() {
-        assert!(Instant::now() < until, "{what}: not within {deadline:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// Issue 13 (5): while the database keeps up, the spool stays in memory: the directory on
 /// disk is not written at all (its modification time does not change, no segment appears).
 #[test]
@@ -401,7 +383,7 @@ fn while_the_database_keeps_up_the_disk_is_not_written_regression_13() {
     let lines: Vec<&str> = input.split_inclusive('\n').collect();
     for (i, chunk) in lines.chunks(10).enumerate() {
         influx.write(chunk.concat().as_bytes());
-        wait_until("delivered", Duration::from_secs(10), || {
+        wait_within("delivered", Duration::from_secs(10), || {
             server.delivered_lines().len() == 10 * (i + 1)
         });
         assert!(segment_names(cold.root()).is_empty(), "nothing on disk");
@@ -449,11 +431,11 @@ fn behind_the_spool_moves_to_disk_and_nothing_is_lost_regression_13() {
 
     let mut influx = spawn_p1_influx(&down_args, cold.root());
     influx.write(lines[..10].concat().as_bytes());
-    wait_until("moved to disk", Duration::from_secs(10), || {
+    wait_within("moved to disk", Duration::from_secs(10), || {
         spooled_lines(cold.root()) == 10
     });
     influx.write(lines[10..20].concat().as_bytes());
-    wait_until("spooled", Duration::from_secs(10), || {
+    wait_within("spooled", Duration::from_secs(10), || {
         spooled_lines(cold.root()) + spooled_lines(hot.root()) == 20
     });
     influx.signal(Signal::SIGKILL);
@@ -462,7 +444,7 @@ fn behind_the_spool_moves_to_disk_and_nothing_is_lost_regression_13() {
 
     let mut influx = spawn_p1_influx(&down_args, cold.root());
     influx.write(lines[20..].concat().as_bytes());
-    wait_until("spooled", Duration::from_secs(10), || {
+    wait_within("spooled", Duration::from_secs(10), || {
         spooled_lines(cold.root()) + spooled_lines(hot.root()) == 25
     });
     assert_eq!(influx.terminate(Duration::from_secs(20)).code(), Some(0));

@@ -1,12 +1,11 @@
 //! p1-relay as a long-running process: signals, wall-clock staleness, restarts, reloads,
 //! configuration errors, and smart plugs over HTTP.
 
-mod common;
-
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
+use p1_common::contract::control::{ControlMode, ControlReply};
 use p1_testkit::http::{HttpServer, Reply};
 use p1_testkit::{Proc, Signal};
 
@@ -176,15 +175,25 @@ fn sighup_reloads_the_configuration_keeping_switch_times() {
     )
     .expect("write");
     live.signal(Signal::SIGHUP);
-    std::thread::sleep(Duration::from_millis(500));
+    live.proc
+        .wait_stderr("SIGHUP: configuration reloaded", WAIT);
     live.feed(1, 0.0, 3.0);
     let event = live.wait_event("mode off");
     assert!(event.contains("\"state\":\"off\""), "{event}");
     wait_for_file_line(&dir, "boiler off");
-    // A broken configuration is refused and the running one kept.
+    // A broken configuration is refused, naming what is wrong, and the running one kept.
     std::fs::write(&config_path, "stale_after = \"soon\"").expect("write");
     live.signal(Signal::SIGHUP);
-    std::thread::sleep(Duration::from_millis(300));
+    let refused = live
+        .proc
+        .wait_stderr("SIGHUP: configuration not reloaded", WAIT);
+    assert!(
+        refused.contains("'soon' is not a duration"),
+        "says why: {refused}"
+    );
+    // The relay goes on with the configuration it had.
+    live.feed(1, 0.0, 3.0);
+    live.wait_event("\"type\":\"peak\"");
     live.end_input();
     assert_eq!(live.wait_exit().code(), Some(0));
 }
@@ -201,7 +210,7 @@ fn configuration_errors_exit_78_naming_the_key_and_line() {
         b"",
     );
     assert_eq!(output.status.code(), Some(78));
-    let err = stderr(&output);
+    let err = output.stderr();
     assert!(
         err.contains(&format!(
             "p1-relay: {}: line 10: unknown field `surprise`",
@@ -227,9 +236,9 @@ fn configuration_errors_exit_78_naming_the_key_and_line() {
     );
     assert_eq!(output.status.code(), Some(0));
     assert!(
-        stderr(&output).contains("load 'boiler' will oscillate"),
+        output.stderr().contains("load 'boiler' will oscillate"),
         "{}",
-        stderr(&output)
+        output.stderr()
     );
 }
 
@@ -246,11 +255,13 @@ fn gpio_off_a_raspberry_pi_names_dry_run_and_dry_run_works() {
     );
     assert_eq!(output.status.code(), Some(1));
     assert!(
-        stderr(&output).contains("load 'boiler': GPIO is not available here"),
+        output
+            .stderr()
+            .contains("load 'boiler': GPIO is not available here"),
         "{}",
-        stderr(&output)
+        output.stderr()
     );
-    assert!(stderr(&output).contains("--dry-run"));
+    assert!(output.stderr().contains("--dry-run"));
     let mut s = Stream::starting("2024-06-12T12:00:00+02:00");
     s.hold(10, 0.0, 3.0);
     let output = p1_relay(
@@ -280,7 +291,8 @@ fn plug_server() -> HttpServer {
     HttpServer::start(|_, _| Reply::ok("ok"))
 }
 
-fn plug_scenario(switch: &str) {
+/// A load on a plug, on for a while: `on` is the path of an ON request.
+fn plug_scenario(plug: &HttpServer, switch: &str, on: &str) {
     let dir = TempDir::new("plug");
     let path = dir.path("relay.toml");
     std::fs::write(
@@ -293,7 +305,10 @@ fn plug_scenario(switch: &str) {
     let mut live = Live::start(&path, &[]);
     live.feed(7, 0.0, 3.0);
     live.wait_event("\"state\":\"on\"");
-    std::thread::sleep(Duration::from_millis(2600)); // auto_off 3 s: re-sent every second
+    // auto_off 3 s: ON is sent again every second while the load is on.
+    plug.wait_for("ON sent three times", WAIT, |requests| {
+        requests.iter().filter(|r| r.path == on).count() >= 3
+    });
     live.end_input();
     assert_eq!(live.wait_exit().code(), Some(0));
 }
@@ -318,10 +333,8 @@ fn shelly_and_tasmota_plugs_get_on_with_an_auto_off_re_sent_and_off_at_exit() {
         ),
     ] {
         let plug = plug_server();
-        plug_scenario(&format!(
-            "{kind}\nurl = \"{}\"\nauto_off = \"3s\"",
-            plug.url
-        ));
+        let switch = format!("{kind}\nurl = \"{}\"\nauto_off = \"3s\"", plug.url);
+        plug_scenario(&plug, &switch, on);
         let requests: Vec<String> = plug.requests().into_iter().map(|r| r.path).collect();
         assert_eq!(
             requests.first().map(String::as_str),
@@ -334,11 +347,13 @@ fn shelly_and_tasmota_plugs_get_on_with_an_auto_off_re_sent_and_off_at_exit() {
             "{kind}: off at exit: {requests:?}"
         );
         let ons = requests.iter().filter(|r| r.as_str() == on).count();
-        assert!(ons >= 2, "{kind}: ON re-sent while on: {requests:?}");
+        assert!(ons >= 3, "{kind}: ON re-sent while on: {requests:?}");
     }
 }
 
-fn ctl(socket: &std::path::Path, args: &[&str]) -> (Option<i32>, serde_json::Value) {
+/// `p1-relay ctl SOCKET ARGS`: its status, and the reply it printed (none when it failed
+/// before asking).
+fn ctl(socket: &std::path::Path, args: &[&str]) -> (Option<i32>, Option<ControlReply>) {
     let output = p1_testkit::run(
         Command::new(env!("CARGO_BIN_EXE_p1-relay"))
             .arg("ctl")
@@ -346,8 +361,10 @@ fn ctl(socket: &std::path::Path, args: &[&str]) -> (Option<i32>, serde_json::Val
             .args(args),
         b"",
     );
-    let reply = serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null);
-    (output.status.code(), reply)
+    (
+        output.status.code(),
+        serde_json::from_slice(&output.stdout).ok(),
+    )
 }
 
 /// Issue 14: a load set on through the control socket (owner-only) goes on at the next
@@ -374,28 +391,31 @@ fn the_control_socket_sets_a_mode_and_stale_data_still_wins() {
     assert_eq!(mode & 0o777, 0o600, "owner only");
 
     let (code, reply) = ctl(&socket, &["boiler", "on", "--for", "2h"]);
-    assert_eq!(code, Some(0), "{reply}");
-    assert_eq!(reply["loads"][0]["mode"], "on");
-    assert_eq!(reply["loads"][0]["manual"], true);
-    assert!(reply["loads"][0]["until"].is_string(), "{reply}");
+    assert_eq!(code, Some(0), "{reply:?}");
+    let boiler = &reply.expect("a reply").loads[0];
+    assert_eq!((boiler.mode, boiler.manual), (ControlMode::On, true));
+    assert!(boiler.until.is_some(), "{boiler:?}");
     live.feed(1, 1.0, 0.0);
     live.wait_event("\"reason\":\"manual mode on\"");
     wait_for_file_line(&dir, "boiler on");
     let (_, status) = ctl(&socket, &["status"]);
-    assert_eq!(status["loads"][0]["on"], true, "{status}");
+    assert!(status.expect("a reply").loads[0].on);
 
     // No reading for stale_after: off, whatever the mode.
     live.wait_event("stale: no reading for 2 s");
     wait_for_file_line(&dir, "boiler off");
 
     let (code, reply) = ctl(&socket, &["pool", "on"]);
-    assert_eq!((code, &reply["error"]), (Some(1), &"no load 'pool'".into()));
+    assert_eq!(
+        (code, reply.and_then(|r| r.error).as_deref()),
+        (Some(1), Some("no load 'pool'"))
+    );
     let (code, _) = ctl(&socket, &["boiler", "sideways"]);
     assert_eq!(code, Some(2));
     let (code, reply) = ctl(&socket, &["boiler", "auto"]);
     assert_eq!(
-        (code, &reply["loads"][0]["manual"]),
-        (Some(0), &false.into())
+        (code, reply.map(|r| r.loads[0].manual)),
+        (Some(0), Some(false))
     );
 
     live.end_input();

@@ -2,8 +2,6 @@
 //! type and doc line, is decoded, documented and written to `InfluxDB` with a fixed type; and
 //! the line protocol of every fixture is what it was before the contract moved.
 
-mod common;
-
 use p1_common::contract::field::{FieldTable, integer_field_names, schema_rows};
 use p1_common::contract::record::Record;
 use p1_common::protocol::decode::decode;

@@ -1,18 +1,15 @@
 //! p1-influx's test helpers over the shared test kit: readings made from the fixtures, and
 //! the real p1-influx binary.
-#![allow(dead_code)]
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use p1_common::contract::reading::Reading;
 use p1_common::protocol::decode::decode;
 use p1_common::protocol::meter_time::ClockZone;
 
-#[allow(unused_imports)]
 pub use p1_testkit::influxd::Influxd;
-#[allow(unused_imports)]
-pub use p1_testkit::{Proc, Signal, TempDir, skip_without};
+pub use p1_testkit::{Finished, Proc, Signal, TempDir, skip_without};
 
 pub fn fixture_reading(name: &str) -> Reading {
     let path = format!(
@@ -39,7 +36,7 @@ pub fn numbered_readings(n: usize, start_secs: i64) -> String {
         .collect()
 }
 
-pub fn p1_influx(args: &[&str], stdin: &str, envs: &[(&str, &str)]) -> Output {
+pub fn p1_influx(args: &[&str], stdin: &str, envs: &[(&str, &str)]) -> Finished {
     let mut command = Command::new(env!("CARGO_BIN_EXE_p1-influx"));
     command
         .args(args)
@@ -69,10 +66,6 @@ fn without_runtime_dir(command: &mut Command) -> &mut Command {
     command
         .env_remove("RUNTIME_DIRECTORY")
         .env_remove("XDG_RUNTIME_DIR")
-}
-
-pub fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
 /// Lines waiting in a spool directory.
