@@ -41,11 +41,16 @@ impl Fanout {
                     continue;
                 }
                 let (queue, telegrams) = mpsc::sync_channel(BACKLOG);
+                let peer = stream
+                    .peer_addr()
+                    .map(|a| a.to_string())
+                    .unwrap_or_default();
                 let spawned = std::thread::Builder::new()
                     .stack_size(128 * 1024)
                     .spawn(move || write_to(stream, &telegrams));
                 if spawned.is_ok() {
                     list.push(queue);
+                    debug!("raw: {peer} connected ({} clients)", list.len());
                 }
             }
         });

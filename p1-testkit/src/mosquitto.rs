@@ -40,7 +40,7 @@ impl Mosquitto {
             &config,
             format!(
                 "{}listener {port} 127.0.0.1\n{}allow_anonymous true\npersistence true\n\
-                 persistence_location {}/\nlog_dest stderr\n",
+                 persistence_location {}/\nlog_dest stderr\nlog_type all\n",
                 if root { "user root\n" } else { "" },
                 listener(&dir),
                 dir.root().display()
@@ -84,6 +84,33 @@ impl Mosquitto {
         }
     }
 
+    /// Waits until the broker has acknowledged every QoS 1 message `client` published to
+    /// it (its log says so): none is in flight.
+    pub fn wait_acknowledged(&mut self, client: &str) {
+        let received = format!("Received PUBLISH from {client} (d0, q1");
+        let acknowledged = format!("Sending PUBACK to {client} ");
+        let process = self.process.as_mut().expect("the broker runs");
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let count = |needle: &str| {
+                process
+                    .stderr_seen
+                    .iter()
+                    .filter(|l| l.contains(needle))
+                    .count()
+            };
+            let (sent, acked) = (count(&received), count(&acknowledged));
+            if sent > 0 && sent == acked {
+                return;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                process.next_stderr(left).is_some(),
+                "{client}: {acked} of {sent} messages acknowledged within {WAIT:?}"
+            );
+        }
+    }
+
     /// SIGTERM, as a broker going down (it saves its sessions).
     pub fn stop(&mut self) {
         if let Some(mut process) = self.process.take() {
@@ -96,7 +123,9 @@ impl Mosquitto {
     /// back).
     pub fn subscribe(&self, id: &str, filter: &str) -> Subscriber {
         let probe = format!("p1-test-probe/{id}");
-        publish(self.port, &probe, "ready", true);
+        crate::wait_until("the broker takes a publication", || {
+            try_publish(self.port, &probe, "ready", true)
+        });
         let mut proc = Proc::spawn(
             Command::new("stdbuf")
                 .args(["-oL", "mosquitto_sub", "-h", "127.0.0.1", "-p"])
@@ -167,7 +196,16 @@ impl Subscriber {
 }
 
 /// One message, with `mosquitto_pub`.
+#[track_caller]
 pub fn publish(port: u16, topic: &str, payload: &str, retain: bool) {
+    assert!(
+        try_publish(port, topic, payload, retain),
+        "mosquitto_pub {topic}: refused"
+    );
+}
+
+/// One message, with `mosquitto_pub`; false when the broker did not take it.
+fn try_publish(port: u16, topic: &str, payload: &str, retain: bool) -> bool {
     let mut command = Command::new("mosquitto_pub");
     command
         .args(["-h", "127.0.0.1", "-p"])
@@ -176,6 +214,5 @@ pub fn publish(port: u16, topic: &str, payload: &str, retain: bool) {
     if retain {
         command.arg("-r");
     }
-    let output = crate::run(&mut command, b"");
-    assert!(output.status.success(), "mosquitto_pub {topic}: {output:?}");
+    crate::run(&mut command, b"").status.success()
 }

@@ -6,8 +6,6 @@ use std::process::ExitCode;
 
 use clap::{Command, CommandFactory};
 
-mod latency;
-
 /// Every generated file: its path under the repository root and its contents.
 pub fn generated() -> Vec<(PathBuf, Vec<u8>)> {
     let mut files = Vec::new();
@@ -158,36 +156,19 @@ fn root() -> PathBuf {
 }
 
 fn main() -> ExitCode {
-    match std::env::args().nth(1).as_deref() {
-        Some("gen") => {
-            for (path, contents) in generated() {
-                let path = root().join(path);
-                if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir).expect("create dir");
-                }
-                std::fs::write(&path, contents).expect("write");
-                println!("wrote {}", path.display());
-            }
-            ExitCode::SUCCESS
-        }
-        Some("latency") => {
-            let mut args = std::env::args().skip(2);
-            let bin = PathBuf::from(args.next().unwrap_or_else(|| "target/release".into()));
-            let per_second = args.next().and_then(|a| a.parse().ok()).unwrap_or(60);
-            let day = args.next().and_then(|a| a.parse().ok()).unwrap_or(86_400);
-            match latency::run(&bin, per_second, day) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("xtask latency: {e}");
-                    ExitCode::FAILURE
-                }
-            }
-        }
-        _ => {
-            eprintln!("usage: cargo run -p xtask -- gen | latency [BIN_DIR] [PER_SECOND] [DAY]");
-            ExitCode::from(2)
-        }
+    if std::env::args().nth(1).as_deref() != Some("gen") {
+        eprintln!("usage: cargo run -p xtask -- gen");
+        return ExitCode::from(2);
     }
+    for (path, contents) in generated() {
+        let path = root().join(path);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).expect("create dir");
+        }
+        std::fs::write(&path, contents).expect("write");
+        println!("wrote {}", path.display());
+    }
+    ExitCode::SUCCESS
 }
 
 #[cfg(test)]

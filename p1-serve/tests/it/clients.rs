@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use p1_testkit::telegram::TelegramBuilder;
-use p1_testkit::{Proc, free_port, skip_without, test_venv_python};
+use p1_testkit::{Proc, free_port, skip_without, test_venv_python, wait_until};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -25,7 +25,7 @@ fn golden(name: &str) -> String {
 }
 
 fn client(name: &str) -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/clients/{name}"))
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/it/clients/{name}"))
 }
 
 fn serve(extra: &[&str]) -> (Proc, u16) {
@@ -41,11 +41,9 @@ fn serve(extra: &[&str]) -> (Proc, u16) {
             ])
             .args(extra),
     );
-    let deadline = Instant::now() + WAIT;
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "p1-serve did not listen");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("p1-serve listens", || {
+        TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
     (proc, port)
 }
 
@@ -67,11 +65,9 @@ fn home_assistants_homewizard_library_reads_the_reading_fed_in_regression_15() {
     };
     let (mut serve, port) = serve(&["--serial", "3c39e7aabbcc"]);
     serve.write(format!("{}\n", golden("fluvius_v171")).as_bytes());
-    let deadline = Instant::now() + WAIT;
-    while !get(port, "/api/v1/data").contains("total_power_import_kwh") {
-        assert!(Instant::now() < deadline, "no data");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("data served", || {
+        get(port, "/api/v1/data").contains("total_power_import_kwh")
+    });
     let output = p1_testkit::run(
         Command::new(&python)
             .arg(client("homewizard.py"))
@@ -183,15 +179,11 @@ fn promtool_finds_no_problem_in_the_metrics_regression_15() {
           \"average_kw\":0.5,\"projected_kw\":0.5,\"budget_kw\":2.3,\"headroom_kw\":1.8,\"allowed_kw\":2.3}\n",
     );
     serve.write(envelope(&numbered_telegram(1), false).as_bytes());
-    let deadline = Instant::now() + WAIT;
-    let metrics = loop {
-        let metrics = get(port, "/metrics");
-        if metrics.contains("p1_peak_headroom_watts") && metrics.contains("p1_mbus_") {
-            break metrics;
-        }
-        assert!(Instant::now() < deadline, "{metrics}");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let mut metrics = String::new();
+    wait_until("the peak and the M-Bus metrics", || {
+        metrics = get(port, "/metrics");
+        metrics.contains("p1_peak_headroom_watts") && metrics.contains("p1_mbus_")
+    });
     let mut check = Command::new("promtool")
         .args(["check", "metrics"])
         .stdin(Stdio::piped())

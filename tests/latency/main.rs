@@ -1,4 +1,5 @@
-//! `cargo run --release -p xtask -- latency BIN_DIR`: end-to-end latency of the real pipeline,
+//! `p1-latency [BIN_DIR] [PER_SECOND] [DAY]` (`scripts/bench` runs it): end-to-end latency of
+//! the real pipeline,
 //! from a telegram's last byte written into a pseudo-terminal to the relay event it causes:
 //!
 //!   p1-read PTY | p1-parse | tee >(p1-influx --print > /dev/null) | p1-relay --dry-run
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{Duration as Span, NaiveDate};
 use p1_common::protocol::crc::crc16;
+use p1_common::{Context as _, Error};
 use serialport::{SerialPort, TTYPort};
 
 fn telegram(second: i64, flip_on: bool) -> Vec<u8> {
@@ -81,18 +83,19 @@ fn descendants(root: u32) -> Vec<u32> {
     all
 }
 
-pub fn run(bin: &Path, per_second: usize, day: usize) -> Result<(), String> {
+fn run(bin: &Path, per_second: usize, day: usize) -> Result<(), Error> {
     let dir = std::env::temp_dir().join(format!("p1-latency-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&dir).context("the work directory")?;
     let config = dir.join("flip.toml");
     std::fs::write(
         &config,
         "settle = \"0s\"\nstartup_grace = \"0s\"\nstale_after = \"1h\"\n[[load]]\nname = \"flip\"\npower_kw = 0.5\n\
          on_export_kw = 1.0\noff_import_kw = 0.1\non_delay = \"0s\"\noff_delay = \"0s\"\n[load.switch]\ntype = \"dry-run\"\n",
     )
-    .map_err(|e| e.to_string())?;
-    let (mut master, slave) = TTYPort::pair().map_err(|e| e.to_string())?;
-    let device = slave.name().ok_or("no pty name")?;
+    .context("the relay's configuration")?;
+    let (mut master, slave) =
+        TTYPort::pair().map_err(|e| Error::failure(format!("a pseudo-terminal: {e}")))?;
+    let device = slave.name().ok_or_else(|| Error::failure("no pty name"))?;
     drop(slave);
     let b = bin.display();
     let pipeline = format!(
@@ -105,21 +108,25 @@ pub fn run(bin: &Path, per_second: usize, day: usize) -> Result<(), String> {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .spawn()
-        .map_err(|e| e.to_string())?;
-    let mut events = BufReader::new(child.stdout.take().ok_or("stdout")?);
+        .context("bash")?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| Error::failure("no stdout"))?;
+    let mut events = BufReader::new(stdout);
     let mut line = String::new();
-    events.read_line(&mut line).map_err(|e| e.to_string())?; // the start event
+    events.read_line(&mut line).context("the events")?; // the start event
     std::thread::sleep(Duration::from_millis(500)); // p1-read opens the pty
 
     let mut second = 0i64;
-    let mut measure = |master: &mut TTYPort, second: &mut i64| -> Result<u64, String> {
+    let mut measure = |master: &mut TTYPort, second: &mut i64| -> Result<u64, Error> {
         master
             .write_all(&telegram(*second, *second % 2 == 0))
-            .map_err(|e| e.to_string())?;
-        master.flush().map_err(|e| e.to_string())?;
+            .and_then(|()| master.flush())
+            .context("the pseudo-terminal")?;
         let written = Instant::now();
         line.clear();
-        events.read_line(&mut line).map_err(|e| e.to_string())?;
+        events.read_line(&mut line).context("the events")?;
         *second += 1;
         Ok(written.elapsed().as_micros() as u64)
     };
@@ -165,4 +172,12 @@ pub fn run(bin: &Path, per_second: usize, day: usize) -> Result<(), String> {
         println!("peak_kb_{name} {kb}");
     }
     Ok(())
+}
+
+fn main() -> std::process::ExitCode {
+    let mut args = std::env::args().skip(1);
+    let bin = std::path::PathBuf::from(args.next().unwrap_or_else(|| "target/release".into()));
+    let per_second = args.next().and_then(|a| a.parse().ok()).unwrap_or(60);
+    let day = args.next().and_then(|a| a.parse().ok()).unwrap_or(86_400);
+    p1_common::runtime::cli::exit_code("p1-latency", run(&bin, per_second, day))
 }

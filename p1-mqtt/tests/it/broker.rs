@@ -1,6 +1,6 @@
 //! p1-mqtt against a real Mosquitto, watched by real subscribers (`mosquitto_sub`): states,
 //! Home Assistant discovery, the last will,
-//! and a broker that goes away (issue 14). Commands through p1-relay: xtask/tests/mqtt.rs.
+//! and a broker that goes away (issue 14). Commands through p1-relay: tests/e2e/mqtt.rs.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -194,7 +194,7 @@ fn a_broker_away_for_30_s_blocks_nothing_and_loses_no_relay_event_regression_14(
     let states_before = sub.payloads("p1/M1/state", 5).len();
     // Nothing in flight when the broker stops: QoS 1 delivers again a message whose
     // acknowledgement it had not yet seen, which is at-least-once, not a loss or a replay.
-    std::thread::sleep(Duration::from_millis(500));
+    broker.wait_acknowledged("p1-mqtt-M1");
 
     broker.stop();
     let stopped = Instant::now();
@@ -216,6 +216,7 @@ fn a_broker_away_for_30_s_blocks_nothing_and_loses_no_relay_event_regression_14(
     let stdin = taken
         .recv_timeout(Duration::from_secs(10))
         .expect("stdin taken within 10 s while the broker is away");
+    // The outage itself: 30 s without a broker, whatever p1-mqtt does meanwhile.
     std::thread::sleep(Duration::from_secs(30).saturating_sub(stopped.elapsed()));
     broker.resume();
 

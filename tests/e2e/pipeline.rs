@@ -10,27 +10,18 @@
 //! with SIGTERM to all its processes, as systemd does.
 
 use std::io::Write;
-mod common;
-
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::common::binaries;
 use chrono::{Duration as Span, NaiveDate, NaiveDateTime};
-use common::binaries;
+use p1_testkit::finished::{records, relay_events};
 use p1_testkit::influxd::Influxd;
 use p1_testkit::pty::PtyPair;
 use p1_testkit::telegram::TelegramBuilder;
-use p1_testkit::{Proc, Signal, TempDir, skip_without};
+use p1_testkit::{Proc, Signal, TempDir, skip_without, wait_until};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + WAIT;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 /// A Fluvius telegram with the given meter time (local, summer) and powers.
 fn telegram(time: NaiveDateTime, import_kw: f64, export_kw: f64, import_kwh: f64) -> String {
@@ -115,6 +106,7 @@ fn the_whole_pipeline_from_a_pty_to_influxdb_and_the_relay() {
             }
             out.write_all(&t).expect("write to pty");
             out.flush().expect("flush");
+            // A meter's pace, faster: a telegram at a time through the pty.
             std::thread::sleep(Duration::from_millis(30));
         };
     for s in 0..10 {
@@ -133,7 +125,7 @@ fn the_whole_pipeline_from_a_pty_to_influxdb_and_the_relay() {
             .count()
             >= 4
     });
-    std::thread::sleep(Duration::from_secs(4)); // silence: stale after 3 s
+    // Silence: stale after 3 s.
     wait_until("stale data to switch it off", || {
         std::fs::read_to_string(&events)
             .unwrap_or_default()
@@ -149,7 +141,9 @@ fn the_whole_pipeline_from_a_pty_to_influxdb_and_the_relay() {
             .count()
             >= 6
     });
-    std::thread::sleep(Duration::from_millis(1500));
+    wait_until("every valid reading in influxd", || {
+        influxd.count("p1", "SELECT count(power_export_kw) FROM p1") == valid.len() as u64
+    });
 
     // SIGTERM to every process of the pipeline, as systemd stops a service.
     pipeline.signal_group(Signal::SIGTERM);
@@ -178,41 +172,23 @@ fn the_whole_pipeline_from_a_pty_to_influxdb_and_the_relay() {
         "start, rules, stale, rules, exit"
     );
     let events = std::fs::read_to_string(&events).expect("events");
-    let relay: Vec<serde_json::Value> = events
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("record json"))
-        .filter(|r| r["type"] == "relay")
-        .collect();
+    let relay = relay_events(&records(&events));
     let timeline: Vec<String> = relay
         .iter()
         .map(|e| {
-            format!(
-                "{} {}",
-                e["state"].as_str().unwrap_or(""),
-                e["reason"].as_str().unwrap_or("")
-            )
+            let state = if e.state.is_on() { "on" } else { "off" };
+            format!("{state} {}", e.reason)
         })
         .collect();
-    assert_eq!(
-        relay[1]["time"], "2024-06-12T12:00:05+02:00",
-        "{timeline:?}"
-    );
-    assert_eq!(
-        relay[2]["time"], "2024-06-12T12:00:15+02:00",
-        "{timeline:?}"
-    );
-    assert_eq!(
-        relay[3]["time"], "2024-06-12T12:00:23+02:00",
-        "{timeline:?}"
-    );
+    let time = |i: usize| relay[i].time.to_string();
+    assert_eq!(time(1), "2024-06-12T12:00:05+02:00", "{timeline:?}");
+    assert_eq!(time(2), "2024-06-12T12:00:15+02:00", "{timeline:?}");
+    assert_eq!(time(3), "2024-06-12T12:00:23+02:00", "{timeline:?}");
     assert!(
         timeline[4].starts_with("off stale: no reading for 3 s"),
         "{timeline:?}"
     );
-    assert_eq!(
-        relay[5]["time"], "2024-06-12T12:00:45+02:00",
-        "{timeline:?}"
-    );
+    assert_eq!(time(5), "2024-06-12T12:00:45+02:00", "{timeline:?}");
     assert!(timeline[6].starts_with("off exit: "), "{timeline:?}");
     assert_eq!(
         timeline.iter().filter(|t| t.contains("stale")).count(),
@@ -254,12 +230,7 @@ fn the_whole_pipeline_from_a_pty_to_influxdb_and_the_relay() {
         .collect();
     let printed: Vec<(i64, String)> = relay
         .iter()
-        .map(|e| {
-            let time = chrono::DateTime::parse_from_rfc3339(e["time"].as_str().expect("time"))
-                .expect("rfc 3339")
-                .timestamp();
-            (time, e["reason"].as_str().expect("reason").to_string())
-        })
+        .map(|e| (e.time.timestamp().expect("a time"), e.reason.clone()))
         .collect();
     assert_eq!(stored, printed);
 }

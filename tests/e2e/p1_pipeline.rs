@@ -2,13 +2,11 @@
 //! exit status kept, a failing stage taking the whole pipeline down, and the dashboard's
 //! queries answered by what it wrote (issue 11).
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::binaries;
+use crate::common::binaries;
 use p1_testkit::influxd::Influxd;
 use p1_testkit::{Proc, Signal, TempDir, skip_without};
 
@@ -273,8 +271,8 @@ fn p1_serve_takes_its_place_in_the_line_regression_15() {
     );
     let mut proc = Proc::spawn(&mut pipeline(&dir, &settings, &[]));
     proc.wait_stdout("p1,meter_id=", WAIT);
-    let deadline = Instant::now() + WAIT;
-    let data = loop {
+    let mut data = String::new();
+    p1_testkit::wait_until("data from p1-serve", || {
         let answer = std::net::TcpStream::connect(("127.0.0.1", http))
             .ok()
             .and_then(|mut s| {
@@ -283,12 +281,9 @@ fn p1_serve_takes_its_place_in_the_line_regression_15() {
                 s.read_to_string(&mut text).ok()?;
                 Some(text)
             });
-        if let Some(text) = answer.filter(|t| t.starts_with("HTTP/1.1 200")) {
-            break text;
-        }
-        assert!(Instant::now() < deadline, "no data from p1-serve");
-        std::thread::sleep(Duration::from_millis(100));
-    };
+        data = answer.unwrap_or_default();
+        data.starts_with("HTTP/1.1 200")
+    });
     assert!(data.contains("\"active_power_w\""), "{data}");
     let mut client = std::net::TcpStream::connect(("127.0.0.1", raw)).expect("raw");
     client.set_read_timeout(Some(WAIT)).expect("timeout");

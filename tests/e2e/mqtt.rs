@@ -1,13 +1,11 @@
 //! p1-relay and p1-mqtt together: a load switched from an MQTT command topic through
 //! p1-relay's control socket, against a real Mosquitto and a real subscriber (issue 14).
 
-mod common;
-
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use p1_testkit::mosquitto::{Mosquitto, publish};
-use p1_testkit::{Proc, TempDir, skip_without};
+use p1_testkit::{Proc, TempDir, skip_without, wait_until};
 
 const WAIT: Duration = Duration::from_secs(15);
 
@@ -32,7 +30,7 @@ fn a_command_topic_switches_a_load_through_p1_relay_regression_14() {
     if skip_without(&["mosquitto", "mosquitto_sub", "mosquitto_pub", "stdbuf"]) {
         return;
     }
-    let bin = common::binaries();
+    let bin = crate::common::binaries();
     let broker = Mosquitto::start();
     let mut sub = broker.subscribe("command", "p1/#");
     let dir = TempDir::new("mqtt-command");
@@ -70,12 +68,15 @@ fn a_command_topic_switches_a_load_through_p1_relay_regression_14() {
     assert_eq!(start["state"], "off");
 
     publish(broker.port, "p1/M1/relay/boiler/set", "on 2h", false);
-    let deadline = Instant::now() + WAIT;
-    while switched().lines().last() != Some("on") {
-        assert!(Instant::now() < deadline, "switch log: {:?}", switched());
+    // Readings go on coming (a mode holds from the next one) until the boiler is on.
+    wait_until("the boiler switched on by the command", || {
         feed(&mut live);
-        std::thread::sleep(Duration::from_millis(200));
-    }
+        let on = switched().lines().last() == Some("on");
+        if !on {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        on
+    });
     // The mode published at connection, then the one the command set.
     assert_eq!(sub.payloads("p1/M1/relay/boiler/mode", 2), ["auto", "on"]);
     let on = sub.payloads("p1/M1/relay/boiler", 2);
@@ -84,11 +85,9 @@ fn a_command_topic_switches_a_load_through_p1_relay_regression_14() {
         "{on:?}"
     );
     // No more readings: off after stale_after, whatever the mode.
-    let deadline = Instant::now() + WAIT;
-    while switched().lines().last() != Some("off") {
-        assert!(Instant::now() < deadline, "switch log: {:?}", switched());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until("the boiler off for stale data", || {
+        switched().lines().last() == Some("off")
+    });
     let off = sub.payloads("p1/M1/relay/boiler", 3);
     assert!(off[2].contains("stale"), "{off:?}");
     live.close_stdin();

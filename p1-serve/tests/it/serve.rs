@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use p1_testkit::{Proc, free_port};
+use p1_testkit::{Proc, free_port, wait_until};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -59,11 +59,9 @@ impl Server {
             port,
             raw: raw_port,
         };
-        let deadline = Instant::now() + WAIT;
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "p1-serve did not listen");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_until("p1-serve listens", || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
         server
     }
 
@@ -94,11 +92,9 @@ impl Server {
 
     /// Waits until `path` answers `status`.
     fn wait_status(&self, path: &str, status: u16) {
-        let deadline = Instant::now() + WAIT;
-        while self.get(path).0 != status {
-            assert!(Instant::now() < deadline, "{path} never answered {status}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_until(&format!("{path} answering {status}"), || {
+            self.get(path).0 == status
+        });
     }
 }
 
@@ -168,25 +164,19 @@ fn the_last_valid_telegram_is_served_as_it_came_and_invalid_ones_are_counted_reg
     let expected =
         std::fs::read_to_string(fixtures().join("telegrams/fluvius_v171.txt")).expect("telegram");
     assert_eq!(telegram, expected, "byte for byte, CRLF kept");
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let (_, metrics) = server.get("/metrics");
-        if metrics.contains("p1_crc_errors_total 1") || metrics.contains("p1_crc_errors_total{} 1")
-        {
-            assert!(
-                metrics.contains("p1_telegrams_received_total{} 1"),
-                "{metrics}"
-            );
-            assert!(
-                metrics
-                    .contains("p1_energy_import_t1_joules_total{meter=\"1SAG3101021605\"} 122400"),
-                "0.034 kWh in joules: {metrics}"
-            );
-            break;
-        }
-        assert!(Instant::now() < deadline, "{metrics}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut metrics = String::new();
+    wait_until("the invalid telegram counted", || {
+        metrics = server.get("/metrics").1;
+        metrics.contains("p1_crc_errors_total 1") || metrics.contains("p1_crc_errors_total{} 1")
+    });
+    assert!(
+        metrics.contains("p1_telegrams_received_total{} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("p1_energy_import_t1_joules_total{meter=\"1SAG3101021605\"} 122400"),
+        "0.034 kWh in joules: {metrics}"
+    );
 }
 
 /// Issue 15: a client that connects and sends nothing, one that sends 1 MB of headers, and
@@ -227,26 +217,24 @@ fn misbehaving_clients_neither_starve_others_nor_stop_stdin_regression_15() {
     });
     // Meanwhile stdin is read: a new reading shows at once.
     server.feed(&reading_line("v5"));
-    let deadline = Instant::now() + WAIT;
-    loop {
+    wait_until("the new reading served", || {
         let (status, reading) = server.json("/p1/reading");
-        if status == 200 && reading["header"] == "ISk5\\2MT382-1000" {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the new reading did not show: {status} {reading}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        status == 200 && reading["header"] == "ISk5\\2MT382-1000"
+    });
     assert_eq!(
         rapid.join().expect("rapid client"),
         0,
         "connections accepted"
     );
-    // Served after the storm.
-    std::thread::sleep(Duration::from_millis(1200));
-    assert_eq!(server.json("/api").0, 200);
+    // Served after the storm, once this address's request rate has come down: asked at
+    // 5 a second, below the limit.
+    wait_until("/api answering 200 after the storm", || {
+        let answered = server.json("/api").0 == 200;
+        if !answered {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        answered
+    });
     drop(silent);
 }
 
@@ -255,7 +243,7 @@ fn misbehaving_clients_neither_starve_others_nor_stop_stdin_regression_15() {
 /// slowing the others or the pipeline.
 #[test]
 fn raw_clients_get_every_valid_telegram_and_one_that_never_reads_is_dropped_regression_15() {
-    let mut server = Server::start(&[], true);
+    let mut server = Server::start(&["-v"], true);
     let raw = server.raw.expect("raw port");
     let names = ["fluvius_v171", "v5", "v4_2", "iskra_ie"];
     let texts: Vec<String> = names
@@ -281,7 +269,7 @@ fn raw_clients_get_every_valid_telegram_and_one_that_never_reads_is_dropped_regr
         })
         .collect();
     let stuck = TcpStream::connect(("127.0.0.1", raw)).expect("stuck client");
-    std::thread::sleep(Duration::from_millis(300));
+    server.proc.wait_stderr("(20 clients)", WAIT);
     // Enough telegrams (3.4 MB) that the one that never reads fills its socket and queue.
     let started = Instant::now();
     for i in 0..count {
