@@ -6,6 +6,9 @@ use std::process::ExitCode;
 
 use clap::{Command, CommandFactory};
 
+#[cfg(test)]
+mod checks;
+
 /// Every generated file: its path under the repository root and its contents.
 pub fn generated() -> Vec<(PathBuf, Vec<u8>)> {
     let mut files = Vec::new();
