@@ -10,7 +10,7 @@ use p1_common::contract::envelope::TelegramEnvelope;
 use p1_common::contract::events::{PeakRecord, RelayEvent};
 use p1_common::contract::reading::Reading;
 use p1_common::contract::select::Selection;
-use p1_common::runtime::stage::{Out, Stage};
+use p1_common::runtime::stage::{Handled, Out, Stage};
 
 use crate::line_protocol::{NothingToWrite, Schema, reading_keys};
 use crate::sender::Sending;
@@ -134,35 +134,30 @@ impl<S: Sink> Stage for Points<S> {
         Some(self.keys)
     }
 
-    fn on_reading(&mut self, reading: Reading, _: &str, out: &mut Out<'_>) -> Result<(), Error> {
+    fn on_reading(&mut self, reading: Reading, out: &mut Out<'_>) -> Handled {
         self.buf.clear();
         let points = self.schema.reading(&reading, now_secs(), &mut self.buf);
         self.give(points, out)
     }
 
-    fn on_relay(&mut self, event: RelayEvent, _: &str, out: &mut Out<'_>) -> Result<(), Error> {
+    fn on_relay(&mut self, event: RelayEvent, out: &mut Out<'_>) -> Handled {
         self.buf.clear();
         let points = Ok(self.schema.relay(&event, now_secs(), &mut self.buf));
         self.give(points, out)
     }
 
-    fn on_peak(&mut self, peak: PeakRecord, _: &str, out: &mut Out<'_>) -> Result<(), Error> {
+    fn on_peak(&mut self, peak: PeakRecord, out: &mut Out<'_>) -> Handled {
         self.buf.clear();
         let points = Ok(self.schema.peak(&peak, now_secs(), &mut self.buf));
         self.give(points, out)
     }
 
-    fn on_telegram(
-        &mut self,
-        _: TelegramEnvelope<'_>,
-        _: &str,
-        out: &mut Out<'_>,
-    ) -> Result<(), Error> {
+    fn on_telegram(&mut self, _: TelegramEnvelope<'_>, out: &mut Out<'_>) -> Handled {
         Self::passes_by("telegram", out);
         Ok(())
     }
 
-    fn on_other(&mut self, kind: &str, _: &str, out: &mut Out<'_>) -> Result<(), Error> {
+    fn on_other(&mut self, kind: &str, out: &mut Out<'_>) -> Handled {
         Self::passes_by(kind, out);
         Ok(())
     }
@@ -171,7 +166,7 @@ impl<S: Sink> Stage for Points<S> {
         self.sink.next_tick()
     }
 
-    fn on_tick(&mut self, _: &mut Out<'_>) -> Result<(), Error> {
+    fn on_tick(&mut self, _: &mut Out<'_>) -> Handled {
         self.sink.tick()
     }
 

@@ -23,7 +23,7 @@ pub(crate) const PROG: &str = "p1-influx";
 /// sends for --drain seconds and leaves the rest in the spool. Secrets come from files or the
 /// environment only.
 #[derive(Debug, Parser)]
-#[command(name = PROG, version, after_long_help = after_help())]
+#[command(name = PROG, version, after_long_help = EXITS.after(AFTER_HELP))]
 pub struct Cli {
     /// The server, http or https (certificates verified), e.g. <http://127.0.0.1:8086>.
     #[arg(long, required_unless_present = "print")]
@@ -105,23 +105,14 @@ pub struct Cli {
     pub(crate) log: LogArgs,
 }
 
-impl p1_common::runtime::cli::Cli for Cli {
-    fn log_args(&self) -> LogArgs {
-        self.log
-    }
-}
-
 /// How p1-influx ends.
 const EXITS: Exits = Exits {
     success: "end of input with everything sent, or SIGTERM (the rest stays in the spool)",
     failures: &[
-        (
-            Kind::Failure,
-            "runtime failure (e.g. the spool cannot be written)",
-        ),
+        (Kind::Failure, "e.g. the spool cannot be written"),
         (
             Kind::Config,
-            "configuration error (secret file unreadable, API not determined)",
+            "a secret file unreadable, the API not determined",
         ),
     ],
 };

@@ -4,11 +4,10 @@
 use std::time::Instant;
 
 use log::debug;
-use p1_common::Error;
 use p1_common::contract::envelope::TelegramEnvelope;
 use p1_common::contract::events::{PeakRecord, RelayEvent};
 use p1_common::contract::reading::Reading;
-use p1_common::runtime::stage::{Out, Stage};
+use p1_common::runtime::stage::{Handled, Out, Stage};
 
 use crate::bridge::Bridge;
 use crate::broker::Event;
@@ -107,14 +106,14 @@ impl Publisher {
 impl Stage for Publisher {
     type Event = Event;
 
-    fn on_reading(&mut self, reading: Reading, line: &str, _: &mut Out<'_>) -> Result<(), Error> {
+    fn on_reading(&mut self, reading: Reading, out: &mut Out<'_>) -> Handled {
         self.start(Some(reading.meter_id.as_deref().unwrap_or_default()));
-        self.outbox.reading(reading, line);
+        self.outbox.reading(reading, out.line());
         self.publish_due();
         Ok(())
     }
 
-    fn on_relay(&mut self, event: RelayEvent, _: &str, _: &mut Out<'_>) -> Result<(), Error> {
+    fn on_relay(&mut self, event: RelayEvent, _: &mut Out<'_>) -> Handled {
         let mut payload = serde_json::to_value(&event).unwrap_or_default();
         if let Some(object) = payload.as_object_mut() {
             object.remove("type");
@@ -126,7 +125,7 @@ impl Stage for Publisher {
         Ok(())
     }
 
-    fn on_peak(&mut self, peak: PeakRecord, _: &str, _: &mut Out<'_>) -> Result<(), Error> {
+    fn on_peak(&mut self, peak: PeakRecord, _: &mut Out<'_>) -> Handled {
         if let Ok(json) = serde_json::to_string(&peak) {
             self.outbox.peak(json);
         }
@@ -134,18 +133,13 @@ impl Stage for Publisher {
         Ok(())
     }
 
-    fn on_telegram(
-        &mut self,
-        envelope: TelegramEnvelope<'_>,
-        _: &str,
-        _: &mut Out<'_>,
-    ) -> Result<(), Error> {
+    fn on_telegram(&mut self, envelope: TelegramEnvelope<'_>, _: &mut Out<'_>) -> Handled {
         self.outbox.telegram(&envelope.telegram);
         self.publish_due();
         Ok(())
     }
 
-    fn on_event(&mut self, event: Event, _: &mut Out<'_>) -> Result<(), Error> {
+    fn on_event(&mut self, event: Event, _: &mut Out<'_>) -> Handled {
         self.on_broker(event);
         self.publish_due();
         Ok(())
@@ -155,7 +149,7 @@ impl Stage for Publisher {
         self.connection.up().and(self.outbox.next_due())
     }
 
-    fn on_tick(&mut self, _: &mut Out<'_>) -> Result<(), Error> {
+    fn on_tick(&mut self, _: &mut Out<'_>) -> Handled {
         self.publish_due();
         Ok(())
     }

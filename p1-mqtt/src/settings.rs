@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use p1_common::runtime::cli::{Exits, LogArgs, StageArgs};
+use p1_common::runtime::cli::{Exits, StageArgs};
 use p1_common::runtime::error::IoCause;
 use p1_common::{Error, Kind};
 
@@ -29,7 +29,7 @@ pub(crate) const PROG: &str = "p1-mqtt";
 /// stdin is read at full speed whatever the broker does: while it is away, states coalesce
 /// to the latest and relay events wait in order (bounded) until it is back.
 #[derive(Debug, Parser)]
-#[command(name = PROG, version, after_long_help = after_help())]
+#[command(name = PROG, version, after_long_help = EXITS.after(AFTER_HELP))]
 pub struct Cli {
     /// mqtt://HOST[:1883] or mqtts://HOST[:8883] (TLS, certificates verified).
     #[arg(long, default_value = "mqtt://127.0.0.1:1883")]
@@ -81,27 +81,11 @@ pub struct Cli {
     pub(crate) stage: StageArgs,
 }
 
-impl p1_common::runtime::cli::Cli for Cli {
-    fn log_args(&self) -> LogArgs {
-        self.stage.log
-    }
-}
-
 /// How p1-mqtt ends.
 const EXITS: Exits = Exits {
     success: "end of input or SIGTERM",
-    failures: &[
-        (Kind::Failure, ""),
-        (
-            Kind::Config,
-            "configuration error (a bad broker URL, an unreadable secret or certificate)",
-        ),
-    ],
+    failures: &[(Kind::Config, "a bad broker URL, a secret unread")],
 };
-
-fn after_help() -> String {
-    format!("{AFTER_HELP}\n{}", EXITS.help())
-}
 
 const AFTER_HELP: &str = "\
 HOME ASSISTANT

@@ -13,7 +13,7 @@ use p1_common::contract::record::{Record, RecordError};
 use p1_common::protocol::decode::{LineIssue, decode};
 use p1_common::protocol::frame::{Event, FrameStats, Framer, Reject};
 use p1_common::protocol::meter_time::ClockZone;
-use p1_common::runtime::stage::{Out, Stage};
+use p1_common::runtime::stage::{Handled, Out, Stage};
 
 /// How telegrams are read and what stops p1-parse.
 #[derive(Debug, Clone, Copy)]
@@ -233,12 +233,7 @@ impl Parser {
 impl Stage for Parser {
     type Event = ();
 
-    fn on_telegram(
-        &mut self,
-        envelope: TelegramEnvelope<'_>,
-        _line: &str,
-        out: &mut Out<'_>,
-    ) -> Result<(), Error> {
+    fn on_telegram(&mut self, envelope: TelegramEnvelope<'_>, out: &mut Out<'_>) -> Handled {
         let line = out.log().line;
         let origin = Origin::Envelope {
             line,
@@ -266,33 +261,31 @@ impl Stage for Parser {
         Ok(())
     }
 
-    fn on_reading(&mut self, _: Reading, _: &str, out: &mut Out<'_>) -> Result<(), Error> {
+    fn on_reading(&mut self, _: Reading, out: &mut Out<'_>) -> Handled {
         self.other_record("reading", out)
     }
 
     fn on_relay(
         &mut self,
         _: p1_common::contract::events::RelayEvent,
-        _: &str,
         out: &mut Out<'_>,
-    ) -> Result<(), Error> {
+    ) -> Handled {
         self.other_record("relay", out)
     }
 
     fn on_peak(
         &mut self,
         _: p1_common::contract::events::PeakRecord,
-        _: &str,
         out: &mut Out<'_>,
-    ) -> Result<(), Error> {
+    ) -> Handled {
         self.other_record("peak", out)
     }
 
-    fn on_other(&mut self, kind: &str, _: &str, out: &mut Out<'_>) -> Result<(), Error> {
+    fn on_other(&mut self, kind: &str, out: &mut Out<'_>) -> Handled {
         self.other_record(kind, out)
     }
 
-    fn on_bad_line(&mut self, why: RecordError, out: &mut Out<'_>) -> Result<(), Error> {
+    fn on_bad_line(&mut self, why: RecordError, out: &mut Out<'_>) -> Handled {
         self.bad_envelope(format_args!("not a telegram envelope: {why}"), out)
     }
 }

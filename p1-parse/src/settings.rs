@@ -7,7 +7,7 @@ use p1_common::Kind;
 use p1_common::contract::reading::schema;
 use p1_common::protocol::frame::DEFAULT_MAX_FRAME;
 use p1_common::protocol::meter_time::ClockZone;
-use p1_common::runtime::cli::{Exits, LogArgs, StageArgs};
+use p1_common::runtime::cli::{Exits, StageArgs};
 
 use crate::parser::Rules;
 use crate::reader::Input;
@@ -23,7 +23,7 @@ pub(crate) const PROG: &str = "p1-parse";
 /// records (telegram envelopes, and records of other types) come out too, each before the
 /// reading it gives.
 #[derive(Debug, Parser)]
-#[command(name = PROG, version, after_long_help = after_help())]
+#[command(name = PROG, version, after_long_help = EXITS.after(&schema()))]
 pub struct Cli {
     /// Inputs to read in turn; `-` or none for stdin.
     #[arg(value_name = "FILE")]
@@ -51,24 +51,14 @@ pub struct Cli {
     pub(crate) stage: StageArgs,
 }
 
-impl p1_common::runtime::cli::Cli for Cli {
-    fn log_args(&self) -> LogArgs {
-        self.stage.log
-    }
-}
-
 /// How p1-parse ends.
-pub const EXITS: Exits = Exits {
-    success: "success (also when stdout is closed early)",
+const EXITS: Exits = Exits {
+    success: "every input read (also when stdout is closed early)",
     failures: &[
         (Kind::Failure, "an input could not be read"),
-        (Kind::Data, "a telegram was rejected under --strict"),
+        (Kind::Data, "a telegram was rejected"),
     ],
 };
-
-fn after_help() -> String {
-    format!("{}\n{}", schema(), EXITS.help())
-}
 
 /// What p1-parse does, decided from the command line.
 #[derive(Debug, Clone)]

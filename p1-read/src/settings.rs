@@ -32,7 +32,7 @@ pub(crate) const PROG: &str = "p1-read";
 /// "invalid" key). A device that disappears, or a TCP connection that drops, is retried with
 /// backoff without restarting; a long silence is reported once.
 #[derive(Debug, Parser)]
-#[command(name = PROG, version, after_long_help = after_help())]
+#[command(name = PROG, version, after_long_help = EXITS.after(AFTER_HELP))]
 pub struct Cli {
     /// Where telegrams come from. The default, /dev/ttyUSB0, is what a USB P1 cable (the most
     /// common way to connect) appears as; on a Raspberry Pi's own UART use /dev/serial0.
@@ -117,20 +117,14 @@ pub struct Cli {
     pub(crate) log: LogArgs,
 }
 
-impl p1_common::runtime::cli::Cli for Cli {
-    fn log_args(&self) -> LogArgs {
-        self.log
-    }
-}
-
 /// How p1-read ends.
 const EXITS: Exits = Exits {
-    success: "success: end of a capture, --count reached, SIGTERM or SIGINT, or stdout closed",
+    success: "end of a capture, --count reached, SIGTERM or SIGINT, or stdout closed",
     failures: &[
-        (Kind::Failure, ""),
         (
             Kind::NoInput,
-            "the source cannot be opened at start (no such device or file, permission denied,\ndevice in use by another program); a TCP source is retried instead",
+            "no such device or file, permission denied, device in use by another program; a TCP \
+             source is retried instead",
         ),
         (
             Kind::Config,
@@ -138,11 +132,6 @@ const EXITS: Exits = Exits {
         ),
     ],
 };
-
-fn after_help() -> String {
-    let (before, after) = AFTER_HELP.split_once("{exit}").unwrap_or((AFTER_HELP, ""));
-    format!("{before}{}{after}", EXITS.help())
-}
 
 const AFTER_HELP: &str = "\
 ENCRYPTED METERS
@@ -156,7 +145,6 @@ ENCRYPTED METERS
   system_title and frame_counter; --raw writes the decrypted telegrams. Try it without a
   meter: p1-read sim --encrypt-key-file K --key-file K (K: any 32-hex-digit key file).
 
-{exit}
 TROUBLESHOOTING
   no data          check the cable and that the meter's P1 port is enabled (Fluvius: in
                    the customer portal); a USB cable must invert the signal for DSMR 4+

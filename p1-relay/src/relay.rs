@@ -18,7 +18,7 @@ use p1_common::contract::reading::Reading;
 use p1_common::contract::record::Record;
 use p1_common::contract::select::Selection;
 use p1_common::protocol::meter_time::MeterTime;
-use p1_common::runtime::stage::{Events, Out, Stage, Stdout};
+use p1_common::runtime::stage::{Events, Handled, Out, Stage, Stdout};
 
 use crate::actuators::{Actuators, OnDeath};
 use crate::config::Config;
@@ -301,7 +301,7 @@ impl Stage for Relay {
         Some(SAMPLE_KEYS)
     }
 
-    fn on_reading(&mut self, reading: Reading, _: &str, out: &mut Out<'_>) -> Result<(), Error> {
+    fn on_reading(&mut self, reading: Reading, out: &mut Out<'_>) -> Handled {
         let sample = match sample(&reading) {
             Ok(sample) => sample,
             Err(why) => {
@@ -321,12 +321,7 @@ impl Stage for Relay {
         Ok(())
     }
 
-    fn on_telegram(
-        &mut self,
-        _: TelegramEnvelope<'_>,
-        _: &str,
-        _: &mut Out<'_>,
-    ) -> Result<(), Error> {
+    fn on_telegram(&mut self, _: TelegramEnvelope<'_>, _: &mut Out<'_>) -> Handled {
         self.envelopes += 1;
         if self.envelopes == ENVELOPES_BEFORE_A_HINT && !self.announced {
             warn!("telegram envelopes but no readings: put p1-parse before p1-relay");
@@ -334,7 +329,7 @@ impl Stage for Relay {
         Ok(())
     }
 
-    fn on_event(&mut self, event: Event, _: &mut Out<'_>) -> Result<(), Error> {
+    fn on_event(&mut self, event: Event, _: &mut Out<'_>) -> Handled {
         match event {
             Event::Control(pending) => {
                 self.answer(pending);
@@ -354,13 +349,13 @@ impl Stage for Relay {
             .map(|at| at + stale_after)
     }
 
-    fn on_tick(&mut self, out: &mut Out<'_>) -> Result<(), Error> {
+    fn on_tick(&mut self, out: &mut Out<'_>) -> Handled {
         let quiet_for = self.last_arrival.map_or(Duration::ZERO, |at| at.elapsed());
         let decisions = self.controller.on_quiet(quiet_for, self.readings_clock());
         self.apply(&decisions, out)
     }
 
-    fn on_hangup(&mut self, _: &mut Out<'_>) -> Result<(), Error> {
+    fn on_hangup(&mut self, _: &mut Out<'_>) -> Handled {
         self.reload();
         Ok(())
     }

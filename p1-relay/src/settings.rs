@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use p1_common::contract::control::{ControlMode, ControlRequest};
-use p1_common::runtime::cli::{Exits, LogArgs, StageArgs};
+use p1_common::runtime::cli::{Exits, StageArgs};
 use p1_common::{Error, Kind};
 
 use crate::config::values::parse_duration;
@@ -33,7 +33,7 @@ pub(crate) const PROG: &str = "p1-relay";
 #[command(
     name = PROG,
     version,
-    after_long_help = after_help(),
+    after_long_help = EXITS.after(AFTER_HELP),
     subcommand_negates_reqs = true,
     args_conflicts_with_subcommands = true
 )]
@@ -62,30 +62,14 @@ pub struct Cli {
     pub(crate) stage: StageArgs,
 }
 
-impl p1_common::runtime::cli::Cli for Cli {
-    fn log_args(&self) -> LogArgs {
-        self.stage.log
-    }
-}
-
 /// How p1-relay ends.
 const EXITS: Exits = Exits {
     success: "end of input, SIGTERM or SIGINT (every load off)",
     failures: &[
-        (
-            Kind::Failure,
-            "runtime failure (e.g. GPIO not available: try --dry-run)",
-        ),
-        (
-            Kind::Config,
-            "configuration error (the message names the key and the line)",
-        ),
+        (Kind::Failure, "e.g. GPIO not available: try --dry-run"),
+        (Kind::Config, "the message names the key and the line"),
     ],
 };
-
-fn after_help() -> String {
-    format!("{AFTER_HELP}\n{}", EXITS.help())
-}
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {

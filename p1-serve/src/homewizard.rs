@@ -139,32 +139,20 @@ fn power(body: &mut Body, r: &Reading) {
 
 /// Voltages, currents, frequency, sags, swells and failures.
 fn quality(body: &mut Body, r: &Reading) {
-    let phases = [
-        (
-            r.voltage_l1_v,
-            r.current_l1_a,
-            r.voltage_sags_l1,
-            r.voltage_swells_l1,
-        ),
-        (
-            r.voltage_l2_v,
-            r.current_l2_a,
-            r.voltage_sags_l2,
-            r.voltage_swells_l2,
-        ),
-        (
-            r.voltage_l3_v,
-            r.current_l3_a,
-            r.voltage_sags_l3,
-            r.voltage_swells_l3,
-        ),
+    let volts = [r.voltage_l1_v, r.voltage_l2_v, r.voltage_l3_v];
+    let amps = [r.current_l1_a, r.current_l2_a, r.current_l3_a];
+    let sags = [r.voltage_sags_l1, r.voltage_sags_l2, r.voltage_sags_l3];
+    let swells = [
+        r.voltage_swells_l1,
+        r.voltage_swells_l2,
+        r.voltage_swells_l3,
     ];
-    for (n, (v, a, sags, swells)) in phases.into_iter().enumerate() {
+    for n in 0..3 {
         let l = n + 1;
-        body.put(&format!("active_voltage_l{l}_v"), v);
-        body.put(&format!("active_current_l{l}_a"), a);
-        body.put(&format!("voltage_sag_l{l}_count"), sags);
-        body.put(&format!("voltage_swell_l{l}_count"), swells);
+        body.put(&format!("active_voltage_l{l}_v"), volts[n]);
+        body.put(&format!("active_current_l{l}_a"), amps[n]);
+        body.put(&format!("voltage_sag_l{l}_count"), sags[n]);
+        body.put(&format!("voltage_swell_l{l}_count"), swells[n]);
     }
     body.put("active_frequency_hz", r.frequency_hz);
     body.put("any_power_fail_count", r.power_failures);

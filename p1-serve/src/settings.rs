@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
-use p1_common::runtime::cli::{Exits, LogArgs, StageArgs};
+use p1_common::runtime::cli::{Exits, StageArgs};
 use p1_common::{Error, Kind};
 
 use crate::http::Limits;
@@ -22,7 +22,7 @@ pub(crate) const PROG: &str = "p1-serve";
 /// ser2net gives. Advertised over mDNS as _hwenergy._tcp unless --no-mdns. Nothing a client
 /// does slows the reading of stdin.
 #[derive(Debug, Parser)]
-#[command(name = PROG, version, after_long_help = after_help())]
+#[command(name = PROG, version, after_long_help = EXITS.after(AFTER_HELP))]
 pub struct Cli {
     /// Where to answer HTTP. Port 80, because HomeWizard's clients (Home Assistant, evcc)
     /// take a bare address and assume it; binding it needs root or CAP_NET_BIND_SERVICE
@@ -55,27 +55,11 @@ pub struct Cli {
     pub(crate) stage: StageArgs,
 }
 
-impl p1_common::runtime::cli::Cli for Cli {
-    fn log_args(&self) -> LogArgs {
-        self.stage.log
-    }
-}
-
 /// How p1-serve ends.
 const EXITS: Exits = Exits {
     success: "end of input or SIGTERM",
-    failures: &[
-        (Kind::Failure, ""),
-        (
-            Kind::Config,
-            "configuration error (an address that cannot be bound)",
-        ),
-    ],
+    failures: &[(Kind::Config, "an address that cannot be bound")],
 };
-
-fn after_help() -> String {
-    format!("{AFTER_HELP}\n{}", EXITS.help())
-}
 
 const AFTER_HELP: &str = "\
 ENDPOINTS

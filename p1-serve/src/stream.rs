@@ -5,11 +5,10 @@
 use std::time::Instant;
 
 use mdns_sd::ServiceDaemon;
-use p1_common::Error;
 use p1_common::contract::envelope::TelegramEnvelope;
 use p1_common::contract::events::{PeakRecord, RelayEvent};
 use p1_common::contract::reading::Reading;
-use p1_common::runtime::stage::{Out, Stage};
+use p1_common::runtime::stage::{Handled, Out, Stage};
 
 use crate::fanout::Fanout;
 use crate::snapshot::{self, Shared};
@@ -55,21 +54,16 @@ impl Stream {
 impl Stage for Stream {
     type Event = ();
 
-    fn on_reading(&mut self, reading: Reading, line: &str, _: &mut Out<'_>) -> Result<(), Error> {
+    fn on_reading(&mut self, reading: Reading, out: &mut Out<'_>) -> Handled {
         self.advertise(Some(&reading));
         let mut s = snapshot::write(&self.shared);
         s.reading = Some(reading);
-        s.reading_line = Some(line.to_string());
+        s.reading_line = Some(out.line().to_string());
         s.reading_at = Some(Instant::now());
         Ok(())
     }
 
-    fn on_telegram(
-        &mut self,
-        envelope: TelegramEnvelope<'_>,
-        _: &str,
-        _: &mut Out<'_>,
-    ) -> Result<(), Error> {
+    fn on_telegram(&mut self, envelope: TelegramEnvelope<'_>, _: &mut Out<'_>) -> Handled {
         if envelope.invalid.is_some() {
             snapshot::write(&self.shared).crc_errors += 1;
             return Ok(());
@@ -84,14 +78,14 @@ impl Stage for Stream {
         Ok(())
     }
 
-    fn on_relay(&mut self, event: RelayEvent, _: &str, _: &mut Out<'_>) -> Result<(), Error> {
+    fn on_relay(&mut self, event: RelayEvent, _: &mut Out<'_>) -> Handled {
         snapshot::write(&self.shared)
             .loads
             .insert(event.load.clone(), event);
         Ok(())
     }
 
-    fn on_peak(&mut self, peak: PeakRecord, _: &str, _: &mut Out<'_>) -> Result<(), Error> {
+    fn on_peak(&mut self, peak: PeakRecord, _: &mut Out<'_>) -> Handled {
         snapshot::write(&self.shared).peak = Some(peak);
         Ok(())
     }

@@ -69,16 +69,20 @@ fn sources(dir: &Path) -> Vec<PathBuf> {
 /// Whether `text` names the crate `name` as code does (`name::`, `use name`, `name!`).
 fn uses(text: &str, name: &str) -> bool {
     let ident = name.replace('-', "_");
-    [format!("{ident}::"), format!("use {ident}"), format!("{ident}!")]
-        .iter()
-        .any(|needle| {
-            text.match_indices(needle.as_str()).any(|(at, _)| {
-                text[..at]
-                    .chars()
-                    .next_back()
-                    .is_none_or(|c| !c.is_alphanumeric() && c != '_')
-            })
+    [
+        format!("{ident}::"),
+        format!("use {ident}"),
+        format!("{ident}!"),
+    ]
+    .iter()
+    .any(|needle| {
+        text.match_indices(needle.as_str()).any(|(at, _)| {
+            text[..at]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !c.is_alphanumeric() && c != '_')
         })
+    })
 }
 
 #[test]
@@ -252,7 +256,10 @@ fn no_file_of_a_crate_imports_one_that_imports_it_back() {
             }
         }
     }
-    assert!(cycles.is_empty(), "files that import each other: {cycles:#?}");
+    assert!(
+        cycles.is_empty(),
+        "files that import each other: {cycles:#?}"
+    );
 }
 
 #[test]
@@ -264,7 +271,11 @@ fn the_checks_see_what_they_look_for() {
         "use crate::contract::{field::Field, reading};\nuse super::peak::budget;",
         &["relay".into()],
     );
-    assert!(found.contains(&vec!["contract".to_string(), "field".to_string(), "Field".to_string()]));
+    assert!(found.contains(&vec![
+        "contract".to_string(),
+        "field".to_string(),
+        "Field".to_string()
+    ]));
     assert!(found.contains(&vec!["contract".to_string(), "reading".to_string()]));
     assert!(found.contains(&vec!["peak".to_string(), "budget".to_string()]));
 }

@@ -241,15 +241,26 @@ impl MeterTime {
             + i64::from(minute) * 60
             + i64::from(second);
         let offset = zone.offset_at_secs(local_secs, i64::from(year), letter);
-        Ok(MeterTime(Some(Stamp {
+        let offset_minutes = (offset / 60) as i16;
+        Ok(MeterTime::at(
+            (year, month, day),
+            (hour, minute, second),
+            offset_minutes,
+        ))
+    }
+
+    /// A set time from its checked fields.
+    fn at(date: (u16, u8, u8), time: (u8, u8, u8), offset_minutes: i16) -> MeterTime {
+        let ((year, month, day), (hour, minute, second)) = (date, time);
+        MeterTime(Some(Stamp {
             year,
             month,
             day,
             hour,
             minute,
             second,
-            offset_minutes: (offset / 60) as i16,
-        })))
+            offset_minutes,
+        }))
     }
 
     /// Reads `YYYY-MM-DDThh:mm:ss[.fff](Z|+hh:mm|-hh:mm)`, the form every p1 program writes,
@@ -313,15 +324,7 @@ impl MeterTime {
         };
         let valid = is_calendar_time(year, month, day, hour, minute, second)
             && offset_minutes.abs() < 24 * 60;
-        valid.then_some(MeterTime(Some(Stamp {
-            year,
-            month,
-            day,
-            hour,
-            minute,
-            second,
-            offset_minutes,
-        })))
+        valid.then(|| MeterTime::at((year, month, day), (hour, minute, second), offset_minutes))
     }
 
     /// From a chrono time (its local fields and offset are kept).
@@ -503,6 +506,14 @@ mod tests {
             .to_string()
     }
 
+    /// Each meter text reads as its RFC 3339 time.
+    #[track_caller]
+    fn reads_as(cases: &[(&str, &str)]) {
+        for &(text, time) in cases {
+            assert_eq!(at(text), time, "{text}");
+        }
+    }
+
     #[test]
     fn rfc3339_read_fast_as_chrono_reads_it() {
         for text in [
@@ -527,33 +538,41 @@ mod tests {
 
     #[test]
     fn summer_and_winter_follow_the_date() {
-        assert_eq!(at("200512145552S"), "2020-05-12T14:55:52+02:00");
-        assert_eq!(at("231102121548W"), "2023-11-02T12:15:48+01:00");
-        assert_eq!(at("161107190000"), "2016-11-07T19:00:00+01:00");
+        reads_as(&[
+            ("200512145552S", "2020-05-12T14:55:52+02:00"),
+            ("231102121548W", "2023-11-02T12:15:48+01:00"),
+            ("161107190000", "2016-11-07T19:00:00+01:00"),
+        ]);
     }
 
     #[test]
     fn the_rule_wins_over_a_wrong_letter() {
-        assert_eq!(at("200301000000S"), "2020-03-01T00:00:00+01:00");
-        assert_eq!(at("200701000000W"), "2020-07-01T00:00:00+02:00");
+        reads_as(&[
+            ("200301000000S", "2020-03-01T00:00:00+01:00"),
+            ("200701000000W", "2020-07-01T00:00:00+02:00"),
+        ]);
     }
 
     #[test]
     fn the_letter_decides_the_repeated_october_hour() {
         // 2023-10-29: clocks go back at 03:00 CEST to 02:00 CET.
-        assert_eq!(at("231029023000S"), "2023-10-29T02:30:00+02:00");
-        assert_eq!(at("231029023000W"), "2023-10-29T02:30:00+01:00");
-        assert_eq!(at("231029013000W"), "2023-10-29T01:30:00+02:00");
-        assert_eq!(at("231029030000S"), "2023-10-29T03:00:00+01:00");
+        reads_as(&[
+            ("231029023000S", "2023-10-29T02:30:00+02:00"),
+            ("231029023000W", "2023-10-29T02:30:00+01:00"),
+            ("231029013000W", "2023-10-29T01:30:00+02:00"),
+            ("231029030000S", "2023-10-29T03:00:00+01:00"),
+        ]);
     }
 
     #[test]
     fn the_letter_decides_the_skipped_march_hour() {
         // 2024-03-31: clocks go forward at 02:00 CET to 03:00 CEST.
-        assert_eq!(at("240331023000S"), "2024-03-31T02:30:00+02:00");
-        assert_eq!(at("240331023000W"), "2024-03-31T02:30:00+01:00");
-        assert_eq!(at("240331015959S"), "2024-03-31T01:59:59+01:00");
-        assert_eq!(at("240331030000W"), "2024-03-31T03:00:00+02:00");
+        reads_as(&[
+            ("240331023000S", "2024-03-31T02:30:00+02:00"),
+            ("240331023000W", "2024-03-31T02:30:00+01:00"),
+            ("240331015959S", "2024-03-31T01:59:59+01:00"),
+            ("240331030000W", "2024-03-31T03:00:00+02:00"),
+        ]);
     }
 
     #[test]

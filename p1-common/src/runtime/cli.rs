@@ -5,8 +5,9 @@
 use std::fmt::Write as _;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{FromArgMatches as _, Parser};
 
+use crate::contract::schema::wrap;
 use crate::runtime::error::{Error, Kind};
 use crate::runtime::logger;
 
@@ -34,17 +35,13 @@ pub struct StageArgs {
     pub log: LogArgs,
 }
 
-/// A command line with the shared logging flags.
-pub trait Cli: Parser {
-    fn log_args(&self) -> LogArgs;
-}
-
-/// The whole of a binary's `main`: parses the command line, starts the logger, runs, and
-/// ends with the status of the error's kind (reported as `prog: context: cause`; a closed
-/// stdout is a quiet success).
-pub fn main<C: Cli>(prog: &'static str, run: impl FnOnce(C) -> Result<(), Error>) -> ExitCode {
-    let cli = C::parse();
-    let log = cli.log_args();
+/// The whole of a binary's `main`: parses the command line (whose [`LogArgs`] start the
+/// logger), runs, and ends with the status of the error's kind (reported as
+/// `prog: context: cause`; a closed stdout is a quiet success).
+pub fn main<C: Parser>(prog: &'static str, run: impl FnOnce(C) -> Result<(), Error>) -> ExitCode {
+    let matches = C::command().get_matches();
+    let log = LogArgs::from_arg_matches(&matches).unwrap_or_default();
+    let cli = C::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     logger::init(prog, logger::level(log.quiet, log.verbose));
     exit_code(prog, run(cli))
 }
@@ -61,40 +58,51 @@ pub fn exit_code(prog: &str, result: Result<(), Error>) -> ExitCode {
     }
 }
 
-/// A program's exit statuses, for its help and man page.
+/// A program's exit statuses, for its help and man page: each status the table's meaning,
+/// and when this program ends with it.
 #[derive(Debug, Clone, Copy)]
 pub struct Exits {
     /// When it ends with 0.
     pub success: &'static str,
-    /// The other kinds it ends with, but usage (every program has it), each with when ("":
-    /// the table's meaning).
+    /// The other kinds it ends with, each with when; a runtime failure and a usage error
+    /// every program has, and need be named only to say more.
     pub failures: &'static [(Kind, &'static str)],
 }
 
 impl Exits {
+    /// A help text's sections after the options: `sections`, then EXIT STATUS.
+    pub fn after(&self, sections: &str) -> String {
+        format!("{sections}\n{}", self.help())
+    }
+
     /// The EXIT STATUS section, from the one table of statuses.
     pub fn help(&self) -> String {
-        let mut rows: Vec<(u8, &str)> = vec![
-            (0, self.success),
-            (Kind::Usage.status(), Kind::Usage.meaning()),
-        ];
+        let row = |meaning: &str, when: &str| {
+            if when.is_empty() {
+                meaning.to_string()
+            } else {
+                format!("{meaning}: {when}")
+            }
+        };
+        let mut rows: Vec<(u8, String)> = vec![(0, row("success", self.success))];
+        for kind in [Kind::Failure, Kind::Usage] {
+            if !self.failures.iter().any(|&(named, _)| named == kind) {
+                rows.push((kind.status(), kind.meaning().to_string()));
+            }
+        }
         for &(kind, when) in self.failures {
-            rows.push((
-                kind.status(),
-                if when.is_empty() {
-                    kind.meaning()
-                } else {
-                    when
-                },
-            ));
+            rows.push((kind.status(), row(kind.meaning(), when)));
         }
         rows.sort_by_key(|&(status, _)| status);
         let mut text = String::from("EXIT STATUS\n");
         for (status, when) in rows {
-            let mut lines = when.lines();
-            let _ = writeln!(text, "  {status:<3} {}", lines.next().unwrap_or_default());
-            for more in lines {
-                let _ = writeln!(text, "      {more}");
+            for (i, line) in wrap(&when, 90).iter().enumerate() {
+                let status = if i == 0 {
+                    status.to_string()
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(text, "  {status:<3} {line}");
             }
         }
         text
@@ -111,12 +119,15 @@ mod tests {
             success: "end of input",
             failures: &[
                 (Kind::Config, ""),
-                (Kind::Failure, "the spool cannot be written\nor read"),
+                (
+                    Kind::Failure,
+                    "the spool cannot be written or read, or anything else that goes wrong while it runs",
+                ),
             ],
         };
         assert_eq!(
             exits.help(),
-            "EXIT STATUS\n  0   end of input\n  1   the spool cannot be written\n      or read\n  2   usage error\n  78  configuration error\n"
+            "EXIT STATUS\n  0   success: end of input\n  1   runtime failure: the spool cannot be written or read, or anything else that goes wrong\n      while it runs\n  2   usage error\n  78  configuration error\n"
         );
     }
 }

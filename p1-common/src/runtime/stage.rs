@@ -27,9 +27,13 @@ pub type Stdout = RecordWriter;
 /// A record line is never longer (a reading is a few kB); a longer line is dropped whole.
 pub const MAX_LINE: usize = 1 << 20;
 
+/// What a handler of a stage gives back: done, or the error that ends the stage.
+pub type Handled = Result<(), Error>;
+
 /// What a stage does with the stream. Each method has a default that does nothing, so a
 /// stage implements only what it consumes; the records it does not consume are passed on
-/// by the loop (with `--passthrough`) and otherwise ignored.
+/// by the loop (with `--passthrough`) and otherwise ignored. The line a record came on is
+/// [`Out::line`].
 pub trait Stage {
     /// What the stage's own threads post to the loop (a broker's news, a control request).
     type Event: Send + 'static;
@@ -39,49 +43,34 @@ pub trait Stage {
         None
     }
 
-    fn on_reading(
-        &mut self,
-        _reading: Reading,
-        _line: &str,
-        _out: &mut Out<'_>,
-    ) -> Result<(), Error> {
+    fn on_reading(&mut self, _reading: Reading, _out: &mut Out<'_>) -> Handled {
         Ok(())
     }
 
-    fn on_telegram(
-        &mut self,
-        _envelope: TelegramEnvelope<'_>,
-        _line: &str,
-        _out: &mut Out<'_>,
-    ) -> Result<(), Error> {
+    fn on_telegram(&mut self, _envelope: TelegramEnvelope<'_>, _out: &mut Out<'_>) -> Handled {
         Ok(())
     }
 
-    fn on_relay(
-        &mut self,
-        _event: RelayEvent,
-        _line: &str,
-        _out: &mut Out<'_>,
-    ) -> Result<(), Error> {
+    fn on_relay(&mut self, _event: RelayEvent, _out: &mut Out<'_>) -> Handled {
         Ok(())
     }
 
-    fn on_peak(&mut self, _peak: PeakRecord, _line: &str, _out: &mut Out<'_>) -> Result<(), Error> {
+    fn on_peak(&mut self, _peak: PeakRecord, _out: &mut Out<'_>) -> Handled {
         Ok(())
     }
 
     /// A record of a type the toolkit does not know (from a newer stage).
-    fn on_other(&mut self, _kind: &str, _line: &str, _out: &mut Out<'_>) -> Result<(), Error> {
+    fn on_other(&mut self, _kind: &str, _out: &mut Out<'_>) -> Handled {
         Ok(())
     }
 
     /// A line that is not a record: warned about (rate-limited) and skipped by default.
-    fn on_bad_line(&mut self, why: RecordError, out: &mut Out<'_>) -> Result<(), Error> {
+    fn on_bad_line(&mut self, why: RecordError, out: &mut Out<'_>) -> Handled {
         out.bad_line(format_args!("{why}: skipped"));
         Ok(())
     }
 
-    fn on_event(&mut self, _event: Self::Event, _out: &mut Out<'_>) -> Result<(), Error> {
+    fn on_event(&mut self, _event: Self::Event, _out: &mut Out<'_>) -> Handled {
         Ok(())
     }
 
@@ -90,12 +79,12 @@ pub trait Stage {
         None
     }
 
-    fn on_tick(&mut self, _out: &mut Out<'_>) -> Result<(), Error> {
+    fn on_tick(&mut self, _out: &mut Out<'_>) -> Handled {
         Ok(())
     }
 
     /// SIGHUP.
-    fn on_hangup(&mut self, _out: &mut Out<'_>) -> Result<(), Error> {
+    fn on_hangup(&mut self, _out: &mut Out<'_>) -> Handled {
         Ok(())
     }
 
@@ -114,6 +103,8 @@ pub struct Out<'a> {
     writer: &'a mut Stdout,
     log: &'a mut LineLog,
     passthrough: bool,
+    /// The record's line, trimmed ("" outside a record's handler).
+    line: &'a str,
 }
 
 impl std::fmt::Debug for Out<'_> {
@@ -130,7 +121,13 @@ impl<'a> Out<'a> {
             writer,
             log,
             passthrough,
+            line: "",
         }
+    }
+
+    /// The line the record being handled came on, trimmed.
+    pub fn line(&self) -> &'a str {
+        self.line
     }
 
     /// Writes a record as one line, flushed.
@@ -166,11 +163,7 @@ impl<'a> Out<'a> {
 
 /// One line through a stage: passed on as it came, then read as a record and handed to the
 /// stage by its type.
-pub fn dispatch<S: Stage + ?Sized>(
-    stage: &mut S,
-    line: &str,
-    out: &mut Out<'_>,
-) -> Result<(), Error> {
+pub fn dispatch<S: Stage + ?Sized>(stage: &mut S, line: &str, out: &mut Out<'_>) -> Handled {
     if out.passthrough {
         out.writer.write_raw_line(line.as_bytes())?;
     }
@@ -182,12 +175,18 @@ pub fn dispatch<S: Stage + ?Sized>(
         Some(keys) => Record::from_json_selecting(text, keys),
         None => Record::from_json(text),
     };
+    let out = &mut Out {
+        writer: &mut *out.writer,
+        log: &mut *out.log,
+        passthrough: out.passthrough,
+        line: text,
+    };
     match record {
-        Ok(Record::Reading(reading)) => stage.on_reading(reading.into_owned(), text, out),
-        Ok(Record::Telegram(envelope)) => stage.on_telegram(envelope, text, out),
-        Ok(Record::Relay(event)) => stage.on_relay(event.into_owned(), text, out),
-        Ok(Record::Peak(peak)) => stage.on_peak(peak.into_owned(), text, out),
-        Ok(Record::Other(kind)) => stage.on_other(&kind, text, out),
+        Ok(Record::Reading(reading)) => stage.on_reading(reading.into_owned(), out),
+        Ok(Record::Telegram(envelope)) => stage.on_telegram(envelope, out),
+        Ok(Record::Relay(event)) => stage.on_relay(event.into_owned(), out),
+        Ok(Record::Peak(peak)) => stage.on_peak(peak.into_owned(), out),
+        Ok(Record::Other(kind)) => stage.on_other(&kind, out),
         Err(why) => stage.on_bad_line(why, out),
     }
 }
@@ -392,28 +391,24 @@ mod tests {
     impl Stage for Seen {
         type Event = ();
 
-        fn on_reading(&mut self, reading: Reading, _: &str, _: &mut Out<'_>) -> Result<(), Error> {
+        fn on_reading(&mut self, reading: Reading, _: &mut Out<'_>) -> Handled {
             self.0
                 .push(format!("reading {:?}", reading.power_import_kw));
             Ok(())
         }
 
-        fn on_telegram(
-            &mut self,
-            envelope: TelegramEnvelope<'_>,
-            _: &str,
-            _: &mut Out<'_>,
-        ) -> Result<(), Error> {
+        fn on_telegram(&mut self, envelope: TelegramEnvelope<'_>, _: &mut Out<'_>) -> Handled {
             self.0.push(format!("telegram from {}", envelope.source));
             Ok(())
         }
 
-        fn on_relay(&mut self, event: RelayEvent, _: &str, _: &mut Out<'_>) -> Result<(), Error> {
+        fn on_relay(&mut self, event: RelayEvent, _: &mut Out<'_>) -> Handled {
             self.0.push(format!("relay {}", event.load));
             Ok(())
         }
 
-        fn on_other(&mut self, kind: &str, _: &str, _: &mut Out<'_>) -> Result<(), Error> {
+        fn on_other(&mut self, kind: &str, out: &mut Out<'_>) -> Handled {
+            assert_eq!(out.line(), LINES[3].trim(), "the record's line");
             self.0.push(format!("other {kind}"));
             Ok(())
         }
