@@ -134,7 +134,7 @@ impl Stage for Publisher {
     }
 
     fn on_telegram(&mut self, envelope: TelegramEnvelope<'_>, _: &mut Out<'_>) -> Handled {
-        self.outbox.telegram(&envelope.telegram);
+        self.outbox.telegram(&envelope.telegram.text());
         self.publish_due();
         Ok(())
     }

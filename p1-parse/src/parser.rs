@@ -63,8 +63,10 @@ pub(crate) struct Parser {
     rules: Rules,
     reading: Reading,
     issues: Vec<LineIssue>,
-    /// Frames the telegram of one envelope at a time.
-    envelope_framer: Framer,
+    /// Frames the telegram of one envelope at a time (taken while it does).
+    envelope_framer: Option<Framer>,
+    /// The envelope's telegram, unescaped (a buffer kept for the next).
+    envelope_text: Vec<u8>,
     frames: FrameStats,
     emitted: u64,
     bad_lines: u64,
@@ -75,7 +77,8 @@ pub(crate) struct Parser {
 impl Parser {
     pub(crate) fn new(rules: Rules) -> Self {
         Parser {
-            envelope_framer: Framer::new(rules.max_frame),
+            envelope_framer: Some(Framer::new(rules.max_frame)),
+            envelope_text: Vec::new(),
             rules,
             reading: Reading::default(),
             issues: Vec::new(),
@@ -193,7 +196,9 @@ impl Parser {
     /// The counts on stderr; `any_input_read` is false when every input failed to open (no
     /// hint about the input's format then).
     pub(crate) fn summarise(&mut self, any_input_read: bool) {
-        self.frames.add(self.envelope_framer.stats());
+        if let Some(framer) = &self.envelope_framer {
+            self.frames.add(framer.stats());
+        }
         let f = &self.frames;
         let read = f.telegrams + f.rejected();
         if read == 0 && self.bad_envelopes == 0 && any_input_read {
@@ -240,16 +245,18 @@ impl Stage for Parser {
             received: &envelope.received,
         };
         let found = |framer: &Framer| framer.stats().telegrams + framer.stats().rejected();
-        let before = found(&self.envelope_framer);
-        let mut framer = std::mem::take(&mut self.envelope_framer);
+        let mut framer = self.envelope_framer.take().unwrap_or_else(|| self.framer());
+        let mut text = std::mem::take(&mut self.envelope_text);
+        text.clear();
+        envelope.telegram.append_to(&mut text);
+        let before = found(&framer);
         framer.restart();
         let result = framer
-            .push(envelope.telegram.as_bytes(), |event| {
-                self.on_frame(event, origin, out)
-            })
+            .push(&text, |event| self.on_frame(event, origin, out))
             .and_then(|()| framer.finish(|event| self.on_frame(event, origin, out)));
         let empty = found(&framer) == before;
-        self.envelope_framer = framer;
+        self.envelope_framer = Some(framer);
+        self.envelope_text = text;
         result?;
         if empty {
             self.bad_envelopes += 1;

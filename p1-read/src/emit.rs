@@ -119,7 +119,7 @@ impl Emitter {
         let envelope = TelegramEnvelope {
             received: received.into(),
             source: self.source.as_str().into(),
-            telegram: String::from_utf8_lossy(bytes),
+            telegram: String::from_utf8_lossy(bytes).into(),
             invalid: invalid.map(|r| r.to_string().into()),
             system_title: frame.map(|f| p1_common::runtime::id::hex(&f.system_title).into()),
             frame_counter: frame.map(|f| f.counter),

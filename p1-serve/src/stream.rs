@@ -68,12 +68,13 @@ impl Stage for Stream {
             snapshot::write(&self.shared).crc_errors += 1;
             return Ok(());
         }
+        let telegram = envelope.telegram.text().into_owned();
         if let Some(fanout) = &self.fanout {
-            fanout.publish(&envelope.telegram);
+            fanout.publish(&telegram);
         }
         let mut s = snapshot::write(&self.shared);
         s.telegrams += 1;
-        s.telegram = Some(envelope.telegram.into_owned());
+        s.telegram = Some(telegram);
         s.telegram_at = Some(Instant::now());
         Ok(())
     }

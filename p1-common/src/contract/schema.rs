@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use crate::contract::envelope::TelegramEnvelope;
+use crate::contract::envelope::{TelegramEnvelope, TelegramText};
 use crate::contract::events::{PeakRecord, RelayEvent, SwitchState};
 use crate::contract::reading;
 use crate::protocol::meter_time::MeterTime;
@@ -47,6 +47,10 @@ impl KeyValue for String {
 }
 
 impl KeyValue for Cow<'_, str> {
+    const VALUE: &'static str = "text";
+}
+
+impl KeyValue for TelegramText<'_> {
     const VALUE: &'static str = "text";
 }
 

@@ -36,7 +36,7 @@ pub fn envelope(line: &str) -> TelegramEnvelope<'static> {
 /// The `telegram` of an envelope line.
 #[track_caller]
 pub fn telegram_of(line: &str) -> String {
-    envelope(line).telegram.into_owned()
+    envelope(line).telegram.to_string()
 }
 
 /// Telegrams from the simulated meter, deterministic.

@@ -80,7 +80,7 @@ fn keep_invalid_passes_a_corrupted_frame_on_marked() {
             .expect("marked")
             .starts_with("CRC mismatch: telegram says")
     );
-    assert_eq!(envelopes[0].telegram.as_bytes(), &telegram[..]);
+    assert_eq!(envelopes[0].telegram.text().as_bytes(), &telegram[..]);
 }
 
 #[test]
