@@ -42,6 +42,7 @@ pub fn reading_keys() -> Selection<Reading> {
 /// How records are turned into points.
 #[derive(Debug, Clone)]
 pub struct Schema {
+    /// The measurement's name, already escaped.
     pub measurement: String,
     /// Extra tags on every point, already escaped: `,key=value...`.
     pub extra_tags: String,
@@ -62,10 +63,10 @@ impl Schema {
         let mut tags = tags.to_vec();
         tags.sort();
         for (k, v) in &tags {
-            let _ = write!(extra_tags, ",{}={}", escape_tag(k), escape_tag(v));
+            let _ = write!(extra_tags, ",{}={}", Escaped::tag(k), Escaped::tag(v));
         }
         Schema {
-            measurement: measurement.to_string(),
+            measurement: Escaped::measurement(measurement).to_string(),
             extra_tags,
             only_fields: only,
             exclude_fields: exclude,
@@ -117,9 +118,9 @@ impl Schema {
         };
         let meter_id = reading.meter_id().filter(|id| !id.is_empty());
         let start = out.len();
-        out.push_str(&escape_measurement(&self.measurement));
+        out.push_str(&self.measurement);
         if let Some(id) = meter_id {
-            let _ = write!(out, ",meter_id={}", escape_tag(id));
+            let _ = write!(out, ",meter_id={}", Escaped::tag(id));
         }
         out.push_str(&self.extra_tags);
         let mut fields = 0;
@@ -159,18 +160,13 @@ impl Schema {
         ) else {
             return 0;
         };
-        let _ = write!(
-            out,
-            "{}_mbus,channel={}",
-            escape_measurement(&self.measurement),
-            device.channel
-        );
+        let _ = write!(out, "{}_mbus,channel={}", self.measurement, device.channel);
         if let Some(id) = device.id.as_deref().filter(|id| !id.is_empty()) {
-            let _ = write!(out, ",id={}", escape_tag(id));
+            let _ = write!(out, ",id={}", Escaped::tag(id));
         }
         let _ = write!(out, ",kind={}", device.kind.name());
         if let Some(id) = meter_id {
-            let _ = write!(out, ",meter_id={}", escape_tag(id));
+            let _ = write!(out, ",meter_id={}", Escaped::tag(id));
         }
         out.push_str(&self.extra_tags);
         let _ = write!(out, " value={value}");
@@ -187,11 +183,11 @@ impl Schema {
         let _ = writeln!(
             out,
             "{}_relay,load={}{} on={}i,reason=\"{}\" {time}",
-            escape_measurement(&self.measurement),
-            escape_tag(&event.load),
+            self.measurement,
+            Escaped::tag(&event.load),
             self.extra_tags,
             u8::from(event.state.is_on()),
-            escape_string(&event.reason)
+            Escaped::string(&event.reason)
         );
         1
     }
@@ -204,9 +200,7 @@ impl Schema {
         let _ = write!(
             out,
             "{}_peak{} elapsed_s={}i,average_kw=",
-            escape_measurement(&self.measurement),
-            self.extra_tags,
-            peak.elapsed_s
+            self.measurement, self.extra_tags, peak.elapsed_s
         );
         push_float(out, peak.average_kw);
         for (key, value) in [
@@ -303,50 +297,56 @@ fn rfc3339_secs(text: &str) -> Option<i64> {
         .map(|t| t.timestamp())
 }
 
-/// Control characters would end the line: they become spaces.
-fn clean(c: char) -> char {
-    if c.is_control() { ' ' } else { c }
+/// Text escaped where the line protocol needs it, written straight into the line: a
+/// backslash before each character special there, and control characters (which would end
+/// the line) as spaces.
+#[derive(Debug, Clone, Copy)]
+pub struct Escaped<'a> {
+    text: &'a str,
+    specials: &'static [char],
 }
 
-pub fn escape_measurement(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    for c in name.chars().map(clean) {
-        if matches!(c, ',' | ' ') {
-            out.push('\\');
+impl<'a> Escaped<'a> {
+    /// A measurement: comma and space.
+    pub fn measurement(text: &'a str) -> Self {
+        Escaped {
+            text,
+            specials: &[',', ' '],
         }
-        out.push(c);
     }
-    out
+
+    /// Tag keys, tag values and field keys: comma, equals sign and space.
+    pub fn tag(text: &'a str) -> Self {
+        Escaped {
+            text,
+            specials: &[',', '=', ' '],
+        }
+    }
+
+    /// String field values: double quote and backslash.
+    pub fn string(text: &'a str) -> Self {
+        Escaped {
+            text,
+            specials: &['"', '\\'],
+        }
+    }
 }
 
-/// Tag keys, tag values and field keys: comma, equals sign and space are escaped.
-pub fn escape_tag(text: &str) -> String {
-    if text
-        .bytes()
-        .all(|b| b.is_ascii_graphic() && !matches!(b, b',' | b'='))
-    {
-        return text.to_string();
-    }
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars().map(clean) {
-        if matches!(c, ',' | '=' | ' ') {
-            out.push('\\');
+impl std::fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let plain = |c: char| !c.is_control() && !self.specials.contains(&c);
+        if self.text.chars().all(plain) {
+            return f.write_str(self.text);
         }
-        out.push(c);
-    }
-    out
-}
-
-/// String field values: double quote and backslash are escaped.
-pub fn escape_string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars().map(clean) {
-        if matches!(c, '"' | '\\') {
-            out.push('\\');
+        for c in self.text.chars() {
+            let c = if c.is_control() { ' ' } else { c };
+            if self.specials.contains(&c) {
+                f.write_char('\\')?;
+            }
+            f.write_char(c)?;
         }
-        out.push(c);
+        Ok(())
     }
-    out
 }
 
 #[cfg(test)]
@@ -434,6 +434,23 @@ mod tests {
             lp,
             "p1_relay,load=boiler\\ 1 on=1i,reason=\"export \\\"2.41\\\" kW\\\\x\" 1718186460\n"
         );
+    }
+
+    #[test]
+    fn each_place_escapes_its_own_characters_and_control_characters_become_spaces() {
+        let text = "a,b=c d\"e\\f\tg\nh";
+        assert_eq!(
+            Escaped::measurement(text).to_string(),
+            "a\\,b=c\\ d\"e\\f\\ g\\ h"
+        );
+        assert_eq!(
+            Escaped::tag(text).to_string(),
+            "a\\,b\\=c\\ d\"e\\f\\ g\\ h"
+        );
+        assert_eq!(Escaped::string(text).to_string(), "a,b=c d\\\"e\\\\f g h");
+        assert_eq!(Escaped::tag("plain-é").to_string(), "plain-é");
+        let schema = Schema::new("my p1", &[], None, Vec::new(), TimeSource::Meter);
+        assert_eq!(schema.measurement, "my\\ p1");
     }
 
     /// Issue 14: the peak record, with a fixed type per field.

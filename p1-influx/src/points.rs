@@ -6,7 +6,6 @@ use std::time::{Duration, Instant};
 
 use log::debug;
 use p1_common::Error;
-use p1_common::contract::envelope::TelegramEnvelope;
 use p1_common::contract::events::{PeakRecord, RelayEvent};
 use p1_common::contract::reading::Reading;
 use p1_common::contract::select::Selection;
@@ -150,11 +149,6 @@ impl<S: Sink> Stage for Points<S> {
         self.buf.clear();
         let points = Ok(self.schema.peak(&peak, now_secs(), &mut self.buf));
         self.give(points, out)
-    }
-
-    fn on_telegram(&mut self, _: TelegramEnvelope<'_>, out: &mut Out<'_>) -> Handled {
-        Self::passes_by("telegram", out);
-        Ok(())
     }
 
     fn on_other(&mut self, kind: &str, out: &mut Out<'_>) -> Handled {

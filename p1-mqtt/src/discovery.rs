@@ -123,10 +123,41 @@ fn meter_device(topics: &Topics, reading: &Reading) -> Value {
     })
 }
 
+/// The meter's device, where its sensors are announced.
+struct MeterDevice<'a> {
+    topics: &'a Topics,
+    prefix: &'a str,
+    device: Value,
+}
+
+impl MeterDevice<'_> {
+    /// A sensor of the meter, its value from the state topic through `template`.
+    fn sensor(&self, key: &str, title: &str, kind: &Kind, template: &str) -> Config {
+        let id = self.topics.device_id();
+        let mut payload = entity(
+            self.topics,
+            &format!("{id}_{key}"),
+            title,
+            &self.device,
+            kind,
+        );
+        payload["state_topic"] = self.topics.state().into();
+        payload["value_template"] = template.into();
+        Config {
+            topic: format!("{}/sensor/{id}/{key}/config", self.prefix),
+            payload,
+        }
+    }
+}
+
 /// Every discovery message for a meter's reading: a sensor per key it sends, the net grid
 /// power, and a device per M-Bus meter.
 pub(crate) fn for_reading(topics: &Topics, prefix: &str, reading: &Reading) -> Vec<Config> {
-    let device = meter_device(topics, reading);
+    let meter = MeterDevice {
+        topics,
+        prefix,
+        device: meter_device(topics, reading),
+    };
     let mut configs = Vec::new();
     for field in Reading::fields() {
         if (field.line_value)(reading).is_none() {
@@ -134,33 +165,23 @@ pub(crate) fn for_reading(topics: &Topics, prefix: &str, reading: &Reading) -> V
         }
         let (key, measure) = (field.name, (field.measure)());
         let kind = kind_of(measure);
-        let unique = format!("{}_{key}", topics.device_id());
-        let mut payload = entity(topics, &unique, &title(key, measure), &device, &kind);
-        payload["state_topic"] = topics.state().into();
-        payload["value_template"] = template(key, &kind).into();
+        let template = template(key, &kind);
+        let mut config = meter.sensor(key, &title(key, measure), &kind, &template);
         if key == "demand_max_month_kw" {
-            payload["json_attributes_topic"] = topics.state().into();
-            payload["json_attributes_template"] =
+            config.payload["json_attributes_topic"] = topics.state().into();
+            config.payload["json_attributes_template"] =
                 "{{ {'time': value_json.demand_max_month_time, 'history': value_json.demand_max_history} | tojson }}"
                     .into();
         }
-        configs.push(Config {
-            topic: format!("{prefix}/sensor/{}/{key}/config", topics.device_id()),
-            payload,
-        });
+        configs.push(config);
     }
     if reading.power_import_kw.is_some() && reading.power_export_kw.is_some() {
-        let kind = kind(Some("power"), "measurement", Some("W"), false);
-        let unique = format!("{}_power_net_w", topics.device_id());
-        let mut payload = entity(topics, &unique, "Net grid power", &device, &kind);
-        payload["state_topic"] = topics.state().into();
-        payload["value_template"] =
-            "{{ ((value_json.power_import_kw - value_json.power_export_kw) * 1000) | round(1) }}"
-                .into();
-        configs.push(Config {
-            topic: format!("{prefix}/sensor/{}/power_net_w/config", topics.device_id()),
-            payload,
-        });
+        configs.push(meter.sensor(
+            "power_net_w",
+            "Net grid power",
+            &kind(Some("power"), "measurement", Some("W"), false),
+            "{{ ((value_json.power_import_kw - value_json.power_export_kw) * 1000) | round(1) }}",
+        ));
     }
     for mbus in &reading.mbus {
         configs.extend(for_mbus(topics, prefix, mbus));

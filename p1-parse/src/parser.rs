@@ -268,26 +268,6 @@ impl Stage for Parser {
         Ok(())
     }
 
-    fn on_reading(&mut self, _: Reading, out: &mut Out<'_>) -> Handled {
-        self.other_record("reading", out)
-    }
-
-    fn on_relay(
-        &mut self,
-        _: p1_common::contract::events::RelayEvent,
-        out: &mut Out<'_>,
-    ) -> Handled {
-        self.other_record("relay", out)
-    }
-
-    fn on_peak(
-        &mut self,
-        _: p1_common::contract::events::PeakRecord,
-        out: &mut Out<'_>,
-    ) -> Handled {
-        self.other_record("peak", out)
-    }
-
     fn on_other(&mut self, kind: &str, out: &mut Out<'_>) -> Handled {
         self.other_record(kind, out)
     }

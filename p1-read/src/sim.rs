@@ -366,34 +366,10 @@ impl SimMeter {
             "1-0:1.7.0({:06.3}*kW)\r\n1-0:2.7.0({:06.3}*kW)\r\n",
             p.import, p.export
         );
-        for (code, value) in [
-            ("21", p.import_l[0]),
-            ("41", p.import_l[1]),
-            ("61", p.import_l[2]),
-        ] {
-            let _ = write!(t, "1-0:{code}.7.0({value:06.3}*kW)\r\n");
-        }
-        for (code, value) in [
-            ("22", p.export_l[0]),
-            ("42", p.export_l[1]),
-            ("62", p.export_l[2]),
-        ] {
-            let _ = write!(t, "1-0:{code}.7.0({value:06.3}*kW)\r\n");
-        }
-        for (code, value) in [
-            ("32", p.voltage[0]),
-            ("52", p.voltage[1]),
-            ("72", p.voltage[2]),
-        ] {
-            let _ = write!(t, "1-0:{code}.7.0({value:05.1}*V)\r\n");
-        }
-        for (code, value) in [
-            ("31", p.current[0]),
-            ("51", p.current[1]),
-            ("71", p.current[2]),
-        ] {
-            let _ = write!(t, "1-0:{code}.7.0({value:06.2}*A)\r\n");
-        }
+        write_phases(&mut t, 21, p.import_l, (6, 3), "kW");
+        write_phases(&mut t, 22, p.export_l, (6, 3), "kW");
+        write_phases(&mut t, 32, p.voltage, (5, 1), "V");
+        write_phases(&mut t, 31, p.current, (6, 2), "A");
         t.push_str(
             "0-0:96.3.10(1)\r\n0-0:17.0.0(999.9*kW)\r\n1-0:31.4.0(999*A)\r\n0-0:96.13.0()\r\n",
         );
@@ -411,6 +387,20 @@ impl SimMeter {
         let crc = crc16(t.as_bytes());
         let _ = write!(t, "{crc:04X}\r\n");
         self.text = t;
+    }
+}
+
+/// One quantity's three phases, at OBIS `1-0:<first + 20 × (phase - 1)>.7.0`, each value
+/// zero-padded to `(width, decimals)`.
+fn write_phases(
+    t: &mut String,
+    first: u32,
+    values: [f64; 3],
+    (width, decimals): (usize, usize),
+    unit: &str,
+) {
+    for (code, value) in (first..).step_by(20).zip(values) {
+        let _ = write!(t, "1-0:{code}.7.0({value:0width$.decimals$}*{unit})\r\n");
     }
 }
 

@@ -201,23 +201,20 @@ mod tests {
             let field = Reading::fields().iter().find(|f| f.name == key);
             metric_of(key, (field.expect("a key").measure)())
         };
-        assert_eq!(
-            metric("energy_import_t1_kwh"),
-            ("energy_import_t1_joules_total".into(), true, 3.6e6)
-        );
-        assert_eq!(
-            metric("power_import_kw"),
-            ("power_import_watts".into(), false, 1000.0)
-        );
-        assert_eq!(
-            metric("voltage_sags_l1"),
-            ("voltage_sags_l1_total".into(), true, 1.0)
-        );
-        assert_eq!(
-            metric("power_factor_l1"),
-            ("power_factor_l1_ratio".into(), false, 1.0)
-        );
-        assert_eq!(metric("tariff"), ("tariff".into(), false, 1.0));
+        for (key, name, counter, scale) in [
+            (
+                "energy_import_t1_kwh",
+                "energy_import_t1_joules_total",
+                true,
+                3.6e6,
+            ),
+            ("power_import_kw", "power_import_watts", false, 1000.0),
+            ("voltage_sags_l1", "voltage_sags_l1_total", true, 1.0),
+            ("power_factor_l1", "power_factor_l1_ratio", false, 1.0),
+            ("tariff", "tariff", false, 1.0),
+        ] {
+            assert_eq!(metric(key), (name.to_string(), counter, scale), "{key}");
+        }
         assert_eq!(label("a\"b\\c"), "a\\\"b\\\\c");
     }
 }

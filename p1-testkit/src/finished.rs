@@ -83,37 +83,31 @@ impl Finished {
     /// The readings on stdout.
     #[track_caller]
     pub fn readings(&self) -> Vec<Reading> {
-        readings(&self.records())
+        readings(self.records())
     }
 
     /// The relay events on stdout.
     #[track_caller]
     pub fn relay_events(&self) -> Vec<RelayEvent> {
-        relay_events(&self.records())
+        relay_events(self.records())
     }
 
     /// The peak records on stdout.
     #[track_caller]
     pub fn peaks(&self) -> Vec<PeakRecord> {
-        self.records()
-            .into_iter()
-            .filter_map(|r| match r {
-                Record::Peak(peak) => Some(peak.into_owned()),
-                _ => None,
-            })
-            .collect()
+        of_type(self.records(), |r| match r {
+            Record::Peak(peak) => Some(peak.into_owned()),
+            _ => None,
+        })
     }
 
     /// The telegram envelopes on stdout.
     #[track_caller]
     pub fn envelopes(&self) -> Vec<TelegramEnvelope<'static>> {
-        self.records()
-            .into_iter()
-            .filter_map(|r| match r {
-                Record::Telegram(envelope) => Some(envelope),
-                _ => None,
-            })
-            .collect()
+        of_type(self.records(), |r| match r {
+            Record::Telegram(envelope) => Some(envelope),
+            _ => None,
+        })
     }
 }
 
@@ -131,23 +125,25 @@ pub fn records(text: &str) -> Vec<Record<'static>> {
 }
 
 /// The readings among `records`.
-pub fn readings(records: &[Record<'static>]) -> Vec<Reading> {
-    records
-        .iter()
-        .filter_map(|r| match r {
-            Record::Reading(reading) => Some(reading.clone().into_owned()),
-            _ => None,
-        })
-        .collect()
+pub fn readings(records: Vec<Record<'static>>) -> Vec<Reading> {
+    of_type(records, |r| match r {
+        Record::Reading(reading) => Some(reading.into_owned()),
+        _ => None,
+    })
 }
 
 /// The relay events among `records`.
-pub fn relay_events(records: &[Record<'static>]) -> Vec<RelayEvent> {
-    records
-        .iter()
-        .filter_map(|r| match r {
-            Record::Relay(event) => Some(event.clone().into_owned()),
-            _ => None,
-        })
-        .collect()
+pub fn relay_events(records: Vec<Record<'static>>) -> Vec<RelayEvent> {
+    of_type(records, |r| match r {
+        Record::Relay(event) => Some(event.into_owned()),
+        _ => None,
+    })
+}
+
+/// The records `pick` takes, as it gives them.
+fn of_type<T>(
+    records: Vec<Record<'static>>,
+    pick: impl FnMut(Record<'static>) -> Option<T>,
+) -> Vec<T> {
+    records.into_iter().filter_map(pick).collect()
 }

@@ -18,6 +18,17 @@ pub struct Influxd {
 }
 
 impl Influxd {
+    /// One with database `db`; `None` when influxd is missing (the test is skipped, as by
+    /// [`crate::skip_without`]).
+    pub fn with_database(db: &str) -> Option<Influxd> {
+        if crate::skip_without(&["influxd"]) {
+            return None;
+        }
+        let influxd = Influxd::start();
+        influxd.create_database(db);
+        Some(influxd)
+    }
+
     /// Starts one (needs influxd: see [`crate::skip_without`]).
     pub fn start() -> Influxd {
         let dir = TempDir::new("influxd");
@@ -132,4 +143,43 @@ impl Influxd {
             .and_then(Value::as_u64)
             .unwrap_or(0)
     }
+}
+
+/// The queries of the Grafana dashboard the project ships (`scripts/grafana-p1.json`), as
+/// (panel title, InfluxQL); its template variables' queries with the title "variable".
+pub fn dashboard_queries() -> Vec<(String, String)> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/grafana-p1.json");
+    let dashboard: Value =
+        serde_json::from_slice(&std::fs::read(path).expect("the dashboard")).expect("json");
+    let text = |v: &Value| v.as_str().expect("a string").to_string();
+    let mut queries = Vec::new();
+    for panel in dashboard["panels"].as_array().expect("panels") {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            queries.push((text(&panel["title"]), text(&target["query"])));
+        }
+    }
+    for variable in dashboard["templating"]["list"]
+        .as_array()
+        .expect("variables")
+    {
+        queries.push(("variable".to_string(), text(&variable["query"])));
+    }
+    queries
+}
+
+/// A dashboard query as Grafana sends it: `$timeFilter` from `from` to `to` (RFC 3339),
+/// `$__interval`, and `$meter` the meter-id pattern.
+pub fn as_grafana_sends(
+    query: &str,
+    (from, to): (&str, &str),
+    interval: &str,
+    meter: &str,
+) -> String {
+    query
+        .replace(
+            "$timeFilter",
+            &format!("time >= '{from}' AND time <= '{to}'"),
+        )
+        .replace("$__interval", interval)
+        .replace("$meter", meter)
 }

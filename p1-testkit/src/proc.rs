@@ -143,6 +143,23 @@ impl Proc {
         self.stdin.take().expect("stdin is still open")
     }
 
+    /// Writes `input` into its stdin from another thread, and fails the test unless the child
+    /// has taken all of it `within` (`when`: what the test is doing meanwhile). For more than
+    /// a pipe holds, which blocks the writer until the child reads. Its stdin stays open.
+    #[track_caller]
+    pub fn write_taken_within(&mut self, input: String, within: Duration, when: &str) {
+        let mut stdin = self.take_stdin();
+        let (taken, done) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(input.as_bytes());
+            let _ = taken.send(stdin);
+        });
+        let stdin = done
+            .recv_timeout(within)
+            .unwrap_or_else(|_| panic!("stdin not taken within {within:?} {when}"));
+        self.stdin = Some(stdin);
+    }
+
     /// End of input.
     pub fn close_stdin(&mut self) {
         self.stdin = None;

@@ -172,7 +172,7 @@ fn the_whole_pipeline_from_a_pty_to_influxdb_and_the_relay() {
         "start, rules, stale, rules, exit"
     );
     let events = std::fs::read_to_string(&events).expect("events");
-    let relay = relay_events(&records(&events));
+    let relay = relay_events(records(&events));
     let timeline: Vec<String> = relay
         .iter()
         .map(|e| {

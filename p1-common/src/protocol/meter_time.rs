@@ -26,14 +26,26 @@ impl Default for ClockZone {
     }
 }
 
+/// A time zone that is not a UTC offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotAnOffset(pub String);
+
+impl fmt::Display for NotAnOffset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "'{}' is not a UTC offset like +01:00", self.0)
+    }
+}
+
+impl std::error::Error for NotAnOffset {}
+
 impl ClockZone {
     pub fn from_offset_secs(base_offset_secs: i32) -> Self {
         ClockZone { base_offset_secs }
     }
 
     /// Parses `+01:00`, `-03:30`, `+00:00` (or `Z`).
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let bad = || format!("'{text}' is not a UTC offset like +01:00");
+    pub fn parse(text: &str) -> Result<Self, NotAnOffset> {
+        let bad = || NotAnOffset(text.to_string());
         if text == "Z" {
             return Ok(ClockZone {
                 base_offset_secs: 0,

@@ -30,10 +30,10 @@ pub const MAX_LINE: usize = 1 << 20;
 /// What a handler of a stage gives back: done, or the error that ends the stage.
 pub type Handled = Result<(), Error>;
 
-/// What a stage does with the stream. Each method has a default that does nothing, so a
-/// stage implements only what it consumes; the records it does not consume are passed on
-/// by the loop (with `--passthrough`) and otherwise ignored. The line a record came on is
-/// [`Out::line`].
+/// What a stage does with the stream. A stage implements the handlers of the records it
+/// consumes; the others come to [`Stage::on_other`] by type name, which does nothing by
+/// default: they are passed on by the loop (with `--passthrough`) and otherwise ignored.
+/// The line a record came on is [`Out::line`].
 pub trait Stage {
     /// What the stage's own threads post to the loop (a broker's news, a control request).
     type Event: Send + 'static;
@@ -43,23 +43,24 @@ pub trait Stage {
         None
     }
 
-    fn on_reading(&mut self, _reading: Reading, _out: &mut Out<'_>) -> Handled {
-        Ok(())
+    fn on_reading(&mut self, _reading: Reading, out: &mut Out<'_>) -> Handled {
+        self.on_other("reading", out)
     }
 
-    fn on_telegram(&mut self, _envelope: TelegramEnvelope<'_>, _out: &mut Out<'_>) -> Handled {
-        Ok(())
+    fn on_telegram(&mut self, _envelope: TelegramEnvelope<'_>, out: &mut Out<'_>) -> Handled {
+        self.on_other("telegram", out)
     }
 
-    fn on_relay(&mut self, _event: RelayEvent, _out: &mut Out<'_>) -> Handled {
-        Ok(())
+    fn on_relay(&mut self, _event: RelayEvent, out: &mut Out<'_>) -> Handled {
+        self.on_other("relay", out)
     }
 
-    fn on_peak(&mut self, _peak: PeakRecord, _out: &mut Out<'_>) -> Handled {
-        Ok(())
+    fn on_peak(&mut self, _peak: PeakRecord, out: &mut Out<'_>) -> Handled {
+        self.on_other("peak", out)
     }
 
-    /// A record of a type the toolkit does not know (from a newer stage).
+    /// A record the stage does not consume: of a type it has no handler for, or one the
+    /// toolkit does not know (from a newer stage).
     fn on_other(&mut self, _kind: &str, _out: &mut Out<'_>) -> Handled {
         Ok(())
     }

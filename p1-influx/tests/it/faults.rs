@@ -11,6 +11,17 @@ fn serve(reply: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static) -> Ht
     HttpServer::start(reply)
 }
 
+/// A server that answers the first `n` requests with `failure`, the others with 204.
+fn failing_first(n: usize, failure: Reply) -> HttpServer {
+    serve(move |_, i| {
+        if i < n {
+            failure.clone()
+        } else {
+            status(204, "", "")
+        }
+    })
+}
+
 fn status(code: u16, headers: &str, body: &str) -> Reply {
     Reply::Status(code, headers.to_string(), body.to_string())
 }
@@ -35,13 +46,7 @@ fn run(
 
 #[test]
 fn v2_with_a_token_gzip_and_a_429_retry_after() {
-    let server = serve(|_, i| {
-        if i == 0 {
-            status(429, "Retry-After: 1\r\n", "")
-        } else {
-            status(204, "", "")
-        }
-    });
+    let server = failing_first(1, status(429, "Retry-After: 1\r\n", ""));
     let (output, _spool) = run(
         &server,
         &["--org", "home", "--bucket", "p1"],
@@ -65,11 +70,7 @@ fn v2_with_a_token_gzip_and_a_429_retry_after() {
         "waited as Retry-After asks"
     );
     assert_eq!(server.delivered_lines().len(), 20);
-    assert!(
-        output.stderr().contains("waiting 1 s as it asks"),
-        "{}",
-        output.stderr()
-    );
+    output.stderr_contains("waiting 1 s as it asks");
     assert!(
         !output.stderr().contains("s3cret"),
         "the token never appears in a log line"
@@ -78,13 +79,7 @@ fn v2_with_a_token_gzip_and_a_429_retry_after() {
 
 #[test]
 fn v3_with_a_bearer_token_and_a_503() {
-    let server = serve(|_, i| {
-        if i == 0 {
-            status(503, "Retry-After: 1\r\n", "busy")
-        } else {
-            status(204, "", "")
-        }
-    });
+    let server = failing_first(1, status(503, "Retry-After: 1\r\n", "busy"));
     let dir = TempDir::new("token");
     let token = dir.path("token");
     std::fs::write(&token, "tok3n\n").expect("token file");
@@ -150,13 +145,8 @@ fn v2_rejecting_a_whole_batch_is_split_to_find_the_bad_line() {
     let delivered = server.delivered_lines();
     assert_eq!(delivered.len(), 30);
     assert!(!delivered.iter().any(|l| l.contains("BAD")));
-    assert!(
-        output
-            .stderr()
-            .contains("line rejected and dropped: p1,meter_id=BAD power_import_kw=1 1704067200"),
-        "{}",
-        output.stderr()
-    );
+    output
+        .stderr_contains("line rejected and dropped: p1,meter_id=BAD power_import_kw=1 1704067200");
 }
 
 #[test]
@@ -174,7 +164,7 @@ fn too_large_batches_are_split() {
     assert_eq!(delivered.len(), 13);
     assert_eq!(
         delivered,
-        p1_testkit::finished::readings(&p1_testkit::finished::records(&readings(13)))
+        p1_testkit::finished::readings(p1_testkit::finished::records(&readings(13)))
             .iter()
             .map(|r| {
                 let t = r.time.and_then(|t| t.timestamp()).expect("time");
@@ -187,13 +177,7 @@ fn too_large_batches_are_split() {
 
 #[test]
 fn an_unauthorised_write_is_kept_retried_and_explained() {
-    let server = serve(|_, i| {
-        if i < 2 {
-            status(401, "", "{\"error\":\"authorization failed\"}")
-        } else {
-            status(204, "", "")
-        }
-    });
+    let server = failing_first(2, status(401, "", "{\"error\":\"authorization failed\"}"));
     let (output, _spool) = run(
         &server,
         &["--db", "p1", "--user", "meter"],
@@ -207,11 +191,7 @@ fn an_unauthorised_write_is_kept_retried_and_explained() {
         requests[0].header("Authorization"),
         Some("Basic bWV0ZXI6cHc=")
     );
-    assert!(
-        output.stderr().contains("401: authentication failed"),
-        "{}",
-        output.stderr()
-    );
+    output.stderr_contains("401: authentication failed");
 }
 
 #[test]
@@ -236,16 +216,7 @@ fn a_server_that_never_answers_does_not_slow_the_reading_of_stdin() {
     // 2.4 MB: far more than a pipe holds, so a stalled reader would block this write (and tee).
     let input = readings(20_000);
     let started = Instant::now();
-    let mut stdin = influx.take_stdin();
-    let (written, done) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::Write;
-        let _ = stdin.write_all(input.as_bytes());
-        let _ = written.send(stdin);
-    });
-    let stdin = done
-        .recv_timeout(Duration::from_secs(10))
-        .expect("stdin taken within 10 s while the server hangs");
+    influx.write_taken_within(input, Duration::from_secs(10), "while the server hangs");
     let took = started.elapsed();
     wait_until("20,000 lines in the spool", || {
         spooled_lines(spool.root()) >= 20_000
@@ -262,7 +233,6 @@ fn a_server_that_never_answers_does_not_slow_the_reading_of_stdin() {
         20_000,
         "nothing lost: all left in the spool"
     );
-    drop(stdin);
     assert!(took < Duration::from_secs(10), "{took:?}");
 }
 

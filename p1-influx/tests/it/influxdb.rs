@@ -1,22 +1,42 @@
 //! p1-influx against a real `InfluxDB` 1.x: values and types written, outages survived.
 
+use std::path::Path;
 use std::time::Duration;
 
+use p1_testkit::influxd::{as_grafana_sends, dashboard_queries};
 use p1_testkit::wait_until;
 
 use crate::common::*;
 
+/// Database p1 of the influxd at `url`.
+fn to_p1(url: &str) -> [&str; 4] {
+    ["--url", url, "--db", "p1"]
+}
+
 fn args<'a>(influxd: &'a str, spool: &'a str) -> Vec<&'a str> {
-    vec!["--url", influxd, "--db", "p1", "--spool-dir", spool]
+    [&to_p1(influxd)[..], &["--spool-dir", spool]].concat()
+}
+
+/// A long-running p1-influx sending to database p1 of `influxd`, a batch every second or
+/// `batch_lines`, giving up on a request after 2 s.
+fn batching_to(influxd: &Influxd, batch_lines: &str, spool: &Path) -> Proc {
+    let url = influxd.url();
+    let batching = [
+        "--flush",
+        "1",
+        "--batch-lines",
+        batch_lines,
+        "--timeout",
+        "2",
+    ];
+    spawn_p1_influx(&[&to_p1(&url)[..], &batching].concat(), spool)
 }
 
 #[test]
 fn readings_mbus_and_relay_events_land_with_their_values_and_types() {
-    if skip_without(&["influxd"]) {
+    let Some(influxd) = Influxd::with_database("p1") else {
         return;
-    }
-    let influxd = Influxd::start();
-    influxd.create_database("p1");
+    };
     let spool = TempDir::new("spool");
     let mut input = String::new();
     for name in [
@@ -108,27 +128,11 @@ fn readings_mbus_and_relay_events_land_with_their_values_and_types() {
 
 #[test]
 fn a_server_that_goes_down_mid_stream_and_comes_back_gets_every_point_once() {
-    if skip_without(&["influxd"]) {
+    let Some(mut influxd) = Influxd::with_database("p1") else {
         return;
-    }
-    let mut influxd = Influxd::start();
-    influxd.create_database("p1");
+    };
     let spool = TempDir::new("spool");
-    let mut influx = spawn_p1_influx(
-        &[
-            "--url",
-            &influxd.url(),
-            "--db",
-            "p1",
-            "--flush",
-            "1",
-            "--batch-lines",
-            "50",
-            "--timeout",
-            "2",
-        ],
-        spool.root(),
-    );
+    let mut influx = batching_to(&influxd, "50", spool.root());
     let all = numbered_readings(600, 1_700_000_000);
     let lines: Vec<&str> = all.lines().collect();
     let feed = |influx: &mut Proc, part: &[&str]| {
@@ -156,28 +160,12 @@ fn a_server_that_goes_down_mid_stream_and_comes_back_gets_every_point_once() {
 
 #[test]
 fn killed_while_the_server_is_down_it_sends_the_spool_after_a_restart() {
-    if skip_without(&["influxd"]) {
+    let Some(mut influxd) = Influxd::with_database("p1") else {
         return;
-    }
-    let mut influxd = Influxd::start();
-    influxd.create_database("p1");
+    };
     influxd.stop();
     let spool = TempDir::new("spool");
-    let mut influx = spawn_p1_influx(
-        &[
-            "--url",
-            &influxd.url(),
-            "--db",
-            "p1",
-            "--flush",
-            "1",
-            "--batch-lines",
-            "100",
-            "--timeout",
-            "2",
-        ],
-        spool.root(),
-    );
+    let mut influx = batching_to(&influxd, "100", spool.root());
     influx.write(numbered_readings(450, 1_700_100_000).as_bytes());
     wait_until("450 lines in the spool", || {
         spooled_lines(spool.root()) >= 450
@@ -221,11 +209,9 @@ fn an_unknown_database_keeps_the_data_and_says_what_to_fix() {
 
 #[test]
 fn every_query_of_the_grafana_dashboard_runs() {
-    if skip_without(&["influxd"]) {
+    let Some(influxd) = Influxd::with_database("p1") else {
         return;
-    }
-    let influxd = Influxd::start();
-    influxd.create_database("p1");
+    };
     let spool = TempDir::new("spool");
     let mut input = String::new();
     for name in ["fluvius_v171.txt", "fluvius_v171_alt.txt"] {
@@ -241,37 +227,12 @@ fn every_query_of_the_grafana_dashboard_runs() {
             .success()
     );
 
-    let path = format!("{}/../scripts/grafana-p1.json", env!("CARGO_MANIFEST_DIR"));
-    let dashboard: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(path).expect("dashboard")).expect("json");
-    let mut queries = Vec::new();
-    for panel in dashboard["panels"].as_array().expect("panels") {
-        for target in panel["targets"].as_array().into_iter().flatten() {
-            queries.push((
-                panel["title"].as_str().unwrap_or("").to_string(),
-                target["query"].as_str().expect("raw query").to_string(),
-            ));
-        }
-    }
-    for variable in dashboard["templating"]["list"]
-        .as_array()
-        .expect("variables")
-    {
-        queries.push((
-            "variable".to_string(),
-            variable["query"].as_str().expect("query").to_string(),
-        ));
-    }
+    let queries = dashboard_queries();
     assert!(queries.len() >= 6, "{queries:?}");
     let mut answered = 0;
     for (title, query) in queries {
-        let q = query
-            .replace(
-                "$timeFilter",
-                "time >= '2020-01-01T00:00:00Z' AND time <= '2024-01-01T00:00:00Z'",
-            )
-            .replace("$__interval", "15m")
-            .replace("$meter", "1SAG3101021605");
+        let years = ("2020-01-01T00:00:00Z", "2024-01-01T00:00:00Z");
+        let q = as_grafana_sends(&query, years, "15m", "1SAG3101021605");
         let answer = influxd.query("p1", &q);
         let result = &answer["results"][0];
         assert!(result.get("error").is_none(), "{title}: {q}: {answer}");

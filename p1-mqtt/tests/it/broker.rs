@@ -206,16 +206,7 @@ fn a_broker_away_for_30_s_blocks_nothing_and_loses_no_relay_event_regression_14(
         }
     }
     let last_reading = reading(next + 19_999, start);
-    let mut stdin = mqtt.take_stdin();
-    let (done, taken) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::Write;
-        let _ = stdin.write_all(burst.as_bytes());
-        let _ = done.send(stdin);
-    });
-    let stdin = taken
-        .recv_timeout(Duration::from_secs(10))
-        .expect("stdin taken within 10 s while the broker is away");
+    mqtt.write_taken_within(burst, Duration::from_secs(10), "while the broker is away");
     // The outage itself: 30 s without a broker, whatever p1-mqtt does meanwhile.
     std::thread::sleep(Duration::from_secs(30).saturating_sub(stopped.elapsed()));
     broker.resume();
@@ -247,7 +238,7 @@ fn a_broker_away_for_30_s_blocks_nothing_and_loses_no_relay_event_regression_14(
         );
         let _ = sub.proc.next_stdout(Duration::from_millis(200));
     }
-    drop(stdin);
+    mqtt.close_stdin();
     assert!(mqtt.wait(WAIT).success());
 }
 

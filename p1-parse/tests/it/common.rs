@@ -1,8 +1,10 @@
 //! Helpers for running the real p1-parse binary on fixtures.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use p1_common::contract::reading::Reading;
+use p1_common::contract::record::Record;
 use p1_common::protocol::meter_time::MeterTime;
 use p1_testkit::Finished;
 
@@ -49,4 +51,15 @@ pub fn p1_parse(args: &[&str], stdin: &[u8]) -> Finished {
 /// A timestamp as a reading holds it.
 pub fn time(text: &str) -> MeterTime {
     MeterTime::parse_rfc3339(text).unwrap_or_else(|| panic!("not RFC 3339: {text}"))
+}
+
+/// The expected reading of telegram `name` in `dir`: `dir/expected/<name>.json`.
+#[track_caller]
+pub fn expected_reading(dir: &Path, name: &str) -> Reading {
+    let path = dir.join("expected").join(name.replace(".txt", ".json"));
+    let text = std::fs::read_to_string(&path).expect("the expected reading");
+    match Record::from_json(text.trim()) {
+        Ok(Record::Reading(expected)) => expected.into_owned(),
+        _ => panic!("{}: not a reading", path.display()),
+    }
 }

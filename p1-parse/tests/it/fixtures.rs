@@ -1,7 +1,6 @@
 //! The real binary on every real-world telegram: every field's value checked.
 
 use p1_common::contract::reading::{DemandPeak, MbusDevice, MbusKind, PowerFailure, Reading};
-use p1_common::contract::record::Record;
 use p1_common::protocol::meter_time::MeterTime;
 
 use crate::common::*;
@@ -24,14 +23,8 @@ fn every_fixture_gives_exactly_its_expected_reading() {
     for name in names {
         let output = p1_parse(&["-q"], &telegram(&name));
         output.success();
-        let expected_path = fixtures()
-            .join("expected")
-            .join(name.replace(".txt", ".json"));
-        let text = std::fs::read_to_string(&expected_path).expect("expected file");
-        let Ok(Record::Reading(expected)) = Record::from_json(text.trim()) else {
-            panic!("{}: not a reading", expected_path.display());
-        };
-        assert_eq!(output.readings(), [expected.into_owned()], "{name}");
+        let expected = expected_reading(&fixtures(), &name);
+        assert_eq!(output.readings(), [expected], "{name}");
     }
 }
 

@@ -39,6 +39,20 @@ pub fn telegram_of(line: &str) -> String {
     envelope(line).telegram.to_string()
 }
 
+/// The telegrams of the next `n` envelope lines on the reader's stdout.
+#[track_caller]
+pub fn telegrams_out(reader: &mut Proc, n: usize, within: Duration) -> Vec<String> {
+    let lines = reader.stdout_lines(n, within);
+    lines.iter().map(|l| telegram_of(l)).collect()
+}
+
+/// Writes each telegram whole.
+pub fn send(out: &mut impl Write, telegrams: &[String]) {
+    for telegram in telegrams {
+        out.write_all(telegram.as_bytes()).expect("write");
+    }
+}
+
 /// Telegrams from the simulated meter, deterministic.
 pub fn sim_telegrams(n: usize, seed: u64) -> Vec<String> {
     let start = chrono::NaiveDate::from_ymd_opt(2024, 6, 15)

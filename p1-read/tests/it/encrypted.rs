@@ -92,11 +92,7 @@ fn a_meter_with_its_own_authentication_key_fails_without_it_and_decrypts_with_it
         Some(78),
         "a key that fails every frame is fatal"
     );
-    assert!(
-        output.stderr().contains("none whose tag verifies"),
-        "{}",
-        output.stderr()
-    );
+    output.stderr_contains("none whose tag verifies");
     let output = p1_read_output(&["--key-file", &key, "--auth-key-file", &auth, &frame], b"");
     output.success();
     assert_eq!(output.envelopes()[0].frame_counter, Some(77));
@@ -118,11 +114,7 @@ fn keys_come_from_files_others_cannot_read_regression_16() {
     let short = key_file(&dir, "short", "0011");
     let output = p1_read_output(&["--key-file", &short, &stream], b"");
     assert_eq!(output.status.code(), Some(78));
-    assert!(
-        output.stderr().contains("32 hexadecimal digits"),
-        "{}",
-        output.stderr()
-    );
+    output.stderr_contains("32 hexadecimal digits");
     assert!(!output.stderr().contains("0011"), "a key is never logged");
 }
 

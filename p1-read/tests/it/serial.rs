@@ -7,16 +7,27 @@ use crate::common::*;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-#[test]
-fn fragments_with_garbage_between_come_out_whole_and_in_order_and_a_corrupted_one_is_dropped() {
+/// A pseudo-terminal pair in a directory of its own, and p1-read with `args` on its device,
+/// which it has opened at DSMR 5's line settings (the default); `None` without socat (the
+/// test is skipped).
+fn reading_a_pty(name: &str, args: &[&str]) -> Option<(TempDir, PtyPair, Proc)> {
     if skip_without(&["socat"]) {
-        return;
+        return None;
     }
-    let dir = TempDir::new("fragments");
+    let dir = TempDir::new(name);
     let pty = PtyPair::new(dir.root());
     let device = pty.device.to_string_lossy().into_owned();
-    let mut reader = p1_read(&[&device]);
+    let mut reader = p1_read(&[&[device.as_str()], args].concat());
     reader.wait_stderr("open at 115200 8N1", WAIT);
+    Some((dir, pty, reader))
+}
+
+#[test]
+fn fragments_with_garbage_between_come_out_whole_and_in_order_and_a_corrupted_one_is_dropped() {
+    let Some((_dir, pty, mut reader)) = reading_a_pty("fragments", &[]) else {
+        return;
+    };
+    let device = pty.device.to_string_lossy().into_owned();
 
     let telegrams = sim_telegrams(30, 11);
     let corrupted = 17;
@@ -40,11 +51,7 @@ fn fragments_with_garbage_between_come_out_whole_and_in_order_and_a_corrupted_on
         .filter(|(i, _)| *i != corrupted)
         .map(|(_, t)| t)
         .collect();
-    let got: Vec<String> = reader
-        .stdout_lines(expected.len(), WAIT)
-        .iter()
-        .map(|l| telegram_of(l))
-        .collect();
+    let got = telegrams_out(&mut reader, expected.len(), WAIT);
     assert_eq!(got.iter().collect::<Vec<_>>(), expected);
     let warning = reader.wait_stderr("CRC mismatch", WAIT);
     assert!(warning.contains(&format!("{device}: byte ")), "{warning}");
@@ -63,19 +70,12 @@ fn fragments_with_garbage_between_come_out_whole_and_in_order_and_a_corrupted_on
 
 #[test]
 fn a_device_that_vanishes_and_comes_back_is_read_again_without_a_restart() {
-    if skip_without(&["socat"]) {
+    let Some((dir, mut pty, mut reader)) = reading_a_pty("vanish", &["-v"]) else {
         return;
-    }
-    let dir = TempDir::new("vanish");
-    let mut pty = PtyPair::new(dir.root());
-    let device = pty.device.to_string_lossy().into_owned();
-    let mut reader = p1_read(&[&device, "-v"]);
-    reader.wait_stderr("open at", WAIT);
+    };
     let telegrams = sim_telegrams(4, 3);
-    pty.feed()
-        .write_all(telegrams[0].as_bytes())
-        .expect("write");
-    assert_eq!(telegram_of(&reader.stdout_lines(1, WAIT)[0]), telegrams[0]);
+    send(&mut pty.feed(), &telegrams[..1]);
+    assert_eq!(telegrams_out(&mut reader, 1, WAIT), telegrams[..1]);
 
     pty.unplug();
     reader.wait_stderr("reopening with backoff", WAIT);
@@ -83,29 +83,17 @@ fn a_device_that_vanishes_and_comes_back_is_read_again_without_a_restart() {
     reader.wait_stderr("no such device", WAIT);
     let pty = PtyPair::new(dir.root());
     reader.wait_stderr("open again after", Duration::from_secs(20));
-    let mut feed = pty.feed();
-    for telegram in &telegrams[1..] {
-        feed.write_all(telegram.as_bytes()).expect("write");
-    }
-    let got: Vec<String> = reader
-        .stdout_lines(3, WAIT)
-        .iter()
-        .map(|l| telegram_of(l))
-        .collect();
-    assert_eq!(got, telegrams[1..]);
+    send(&mut pty.feed(), &telegrams[1..]);
+    assert_eq!(telegrams_out(&mut reader, 3, WAIT), telegrams[1..]);
     assert_eq!(reader.terminate(WAIT).code(), Some(0));
 }
 
 #[test]
 fn a_second_reader_on_the_same_device_fails_at_once_with_status_66() {
-    if skip_without(&["socat"]) {
+    let Some((_dir, pty, mut first)) = reading_a_pty("exclusive", &[]) else {
         return;
-    }
-    let dir = TempDir::new("exclusive");
-    let pty = PtyPair::new(dir.root());
+    };
     let device = pty.device.to_string_lossy().into_owned();
-    let mut first = p1_read(&[&device]);
-    first.wait_stderr("open at", WAIT);
     let started = Instant::now();
     let second = p1_read_output(&[&device], b"");
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -129,13 +117,9 @@ fn a_missing_device_at_start_exits_66_naming_the_cable() {
 
 #[test]
 fn sigterm_ends_it_within_a_second_with_status_0() {
-    if skip_without(&["socat"]) {
+    let Some((_dir, _pty, mut reader)) = reading_a_pty("sigterm", &[]) else {
         return;
-    }
-    let dir = TempDir::new("sigterm");
-    let pty = PtyPair::new(dir.root());
-    let mut reader = p1_read(&[&pty.device.to_string_lossy()]);
-    reader.wait_stderr("open at", WAIT);
+    };
     let started = Instant::now();
     let status = reader.terminate(WAIT);
     assert!(
@@ -148,19 +132,13 @@ fn sigterm_ends_it_within_a_second_with_status_0() {
 
 #[test]
 fn silence_is_reported_once_and_data_again_noticed() {
-    if skip_without(&["socat"]) {
+    let Some((_dir, pty, mut reader)) = reading_a_pty("idle", &["--idle-warning", "1"]) else {
         return;
-    }
-    let dir = TempDir::new("idle");
-    let pty = PtyPair::new(dir.root());
-    let mut reader = p1_read(&[&pty.device.to_string_lossy(), "--idle-warning", "1"]);
-    reader.wait_stderr("open at", WAIT);
+    };
     reader.wait_stderr("no data for 1 s: check the cable", WAIT);
     // The silence goes on past the warning period again: nothing more is said.
     assert_eq!(reader.next_stderr(Duration::from_millis(1500)), None);
-    pty.feed()
-        .write_all(sim_telegrams(1, 1)[0].as_bytes())
-        .expect("write");
+    send(&mut pty.feed(), &sim_telegrams(1, 1));
     reader.wait_stderr("data again after", WAIT);
     reader.stdout_lines(1, WAIT);
     reader.terminate(WAIT);
@@ -174,13 +152,9 @@ fn silence_is_reported_once_and_data_again_noticed() {
 
 #[test]
 fn bytes_without_telegrams_suggest_checking_the_baud_rate() {
-    if skip_without(&["socat"]) {
+    let Some((_dir, pty, mut reader)) = reading_a_pty("baud", &[]) else {
         return;
-    }
-    let dir = TempDir::new("baud");
-    let pty = PtyPair::new(dir.root());
-    let mut reader = p1_read(&[&pty.device.to_string_lossy()]);
-    reader.wait_stderr("open at", WAIT);
+    };
     // What a 9600 baud meter looks like read at 115200: noise, no '/'.
     let noise: Vec<u8> = (0..10_000u32)
         .map(|i| [0x80u8, 0x00, 0xF8, 0x78][(i % 4) as usize])

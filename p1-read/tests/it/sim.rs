@@ -43,30 +43,17 @@ fn readings(capture: &[u8]) -> Vec<Reading> {
 
 #[test]
 fn the_same_seed_and_start_give_the_same_telegrams() {
-    let a = sim(&[
-        "--seed",
-        "9",
-        "--start",
-        "2024-03-31T01:00:00",
-        "--count",
-        "300",
-    ]);
-    let b = sim(&[
-        "--seed",
-        "9",
-        "--start",
-        "2024-03-31T01:00:00",
-        "--count",
-        "300",
-    ]);
-    let c = sim(&[
-        "--seed",
-        "10",
-        "--start",
-        "2024-03-31T01:00:00",
-        "--count",
-        "300",
-    ]);
+    let seeded = |seed| {
+        sim(&[
+            "--seed",
+            seed,
+            "--start",
+            "2024-03-31T01:00:00",
+            "--count",
+            "300",
+        ])
+    };
+    let (a, b, c) = (seeded("9"), seeded("9"), seeded("10"));
     assert_eq!(a, b);
     assert_ne!(a, c);
     assert_eq!(readings(&a).len(), 300);

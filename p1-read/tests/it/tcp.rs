@@ -16,29 +16,15 @@ fn a_dropped_connection_is_reopened_and_reading_goes_on() {
     let telegrams = sim_telegrams(5, 21);
 
     let mut conn = accept(&listener, WAIT);
-    for t in &telegrams[..3] {
-        conn.write_all(t.as_bytes()).expect("write");
-    }
-    let got: Vec<String> = reader
-        .stdout_lines(3, WAIT)
-        .iter()
-        .map(|l| telegram_of(l))
-        .collect();
-    assert_eq!(got, telegrams[..3]);
+    send(&mut conn, &telegrams[..3]);
+    assert_eq!(telegrams_out(&mut reader, 3, WAIT), telegrams[..3]);
     drop(conn);
     reader.wait_stderr("connection closed; reopening with backoff", WAIT);
 
     let mut conn = accept(&listener, WAIT);
     reader.wait_stderr("open again after", WAIT);
-    for t in &telegrams[3..] {
-        conn.write_all(t.as_bytes()).expect("write");
-    }
-    let got: Vec<String> = reader
-        .stdout_lines(2, WAIT)
-        .iter()
-        .map(|l| telegram_of(l))
-        .collect();
-    assert_eq!(got, telegrams[3..]);
+    send(&mut conn, &telegrams[3..]);
+    assert_eq!(telegrams_out(&mut reader, 2, WAIT), telegrams[3..]);
     assert_eq!(reader.terminate(WAIT).code(), Some(0));
 }
 

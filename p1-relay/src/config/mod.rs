@@ -8,7 +8,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use p1_common::runtime::error::{Fault, IoCause, Kind};
+use p1_common::runtime::error::{Context as _, Error, Fault, Kind};
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -220,33 +220,9 @@ fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
-/// A configuration file that cannot be used, with its path.
-#[derive(Debug)]
-pub(crate) enum ConfigFileError {
-    Unreadable {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    Invalid {
-        path: PathBuf,
-        error: ConfigError,
-    },
-}
+impl std::error::Error for ConfigError {}
 
-impl fmt::Display for ConfigFileError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ConfigFileError::Unreadable { path, source } => {
-                write!(f, "{}: {}", path.display(), IoCause(source))
-            }
-            ConfigFileError::Invalid { path, error } => write!(f, "{}: {error}", path.display()),
-        }
-    }
-}
-
-impl std::error::Error for ConfigFileError {}
-
-impl Fault for ConfigFileError {
+impl Fault for ConfigError {
     fn kind(&self) -> Kind {
         Kind::Config
     }
@@ -257,15 +233,12 @@ const ENCRYPTED_METER_PERIOD: Duration = Duration::from_secs(10);
 
 impl Config {
     /// Reads and checks a configuration file.
-    pub(crate) fn load(path: &Path) -> Result<Config, ConfigFileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigFileError::Unreadable {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        Config::parse(&text).map_err(|error| ConfigFileError::Invalid {
-            path: path.to_path_buf(),
-            error,
-        })
+    pub(crate) fn load(path: &Path) -> Result<Config, Error> {
+        let named = || path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::from(e).of_kind(Kind::Config))
+            .with_context(named)?;
+        Config::parse(&text).with_context(named)
     }
 
     pub(crate) fn parse(text: &str) -> Result<Config, ConfigError> {

@@ -12,6 +12,12 @@ use p1_common::contract::record::Record;
 use p1_common::protocol::meter_time::MeterTime;
 pub use p1_testkit::{Finished, TempDir};
 
+/// No settling and no startup grace: the rules act from the first reading.
+pub const QUICK: &str = "settle = \"0s\"\nstartup_grace = \"0s\"";
+
+/// A switch that switches nothing.
+pub const DRY_RUN: &str = "type = \"dry-run\"";
+
 /// One reading a second, as p1-parse writes them.
 pub struct Stream {
     pub time: DateTime<FixedOffset>,
@@ -73,6 +79,14 @@ pub fn config(dir: &TempDir, globals: &str, loads: &[&str]) -> PathBuf {
         ));
     }
     let path = dir.path("relay.toml");
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+/// A config of one load with this switch, after `globals`.
+pub fn one_load_config(dir: &TempDir, globals: &str, load: &str, switch: &str) -> PathBuf {
+    let path = dir.path("relay.toml");
+    let text = format!("{globals}\n[[load]]\n{load}\n[load.switch]\n{switch}\n");
     std::fs::write(&path, text).expect("write config");
     path
 }

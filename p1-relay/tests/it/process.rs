@@ -85,11 +85,7 @@ fn wait_for_file_line(dir: &TempDir, line: &str) {
 fn sigterm_switches_everything_off_and_exits_0() {
     let dir = TempDir::new("sigterm");
     let keeper = "name = \"keeper\"\npower_kw = 0.1\non_export_kw = 0.5\noff_import_kw = 5\non_delay = \"1s\"\nkeep_on_exit = true";
-    let config = config(
-        &dir,
-        "settle = \"0s\"\nstartup_grace = \"0s\"",
-        &[BOILER, keeper],
-    );
+    let config = config(&dir, QUICK, &[BOILER, keeper]);
     let mut live = Live::start(&config, &[]);
     live.feed(7, 0.0, 3.0);
     live.wait_event("\"load\":\"boiler\",\"state\":\"on\"");
@@ -117,11 +113,7 @@ fn sigterm_switches_everything_off_and_exits_0() {
 #[test]
 fn no_reading_on_the_wall_clock_switches_everything_off() {
     let dir = TempDir::new("stale");
-    let config = config(
-        &dir,
-        "settle = \"0s\"\nstartup_grace = \"0s\"\nstale_after = \"2s\"",
-        &[BOILER],
-    );
+    let config = config(&dir, &format!("{QUICK}\nstale_after = \"2s\""), &[BOILER]);
     let mut live = Live::start(&config, &[]);
     live.feed(7, 0.0, 3.0);
     wait_for_file_line(&dir, "boiler on");
@@ -164,7 +156,7 @@ fn a_restart_honours_min_off_from_the_state_file() {
 #[test]
 fn sighup_reloads_the_configuration_keeping_switch_times() {
     let dir = TempDir::new("sighup");
-    let config_path = config(&dir, "settle = \"0s\"\nstartup_grace = \"0s\"", &[BOILER]);
+    let config_path = config(&dir, QUICK, &[BOILER]);
     let mut live = Live::start(&config_path, &[]);
     live.feed(7, 0.0, 3.0);
     wait_for_file_line(&dir, "boiler on");
@@ -201,67 +193,30 @@ fn sighup_reloads_the_configuration_keeping_switch_times() {
 #[test]
 fn configuration_errors_exit_78_naming_the_key_and_line() {
     let dir = TempDir::new("config");
-    let path = dir.path("relay.toml");
-    std::fs::write(&path, format!("settle = \"60s\"\n\n[[load]]\n{BOILER}\nsurprise = 1\n[load.switch]\ntype = \"dry-run\"\n")).expect("write");
-    let output = p1_testkit::run(
-        Command::new(env!("CARGO_BIN_EXE_p1-relay"))
-            .arg("--config")
-            .arg(&path),
-        b"",
-    );
-    assert_eq!(output.status.code(), Some(78));
-    let err = output.stderr();
-    assert!(
-        err.contains(&format!(
-            "p1-relay: {}: line 10: unknown field `surprise`",
-            path.display()
-        )),
-        "{err}"
-    );
+    let surprise = format!("{BOILER}\nsurprise = 1");
+    let path = one_load_config(&dir, "settle = \"60s\"\n", &surprise, DRY_RUN);
+    let config = path.to_str().expect("path");
+    p1_relay(&["--config", config], "")
+        .status_is(78)
+        .stderr_contains(&format!(
+            "p1-relay: {config}: line 10: unknown field `surprise`"
+        ));
 
-    std::fs::write(
-        &path,
-        format!(
-            "[[load]]\n{}\n[load.switch]\ntype = \"dry-run\"\n",
-            BOILER.replace("2.2", "1.5")
-        ),
-    )
-    .expect("write");
-    let output = p1_testkit::run(
-        Command::new(env!("CARGO_BIN_EXE_p1-relay"))
-            .arg("--config")
-            .arg(&path)
-            .arg("--check"),
-        b"",
-    );
-    assert_eq!(output.status.code(), Some(0));
-    assert!(
-        output.stderr().contains("load 'boiler' will oscillate"),
-        "{}",
-        output.stderr()
-    );
+    one_load_config(&dir, "", &BOILER.replace("2.2", "1.5"), DRY_RUN);
+    p1_relay(&["--config", config, "--check"], "")
+        .success()
+        .stderr_contains("load 'boiler' will oscillate");
 }
 
 #[test]
 fn gpio_off_a_raspberry_pi_names_dry_run_and_dry_run_works() {
     let dir = TempDir::new("gpio");
-    let path = dir.path("relay.toml");
-    std::fs::write(&path, format!("settle = \"0s\"\nstartup_grace = \"0s\"\n[[load]]\n{BOILER}\n[load.switch]\ntype = \"gpio\"\npin = 17\nactive_low = true\n")).expect("write");
-    let output = p1_testkit::run(
-        Command::new(env!("CARGO_BIN_EXE_p1-relay"))
-            .arg("--config")
-            .arg(&path),
-        b"",
-    );
-    assert_eq!(output.status.code(), Some(1));
-    assert!(
-        output
-            .stderr()
-            .contains("load 'boiler': GPIO is not available here"),
-        "{}",
-        output.stderr()
-    );
-    assert!(output.stderr().contains("--dry-run"));
+    let gpio = "type = \"gpio\"\npin = 17\nactive_low = true";
+    let path = one_load_config(&dir, QUICK, BOILER, gpio);
+    p1_relay(&["--config", path.to_str().expect("path")], "")
+        .status_is(1)
+        .stderr_contains("load 'boiler': GPIO is not available here")
+        .stderr_contains("--dry-run");
     let mut s = Stream::starting("2024-06-12T12:00:00+02:00");
     s.hold(10, 0.0, 3.0);
     let output = p1_relay(
@@ -294,14 +249,7 @@ fn plug_server() -> HttpServer {
 /// A load on a plug, on for a while: `on` is the path of an ON request.
 fn plug_scenario(plug: &HttpServer, switch: &str, on: &str) {
     let dir = TempDir::new("plug");
-    let path = dir.path("relay.toml");
-    std::fs::write(
-        &path,
-        format!(
-            "settle = \"0s\"\nstartup_grace = \"0s\"\n[[load]]\n{BOILER}\n[load.switch]\n{switch}\n"
-        ),
-    )
-    .expect("write");
+    let path = one_load_config(&dir, QUICK, BOILER, switch);
     let mut live = Live::start(&path, &[]);
     live.feed(7, 0.0, 3.0);
     live.wait_event("\"state\":\"on\"");
@@ -374,11 +322,7 @@ fn ctl(socket: &std::path::Path, args: &[&str]) -> (Option<i32>, Option<ControlR
 fn the_control_socket_sets_a_mode_and_stale_data_still_wins() {
     use std::os::unix::fs::PermissionsExt as _;
     let dir = TempDir::new("control");
-    let config = config(
-        &dir,
-        "settle = \"0s\"\nstartup_grace = \"0s\"\nstale_after = \"2s\"",
-        &[BOILER],
-    );
+    let config = config(&dir, &format!("{QUICK}\nstale_after = \"2s\""), &[BOILER]);
     let socket = dir.path("relay.sock");
     let socket_arg = socket.to_string_lossy().into_owned();
     let mut live = Live::start(&config, &["--control", &socket_arg]);

@@ -1,15 +1,22 @@
 //! The rules, through the real binary on scripted reading streams.
 
+use std::path::PathBuf;
+
 use crate::common::*;
 
-const QUICK: &str = "settle = \"0s\"\nstartup_grace = \"0s\"";
 const BOILER: &str = "name = \"boiler\"\npower_kw = 2.0\non_export_kw = 2.2\noff_import_kw = 0.1\non_delay = \"60s\"\noff_delay = \"180s\"";
 const NOON: &str = "2024-06-12T12:00:00+02:00";
 
+/// A directory named `name` and the config of the boiler alone, acting at once.
+fn boiler_only(name: &str) -> (TempDir, PathBuf) {
+    let dir = TempDir::new(name);
+    let config = config(&dir, QUICK, &[BOILER]);
+    (dir, config)
+}
+
 #[test]
 fn on_after_the_delay_and_its_own_draw_does_not_switch_it_off() {
-    let dir = TempDir::new("hysteresis");
-    let config = config(&dir, QUICK, &[BOILER]);
+    let (dir, config) = boiler_only("hysteresis");
     let mut s = Stream::starting(NOON);
     s.hold(61, 0.0, 2.41); // export held: on at 12:01:00
     s.hold(600, 0.0, 0.41); // the boiler's 2 kW now comes off the export
@@ -30,8 +37,7 @@ fn on_after_the_delay_and_its_own_draw_does_not_switch_it_off() {
 
 #[test]
 fn one_contrary_reading_resets_a_pending_delay() {
-    let dir = TempDir::new("reset");
-    let config = config(&dir, QUICK, &[BOILER]);
+    let (_dir, config) = boiler_only("reset");
     let mut s = Stream::starting(NOON);
     s.hold(50, 0.0, 2.5)
         .hold(1, 0.0, 2.0)
@@ -232,8 +238,7 @@ fn the_months_peak_raises_the_target_and_switch_ons_that_would_cross_it_are_held
 
 #[test]
 fn readings_that_are_not_json_or_lack_power_are_warned_about_and_never_acted_on() {
-    let dir = TempDir::new("badinput");
-    let config = config(&dir, QUICK, &[BOILER]);
+    let (_dir, config) = boiler_only("badinput");
     let mut s = Stream::starting(NOON);
     s.hold(30, 0.0, 2.5);
     let mut text = s.text();
@@ -261,8 +266,7 @@ fn readings_that_are_not_json_or_lack_power_are_warned_about_and_never_acted_on(
 /// `p1-parse --passthrough` are no error.
 #[test]
 fn every_event_of_a_replay_carries_the_readings_clock() {
-    let dir = TempDir::new("meter-time");
-    let config = config(&dir, QUICK, &[BOILER]);
+    let (_dir, config) = boiler_only("meter-time");
     let mut s = Stream::starting(NOON);
     s.hold(61, 0.0, 2.41);
     let envelope = r#"{"type":"telegram","received":"2024-06-12T12:00:00.100+02:00","source":"sim","telegram":"/X\r\n\r\n!\r\n"}"#;
@@ -290,8 +294,7 @@ fn every_event_of_a_replay_carries_the_readings_clock() {
 /// reading, and the lines after it keep their numbers.
 #[test]
 fn an_over_long_line_is_dropped_whole_and_the_lines_keep_their_numbers_regression_13() {
-    let dir = TempDir::new("long-line");
-    let config = config(&dir, QUICK, &[BOILER]);
+    let (_dir, config) = boiler_only("long-line");
     let mut s = Stream::starting(NOON);
     s.hold(61, 0.0, 2.41);
     let long = format!(

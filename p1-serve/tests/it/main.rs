@@ -3,5 +3,6 @@
 //! browsed for over mDNS.
 
 mod clients;
+mod common;
 mod mdns;
 mod serve;
