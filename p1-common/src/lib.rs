@@ -16,6 +16,12 @@ pub mod contract;
 pub mod protocol;
 pub mod runtime;
 
+pub use contract::field::FieldTable;
+pub use contract::reading::{self, Reading};
+pub use protocol::crc::{self as telegram_crc, crc16};
+pub use protocol::decode::{self, Decoded, LineIssue, TelegramDecoder};
+pub use protocol::frame::{self, CrcCheck, Event, FrameStats, Framer, Reject, check_crc};
+pub use protocol::meter_time::{self, ClockZone, MeterTime};
 pub use runtime::error::{Context, Error, Kind};
 /// For [`reading_fields!`] in other crates.
 pub use serde;

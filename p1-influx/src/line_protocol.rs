@@ -15,6 +15,7 @@ use p1_common::contract::field::{FieldTable, LineValue};
 use p1_common::contract::reading::{MbusDevice, Reading, ReadingKey};
 use p1_common::contract::record::Record;
 use p1_common::contract::select::Selection;
+use p1_common::protocol::number::Decimal;
 
 p1_common::named_enum! {
     /// Which timestamp a reading's point gets.
@@ -239,55 +240,13 @@ impl std::fmt::Display for NothingToWrite {
 }
 
 /// A float as Rust writes it (the shortest text that reads back the same, never an exponent),
-/// without the formatter where the value is a decimal of at most nine places, as a meter's
-/// readings are: the shortest such decimal is the one with the fewest places that reads back.
+/// straight from its digits where it is a short decimal, as a meter's readings are.
 fn push_float(out: &mut String, v: f64) {
-    const POWERS: [f64; 10] = [1.0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
-    if v != 0.0 && v.abs() < 1e9 {
-        for (places, power) in POWERS.iter().enumerate() {
-            let scaled = (v * power).round();
-            // Below 2^53 the whole number is exact, so the division reads back as a parser would.
-            if scaled.abs() < 9_007_199_254_740_992.0 && scaled / power == v {
-                push_decimal(out, scaled, places);
-                return;
-            }
+    match Decimal::of(v) {
+        Some(decimal) => out.push_str(decimal.text().as_str()),
+        None => {
+            let _ = write!(out, "{v}");
         }
-    }
-    let _ = write!(out, "{v}");
-}
-
-/// `scaled / 10^places` in decimal; `scaled` is a whole number below 10^18.
-fn push_decimal(out: &mut String, scaled: f64, places: usize) {
-    #[allow(
-        clippy::cast_possible_truncation,
-        clippy::cast_sign_loss,
-        reason = "a whole number below 10^18, its sign written apart"
-    )]
-    let n = scaled.abs() as u64;
-    if scaled < 0.0 {
-        out.push('-');
-    }
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    let mut rest = n;
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    while digits.len() - start <= places {
-        start -= 1;
-        digits[start] = b'0';
-    }
-    let point = digits.len() - places;
-    for (i, &d) in digits.iter().enumerate().skip(start) {
-        if i == point {
-            out.push('.');
-        }
-        out.push(char::from(d));
     }
 }
 

@@ -84,7 +84,7 @@ fn read_input(
                 Ok(taken) => taken,
                 Err(e) => break Err(e),
             };
-            line_number += block[..taken].iter().filter(|&&b| b == b'\n').count() as u64;
+            line_number += memchr::memchr_iter(b'\n', &block[..taken]).count() as u64;
             input.consume(taken);
         } else {
             let n = match read_line_bounded(input, &mut line, max_line) {

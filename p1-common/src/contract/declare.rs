@@ -68,14 +68,14 @@ macro_rules! reading_fields {
 
         impl $crate::contract::json::WriteJson for $name {
             fn write_json(&self, out: &mut Vec<u8>) {
-                $crate::contract::json::entry(out, true, "type", &$crate::contract::json::TypeName("reading"));
+                $crate::contract::json::entry(out, $crate::json_key!(first "type"), &$crate::contract::json::TypeName("reading"));
                 $(
                     if let Some(value) = &self.$field {
-                        $crate::contract::json::entry(out, false, stringify!($field), value);
+                        $crate::contract::json::entry(out, $crate::json_key!(stringify!($field)), value);
                     }
                 )*
                 if !self.mbus.is_empty() {
-                    $crate::contract::json::entry(out, false, "mbus", &self.mbus);
+                    $crate::contract::json::entry(out, $crate::json_key!("mbus"), &self.mbus);
                 }
                 if !self.unknown.is_empty() {
                     $crate::contract::json::unknown(out, &self.unknown);

@@ -86,51 +86,68 @@ impl WriteJson for TypeName {
     }
 }
 
-/// Writes `,"key":value` (or `{"key":value` first); `key` is written as it is.
+/// `,"key":` (or `{"key":` for the first), made at compile time: one copy an entry.
 #[doc(hidden)]
-pub fn entry(out: &mut Vec<u8>, first: bool, key: &str, value: &impl WriteJson) {
-    out.push(if first { b'{' } else { b',' });
-    out.push(b'"');
+#[macro_export]
+macro_rules! json_key {
+    (first $key:expr) => {
+        concat!("{\"", $key, "\":")
+    };
+    ($key:expr) => {
+        concat!(",\"", $key, "\":")
+    };
+}
+
+/// Writes a key made by [`json_key!`] and its value.
+#[doc(hidden)]
+pub fn entry(out: &mut Vec<u8>, key: &str, value: &impl WriteJson) {
     out.extend_from_slice(key.as_bytes());
-    out.extend_from_slice(b"\":");
     value.write_json(out);
 }
 
 /// As [`entry`], for a value that is left out when absent.
 fn optional(out: &mut Vec<u8>, key: &str, value: Option<&impl WriteJson>) {
     if let Some(value) = value {
-        entry(out, false, key, value);
+        entry(out, key, value);
     }
 }
 
 impl WriteJson for DemandPeak {
     fn write_json(&self, out: &mut Vec<u8>) {
-        entry(out, true, "month", &self.month);
-        entry(out, false, "time", &self.time);
-        entry(out, false, "kw", &self.kw);
+        entry(out, crate::json_key!(first "month"), &self.month);
+        entry(out, crate::json_key!("time"), &self.time);
+        entry(out, crate::json_key!("kw"), &self.kw);
         out.push(b'}');
     }
 }
 
 impl WriteJson for PowerFailure {
     fn write_json(&self, out: &mut Vec<u8>) {
-        entry(out, true, "end", &self.end);
-        entry(out, false, "duration_s", &self.duration_s);
+        entry(out, crate::json_key!(first "end"), &self.end);
+        entry(out, crate::json_key!("duration_s"), &self.duration_s);
         out.push(b'}');
     }
 }
 
 impl WriteJson for MbusDevice {
     fn write_json(&self, out: &mut Vec<u8>) {
-        entry(out, true, "channel", &u32::from(self.channel));
-        optional(out, "device_type", self.device_type.as_ref());
-        entry(out, false, "kind", &self.kind);
-        optional(out, "id", self.id.as_ref());
-        optional(out, "ean", self.ean.as_ref());
-        optional(out, "valve", self.valve.as_ref());
-        optional(out, "time", self.time.as_ref());
-        optional(out, "value", self.value.as_ref());
-        optional(out, "unit", self.unit.as_ref());
+        entry(
+            out,
+            crate::json_key!(first "channel"),
+            &u32::from(self.channel),
+        );
+        optional(
+            out,
+            crate::json_key!("device_type"),
+            self.device_type.as_ref(),
+        );
+        entry(out, crate::json_key!("kind"), &self.kind);
+        optional(out, crate::json_key!("id"), self.id.as_ref());
+        optional(out, crate::json_key!("ean"), self.ean.as_ref());
+        optional(out, crate::json_key!("valve"), self.valve.as_ref());
+        optional(out, crate::json_key!("time"), self.time.as_ref());
+        optional(out, crate::json_key!("value"), self.value.as_ref());
+        optional(out, crate::json_key!("unit"), self.unit.as_ref());
         out.push(b'}');
     }
 }

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::contract::field::FieldTable;
+use crate::contract::reading::Reading;
 use crate::contract::reading_values::{MbusDevice, MbusKind, mbus_channel};
+use crate::protocol::frame::{CrcCheck, Reject, check_crc};
 use crate::protocol::meter_time::ClockZone;
 use crate::protocol::number::{parse_decimal, split_unit};
 use crate::protocol::obis::{Object, Tokens};
@@ -90,6 +92,70 @@ pub fn decode<R: FieldTable>(
     }
     if reading.meter_id_mut().is_none() {
         *reading.meter_id_mut() = equipment_id.and_then(Result::ok).or(device_name);
+    }
+}
+
+/// Decodes whole telegrams one at a time, CRC first, into a reading it keeps: the memory of
+/// one telegram is reused for the next.
+///
+/// ```
+/// use p1_common::{ClockZone, TelegramDecoder};
+///
+/// let telegram = b"/FLU5\\253769484_A\r\n\r\n0-0:96.1.4(50217)\r\n\
+///     0-0:1.0.0(200512135409S)\r\n1-0:1.8.1(000000.034*kWh)\r\n1-0:1.7.0(00.425*kW)\r\n!";
+/// let crc = p1_common::crc16(telegram);
+/// let telegram = [&telegram[..], format!("{crc:04X}\r\n").as_bytes()].concat();
+///
+/// let mut decoder = TelegramDecoder::new(ClockZone::default());
+/// let decoded = decoder.decode(&telegram).expect("a valid telegram");
+/// assert_eq!(decoded.reading.power_import_kw, Some(0.425));
+/// assert_eq!(decoded.reading.energy_import_t1_kwh, Some(0.034));
+/// assert_eq!(
+///     decoded.reading.time.map(|t| t.to_string()).as_deref(),
+///     Some("2020-05-12T13:54:09+02:00")
+/// );
+/// assert!(decoded.issues.is_empty());
+/// ```
+#[derive(Debug, Default)]
+pub struct TelegramDecoder {
+    zone: ClockZone,
+    reading: Reading,
+    issues: Vec<LineIssue>,
+}
+
+/// One telegram, decoded.
+#[derive(Debug, Clone, Copy)]
+pub struct Decoded<'a> {
+    /// How its CRC was found right.
+    pub crc: CrcCheck,
+    pub reading: &'a Reading,
+    /// Its lines that could not be read (each kept in `reading.unknown` as sent).
+    pub issues: &'a [LineIssue],
+}
+
+impl TelegramDecoder {
+    /// A decoder for meters whose clock shows the local time of `zone`.
+    pub fn new(zone: ClockZone) -> Self {
+        TelegramDecoder {
+            zone,
+            ..TelegramDecoder::default()
+        }
+    }
+
+    /// Checks the CRC of `telegram` (`/` through `!`, the CRC and its line end, as a
+    /// [`crate::Framer`] gives it) and decodes it.
+    ///
+    /// # Errors
+    /// Why the telegram is to be dropped (see [`check_crc`]); nothing is decoded then.
+    pub fn decode(&mut self, telegram: &[u8]) -> Result<Decoded<'_>, Reject> {
+        let crc = check_crc(telegram)?;
+        self.issues.clear();
+        decode(telegram, self.zone, &mut self.reading, &mut self.issues);
+        Ok(Decoded {
+            crc,
+            reading: &self.reading,
+            issues: &self.issues,
+        })
     }
 }
 
@@ -216,8 +282,6 @@ fn lossy(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    use crate::contract::reading::Reading;
 
     fn decoded(text: &str) -> (Reading, Vec<LineIssue>) {
         let mut reading = Reading::default();

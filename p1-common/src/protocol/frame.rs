@@ -410,36 +410,53 @@ impl Framer {
     }
 
     fn check_crc(&self) -> Result<CrcCheck, Reject> {
-        let covered = &self.buf[..=self.bang];
-        let mut sent = 0u16;
-        let mut digits = 0;
-        for &d in self.buf[self.bang + 1..]
+        check_crc_at(&self.buf, self.bang)
+    }
+}
+
+/// Checks the CRC of a whole telegram, `/` through `!`, the CRC and its line end (as
+/// [`Event::Telegram`] gives it): how it is right, or why the telegram is to be dropped.
+///
+/// # Errors
+/// A telegram whose CRC does not match, whose CRC line is not hex, or which has no `!`
+/// ([`Reject::Truncated`]); one without a CRC where its version requires one.
+pub fn check_crc(telegram: &[u8]) -> Result<CrcCheck, Reject> {
+    let bang = memchr::memchr(b'!', telegram).ok_or(Reject::Truncated)?;
+    let line = telegram[bang + 1..].trim_ascii_end();
+    if line.len() > 4 || !line.iter().all(u8::is_ascii_hexdigit) {
+        return Err(Reject::BadCrcLine);
+    }
+    check_crc_at(telegram, bang)
+}
+
+/// The CRC check of a frame whose `!` is at `bang` (the CRC line after it is hex).
+fn check_crc_at(frame: &[u8], bang: usize) -> Result<CrcCheck, Reject> {
+    let covered = &frame[..=bang];
+    let mut sent = 0u16;
+    let mut digits = 0;
+    for &d in frame[bang + 1..].iter().filter(|d| d.is_ascii_hexdigit()) {
+        sent = (sent << 4) | u16::from(hex_value(d));
+        digits += 1;
+    }
+    if digits == 0 {
+        return if !covered.contains(&b'(') {
+            Err(Reject::Empty)
+        } else if [&b"1-3:0.2.8("[..], b"0-0:96.1.4("]
             .iter()
-            .filter(|d| d.is_ascii_hexdigit())
+            .any(|code| contains(covered, code))
         {
-            sent = (sent << 4) | u16::from(hex_value(d));
-            digits += 1;
-        }
-        if digits == 0 {
-            return if !covered.contains(&b'(') {
-                Err(Reject::Empty)
-            } else if [&b"1-3:0.2.8("[..], b"0-0:96.1.4("]
-                .iter()
-                .any(|code| contains(covered, code))
-            {
-                Err(Reject::MissingCrc)
-            } else {
-                Ok(CrcCheck::Absent)
-            };
-        }
-        let computed = crc16(covered);
-        if computed == sent {
-            Ok(CrcCheck::Valid)
-        } else if has_bare_lf(covered) && crc16_as_crlf(covered) == sent {
-            Ok(CrcCheck::ValidAsCrlf)
+            Err(Reject::MissingCrc)
         } else {
-            Err(Reject::CrcMismatch { sent, computed })
-        }
+            Ok(CrcCheck::Absent)
+        };
+    }
+    let computed = crc16(covered);
+    if computed == sent {
+        Ok(CrcCheck::Valid)
+    } else if has_bare_lf(covered) && crc16_as_crlf(covered) == sent {
+        Ok(CrcCheck::ValidAsCrlf)
+    } else {
+        Err(Reject::CrcMismatch { sent, computed })
     }
 }
 

@@ -6,10 +6,13 @@
 //! the rule cannot: in the hour that October repeats, and in the hour that March skips. Where the
 //! letter contradicts the date (real meters send `200301000000S`), the rule wins.
 
+use std::cell::RefCell;
 use std::fmt;
 
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDateTime, Timelike};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::protocol::scan::{hash16, pack16};
 
 /// The meter's time zone: its standard (winter) offset from UTC; summer adds one hour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,8 +135,26 @@ fn is_summer_secs(utc: i64) -> bool {
     (start..end).contains(&utc)
 }
 
-/// Start and end of summer time in `year`, Unix seconds.
+/// Start and end of summer time in `year`, Unix seconds: looked up for the years a meter
+/// writes (20YY), since every timestamp of every telegram needs them.
 fn summer_time_bounds(year: i64) -> (i64, i64) {
+    /// The bounds of 2000 to 2099, worked out at compile time.
+    const METER_YEARS: [(i64, i64); 100] = {
+        let mut bounds = [(0, 0); 100];
+        let mut i = 0;
+        while i < 100 {
+            bounds[i] = summer_time_bounds_of(2000 + i as i64);
+            i += 1;
+        }
+        bounds
+    };
+    match usize::try_from(year - 2000) {
+        Ok(i) if i < METER_YEARS.len() => METER_YEARS[i],
+        _ => summer_time_bounds_of(year),
+    }
+}
+
+const fn summer_time_bounds_of(year: i64) -> (i64, i64) {
     (
         last_sunday(year, 3) * 86_400 + 3600,
         last_sunday(year, 10) * 86_400 + 3600,
@@ -141,7 +162,7 @@ fn summer_time_bounds(year: i64) -> (i64, i64) {
 }
 
 /// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+const fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -164,7 +185,7 @@ fn civil_year(days: i64) -> i64 {
 }
 
 /// Day number of the last Sunday of a 31-day month.
-fn last_sunday(year: i64, month: i64) -> i64 {
+const fn last_sunday(year: i64, month: i64) -> i64 {
     let last = days_from_civil(year, month, 31);
     // 1970-01-01 was a Thursday: (days + 4) mod 7 is 0 on Sundays.
     last - (last + 4).rem_euclid(7)
@@ -189,13 +210,41 @@ struct Stamp {
     offset_minutes: i16,
 }
 
+impl Stamp {
+    /// `"YYYY-MM-DDThh:mm:ss+hh:mm"` with its quotes. A reading writes the same timestamps
+    /// reading after reading: the last ones written are kept, per thread, by their fields.
+    fn quoted(&self) -> [u8; 27] {
+        thread_local! {
+            static RECENT: RefCell<[(u128, [u8; 27]); 64]> = const { RefCell::new([(0, [0; 27]); 64]) };
+        }
+        let key = u128::from(self.year)
+            | u128::from(self.month) << 16
+            | u128::from(self.day) << 24
+            | u128::from(self.hour) << 32
+            | u128::from(self.minute) << 40
+            | u128::from(self.second) << 48
+            | u128::from(self.offset_minutes as u16) << 56
+            | 1 << 127;
+        let slot = (hash16(key) >> 58) as usize;
+        RECENT.with(|recent| {
+            let mut recent = recent.borrow_mut();
+            if recent[slot].0 != key {
+                let mut quoted = [b'"'; 27];
+                quoted[1..26].copy_from_slice(&MeterTime::rfc3339(self));
+                recent[slot] = (key, quoted);
+            }
+            recent[slot].1
+        })
+    }
+}
+
 /// A timestamp that is not 12 digits with an optional `S` or `W`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BadTimestamp;
 
 /// Dates meters write for "not set": 2063-25-25 (DSMR's all-`FF` date read as digits), and
 /// 2000-01-01 and 1970-01-01 at any hour (a clock or an M-Bus slot never set).
-const PLACEHOLDER_DATES: [&[u8]; 3] = [b"632525", b"000101", b"700101"];
+const PLACEHOLDER_DATES: [&[u8; 6]; 3] = [b"632525", b"000101", b"700101"];
 
 /// A meter timestamp's digits and its summer/winter letter, upper case, if it has one.
 fn split_letter(text: &[u8]) -> (&[u8], Option<u8>) {
@@ -225,7 +274,32 @@ impl MeterTime {
     }
 
     /// Reads `YYMMDDhhmmss` with an optional `S`/`W`.
+    ///
+    /// A telegram carries the same timestamps telegram after telegram (the months of the
+    /// peak history, the peaks, the gas reading's hour): the last ones read are kept, per
+    /// thread, and found again by their text.
     pub fn parse(text: &[u8], zone: ClockZone) -> Result<MeterTime, BadTimestamp> {
+        thread_local! {
+            static RECENT: RefCell<[(u128, ClockZone, MeterTime); 256]> =
+                const { RefCell::new([(0, ClockZone { base_offset_secs: 0 }, MeterTime::UNSET); 256]) };
+        }
+        let Some(key) = pack16(text) else {
+            return MeterTime::parse_uncached(text, zone);
+        };
+        let slot = (hash16(key) >> 56) as usize;
+        RECENT.with(|recent| {
+            let mut recent = recent.borrow_mut();
+            let (known, known_zone, time) = recent[slot];
+            if known == key && known_zone == zone {
+                return Ok(time);
+            }
+            let time = MeterTime::parse_uncached(text, zone)?;
+            recent[slot] = (key, zone, time);
+            Ok(time)
+        })
+    }
+
+    fn parse_uncached(text: &[u8], zone: ClockZone) -> Result<MeterTime, BadTimestamp> {
         let (digits, letter) = split_letter(text);
         if !digits.iter().all(u8::is_ascii_digit) {
             return Err(BadTimestamp);
@@ -235,10 +309,10 @@ impl MeterTime {
         if digits.len() > 12 && digits.windows(3).any(|w| w == b"255") {
             return Ok(MeterTime::UNSET);
         }
-        if digits.len() != 12 {
+        let Ok(digits) = <&[u8; 12]>::try_from(digits) else {
             return Err(BadTimestamp);
-        }
-        if PLACEHOLDER_DATES.contains(&&digits[..6]) {
+        };
+        if PLACEHOLDER_DATES.iter().any(|date| digits[..6] == **date) {
             return Ok(MeterTime::UNSET);
         }
         let pair = |i: usize| (digits[i] - b'0') * 10 + (digits[i + 1] - b'0');
@@ -373,8 +447,15 @@ impl MeterTime {
         Some(DateTime::from_timestamp(self.timestamp()?, 0)?.with_timezone(&offset))
     }
 
-    /// Writes `YYYY-MM-DDThh:mm:ss+hh:mm` into `buf`, returning the text.
+    /// `YYYY-MM-DDThh:mm:ss+hh:mm`, as text.
     fn format<'b>(s: &Stamp, buf: &'b mut [u8; 25]) -> &'b str {
+        *buf = MeterTime::rfc3339(s);
+        // Digits and punctuation only: always valid.
+        std::str::from_utf8(&buf[..]).unwrap_or("")
+    }
+
+    /// `YYYY-MM-DDThh:mm:ss+hh:mm`, as bytes.
+    fn rfc3339(s: &Stamp) -> [u8; 25] {
         /// "00" to "99": two digits by one lookup (a reading writes dozens of timestamps).
         const PAIRS: [[u8; 2]; 100] = {
             let mut pairs = [[0u8; 2]; 100];
@@ -397,12 +478,10 @@ impl MeterTime {
         let [oh0, oh1] = pair((offset / 60 % 100) as u8);
         let [om0, om1] = pair((offset % 60) as u8);
         let sign = if s.offset_minutes < 0 { b'-' } else { b'+' };
-        *buf = [
+        [
             c0, c1, y0, y1, b'-', m0, m1, b'-', d0, d1, b'T', h0, h1, b':', i0, i1, b':', s0, s1,
             sign, oh0, oh1, b':', om0, om1,
-        ];
-        // Digits and punctuation only: always valid.
-        std::str::from_utf8(&buf[..]).unwrap_or("")
+        ]
     }
 }
 
@@ -439,11 +518,7 @@ impl MeterTime {
     /// The JSON of [`Serialize`]: the quoted timestamp, or `null`.
     pub(crate) fn write_quoted(&self, out: &mut Vec<u8>) {
         match &self.0 {
-            Some(stamp) => {
-                out.push(b'"');
-                out.extend_from_slice(MeterTime::format(stamp, &mut [0; 25]).as_bytes());
-                out.push(b'"');
-            }
+            Some(stamp) => out.extend_from_slice(&stamp.quoted()),
             None => out.extend_from_slice(b"null"),
         }
     }
@@ -555,6 +630,31 @@ mod tests {
             ("231102121548W", "2023-11-02T12:15:48+01:00"),
             ("161107190000", "2016-11-07T19:00:00+01:00"),
         ]);
+    }
+
+    #[test]
+    fn the_table_of_meter_years_gives_the_computed_bounds_and_known_dates() {
+        for year in 1990..2110 {
+            assert_eq!(
+                summer_time_bounds(year),
+                summer_time_bounds_of(year),
+                "{year}"
+            );
+        }
+        // 2024: from 31 March 01:00 UTC to 27 October 01:00 UTC.
+        let utc = |text: &str| {
+            chrono::DateTime::parse_from_rfc3339(text)
+                .unwrap()
+                .timestamp()
+        };
+        assert_eq!(
+            summer_time_bounds(2024),
+            (utc("2024-03-31T01:00:00Z"), utc("2024-10-27T01:00:00Z"))
+        );
+        assert_eq!(
+            summer_time_bounds(2099),
+            (utc("2099-03-29T01:00:00Z"), utc("2099-10-25T01:00:00Z"))
+        );
     }
 
     #[test]

@@ -10,4 +10,5 @@ pub mod meter_time;
 pub mod number;
 pub mod obis;
 pub mod objects;
+pub(crate) mod scan;
 pub mod values;

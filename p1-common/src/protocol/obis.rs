@@ -3,15 +3,32 @@
 //! A line that begins with `(` continues the object before it (DSMR 2.2 and 3 send the gas
 //! reading on the line after `0-n:24.3.0`). Tokens borrow from the telegram: nothing is copied.
 
+use crate::protocol::scan::{find, find2};
+
 /// One object: its code as sent (e.g. `1-0:1.8.1`, or `1-0:1.8.0*255`) and its values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Object<'a> {
     pub code: &'a [u8],
     /// Everything from the first `(` to the end of the object's last line.
     pub raw_values: &'a [u8],
+    /// The code without a trailing `*255`.
+    normalized: &'a [u8],
 }
 
 impl<'a> Object<'a> {
+    /// An object of `code` whose values are `raw_values` (`(..)(..)`).
+    pub fn new(code: &'a [u8], raw_values: &'a [u8]) -> Self {
+        let normalized = match find(b'*', code) {
+            Some(p) => &code[..p],
+            None => code,
+        };
+        Object {
+            code,
+            raw_values,
+            normalized,
+        }
+    }
+
     /// The values between parentheses, in order.
     pub fn values(&self) -> Values<'a> {
         Values {
@@ -19,12 +36,16 @@ impl<'a> Object<'a> {
         }
     }
 
+    /// The value of an object that has exactly one, `(value)`, found without iterating (most
+    /// objects have one); `None` for any other list, which [`Object::values`] then reads.
+    pub fn only_value(&self) -> Option<&'a [u8]> {
+        let value = self.raw_values.strip_prefix(b"(")?.strip_suffix(b")")?;
+        find(b')', value).is_none().then_some(value)
+    }
+
     /// The code without a trailing `*255` (a billing-period suffix some meters add).
     pub fn normalized_code(&self) -> &'a [u8] {
-        match self.code.iter().position(|&b| b == b'*') {
-            Some(p) => &self.code[..p],
-            None => self.code,
-        }
+        self.normalized
     }
 }
 
@@ -42,16 +63,21 @@ impl<'a> Iterator for Values<'a> {
     type Item = Result<&'a [u8], Malformed>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let start = self
-            .rest
-            .iter()
-            .position(|b| !matches!(b, b'\r' | b'\n' | b' '))?;
-        let rest = &self.rest[start..];
+        // Values follow each other (`)(`) but for a line break before a continued line.
+        let rest = if self.rest.first() == Some(&b'(') {
+            self.rest
+        } else {
+            let start = self
+                .rest
+                .iter()
+                .position(|b| !matches!(b, b'\r' | b'\n' | b' '))?;
+            &self.rest[start..]
+        };
         if rest[0] != b'(' {
             self.rest = &[];
             return Some(Err(Malformed));
         }
-        if let Some(end) = memchr::memchr(b')', rest) {
+        if let Some(end) = find(b')', rest) {
             self.rest = &rest[end + 1..];
             Some(Ok(&rest[1..end]))
         } else {
@@ -112,35 +138,39 @@ impl<'a> Iterator for ObjectIter<'a> {
                 return None;
             }
             let object_start = self.rest;
-            let (line, mut after) = split_line(self.rest);
-            self.rest = after;
-            let line = trim_line_end(line);
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            // A line starting with `(` here has nothing before it to continue.
-            let paren = match line.iter().position(|&b| b == b'(') {
-                Some(p) if p > 0 => p,
-                _ => return Some(Err(StrayLine(line))),
+            // The code runs to the first `(`, if the line has one.
+            let paren = match find2(b'(', b'\n', object_start) {
+                Some(p) if p > 0 && object_start[p] == b'(' => p,
+                _ => {
+                    let (line, after) = split_line(object_start);
+                    self.rest = after;
+                    let line = trim_line_end(line);
+                    if line.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    // A line starting with `(` here has nothing before it to continue.
+                    return Some(Err(StrayLine(line)));
+                }
             };
-            let mut object_len = line.len();
+            let (values, mut after) = split_line(&object_start[paren..]);
+            let mut object_len = paren + trim_line_end(values).len();
             while after.first() == Some(&b'(') {
                 let (next, rest) = split_line(after);
                 object_len = (object_start.len() - after.len()) + trim_line_end(next).len();
                 after = rest;
             }
             self.rest = after;
-            return Some(Ok(Object {
-                code: line[..paren].trim_ascii(),
-                raw_values: &object_start[paren..object_len],
-            }));
+            return Some(Ok(Object::new(
+                object_start[..paren].trim_ascii(),
+                &object_start[paren..object_len],
+            )));
         }
     }
 }
 
 /// Splits off the first line, its LF included, from `bytes`.
 fn split_line(bytes: &[u8]) -> (&[u8], &[u8]) {
-    match memchr::memchr(b'\n', bytes) {
+    match find(b'\n', bytes) {
         Some(p) => bytes.split_at(p + 1),
         None => (bytes, &[]),
     }

@@ -103,6 +103,11 @@ impl<V: ValueDecode> Decode for Nth<V> {
         object: &Object<'_>,
         zone: ClockZone,
     ) -> Result<Option<V::Value>, &'static str> {
+        if self.count == 1
+            && let Some(raw) = object.only_value()
+        {
+            return self.value.value(raw, zone).map(Some);
+        }
         let mut values = object.values();
         let mut wanted = None;
         for i in 0..self.count {

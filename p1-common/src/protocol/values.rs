@@ -48,6 +48,21 @@ impl Unit {
         }
     }
 
+    /// The key's unit as the specifications write it.
+    fn as_sent(self) -> &'static [u8] {
+        match self {
+            Unit::KWh => b"kWh",
+            Unit::KW => b"kW",
+            Unit::Volt => b"V",
+            Unit::Ampere => b"A",
+            Unit::KVA => b"kVA",
+            Unit::KVar => b"kvar",
+            Unit::KVarh => b"kvarh",
+            Unit::Hertz => b"Hz",
+            Unit::Ratio => b"",
+        }
+    }
+
     /// The unit without its prefix, and the power of ten of the key's prefix (k: 3).
     fn base(self) -> (&'static str, i32) {
         match self {
@@ -68,6 +83,10 @@ impl Unit {
     /// `sent` is another unit. Absent, the value is in the key's unit already.
     fn shift_from(self, sent: Option<&[u8]>) -> Option<i32> {
         let Some(sent) = sent else { return Some(0) };
+        // Nearly always the key's own unit, as DSMR and e-MUCS write it.
+        if sent == self.as_sent() {
+            return Some(0);
+        }
         let (base, key) = self.base();
         if base.is_empty() {
             return sent.is_empty().then_some(0);
