@@ -28,6 +28,9 @@ macro_rules! reading_fields {
             /// Objects the parser does not know or could not read, with their values as sent.
             #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
             pub unknown: std::collections::BTreeMap<String, Vec<String>>,
+            /// Storage kept for the next telegram (no part of the reading's value).
+            #[serde(skip)]
+            pub spare: $crate::contract::reading_values::Spare,
         }
 
         /// Every key of the reading, to name the ones a consumer reads (see
@@ -121,9 +124,11 @@ macro_rules! reading_fields {
                         line_type: <$ty as $crate::contract::field::FieldValue>::LINE_TYPE,
                         measure: || $decoder.measure(),
                         accepts: |object| $decoder.accepts(object),
-                        apply: |object, zone, reading| match $decoder.decode(object, zone)? {
+                        apply: |object, zone, reading| match $decoder.decode(object, zone, &mut reading.spare)? {
                             Some(value) => {
-                                reading.$field = Some(value);
+                                if let Some(old) = reading.$field.replace(value) {
+                                    $crate::contract::reading_values::Recycle::give_back(old, &mut reading.spare);
+                                }
                                 Ok(true)
                             }
                             None => Ok(false),
@@ -142,9 +147,21 @@ macro_rules! reading_fields {
                 ORDER.get_or_init(|| $crate::contract::field::name_order(Self::fields()))
             }
             fn clear(&mut self) {
-                let mut mbus = std::mem::take(&mut self.mbus);
-                mbus.clear();
-                *self = $name { mbus, ..$name::default() };
+                use $crate::contract::reading_values::Recycle as _;
+                $(
+                    if let Some(value) = self.$field.take() {
+                        value.give_back(&mut self.spare);
+                    }
+                )*
+                for device in self.mbus.drain(..) {
+                    device.give_back(&mut self.spare);
+                }
+                for (code, values) in std::mem::take(&mut self.unknown) {
+                    self.spare.keep_text(code);
+                    for value in values {
+                        self.spare.keep_text(value);
+                    }
+                }
             }
             fn received(&self) -> Option<&str> {
                 self.received.as_deref()
@@ -169,6 +186,15 @@ macro_rules! reading_fields {
             }
             fn unknown_mut(&mut self) -> &mut std::collections::BTreeMap<String, Vec<String>> {
                 &mut self.unknown
+            }
+            fn parts_mut(&mut self) -> $crate::contract::field::Parts<'_> {
+                $crate::contract::field::Parts {
+                    header: &mut self.header,
+                    meter_id: &mut self.meter_id,
+                    mbus: &mut self.mbus,
+                    unknown: &mut self.unknown,
+                    spare: &mut self.spare,
+                }
             }
         }
     };

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use crate::contract::reading_values::{DemandPeak, MbusDevice, PowerFailure};
+use crate::contract::reading_values::{DemandPeak, MbusDevice, PowerFailure, Spare};
 use crate::protocol::meter_time::{ClockZone, MeterTime};
 use crate::protocol::obis::Object;
 use crate::protocol::scan::{hash16, pack16};
@@ -128,6 +128,8 @@ pub trait FieldTable: Sized + 'static {
     fn meter_id_mut(&mut self) -> &mut Option<String>;
     fn mbus_mut(&mut self) -> &mut Vec<MbusDevice>;
     fn unknown_mut(&mut self) -> &mut std::collections::BTreeMap<String, Vec<String>>;
+    /// The parts the decoder fills by hand, at once (and the spare storage for them).
+    fn parts_mut(&mut self) -> Parts<'_>;
 
     /// The fields an object of `code` (normalised) may set, in declaration order.
     fn fields_for(code: &[u8]) -> impl ExactSizeIterator<Item = &'static Field<Self>> + use<Self> {
@@ -144,6 +146,16 @@ pub trait FieldTable: Sized + 'static {
             (field.line_value)(self).map(|v| (field.name, v))
         })
     }
+}
+
+/// The parts of a reading that no field table row fills, for the decoder.
+#[derive(Debug)]
+pub struct Parts<'a> {
+    pub header: &'a mut Option<String>,
+    pub meter_id: &'a mut Option<String>,
+    pub mbus: &'a mut Vec<MbusDevice>,
+    pub unknown: &'a mut std::collections::BTreeMap<String, Vec<String>>,
+    pub spare: &'a mut Spare,
 }
 
 /// OBIS code to field indices: an open-addressing table of codes packed into integers, since

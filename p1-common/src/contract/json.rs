@@ -3,10 +3,14 @@
 //! bytes are exactly those of the derived `Serialize` (a test compares them on every fixture);
 //! this is only faster, on the path every telegram takes.
 
+use std::cell::RefCell;
+
 use serde::Serialize;
+use serde_json::ser::{CompactFormatter, Formatter as _};
 
 use crate::contract::reading_values::{DemandPeak, MbusDevice, MbusKind, PowerFailure};
 use crate::protocol::meter_time::MeterTime;
+use crate::protocol::recent::Recent;
 
 /// A value that writes its own JSON.
 pub trait WriteJson {
@@ -20,8 +24,33 @@ fn serde_json_value(value: &(impl Serialize + ?Sized), out: &mut Vec<u8>) {
 }
 
 impl WriteJson for f64 {
+    /// serde_json's float format (`null` when not finite). A reading writes many of the same
+    /// values reading after reading (the history, thresholds, registers that have not moved):
+    /// the last ones written are kept, per thread, by their bits.
     fn write_json(&self, out: &mut Vec<u8>) {
-        serde_json_value(self, out);
+        thread_local! {
+            static WRITTEN: RefCell<Recent<([u8; 32], u8), 128>> =
+                const { RefCell::new(Recent::new(([0; 32], 0))) };
+        }
+        if !self.is_finite() {
+            out.extend_from_slice(b"null");
+            return;
+        }
+        let key = u128::from(self.to_bits()) | 1 << 127;
+        let text = WRITTEN.with_borrow_mut(|written| {
+            written.get(key, || {
+                let mut text = [0; 32];
+                let mut rest = &mut text[..];
+                CompactFormatter.write_f64(&mut rest, *self)?;
+                let len = 32 - rest.len();
+                Ok::<_, std::io::Error>((text, len as u8))
+            })
+        });
+        match text {
+            Ok((text, len)) => out.extend_from_slice(&text[..usize::from(len)]),
+            // Longer than any float's text: not seen, but not lost either.
+            Err(_) => serde_json_value(self, out),
+        }
     }
 }
 
@@ -62,16 +91,45 @@ impl WriteJson for MbusKind {
     }
 }
 
-impl<T: WriteJson> WriteJson for Vec<T> {
-    fn write_json(&self, out: &mut Vec<u8>) {
-        out.push(b'[');
-        for (i, item) in self.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            item.write_json(out);
+/// A JSON array of `items`.
+fn write_list<T: WriteJson>(items: &[T], out: &mut Vec<u8>) {
+    out.push(b'[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
         }
-        out.push(b']');
+        item.write_json(out);
+    }
+    out.push(b']');
+}
+
+impl WriteJson for Vec<DemandPeak> {
+    /// A meter sends the same history for a month: the last one written is kept, per
+    /// thread, with its JSON.
+    fn write_json(&self, out: &mut Vec<u8>) {
+        thread_local! {
+            static WRITTEN: RefCell<(Vec<DemandPeak>, Vec<u8>)> = const { RefCell::new((Vec::new(), Vec::new())) };
+        }
+        WRITTEN.with_borrow_mut(|(peaks, json)| {
+            if json.is_empty() || peaks != self {
+                peaks.clone_from(self);
+                json.clear();
+                write_list(self, json);
+            }
+            out.extend_from_slice(json);
+        });
+    }
+}
+
+impl WriteJson for Vec<PowerFailure> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        write_list(self, out);
+    }
+}
+
+impl WriteJson for Vec<MbusDevice> {
+    fn write_json(&self, out: &mut Vec<u8>) {
+        write_list(self, out);
     }
 }
 
@@ -192,6 +250,44 @@ mod tests {
             }
         }
         assert!(compared >= 15, "only {compared} readings");
+    }
+
+    /// The values written last are kept per thread: whatever comes after whatever, each
+    /// reading is still written as the derived JSON has it.
+    #[test]
+    fn what_is_kept_from_the_last_reading_never_changes_the_next() {
+        let peak = |kw: f64, month: &str| DemandPeak {
+            month: MeterTime::parse_rfc3339(month).unwrap(),
+            time: MeterTime::UNSET,
+            kw,
+        };
+        let histories = [
+            vec![],
+            vec![peak(1.5, "2024-05-01T00:00:00+02:00")],
+            vec![peak(1.5, "2024-05-01T00:00:00+02:00")],
+            vec![],
+            vec![
+                peak(1.5, "2024-05-01T00:00:00+02:00"),
+                peak(2.25, "2024-06-01T00:00:00+02:00"),
+            ],
+            vec![peak(-0.0, "2024-06-01T00:00:00+01:00")],
+        ];
+        for (i, history) in histories.iter().chain(histories.iter().rev()).enumerate() {
+            let reading = Reading {
+                demand_max_history: Some(history.clone()),
+                power_import_kw: Some([0.0, -0.0, 1.5, f64::NAN][i % 4]),
+                time: Some(
+                    peak(
+                        0.0,
+                        ["2024-05-01T00:00:00+02:00", "2024-05-01T00:00:00+01:00"][i % 2],
+                    )
+                    .month,
+                ),
+                ..Reading::default()
+            };
+            let (fast, derived) = both(&reading);
+            assert_eq!(fast, derived, "reading {i}");
+        }
     }
 
     #[test]

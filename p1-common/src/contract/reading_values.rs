@@ -128,3 +128,103 @@ impl MbusDevice {
         }
     }
 }
+
+/// Storage a reading keeps from one telegram for the next, so that decoding telegram after
+/// telegram into the same reading allocates nothing: the texts and lists of the last one,
+/// emptied, and the peak history it last read (a meter sends the same one for a month). Not
+/// part of the reading's value: never written, read, compared or cloned.
+#[derive(Default)]
+pub struct Spare {
+    texts: Vec<String>,
+    peaks: Vec<Vec<DemandPeak>>,
+    failures: Vec<Vec<PowerFailure>>,
+    /// The last peak history's text, and what it was read as.
+    pub(crate) history: (Vec<u8>, Vec<DemandPeak>),
+}
+
+/// Texts kept at most: a telegram's texts are a handful; a burst of unknown objects is not
+/// kept for ever.
+const TEXTS_KEPT: usize = 64;
+
+impl Spare {
+    /// An empty text, with room from an earlier one when there is one.
+    pub fn text(&mut self) -> String {
+        let mut text = self.texts.pop().unwrap_or_default();
+        text.clear();
+        text
+    }
+
+    pub fn peaks(&mut self) -> Vec<DemandPeak> {
+        let mut peaks = self.peaks.pop().unwrap_or_default();
+        peaks.clear();
+        peaks
+    }
+
+    pub fn failures(&mut self) -> Vec<PowerFailure> {
+        let mut failures = self.failures.pop().unwrap_or_default();
+        failures.clear();
+        failures
+    }
+
+    pub fn keep_text(&mut self, text: String) {
+        if self.texts.len() < TEXTS_KEPT {
+            self.texts.push(text);
+        }
+    }
+}
+
+impl Clone for Spare {
+    fn clone(&self) -> Self {
+        Spare::default()
+    }
+}
+
+impl PartialEq for Spare {
+    fn eq(&self, _: &Spare) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for Spare {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Spare")
+    }
+}
+
+/// A reading's value given back to its [`Spare`] when the reading is cleared.
+pub trait Recycle: Sized {
+    fn give_back(self, _spare: &mut Spare) {}
+}
+
+impl Recycle for f64 {}
+impl Recycle for u32 {}
+impl Recycle for u64 {}
+impl Recycle for MeterTime {}
+
+impl Recycle for String {
+    fn give_back(self, spare: &mut Spare) {
+        spare.keep_text(self);
+    }
+}
+
+impl Recycle for Vec<DemandPeak> {
+    fn give_back(self, spare: &mut Spare) {
+        spare.peaks.push(self);
+        spare.peaks.truncate(2);
+    }
+}
+
+impl Recycle for Vec<PowerFailure> {
+    fn give_back(self, spare: &mut Spare) {
+        spare.failures.push(self);
+        spare.failures.truncate(2);
+    }
+}
+
+impl Recycle for MbusDevice {
+    fn give_back(self, spare: &mut Spare) {
+        for text in [self.id, self.ean, self.unit].into_iter().flatten() {
+            spare.keep_text(text);
+        }
+    }
+}

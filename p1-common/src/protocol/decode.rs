@@ -4,18 +4,17 @@
 //! object that cannot be read (a bad number, a wrong unit, a malformed list) is kept there too
 //! and reported as a [`LineIssue`]: one bad line never loses the rest of the telegram.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::contract::field::FieldTable;
+use crate::contract::field::{FieldTable, Parts};
 use crate::contract::reading::Reading;
-use crate::contract::reading_values::{MbusDevice, MbusKind, mbus_channel};
+use crate::contract::reading_values::{MbusDevice, MbusKind, Spare, mbus_channel};
 use crate::protocol::frame::{CrcCheck, Reject, check_crc};
 use crate::protocol::meter_time::ClockZone;
 use crate::protocol::number::{parse_decimal, split_unit};
 use crate::protocol::obis::{Object, Tokens};
 use crate::protocol::objects::{exactly, single};
-use crate::protocol::values::{decode_text, small_integer, timestamp};
+use crate::protocol::values::{decode_text_into, small_integer, timestamp};
 
 /// A line of a valid telegram that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,7 +50,8 @@ pub fn decode<R: FieldTable>(
 ) {
     reading.clear();
     let tokens = Tokens::new(telegram);
-    *reading.header_mut() = Some(String::from_utf8_lossy(tokens.header).into_owned());
+    let parts = reading.parts_mut();
+    *parts.header = Some(lossy(tokens.header, parts.spare));
     let mut equipment_id = None;
     let mut device_name = None;
     for object in tokens.objects() {
@@ -59,7 +59,7 @@ pub fn decode<R: FieldTable>(
             Ok(object) => object,
             Err(stray) => {
                 let line = String::from_utf8_lossy(stray.0).into_owned();
-                reading.unknown_mut().entry(line.clone()).or_default();
+                reading.parts_mut().unknown.entry(line.clone()).or_default();
                 issues.push(LineIssue {
                     code: line,
                     values: String::new(),
@@ -68,20 +68,26 @@ pub fn decode<R: FieldTable>(
                 continue;
             }
         };
-        if object.normalized_code() == b"0-0:96.1.0" {
-            equipment_id = Some(single(&object).map(decode_text));
-            if equipment_id.as_ref().is_some_and(Result::is_ok) {
-                continue;
+        let code = object.normalized_code();
+        if code == b"0-0:96.1.0" {
+            let spare = reading.parts_mut().spare;
+            match single(&object).map(|raw| text_of(raw, spare)) {
+                Ok(id) => {
+                    equipment_id = Some(id);
+                    continue;
+                }
+                Err(_) => equipment_id = None,
             }
         }
-        if object.normalized_code() == b"0-0:42.0.0" {
-            device_name = single(&object).ok().map(decode_text);
+        if code == b"0-0:42.0.0" {
+            let spare = reading.parts_mut().spare;
+            device_name = single(&object).ok().map(|raw| text_of(raw, spare));
         }
         match apply(&object, zone, reading) {
             Ok(Known::Yes) => {}
-            Ok(Known::No) => keep_unknown(&object, reading.unknown_mut()),
+            Ok(Known::No) => keep_unknown(&object, reading.parts_mut()),
             Err(problem) => {
-                keep_unknown(&object, reading.unknown_mut());
+                keep_unknown(&object, reading.parts_mut());
                 issues.push(LineIssue {
                     code: String::from_utf8_lossy(object.code).into_owned(),
                     values: String::from_utf8_lossy(object.raw_values).into_owned(),
@@ -90,9 +96,35 @@ pub fn decode<R: FieldTable>(
             }
         }
     }
-    if reading.meter_id_mut().is_none() {
-        *reading.meter_id_mut() = equipment_id.and_then(Result::ok).or(device_name);
+    let parts = reading.parts_mut();
+    let (chosen, unused) = match parts.meter_id {
+        Some(_) => (None, [equipment_id, device_name]),
+        None => match equipment_id {
+            Some(id) => (Some(id), [None, device_name]),
+            None => (device_name, [None, None]),
+        },
+    };
+    if chosen.is_some() {
+        *parts.meter_id = chosen;
     }
+    unused
+        .into_iter()
+        .flatten()
+        .for_each(|text| parts.spare.keep_text(text));
+}
+
+/// Bytes as text, each byte that is not UTF-8 replaced, in a text from `spare`.
+fn lossy(bytes: &[u8], spare: &mut Spare) -> String {
+    let mut text = spare.text();
+    text.push_str(&String::from_utf8_lossy(bytes));
+    text
+}
+
+/// Hex-encoded text decoded (see [`decode_text_into`]), in a text from `spare`.
+fn text_of(raw: &[u8], spare: &mut Spare) -> String {
+    let mut text = spare.text();
+    decode_text_into(raw, &mut text);
+    text
 }
 
 /// Decodes whole telegrams one at a time, CRC first, into a reading it keeps: the memory of
@@ -159,19 +191,23 @@ impl TelegramDecoder {
     }
 }
 
-fn keep_unknown(object: &Object<'_>, unknown: &mut BTreeMap<String, Vec<String>>) {
-    let values: Result<Vec<String>, _> = object
-        .values()
-        .map(|v| v.map(|v| String::from_utf8_lossy(v).into_owned()))
-        .collect();
-    let values =
-        values.unwrap_or_else(|_| vec![String::from_utf8_lossy(object.raw_values).into_owned()]);
+fn keep_unknown(object: &Object<'_>, parts: Parts<'_>) {
+    let spare = parts.spare;
     // A code sent more than once (hourly gas values, load profiles): every occurrence's
     // values, one after another.
-    unknown
-        .entry(String::from_utf8_lossy(object.code).into_owned())
-        .or_default()
-        .extend(values);
+    let values = parts.unknown.entry(lossy(object.code, spare)).or_default();
+    let start = values.len();
+    for value in object.values() {
+        let Ok(value) = value else {
+            // Not a value list: the whole of it as sent.
+            for text in values.drain(start..) {
+                spare.keep_text(text);
+            }
+            values.push(lossy(object.raw_values, spare));
+            return;
+        };
+        values.push(lossy(value, spare));
+    }
 }
 
 /// Sets the fields a known object carries; `Known::No` for an object no field is for.
@@ -191,7 +227,8 @@ fn apply<R: FieldTable>(object: &Object<'_>, zone: ClockZone, reading: &mut R) -
     }
     let shared = fields.len() > 1;
     if fields.len() == 0 {
-        return apply_mbus(code, object, zone, reading.mbus_mut());
+        let parts = reading.parts_mut();
+        return apply_mbus(code, object, zone, parts.mbus, parts.spare);
     }
     let (mut tried, mut set) = (false, false);
     for field in fields {
@@ -216,6 +253,7 @@ fn apply_mbus(
     object: &Object<'_>,
     zone: ClockZone,
     devices: &mut Vec<MbusDevice>,
+    spare: &mut Spare,
 ) -> Outcome {
     let (channel, what) = match code {
         [b'0', b'-', n @ b'1'..=b'4', b':', what @ ..] => (n - b'0', what),
@@ -234,15 +272,19 @@ fn apply_mbus(
             device.kind = MbusKind::from_device_type(device_type);
         }
         b"96.1.0" | b"96.1.1" => {
-            let id = decode_text(single(object)?);
-            if !id.is_empty() {
-                mbus_channel(devices, channel).id = Some(id);
+            let id = text_of(single(object)?, spare);
+            if id.is_empty() {
+                spare.keep_text(id);
+            } else if let Some(old) = mbus_channel(devices, channel).id.replace(id) {
+                spare.keep_text(old);
             }
         }
         b"96.1.2" => {
-            let ean = decode_text(single(object)?);
-            if ean.bytes().any(|b| b != b'-' && b != b'0') {
-                mbus_channel(devices, channel).ean = Some(ean);
+            let ean = text_of(single(object)?, spare);
+            if !ean.bytes().any(|b| b != b'-' && b != b'0') {
+                spare.keep_text(ean);
+            } else if let Some(old) = mbus_channel(devices, channel).ean.replace(ean) {
+                spare.keep_text(old);
             }
         }
         b"24.4.0" => mbus_channel(devices, channel).valve = Some(small_integer(single(object)?)?),
@@ -258,7 +300,10 @@ fn apply_mbus(
             let device = mbus_channel(devices, channel);
             device.time = Some(time);
             device.value = Some(value);
-            device.unit = unit.map(lossy);
+            let unit = unit.map(|unit| lossy(unit, spare));
+            if let Some(old) = std::mem::replace(&mut device.unit, unit) {
+                spare.keep_text(old);
+            }
         }
         b"24.3.0" => {
             // DSMR 2.2/3: (time)(00)(60)(1)(0-n:24.2.1)(unit) then (value) on the next line.
@@ -268,15 +313,14 @@ fn apply_mbus(
             let device = mbus_channel(devices, channel);
             device.time = Some(time);
             device.value = Some(value);
-            device.unit = Some(lossy(unit));
+            let unit = lossy(unit, spare);
+            if let Some(old) = device.unit.replace(unit) {
+                spare.keep_text(old);
+            }
         }
         _ => return Ok(Known::No),
     }
     Ok(Known::Yes)
-}
-
-fn lossy(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[cfg(test)]
@@ -311,5 +355,41 @@ mod tests {
         let (r, issues) = decoded("/X\r\n\r\n1-0:1.7.0(1.0*V)\r\n!");
         assert_eq!(r.power_import_kw, None);
         assert_eq!(issues[0].problem, "unexpected unit");
+    }
+
+    /// What a reading keeps for the next telegram (texts, lists, the last peak history) never
+    /// shows in it: every telegram of the corpus, in turn and back, reads the same into one
+    /// reused reading as into a fresh one.
+    #[test]
+    fn a_reused_reading_reads_each_telegram_as_a_fresh_one_does() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/realworld");
+        let mut telegrams: Vec<Vec<u8>> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|e| e == "txt"))
+            .map(|path| std::fs::read(path).unwrap())
+            .collect();
+        assert!(telegrams.len() >= 45);
+        let reversed: Vec<Vec<u8>> = telegrams.iter().rev().cloned().collect();
+        telegrams.extend(reversed);
+        let mut reused = Reading::default();
+        for telegram in &telegrams {
+            let (mut fresh_issues, mut issues) = (Vec::new(), Vec::new());
+            let mut fresh = Reading::default();
+            decode(
+                telegram,
+                ClockZone::default(),
+                &mut fresh,
+                &mut fresh_issues,
+            );
+            decode(telegram, ClockZone::default(), &mut reused, &mut issues);
+            assert_eq!(
+                reused,
+                fresh,
+                "{}",
+                String::from_utf8_lossy(&telegram[..40])
+            );
+            assert_eq!(issues, fresh_issues);
+        }
     }
 }

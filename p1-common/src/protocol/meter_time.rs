@@ -7,12 +7,15 @@
 //! letter contradicts the date (real meters send `200301000000S`), the rule wins.
 
 use std::cell::RefCell;
+use std::convert::Infallible;
 use std::fmt;
 
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDateTime, Timelike};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::protocol::scan::{hash16, pack16};
+use crate::protocol::number::PAIRS;
+use crate::protocol::recent::Recent;
+use crate::protocol::scan::pack16;
 
 /// The meter's time zone: its standard (winter) offset from UTC; summer adds one hour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -215,7 +218,7 @@ impl Stamp {
     /// reading after reading: the last ones written are kept, per thread, by their fields.
     fn quoted(&self) -> [u8; 27] {
         thread_local! {
-            static RECENT: RefCell<[(u128, [u8; 27]); 64]> = const { RefCell::new([(0, [0; 27]); 64]) };
+            static WRITTEN: RefCell<Recent<[u8; 27], 64>> = const { RefCell::new(Recent::new([0; 27])) };
         }
         let key = u128::from(self.year)
             | u128::from(self.month) << 16
@@ -225,16 +228,15 @@ impl Stamp {
             | u128::from(self.second) << 48
             | u128::from(self.offset_minutes as u16) << 56
             | 1 << 127;
-        let slot = (hash16(key) >> 58) as usize;
-        RECENT.with(|recent| {
-            let mut recent = recent.borrow_mut();
-            if recent[slot].0 != key {
+        let quoted = WRITTEN.with_borrow_mut(|written| {
+            written.get(key, || -> Result<_, Infallible> {
                 let mut quoted = [b'"'; 27];
                 quoted[1..26].copy_from_slice(&MeterTime::rfc3339(self));
-                recent[slot] = (key, quoted);
-            }
-            recent[slot].1
-        })
+                Ok(quoted)
+            })
+        });
+        let Ok(quoted) = quoted;
+        quoted
     }
 }
 
@@ -280,23 +282,18 @@ impl MeterTime {
     /// thread, and found again by their text.
     pub fn parse(text: &[u8], zone: ClockZone) -> Result<MeterTime, BadTimestamp> {
         thread_local! {
-            static RECENT: RefCell<[(u128, ClockZone, MeterTime); 256]> =
-                const { RefCell::new([(0, ClockZone { base_offset_secs: 0 }, MeterTime::UNSET); 256]) };
+            static READ: RefCell<Recent<MeterTime, 256>> = const { RefCell::new(Recent::new(MeterTime::UNSET)) };
         }
-        let Some(key) = pack16(text) else {
-            return MeterTime::parse_uncached(text, zone);
-        };
-        let slot = (hash16(key) >> 56) as usize;
-        RECENT.with(|recent| {
-            let mut recent = recent.borrow_mut();
-            let (known, known_zone, time) = recent[slot];
-            if known == key && known_zone == zone {
-                return Ok(time);
+        // The text (13 bytes at most) and the zone's offset in minutes, side by side.
+        let key = pack16(text)
+            .filter(|_| text.len() <= 13)
+            .map(|text| text | u128::from((zone.base_offset_secs / 60) as u16) << 104 | 1 << 127);
+        match key {
+            Some(key) => {
+                READ.with_borrow_mut(|read| read.get(key, || MeterTime::parse_uncached(text, zone)))
             }
-            let time = MeterTime::parse_uncached(text, zone)?;
-            recent[slot] = (key, zone, time);
-            Ok(time)
-        })
+            None => MeterTime::parse_uncached(text, zone),
+        }
     }
 
     fn parse_uncached(text: &[u8], zone: ClockZone) -> Result<MeterTime, BadTimestamp> {
@@ -456,16 +453,6 @@ impl MeterTime {
 
     /// `YYYY-MM-DDThh:mm:ss+hh:mm`, as bytes.
     fn rfc3339(s: &Stamp) -> [u8; 25] {
-        /// "00" to "99": two digits by one lookup (a reading writes dozens of timestamps).
-        const PAIRS: [[u8; 2]; 100] = {
-            let mut pairs = [[0u8; 2]; 100];
-            let mut i = 0;
-            while i < 100 {
-                pairs[i] = [b'0' + (i / 10) as u8, b'0' + (i % 10) as u8];
-                i += 1;
-            }
-            pairs
-        };
         let pair = |v: u8| PAIRS[usize::from(v % 100)];
         let offset = s.offset_minutes.unsigned_abs();
         let [c0, c1] = pair((s.year / 100 % 100) as u8);

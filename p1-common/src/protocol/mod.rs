@@ -10,5 +10,6 @@ pub mod meter_time;
 pub mod number;
 pub mod obis;
 pub mod objects;
+pub(crate) mod recent;
 pub(crate) mod scan;
 pub mod values;

@@ -38,31 +38,30 @@ pub fn parse_decimal(text: &[u8], shift: i32) -> Option<f64> {
         Some(b'+') => (false, &text[1..]),
         _ => (false, text),
     };
-    // Meters pad with zeros (`000015.758`): they are digits, not significant ones.
-    let leading = digits.iter().take_while(|&&b| b == b'0').count();
     let mut mantissa: u64 = 0;
-    let mut significant = 0u32;
     let mut point = None;
-    for (i, &b) in digits[leading..].iter().enumerate() {
+    for (i, &b) in digits.iter().enumerate() {
         let digit = b.wrapping_sub(b'0');
         if digit < 10 {
-            // Zeros right after the point, before any other digit, add nothing.
-            significant += u32::from(mantissa > 0 || digit > 0);
             mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(digit));
         } else if b == b'.' && point.is_none() {
-            point = Some(leading + i);
+            point = Some(i);
         } else {
             return None;
         }
     }
-    let fraction_digits = point.map_or(0, |p| digits.len() - p - 1);
-    if digits.len() == usize::from(point.is_some()) {
+    let count = digits.len() - usize::from(point.is_some());
+    if count == 0 {
         return None;
     }
+    let fraction_digits = point.map_or(0, |p| digits.len() - p - 1);
     let scale = fraction_digits as i32 + shift;
     let magnitude = match usize::try_from(scale) {
-        // At most 15 significant digits: below 2^53, so exact as f64.
-        Ok(scale) if significant <= 15 && scale < POW10.len() => mantissa as f64 / POW10[scale],
+        // 19 digits cannot overflow; below 2^53 the integer is exact as f64, and so is the
+        // one division by an exact power of ten.
+        Ok(scale) if count <= 19 && mantissa < 1 << 53 && scale < POW10.len() => {
+            mantissa as f64 / POW10[scale]
+        }
         _ => slow_parse(digits, shift)?,
     };
     Some(if negative { -magnitude } else { magnitude })
@@ -148,9 +147,17 @@ impl Decimal {
     pub fn text(self) -> DecimalText {
         let mut text = [b'0'; 24];
         let mut at = text.len();
-        // The digits from the last, two at a time, then the point moved into place.
         let mut rest = self.digits;
-        let end = at;
+        // From the last digit: the fraction one by one, the point, the whole part by pairs.
+        if self.places > 0 {
+            for _ in 0..self.places {
+                at -= 1;
+                text[at] = b'0' + (rest % 10) as u8;
+                rest /= 10;
+            }
+            at -= 1;
+            text[at] = b'.';
+        }
         while rest >= 100 {
             at -= 2;
             text[at..at + 2].copy_from_slice(&PAIRS[(rest % 100) as usize]);
@@ -160,19 +167,9 @@ impl Decimal {
             at -= 2;
             text[at..at + 2].copy_from_slice(&PAIRS[rest as usize]);
         } else {
+            // A lone digit, or the 0 of `0.034`.
             at -= 1;
             text[at] = b'0' + rest as u8;
-        }
-        // Leading zeros so that one digit stands before the point (`0.034`).
-        let digits = end - at;
-        if digits <= self.places {
-            at = end - self.places - 1;
-        }
-        if self.places > 0 {
-            let point = end - self.places;
-            text.copy_within(at..point, at - 1);
-            at -= 1;
-            text[point - 1] = b'.';
         }
         if self.negative {
             at -= 1;
@@ -182,8 +179,9 @@ impl Decimal {
     }
 }
 
-/// "00" to "99".
-const PAIRS: [[u8; 2]; 100] = {
+/// "00" to "99": two digits by one lookup, for the numbers and timestamps every reading
+/// writes.
+pub(crate) const PAIRS: [[u8; 2]; 100] = {
     let mut pairs = [[0u8; 2]; 100];
     let mut i = 0;
     while i < 100 {

@@ -59,6 +59,23 @@ pub struct Values<'a> {
     rest: &'a [u8],
 }
 
+impl<'a> Values<'a> {
+    /// The next value if it is `len` bytes long and follows directly (`(value)`), found
+    /// without a search: the fixed-width values of a long list (the peak history's
+    /// timestamps). `None` leaves the list where it was.
+    pub fn next_of_len(&mut self, len: usize) -> Option<&'a [u8]> {
+        let [b'(', rest @ ..] = self.rest else {
+            return None;
+        };
+        let (value, after) = rest.split_at_checked(len)?;
+        let after = after.strip_prefix(b")")?;
+        (find(b')', value).is_none()).then(|| {
+            self.rest = after;
+            value
+        })
+    }
+}
+
 impl<'a> Iterator for Values<'a> {
     type Item = Result<&'a [u8], Malformed>;
 

@@ -2,7 +2,7 @@
 //! a value in either order), the 13-month peak history and the power-failure log. An object
 //! that is another profile under a known code is told apart here (`Ok(None)`).
 
-use crate::contract::reading_values::{DemandPeak, PowerFailure};
+use crate::contract::reading_values::{DemandPeak, PowerFailure, Spare};
 use crate::protocol::meter_time::{ClockZone, MeterTime};
 use crate::protocol::number::{parse_unsigned, split_unit};
 use crate::protocol::obis::{Object, Values};
@@ -28,6 +28,7 @@ pub trait Decode {
         &self,
         object: &Object<'_>,
         zone: ClockZone,
+        spare: &mut Spare,
     ) -> Result<Option<Self::Value>, &'static str>;
 }
 
@@ -49,6 +50,7 @@ impl<V: ValueDecode> Decode for MonthPeak<V> {
         &self,
         object: &Object<'_>,
         zone: ClockZone,
+        spare: &mut Spare,
     ) -> Result<Option<V::Value>, &'static str> {
         let [first, second] = exactly::<2>(object)?;
         let time_first = MeterTime::looks_like(first);
@@ -57,7 +59,7 @@ impl<V: ValueDecode> Decode for MonthPeak<V> {
         } else {
             second
         };
-        self.value.value(raw, zone).map(Some)
+        self.value.value_in(raw, zone, spare).map(Some)
     }
 }
 
@@ -102,11 +104,12 @@ impl<V: ValueDecode> Decode for Nth<V> {
         &self,
         object: &Object<'_>,
         zone: ClockZone,
+        spare: &mut Spare,
     ) -> Result<Option<V::Value>, &'static str> {
         if self.count == 1
             && let Some(raw) = object.only_value()
         {
-            return self.value.value(raw, zone).map(Some);
+            return self.value.value_in(raw, zone, spare).map(Some);
         }
         let mut values = object.values();
         let mut wanted = None;
@@ -123,7 +126,7 @@ impl<V: ValueDecode> Decode for Nth<V> {
             return Err("too many values");
         }
         let raw = wanted.ok_or("too few values")?;
-        self.value.value(raw, zone).map(Some)
+        self.value.value_in(raw, zone, spare).map(Some)
     }
 }
 
@@ -133,7 +136,12 @@ pub struct NotDecoded;
 
 impl Decode for NotDecoded {
     type Value = String;
-    fn decode(&self, _: &Object<'_>, _: ClockZone) -> Result<Option<String>, &'static str> {
+    fn decode(
+        &self,
+        _: &Object<'_>,
+        _: ClockZone,
+        _: &mut Spare,
+    ) -> Result<Option<String>, &'static str> {
         Ok(None)
     }
 }
@@ -149,12 +157,37 @@ impl Decode for DemandHistory {
         &self,
         object: &Object<'_>,
         zone: ClockZone,
+        spare: &mut Spare,
+    ) -> Result<Option<Vec<DemandPeak>>, &'static str> {
+        // A meter sends the same history for a month: read once, copied after.
+        let mut peaks = spare.peaks();
+        let (last_text, last_peaks) = &spare.history;
+        if !last_peaks.is_empty() && *last_text == object.raw_values {
+            peaks.extend_from_slice(last_peaks);
+            return Ok(Some(peaks));
+        }
+        let peaks = DemandHistory::read(object, zone, peaks)?;
+        if let Some(peaks) = &peaks {
+            let (last_text, last_peaks) = &mut spare.history;
+            last_text.clear();
+            last_text.extend_from_slice(object.raw_values);
+            last_peaks.clone_from(peaks);
+        }
+        Ok(peaks)
+    }
+}
+
+impl DemandHistory {
+    /// The history, into `peaks`.
+    fn read(
+        object: &Object<'_>,
+        zone: ClockZone,
+        mut peaks: Vec<DemandPeak>,
     ) -> Result<Option<Vec<DemandPeak>>, &'static str> {
         let mut values = object.values();
         let Some(count) = values.next().and_then(Result::ok).and_then(parse_unsigned) else {
             return Ok(None);
         };
-        let mut peaks = Vec::with_capacity(count.min(16) as usize);
         if count == 0 {
             return Ok(Some(peaks));
         }
@@ -164,11 +197,15 @@ impl Decode for DemandHistory {
                 _ => return Ok(None),
             }
         }
-        let mut next = || next_entry(&mut values);
+        // Timestamps are 13 bytes, `YYMMDDhhmmssX`, nearly always.
+        let stamp = |values: &mut Values<'_>| match values.next_of_len(13) {
+            Some(stamp) => timestamp(stamp, zone),
+            None => timestamp(next_entry(values)?, zone),
+        };
         for _ in 0..count {
-            let month = timestamp(next()?, zone)?;
-            let time = timestamp(next()?, zone)?;
-            let kw = Quantity(Unit::KW).value(next()?, zone)?;
+            let month = stamp(&mut values)?;
+            let time = stamp(&mut values)?;
+            let kw = Quantity(Unit::KW).value(next_entry(&mut values)?, zone)?;
             peaks.push(DemandPeak { month, time, kw });
         }
         match values.next() {
@@ -191,6 +228,7 @@ impl Decode for FailureLog {
         &self,
         object: &Object<'_>,
         zone: ClockZone,
+        spare: &mut Spare,
     ) -> Result<Option<Vec<PowerFailure>>, &'static str> {
         let mut values = object.values();
         let count = values
@@ -198,11 +236,11 @@ impl Decode for FailureLog {
             .ok_or("empty")?
             .map_err(|_| "malformed value list")?;
         // `1-0:99.97.0()` (Iskra AM550): an empty log.
+        let mut log = spare.failures();
         if count.is_empty() {
-            return Ok(Some(Vec::new()));
+            return Ok(Some(log));
         }
         let count = parse_unsigned(count).ok_or("the entry count is not a number")?;
-        let mut log = Vec::with_capacity(count.min(16) as usize);
         if count == 0 {
             return Ok(Some(log));
         }

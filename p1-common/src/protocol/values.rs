@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use crate::contract::reading_values::Spare;
 use crate::protocol::meter_time::{ClockZone, MeterTime};
 use crate::protocol::number::{parse_decimal, parse_unsigned, split_unit};
 
@@ -118,6 +119,19 @@ pub trait ValueDecode {
     /// # Errors
     /// Why the value cannot be read.
     fn value(&self, raw: &[u8], zone: ClockZone) -> Result<Self::Value, &'static str>;
+
+    /// [`ValueDecode::value`], in storage from `spare` where the value needs some (a text).
+    ///
+    /// # Errors
+    /// As [`ValueDecode::value`].
+    fn value_in(
+        &self,
+        raw: &[u8],
+        zone: ClockZone,
+        _spare: &mut Spare,
+    ) -> Result<Self::Value, &'static str> {
+        self.value(raw, zone)
+    }
 }
 
 /// A quantity in `Unit`, scaled from a prefixed unit.
@@ -133,6 +147,15 @@ impl ValueDecode for Quantity {
         self.0.shift_from(split_unit(value).1).is_some()
     }
     fn value(&self, raw: &[u8], _: ClockZone) -> Result<f64, &'static str> {
+        // Nearly always `digits*unit` in the key's own unit: no search for the star.
+        let unit = self.0.as_sent();
+        if let Some(star) = raw.len().checked_sub(unit.len() + 1)
+            && raw[star] == b'*'
+            && raw[star + 1..] == *unit
+            && let Some(value) = parse_decimal(&raw[..star], 0)
+        {
+            return Ok(value);
+        }
         let (number, unit) = split_unit(raw);
         let shift = self.0.shift_from(unit).ok_or("unexpected unit")?;
         parse_decimal(number, shift).ok_or("not a number")
@@ -218,8 +241,18 @@ pub struct Text;
 
 impl ValueDecode for Text {
     type Value = String;
-    fn value(&self, raw: &[u8], _: ClockZone) -> Result<String, &'static str> {
-        Ok(String::from_utf8_lossy(raw).into_owned())
+    fn value(&self, raw: &[u8], zone: ClockZone) -> Result<String, &'static str> {
+        self.value_in(raw, zone, &mut Spare::default())
+    }
+    fn value_in(
+        &self,
+        raw: &[u8],
+        _: ClockZone,
+        spare: &mut Spare,
+    ) -> Result<String, &'static str> {
+        let mut text = spare.text();
+        text.push_str(&String::from_utf8_lossy(raw));
+        Ok(text)
     }
 }
 
@@ -231,6 +264,16 @@ impl ValueDecode for HexText {
     type Value = String;
     fn value(&self, raw: &[u8], _: ClockZone) -> Result<String, &'static str> {
         Ok(decode_text(raw))
+    }
+    fn value_in(
+        &self,
+        raw: &[u8],
+        _: ClockZone,
+        spare: &mut Spare,
+    ) -> Result<String, &'static str> {
+        let mut text = spare.text();
+        decode_text_into(raw, &mut text);
+        Ok(text)
     }
 }
 
@@ -252,6 +295,13 @@ pub(crate) fn timestamp(raw: &[u8], zone: ClockZone) -> Result<MeterTime, &'stat
 
 /// Hex-encoded text decoded to ASCII when every byte is printable, else the text as sent.
 pub fn decode_text(raw: &[u8]) -> String {
+    let mut text = String::new();
+    decode_text_into(raw, &mut text);
+    text
+}
+
+/// [`decode_text`], appended to `text`.
+pub fn decode_text_into(raw: &[u8], text: &mut String) {
     fn nibble(b: u8) -> Option<u8> {
         (b as char).to_digit(16).map(|d| d as u8)
     }
@@ -261,33 +311,32 @@ pub fn decode_text(raw: &[u8]) -> String {
     if raw.iter().all(unset)
         || (raw.len() >= 2 && raw.iter().all(|b| b.eq_ignore_ascii_case(&b'F')))
     {
-        return String::new();
+        return;
     }
+    let start = text.len();
     if !raw.is_empty() && raw.len().is_multiple_of(2) {
-        let decoded: Option<String> = raw
-            .chunks_exact(2)
-            .map(|pair| {
-                let byte = nibble(pair[0])? << 4 | nibble(pair[1])?;
-                (0x20..0x7f).contains(&byte).then_some(byte as char)
-            })
-            .collect();
-        if let Some(text) = decoded {
-            return text;
+        for pair in raw.chunks_exact(2) {
+            match nibble(pair[0]).zip(nibble(pair[1])) {
+                Some((high, low)) if (0x20..0x7f).contains(&(high << 4 | low)) => {
+                    text.push(char::from(high << 4 | low));
+                }
+                _ => {
+                    text.truncate(start);
+                    break;
+                }
+            }
+        }
+        if text.len() > start {
+            return;
         }
     }
-    faithful(raw)
-}
-
-/// Text as sent, each byte that is not UTF-8 written `\xNN`, so that nothing is lost.
-fn faithful(raw: &[u8]) -> String {
-    let mut text = String::with_capacity(raw.len());
+    // Text as sent, each byte that is not UTF-8 written `\xNN`, so that nothing is lost.
     for chunk in raw.utf8_chunks() {
         text.push_str(chunk.valid());
         for b in chunk.invalid() {
             let _ = write!(text, "\\x{b:02X}");
         }
     }
-    text
 }
 
 #[cfg(test)]
