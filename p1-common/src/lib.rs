@@ -25,6 +25,8 @@ pub use protocol::meter_time::{self, ClockZone, MeterTime};
 pub use runtime::error::{Context, Error, Kind};
 /// For [`reading_fields!`] in other crates.
 pub use serde;
+#[doc(hidden)]
+pub use serde_json;
 
 // So that paths in attribute strings of [`reading_fields!`] resolve here too.
 extern crate self as p1_common;

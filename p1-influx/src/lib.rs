@@ -7,8 +7,9 @@
 //! - [`line_protocol`]: records to points;
 //! - `points`: the stage, records through the schema to the spool or stdout;
 //! - `spool`: segments on the way (its `layout` owns the directories);
-//! - `sender`: the thread that posts them and reads the server's answers.
+//! - `sender`: the thread that posts them (`gzip`ped) and reads the server's answers.
 
+mod gzip;
 pub mod line_protocol;
 mod points;
 mod sender;

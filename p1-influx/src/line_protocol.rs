@@ -121,7 +121,8 @@ impl Schema {
         let start = out.len();
         out.push_str(&self.measurement);
         if let Some(id) = meter_id {
-            let _ = write!(out, ",meter_id={}", Escaped::tag(id));
+            out.push_str(",meter_id=");
+            Escaped::tag(id).push_to(out);
         }
         out.push_str(&self.extra_tags);
         let mut fields = 0;
@@ -136,7 +137,8 @@ impl Schema {
             match value {
                 LineValue::Float(v) => push_float(out, v),
                 LineValue::Integer(i) => {
-                    let _ = write!(out, "{i}i");
+                    push_int(out, i);
+                    out.push('i');
                 }
             }
             fields += 1;
@@ -145,7 +147,7 @@ impl Schema {
             out.truncate(start);
             return Err(NothingToWrite::NoNumber);
         }
-        let _ = writeln!(out, " {time}");
+        push_time(out, time);
         let mut lines = 1;
         for device in reading.mbus() {
             lines += self.mbus(device, meter_id, out);
@@ -161,20 +163,28 @@ impl Schema {
         ) else {
             return 0;
         };
-        let _ = write!(out, "{}_mbus,channel={}", self.measurement, device.channel);
+        out.push_str(&self.measurement);
+        out.push_str("_mbus,channel=");
+        push_int(out, i64::from(device.channel));
         if let Some(id) = device.id.as_deref().filter(|id| !id.is_empty()) {
-            let _ = write!(out, ",id={}", Escaped::tag(id));
+            out.push_str(",id=");
+            Escaped::tag(id).push_to(out);
         }
-        let _ = write!(out, ",kind={}", device.kind.name());
+        out.push_str(",kind=");
+        out.push_str(device.kind.name());
         if let Some(id) = meter_id {
-            let _ = write!(out, ",meter_id={}", Escaped::tag(id));
+            out.push_str(",meter_id=");
+            Escaped::tag(id).push_to(out);
         }
         out.push_str(&self.extra_tags);
-        let _ = write!(out, " value={value}");
+        out.push_str(" value=");
+        push_float(out, value);
         if let Some(valve) = device.valve {
-            let _ = write!(out, ",valve={valve}i");
+            out.push_str(",valve=");
+            push_int(out, i64::from(valve));
+            out.push('i');
         }
-        let _ = writeln!(out, " {time}");
+        push_time(out, time);
         1
     }
 
@@ -198,11 +208,12 @@ impl Schema {
     /// One `p1_peak` point: the quarter so far (all fields float but `elapsed_s`).
     pub fn peak(&self, peak: &PeakRecord, now_secs: i64, out: &mut String) -> usize {
         let time = peak.time.timestamp().unwrap_or(now_secs);
-        let _ = write!(
-            out,
-            "{}_peak{} elapsed_s={}i,average_kw=",
-            self.measurement, self.extra_tags, peak.elapsed_s
-        );
+        out.push_str(&self.measurement);
+        out.push_str("_peak");
+        out.push_str(&self.extra_tags);
+        out.push_str(" elapsed_s=");
+        push_int(out, i64::from(peak.elapsed_s));
+        out.push_str("i,average_kw=");
         push_float(out, peak.average_kw);
         for (key, value) in [
             ("projected_kw", Some(peak.projected_kw)),
@@ -212,11 +223,13 @@ impl Schema {
             ("allowed_kw", Some(peak.allowed_kw)),
         ] {
             if let Some(value) = value {
-                let _ = write!(out, ",{key}=");
+                out.push(',');
+                out.push_str(key);
+                out.push('=');
                 push_float(out, value);
             }
         }
-        let _ = writeln!(out, " {time}");
+        push_time(out, time);
         1
     }
 }
@@ -237,6 +250,33 @@ impl std::fmt::Display for NothingToWrite {
             NothingToWrite::NoNumber => f.write_str("a reading with no numeric value to write"),
         }
     }
+}
+
+/// A whole number in decimal.
+fn push_int(out: &mut String, value: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = value.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if value < 0 {
+        out.push('-');
+    }
+    // Digits only.
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+}
+
+/// ` <seconds>` and the line end.
+fn push_time(out: &mut String, secs: i64) {
+    out.push(' ');
+    push_int(out, secs);
+    out.push('\n');
 }
 
 /// A float as Rust writes it (the shortest text that reads back the same, never an exponent),
@@ -291,10 +331,26 @@ impl<'a> Escaped<'a> {
     }
 }
 
+impl Escaped<'_> {
+    /// Appends the escaped text (the text itself where nothing needs escaping).
+    pub fn push_to(self, out: &mut String) {
+        if self.is_plain() {
+            out.push_str(self.text);
+        } else {
+            let _ = write!(out, "{self}");
+        }
+    }
+
+    fn is_plain(&self) -> bool {
+        self.text
+            .chars()
+            .all(|c| !c.is_control() && !self.specials.contains(&c))
+    }
+}
+
 impl std::fmt::Display for Escaped<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let plain = |c: char| !c.is_control() && !self.specials.contains(&c);
-        if self.text.chars().all(plain) {
+        if self.is_plain() {
             return f.write_str(self.text);
         }
         for c in self.text.chars() {

@@ -1,20 +1,19 @@
 //! Posting sealed spool segments to `InfluxDB`, oldest first, and deciding what each answer
 //! means: done, some lines rejected, too large, come back later, or wrong settings.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use flate2::Compression;
-use flate2::write::GzEncoder;
 use log::{debug, error, info, warn};
 use p1_common::Error;
 use p1_common::runtime::error::IoCause;
 use p1_common::runtime::signals::Signals;
 
+use crate::gzip::Gzip;
 use crate::spool::layout::{Claim, Layout, SegmentLines, Syncer};
 
 p1_common::named_enum! {
@@ -133,6 +132,7 @@ pub(crate) struct Sender {
     backoff: Duration,
     last_complaint: Option<Instant>,
     rng: u64,
+    gzip: Gzip,
 }
 
 impl std::fmt::Debug for Sender {
@@ -183,6 +183,7 @@ impl Sending {
             backoff: Duration::from_secs(1),
             last_complaint: None,
             rng: seed,
+            gzip: Gzip::new(),
         };
         let thread = std::thread::spawn(move || {
             sender.run();
@@ -538,14 +539,9 @@ impl Sender {
     }
 
     fn post(&mut self, lines: &[&str]) -> Answer {
-        let mut gzip = GzEncoder::new(Vec::new(), Compression::fast());
-        for line in lines {
-            let _ = gzip.write_all(line.as_bytes());
-            let _ = gzip.write_all(b"\n");
-        }
-        let body = match gzip.finish() {
+        let body = match self.gzip.of(lines) {
             Ok(body) => body,
-            Err(e) => return Answer::Unreachable(ureq::Error::Io(e)),
+            Err(e) => return Answer::Unreachable(ureq::Error::Io(std::io::Error::other(e))),
         };
         let mut request = self
             .agent
@@ -555,7 +551,7 @@ impl Sender {
         if let Some(auth) = &self.target.authorization {
             request = request.header("Authorization", auth);
         }
-        match request.send(&body[..]) {
+        match request.send(body) {
             Ok(mut response) => {
                 let code = response.status().as_u16();
                 let retry_after = response

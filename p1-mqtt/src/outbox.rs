@@ -10,6 +10,7 @@ use log::warn;
 use p1_common::contract::field::FieldTable as _;
 use p1_common::contract::json::WriteJson as _;
 use p1_common::contract::reading::Reading;
+use p1_common::contract::record::Record;
 use rumqttc::QoS;
 
 use crate::broker::Broker;
@@ -43,9 +44,12 @@ struct Queued {
 #[derive(Debug)]
 pub(crate) struct Outbox {
     publishing: Publishing,
-    /// The latest reading, its JSON as it came, and whether it is published.
+    /// The latest reading read, and the latest reading's JSON as it came (read only when it
+    /// is published: with an interval, most readings are only counted in), and whether it is
+    /// published.
     reading: Option<Reading>,
     state: Option<String>,
+    state_read: bool,
     state_due: bool,
     last_state: Option<Instant>,
     /// The latest peak record's JSON, and whether it is published.
@@ -67,6 +71,7 @@ impl Outbox {
             publishing,
             reading: None,
             state: None,
+            state_read: false,
             state_due: false,
             last_state: None,
             peak: None,
@@ -79,19 +84,41 @@ impl Outbox {
         }
     }
 
-    pub(crate) fn reading(&mut self, reading: Reading, line: &str) {
+    /// A reading's line, kept (in the room of the one before) until its state is published;
+    /// the first is read at once, for discovery.
+    pub(crate) fn reading(&mut self, line: &str) {
+        let state = self.state.get_or_insert_with(String::new);
+        state.clear();
+        state.push_str(line);
+        self.state_read = false;
+        self.state_due = true;
+        if self.reading.is_none() {
+            self.read_state();
+        }
+    }
+
+    /// Reads the kept line; new keys or devices make discovery due.
+    fn read_state(&mut self) {
+        if self.state_read {
+            return;
+        }
+        self.state_read = true;
+        let Some(Ok(Record::Reading(reading))) = self.state.as_deref().map(Record::from_json)
+        else {
+            return;
+        };
         let new_keys = self.reading.as_ref().is_none_or(|old| {
             old.line_values().count() != reading.line_values().count()
                 || old.mbus.len() != reading.mbus.len()
         });
         self.discovery_due |= new_keys;
-        self.state = Some(line.to_string());
-        self.reading = Some(reading);
-        self.state_due = true;
+        self.reading = Some(reading.into_owned());
     }
 
-    pub(crate) fn peak(&mut self, json: String) {
-        self.peak = Some(json);
+    pub(crate) fn peak(&mut self, json: &str) {
+        let peak = self.peak.get_or_insert_with(String::new);
+        peak.clear();
+        peak.push_str(json);
         self.peak_due = true;
     }
 
@@ -147,13 +174,16 @@ impl Outbox {
 
     /// Publishes what is due, as far as the client takes it.
     pub(crate) fn publish_due(&mut self, broker: &Broker, topics: &Topics) {
+        let interval_over = self
+            .last_state
+            .is_none_or(|at| at.elapsed() >= self.publishing.interval);
+        if interval_over && self.state_due {
+            self.read_state();
+        }
         if self.discovery_due {
             self.discovery_due = !self.publish_discovery(broker, topics);
         }
         self.flush_events(broker, topics);
-        let interval_over = self
-            .last_state
-            .is_none_or(|at| at.elapsed() >= self.publishing.interval);
         if interval_over && (self.state_due || self.peak_due) {
             self.publish_state(broker, topics);
         }

@@ -5,8 +5,9 @@ use std::time::Instant;
 
 use log::debug;
 use p1_common::contract::envelope::TelegramEnvelope;
-use p1_common::contract::events::{PeakRecord, RelayEvent};
-use p1_common::contract::reading::Reading;
+use p1_common::contract::events::RelayEvent;
+use p1_common::contract::reading::{Reading, ReadingKey};
+use p1_common::contract::select::Selection;
 use p1_common::runtime::stage::{Handled, Out, Stage};
 
 use crate::bridge::Bridge;
@@ -106,9 +107,14 @@ impl Publisher {
 impl Stage for Publisher {
     type Event = Event;
 
+    /// The meter id only: the line is published as it is, and read when it is.
+    fn reading_keys(&self) -> Option<Selection<Reading>> {
+        Some(ReadingKey::select(&[ReadingKey::meter_id]))
+    }
+
     fn on_reading(&mut self, reading: Reading, out: &mut Out<'_>) -> Handled {
         self.start(Some(reading.meter_id.as_deref().unwrap_or_default()));
-        self.outbox.reading(reading, out.line());
+        self.outbox.reading(out.line());
         self.publish_due();
         Ok(())
     }
@@ -125,11 +131,16 @@ impl Stage for Publisher {
         Ok(())
     }
 
-    fn on_peak(&mut self, peak: PeakRecord, _: &mut Out<'_>) -> Handled {
-        if let Ok(json) = serde_json::to_string(&peak) {
-            self.outbox.peak(json);
+    /// Peak records are published as their lines came (`on_other`).
+    fn unread_types(&self) -> &'static [&'static str] {
+        &["peak"]
+    }
+
+    fn on_other(&mut self, kind: &str, out: &mut Out<'_>) -> Handled {
+        if kind == "peak" {
+            self.outbox.peak(out.line());
+            self.publish_due();
         }
-        self.publish_due();
         Ok(())
     }
 

@@ -119,7 +119,11 @@ impl Emitter {
         let envelope = TelegramEnvelope {
             received: received.into(),
             source: self.source.as_str().into(),
-            telegram: String::from_utf8_lossy(bytes).into(),
+            // A telegram is ASCII: checked fast, repaired only when it is not.
+            telegram: match std::str::from_utf8(bytes) {
+                Ok(text) => text.into(),
+                Err(_) => String::from_utf8_lossy(bytes).into(),
+            },
             invalid: invalid.map(|r| r.to_string().into()),
             system_title: frame.map(|f| p1_common::runtime::id::hex(&f.system_title).into()),
             frame_counter: frame.map(|f| f.counter),

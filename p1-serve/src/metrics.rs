@@ -68,7 +68,7 @@ pub(crate) fn render(snapshot: &Snapshot) -> String {
     let mut out = Out {
         text: String::with_capacity(8 * 1024),
     };
-    if let Some(reading) = &snapshot.reading {
+    if let Some(reading) = &snapshot.reading() {
         reading_metrics(&mut out, reading);
     }
     let health = &mut out;
@@ -113,7 +113,7 @@ pub(crate) fn render(snapshot: &Snapshot) -> String {
             health.sample("load_on", &labels, f64::from(u8::from(event.state.is_on())));
         }
     }
-    if let Some(peak) = &snapshot.peak {
+    if let Some(peak) = &snapshot.peak() {
         for (name, help, kw) in [
             (
                 "peak_headroom_watts",

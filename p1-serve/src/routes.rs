@@ -19,10 +19,9 @@ pub(crate) struct Routes {
 impl Routes {
     fn serial(&self, s: &Snapshot) -> String {
         self.serial.clone().unwrap_or_else(|| {
-            s.reading
-                .as_ref()
-                .and_then(|r| r.meter_id.as_deref())
-                .map_or_else(|| "000000000000".into(), homewizard::serial_of)
+            s.reading()
+                .and_then(|r| r.meter_id)
+                .map_or_else(|| "000000000000".into(), |id| homewizard::serial_of(&id))
         })
     }
 
@@ -47,7 +46,7 @@ impl Routes {
         match path.trim_end_matches('/') {
             "/api" => Response::json(200, &homewizard::device(&self.serial(&s))),
             "/api/v1/data" => self.stale(&s).unwrap_or_else(|| {
-                let reading = s.reading.as_ref().map(homewizard::data);
+                let reading = s.reading().as_ref().map(homewizard::data);
                 json_or(reading, "no reading yet")
             }),
             "/api/v1/telegram" => match (&s.telegram, self.stale(&s)) {
@@ -72,7 +71,7 @@ impl Routes {
                 None => Response::json(404, &homewizard::error(404, "no reading yet")),
             },
             "/p1/peak" => json_or(
-                s.peak.as_ref().and_then(|p| serde_json::to_value(p).ok()),
+                s.peak().and_then(|p| serde_json::to_value(p).ok()),
                 "no peak record yet (p1-relay writes them)",
             ),
             "/p1/loads" => Response::json(200, &serde_json::to_value(&s.loads).unwrap_or_default()),

@@ -6,8 +6,9 @@ use std::time::Instant;
 
 use mdns_sd::ServiceDaemon;
 use p1_common::contract::envelope::TelegramEnvelope;
-use p1_common::contract::events::{PeakRecord, RelayEvent};
-use p1_common::contract::reading::Reading;
+use p1_common::contract::events::RelayEvent;
+use p1_common::contract::reading::{Reading, ReadingKey};
+use p1_common::contract::select::Selection;
 use p1_common::runtime::stage::{Handled, Out, Stage};
 
 use crate::fanout::Fanout;
@@ -54,11 +55,15 @@ impl Stream {
 impl Stage for Stream {
     type Event = ();
 
+    /// The meter id only (for the advertisement): the line is kept, and read when asked for.
+    fn reading_keys(&self) -> Option<Selection<Reading>> {
+        Some(ReadingKey::select(&[ReadingKey::meter_id]))
+    }
+
     fn on_reading(&mut self, reading: Reading, out: &mut Out<'_>) -> Handled {
         self.advertise(Some(&reading));
         let mut s = snapshot::write(&self.shared);
-        s.reading = Some(reading);
-        s.reading_line = Some(out.line().to_string());
+        s.keep_reading_line(out.line());
         s.reading_at = Some(Instant::now());
         Ok(())
     }
@@ -86,8 +91,15 @@ impl Stage for Stream {
         Ok(())
     }
 
-    fn on_peak(&mut self, peak: PeakRecord, _: &mut Out<'_>) -> Handled {
-        snapshot::write(&self.shared).peak = Some(peak);
+    /// Peak records are kept as their lines (`on_other`).
+    fn unread_types(&self) -> &'static [&'static str] {
+        &["peak"]
+    }
+
+    fn on_other(&mut self, kind: &str, out: &mut Out<'_>) -> Handled {
+        if kind == "peak" {
+            snapshot::write(&self.shared).keep_peak_line(out.line());
+        }
         Ok(())
     }
 }

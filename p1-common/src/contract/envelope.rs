@@ -58,16 +58,16 @@ pub struct TelegramText<'a>(Text<'a>);
 #[derive(Clone)]
 enum Text<'a> {
     Plain(Cow<'a, str>),
-    /// A JSON string literal, quotes included, as serde_json checked it.
-    Json(&'a RawValue),
+    /// The inside of a JSON string literal, its escapes checked.
+    Escaped(&'a str),
 }
 
-impl TelegramText<'_> {
+impl<'a> TelegramText<'a> {
     /// Appends the telegram's bytes to `out`.
     pub fn append_to(&self, out: &mut Vec<u8>) {
         match &self.0 {
             Text::Plain(text) => out.extend_from_slice(text.as_bytes()),
-            Text::Json(raw) => unescape(literal_body(raw), out),
+            Text::Escaped(body) => unescape(body.as_bytes(), out),
         }
     }
 
@@ -76,16 +76,21 @@ impl TelegramText<'_> {
     pub fn text(&self) -> Cow<'_, str> {
         match &self.0 {
             Text::Plain(text) => Cow::Borrowed(text),
-            Text::Json(raw) => {
-                let body = literal_body(raw);
-                if !body.contains(&b'\\') {
-                    return String::from_utf8_lossy(body);
+            Text::Escaped(body) => {
+                if !body.contains('\\') {
+                    return Cow::Borrowed(body);
                 }
                 let mut bytes = Vec::with_capacity(body.len());
-                unescape(body, &mut bytes);
+                unescape(body.as_bytes(), &mut bytes);
                 Cow::Owned(String::from_utf8_lossy(&bytes).into_owned())
             }
         }
+    }
+
+    /// The inside of a JSON string literal whose escapes were checked (by the record
+    /// scanner).
+    pub(crate) fn escaped(body: &'a str) -> Self {
+        TelegramText(Text::Escaped(body))
     }
 
     /// The text, owned.
@@ -149,7 +154,7 @@ impl Serialize for TelegramText<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match &self.0 {
             Text::Plain(text) => serializer.serialize_str(text),
-            Text::Json(raw) => raw.serialize(serializer),
+            Text::Escaped(_) => serializer.serialize_str(&self.text()),
         }
     }
 }
@@ -165,16 +170,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for TelegramText<'a> {
                 &"the telegram's text",
             ));
         }
-        Ok(TelegramText(Text::Json(raw)))
+        let literal = raw.get();
+        Ok(TelegramText(Text::Escaped(&literal[1..literal.len() - 1])))
     }
-}
-
-/// A string literal without its quotes.
-fn literal_body(raw: &RawValue) -> &[u8] {
-    let literal = raw.get().as_bytes();
-    literal
-        .get(1..literal.len().saturating_sub(1))
-        .unwrap_or_default()
 }
 
 /// Appends a JSON string's body to `out` with its escapes replaced; a lone surrogate (which

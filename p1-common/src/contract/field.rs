@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 
 use crate::contract::reading_values::{DemandPeak, MbusDevice, PowerFailure, Spare};
 use crate::protocol::meter_time::{ClockZone, MeterTime};
+use crate::protocol::number::parse_decimal;
 use crate::protocol::obis::Object;
 use crate::protocol::scan::{hash16, pack16};
 use crate::protocol::values::Measure;
@@ -38,7 +39,7 @@ pub enum LineType {
 
 /// What a field's value type says about the field: its name in the schema text, and how (or
 /// whether) it becomes an `InfluxDB` field.
-pub trait FieldValue {
+pub trait FieldValue: serde::de::DeserializeOwned {
     /// The value column of the schema text.
     const SCHEMA: &'static str;
     /// Whether it becomes an `InfluxDB` field, and of which type.
@@ -46,6 +47,34 @@ pub trait FieldValue {
     fn line_value(&self) -> Option<LineValue> {
         None
     }
+    /// The value of a JSON value (its bytes, well formed), as the derived deserializer reads
+    /// it; `None` where it cannot, or where this does not try (the derived one then decides).
+    fn from_json_value(value: &[u8]) -> Option<Self> {
+        serde_json::from_slice(value).ok()
+    }
+}
+
+/// A JSON number written with a point or an exponent, as a float: the correctly rounded value,
+/// as serde_json reads it (whole numbers are left to serde_json, which reads `-0` as 0).
+fn json_float(value: &[u8]) -> Option<f64> {
+    if !value.contains(&b'.') {
+        return serde_json::from_slice(value).ok();
+    }
+    // A plain decimal, as p1 writes them, read exactly; an exponent by the standard parser.
+    if let Some(float) = parse_decimal(value, 0) {
+        return Some(float);
+    }
+    // Beyond f64's range serde_json refuses what the standard parser makes infinite.
+    let float: f64 = std::str::from_utf8(value).ok()?.parse().ok()?;
+    float.is_finite().then_some(float)
+}
+
+/// A JSON number of digits only, as a whole number.
+fn json_unsigned(value: &[u8]) -> Option<u64> {
+    value
+        .iter()
+        .all(u8::is_ascii_digit)
+        .then(|| std::str::from_utf8(value).ok()?.parse().ok())?
 }
 
 impl FieldValue for f64 {
@@ -53,6 +82,9 @@ impl FieldValue for f64 {
     const LINE_TYPE: Option<LineType> = Some(LineType::Float);
     fn line_value(&self) -> Option<LineValue> {
         self.is_finite().then_some(LineValue::Float(*self))
+    }
+    fn from_json_value(value: &[u8]) -> Option<Self> {
+        json_float(value)
     }
 }
 
@@ -62,6 +94,9 @@ impl FieldValue for u32 {
     fn line_value(&self) -> Option<LineValue> {
         Some(LineValue::Integer(i64::from(*self)))
     }
+    fn from_json_value(value: &[u8]) -> Option<Self> {
+        u32::try_from(json_unsigned(value)?).ok()
+    }
 }
 
 impl FieldValue for u64 {
@@ -69,6 +104,9 @@ impl FieldValue for u64 {
     const LINE_TYPE: Option<LineType> = Some(LineType::Integer);
     fn line_value(&self) -> Option<LineValue> {
         i64::try_from(*self).ok().map(LineValue::Integer)
+    }
+    fn from_json_value(value: &[u8]) -> Option<Self> {
+        json_unsigned(value)
     }
 }
 

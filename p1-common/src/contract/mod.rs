@@ -14,6 +14,8 @@ pub mod envelope;
 pub mod events;
 pub mod field;
 pub mod json;
+#[doc(hidden)]
+pub mod json_scan;
 pub mod reading;
 pub mod reading_values;
 pub mod record;

@@ -19,7 +19,7 @@ use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::contract::envelope::TelegramEnvelope;
+use crate::contract::envelope::{TelegramEnvelope, TelegramText};
 pub use crate::contract::events::{PeakRecord, RelayEvent, SwitchState};
 use crate::contract::reading::Reading;
 use crate::contract::select::{Select as _, Selection};
@@ -85,6 +85,12 @@ impl<'a> Record<'a> {
     /// # Errors
     /// A line that is not JSON, has no `"type"`, or whose fields do not fit its type.
     pub fn from_json(line: &'a str) -> Result<Record<'a>, RecordError> {
+        if let Some(reading) = Self::reading_scanned(line, Selection::from_bits(u128::MAX)) {
+            return Ok(Record::Reading(Cow::Owned(reading)));
+        }
+        if let Some(envelope) = Self::envelope_scanned(line) {
+            return Ok(Record::Telegram(envelope));
+        }
         Self::read(
             serde_json::Deserializer::from_str(line),
             line.as_bytes(),
@@ -102,11 +108,87 @@ impl<'a> Record<'a> {
         line: &'a str,
         wanted: Selection<Reading>,
     ) -> Result<Record<'a>, RecordError> {
+        if let Some(reading) = Self::reading_scanned(line, wanted) {
+            return Ok(Record::Reading(Cow::Owned(reading)));
+        }
         Self::read(
             serde_json::Deserializer::from_str(line),
             line.as_bytes(),
             Some(wanted),
         )
+    }
+
+    /// An envelope as p1-read writes it (`{"type":"telegram",` first, no escapes but in the
+    /// telegram), read by the scanner, the telegram's text left escaped; `None` for anything
+    /// else, which the deserializer reads.
+    fn envelope_scanned(line: &'a str) -> Option<TelegramEnvelope<'a>> {
+        use crate::contract::json_scan::{Scanner, plain_text};
+        let rest = line.strip_prefix(r#"{"type":"telegram""#)?;
+        if !matches!(
+            rest.trim_ascii_start().as_bytes().first(),
+            Some(b',' | b'}')
+        ) {
+            return None;
+        }
+        let mut scanner = Scanner::new(line);
+        scanner.expect(b'{')?;
+        let mut envelope = TelegramEnvelope {
+            received: Cow::Borrowed(""),
+            source: Cow::Borrowed(""),
+            telegram: TelegramText::from(""),
+            invalid: None,
+            system_title: None,
+            frame_counter: None,
+        };
+        let (mut seen, mut first) = (0u8, true);
+        while let Some(key) = scanner.key_of_member(first)? {
+            first = false;
+            let value = scanner.value_text()?;
+            let bit = match key {
+                b"type" => 1,
+                b"received" => 2,
+                b"source" => 4,
+                b"telegram" => 8,
+                b"invalid" => 16,
+                b"system_title" => 32,
+                b"frame_counter" => 64,
+                // A key of a newer stage, or one written with escapes: the deserializer's.
+                _ => return None,
+            };
+            if seen & bit != 0 {
+                return None;
+            }
+            seen |= bit;
+            let text = || plain_text(value).map(Cow::Borrowed);
+            match bit {
+                2 => envelope.received = text()?,
+                4 => envelope.source = text()?,
+                8 => {
+                    let body = value.strip_prefix('"')?.strip_suffix('"')?;
+                    envelope.telegram = TelegramText::escaped(body);
+                }
+                16 => envelope.invalid = Some(text()?),
+                32 => envelope.system_title = Some(text()?),
+                64 => envelope.frame_counter = Some(value.parse().ok()?),
+                _ => {}
+            }
+        }
+        // The type (first, as its prefix says) and the three keys every envelope has.
+        (seen & 15 == 15 && scanner.at_end()).then_some(envelope)
+    }
+
+    /// A reading as every p1 program writes it (`{"type":"reading",` first), its `wanted` keys
+    /// read and the rest skipped by a scanner; `None` for anything else, which the
+    /// deserializer reads (it is the slow path, not another meaning).
+    fn reading_scanned(line: &str, wanted: Selection<Reading>) -> Option<Reading> {
+        let rest = line.strip_prefix(r#"{"type":"reading""#)?;
+        if !matches!(
+            rest.trim_ascii_start().as_bytes().first(),
+            Some(b',' | b'}')
+        ) {
+            return None;
+        }
+        Reading::read_selected(line, wanted)
     }
 
     /// [`Record::from_json`] on bytes, their UTF-8 checked as they are read.
@@ -160,6 +242,12 @@ impl<'a> Record<'a> {
             other => Record::Other(other.to_string()),
         };
         Ok(record)
+    }
+
+    /// Whether a line is one JSON value and nothing more, checked without reading it.
+    pub fn is_json(line: &str) -> bool {
+        let mut scanner = crate::contract::json_scan::Scanner::new(line);
+        scanner.value_text().is_some() && scanner.at_end()
     }
 
     /// The record, owning what it borrowed from its line.
@@ -337,5 +425,165 @@ mod tests {
             (event.load.as_str(), event.state),
             ("boiler", SwitchState::On)
         );
+    }
+
+    /// What only the deserializer reads.
+    fn deserialized(line: &str, wanted: Option<Selection<Reading>>) -> String {
+        let record = Record::read(
+            serde_json::Deserializer::from_str(line),
+            line.as_bytes(),
+            wanted,
+        );
+        format!("{record:?}")
+    }
+
+    /// The lines of the golden readings, as p1-parse writes them.
+    fn golden_lines() -> Vec<String> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/golden");
+        let mut lines = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            lines.extend(
+                text.lines()
+                    .filter(|l| l.starts_with(r#"{"type":"reading""#))
+                    .map(str::to_string),
+            );
+        }
+        lines
+    }
+
+    fn selections() -> [Option<Selection<Reading>>; 4] {
+        [
+            None,
+            Some(ReadingKey::select(&[])),
+            Some(ReadingKey::select(&[
+                ReadingKey::time,
+                ReadingKey::power_import_kw,
+                ReadingKey::meter_id,
+            ])),
+            Some(Selection::fields_where(|f| f.line_type.is_some(), true)),
+        ]
+    }
+
+    fn read(line: &str, wanted: Option<Selection<Reading>>) -> String {
+        format!(
+            "{:?}",
+            match wanted {
+                Some(wanted) => Record::from_json_selecting(line, wanted),
+                None => Record::from_json(line),
+            }
+        )
+    }
+
+    /// Issue 22: the scanned path reads every golden reading as the deserializer does.
+    #[test]
+    fn scanned_readings_are_the_deserialized_ones() {
+        let lines = golden_lines();
+        assert!(lines.len() >= 15);
+        for line in &lines {
+            for wanted in selections() {
+                assert_eq!(read(line, wanted), deserialized(line, wanted), "{line}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Any change to a reading's line (a byte replaced, put in or taken out), read with any
+        /// selection: the same record or the same error as the deserializer alone gives.
+        #[test]
+        fn a_changed_line_reads_as_the_deserializer_reads_it(
+            which in 0usize..64, at in 0usize..2000, byte in proptest::sample::select(br#" {}[]:,"\0123456789.-+eEtrufalsn_ax"#.to_vec()), edit in 0u8..3, selection in 0usize..4,
+        ) {
+            let lines = golden_lines();
+            let mut line = lines[which % lines.len()].clone().into_bytes();
+            let at = at % (line.len() + 1);
+            match edit {
+                0 if at < line.len() => line[at] = byte,
+                1 => line.insert(at, byte),
+                _ if at < line.len() => { line.remove(at); }
+                _ => {}
+            }
+            let line = String::from_utf8(line).unwrap();
+            let wanted = selections()[selection];
+            proptest::prop_assert_eq!(read(&line, wanted), deserialized(&line, wanted), "{}", line);
+        }
+    }
+
+    /// Envelope lines as p1-read writes them: plain, passed on invalid, decrypted.
+    fn envelope_lines() -> Vec<String> {
+        let telegram = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/telegrams/fluvius_v171.txt"
+        ))
+        .unwrap();
+        let envelope = |invalid: Option<&str>, title: Option<&str>, counter: Option<u32>| {
+            serde_json::to_string(&Record::Telegram(TelegramEnvelope {
+                received: "2020-05-12T13:54:10.012+02:00".into(),
+                source: "/dev/ttyUSB0".into(),
+                telegram: telegram.as_str().into(),
+                invalid: invalid.map(Cow::Borrowed),
+                system_title: title.map(Cow::Borrowed),
+                frame_counter: counter,
+            }))
+            .unwrap()
+        };
+        vec![
+            envelope(None, None, None),
+            envelope(Some("CRC mismatch"), None, None),
+            envelope(None, Some("53414733"), Some(1002)),
+        ]
+    }
+
+    /// Issue 22: the scanned path reads envelopes as the deserializer does.
+    #[test]
+    fn scanned_envelopes_are_the_deserialized_ones() {
+        for line in envelope_lines() {
+            assert_eq!(read(&line, None), deserialized(&line, None), "{line}");
+            let Ok(Record::Telegram(envelope)) = Record::from_json(&line) else {
+                panic!("an envelope");
+            };
+            assert!(
+                envelope
+                    .telegram
+                    .text()
+                    .starts_with("/FLU5\\253769484_A\r\n")
+            );
+        }
+    }
+
+    proptest::proptest! {
+        /// Any change to an envelope's line: the same record or the same error as the
+        /// deserializer alone gives.
+        #[test]
+        fn a_changed_envelope_reads_as_the_deserializer_reads_it(
+            which in 0usize..3, at in 0usize..1600, byte in proptest::sample::select(br#" {}[]:,"\0123456789.-+etrfalsn_xu"#.to_vec()), edit in 0u8..3,
+        ) {
+            let mut line = envelope_lines()[which].clone().into_bytes();
+            let at = at % (line.len() + 1);
+            match edit {
+                0 if at < line.len() => line[at] = byte,
+                1 => line.insert(at, byte),
+                _ if at < line.len() => { line.remove(at); }
+                _ => {}
+            }
+            let line = String::from_utf8(line).unwrap();
+            proptest::prop_assert_eq!(read(&line, None), deserialized(&line, None), "{}", line);
+        }
+    }
+
+    #[test]
+    fn escaped_keys_and_keys_twice_are_read_as_the_deserializer_reads_them() {
+        for line in [
+            r#"{"type":"reading","power\u005fimport_kw":1.5}"#,
+            r#"{"type":"reading","power_import_kw":1.5,"power_import_kw":2.5}"#,
+            r#"{"type":"reading","power_import_kw":-0,"tariff":7}"#,
+            r#"{"type":"reading","power_import_kw":1e400}"#,
+            r#"{"type":"reading","tariff":4294967296}"#,
+            r#"{"type":"reading" , "time":null,"meter_id":"a\"b"}"#,
+        ] {
+            for wanted in selections() {
+                assert_eq!(read(line, wanted), deserialized(line, wanted), "{line}");
+            }
+        }
     }
 }

@@ -78,6 +78,12 @@ pub trait Select: Sized {
         map: A,
         wanted: Selection<Self>,
     ) -> Result<Self, A::Error>;
+
+    /// A whole reading's line (`{"type":"reading",...}`), only the `wanted` keys read, the rest
+    /// skipped by [`crate::contract::json_scan`]; `None` wherever the general deserializer
+    /// must decide (anything it might read otherwise or refuse: escaped keys, a key twice,
+    /// a value of an unexpected form, JSON that is not well formed).
+    fn read_selected(line: &str, wanted: Selection<Self>) -> Option<Self>;
 }
 
 /// A map key told by name without allocating.

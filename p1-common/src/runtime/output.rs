@@ -41,6 +41,7 @@ impl RecordWriter {
         self.line.clear();
         match record {
             Record::Reading(reading) => reading.write_json(&mut self.line),
+            Record::Telegram(envelope) => envelope.write_json(&mut self.line),
             other => serde_json::to_writer(&mut self.line, other)
                 .map_err(|e| Error::failure(format!("cannot serialise a record: {e}")))?,
         }

@@ -43,6 +43,13 @@ pub trait Stage {
         None
     }
 
+    /// The record types the stage only stores or forwards as they came: their lines are
+    /// checked to be JSON, not read, and come to [`Stage::on_other`] (the line in
+    /// [`Out::line`]).
+    fn unread_types(&self) -> &'static [&'static str] {
+        &[]
+    }
+
     fn on_reading(&mut self, _reading: Reading, out: &mut Out<'_>) -> Handled {
         self.on_other("reading", out)
     }
@@ -172,15 +179,18 @@ pub fn dispatch<S: Stage + ?Sized>(stage: &mut S, line: &str, out: &mut Out<'_>)
     if text.is_empty() {
         return Ok(());
     }
-    let record = match stage.reading_keys() {
-        Some(keys) => Record::from_json_selecting(text, keys),
-        None => Record::from_json(text),
-    };
     let out = &mut Out {
         writer: &mut *out.writer,
         log: &mut *out.log,
         passthrough: out.passthrough,
         line: text,
+    };
+    if let Some(kind) = unread_type(text, stage.unread_types()) {
+        return stage.on_other(kind, out);
+    }
+    let record = match stage.reading_keys() {
+        Some(keys) => Record::from_json_selecting(text, keys),
+        None => Record::from_json(text),
     };
     match record {
         Ok(Record::Reading(reading)) => stage.on_reading(reading.into_owned(), out),
@@ -190,6 +200,17 @@ pub fn dispatch<S: Stage + ?Sized>(stage: &mut S, line: &str, out: &mut Out<'_>)
         Ok(Record::Other(kind)) => stage.on_other(&kind, out),
         Err(why) => stage.on_bad_line(why, out),
     }
+}
+
+/// The type of a line among `unread` (as every p1 program writes it, `{"type":"<type>"` first),
+/// when the line is JSON; `None` for any other line, which is read.
+fn unread_type(text: &str, unread: &[&'static str]) -> Option<&'static str> {
+    let rest = text.strip_prefix(r#"{"type":""#)?;
+    let kind = unread.iter().find(|kind| {
+        rest.strip_prefix(**kind)
+            .is_some_and(|r| r.starts_with('"'))
+    })?;
+    Record::is_json(text).then_some(kind)
 }
 
 /// How the loop ended, without an error.
@@ -451,6 +472,37 @@ mod tests {
         }
         let text = String::from_utf8(written.0.borrow().clone()).unwrap();
         (stage.0, text, log)
+    }
+
+    /// Issue 22: a type the stage does not read comes to `on_other` unread, if it is JSON.
+    #[test]
+    fn unread_types_come_as_their_lines_and_bad_ones_are_still_bad() {
+        #[derive(Default)]
+        struct Storing(Vec<String>);
+        impl Stage for Storing {
+            type Event = ();
+            fn unread_types(&self) -> &'static [&'static str] {
+                &["relay"]
+            }
+            fn on_other(&mut self, kind: &str, out: &mut Out<'_>) -> Handled {
+                self.0.push(format!("{kind}: {}", out.line()));
+                Ok(())
+            }
+            fn on_bad_line(&mut self, why: RecordError, _: &mut Out<'_>) -> Handled {
+                self.0.push(format!("bad: {why}"));
+                Ok(())
+            }
+        }
+        let mut writer = RecordWriter::new(Shared::default());
+        let mut log = LineLog::default();
+        let mut stage = Storing::default();
+        for line in [LINES[2], "{\"type\":\"relay\",\"load\":[}\n", LINES[3]] {
+            let mut out = Out::new(&mut writer, &mut log, false);
+            dispatch(&mut stage, line, &mut out).unwrap();
+        }
+        assert_eq!(stage.0[0], format!("relay: {}", LINES[2].trim()));
+        assert!(stage.0[1].starts_with("bad: "), "{:?}", stage.0);
+        assert_eq!(stage.0[2], format!("forecast: {}", LINES[3].trim()));
     }
 
     #[test]
