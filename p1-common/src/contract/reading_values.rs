@@ -138,8 +138,47 @@ pub struct Spare {
     texts: Vec<String>,
     peaks: Vec<Vec<DemandPeak>>,
     failures: Vec<Vec<PowerFailure>>,
-    /// The last peak history's text, and what it was read as.
-    pub(crate) history: (Vec<u8>, Vec<DemandPeak>),
+    /// The last peak history, as sent and as read.
+    pub(crate) history: Remembered<DemandPeak>,
+    /// The last power-failure log, as sent and as read.
+    pub(crate) failure_log: Remembered<PowerFailure>,
+    /// The last hex texts (ids, messages), as sent and as decoded, the oldest first.
+    pub(crate) hex_texts: Vec<(Vec<u8>, String)>,
+}
+
+/// A list as a meter sent it and as it was read, to read it once while the meter sends the
+/// same (a month's peaks, a failure log).
+#[derive(Debug)]
+pub(crate) struct Remembered<T> {
+    sent: Vec<u8>,
+    read: Vec<T>,
+}
+
+impl<T> Default for Remembered<T> {
+    fn default() -> Self {
+        Remembered {
+            sent: Vec::new(),
+            read: Vec::new(),
+        }
+    }
+}
+
+impl<T: Clone> Remembered<T> {
+    /// Appends what `sent` was read as to `into`, if it is the list remembered.
+    pub(crate) fn recall(&self, sent: &[u8], into: &mut Vec<T>) -> bool {
+        let known = !self.read.is_empty() && self.sent == sent;
+        if known {
+            into.extend_from_slice(&self.read);
+        }
+        known
+    }
+
+    pub(crate) fn remember(&mut self, sent: &[u8], read: &[T]) {
+        self.sent.clear();
+        self.sent.extend_from_slice(sent);
+        self.read.clear();
+        self.read.extend_from_slice(read);
+    }
 }
 
 /// Texts kept at most: a telegram's texts are a handful; a burst of unknown objects is not

@@ -14,7 +14,7 @@ use crate::protocol::meter_time::ClockZone;
 use crate::protocol::number::{parse_decimal, split_unit};
 use crate::protocol::obis::{Object, Tokens};
 use crate::protocol::objects::{exactly, single};
-use crate::protocol::values::{decode_text_into, small_integer, timestamp};
+use crate::protocol::values::{hex_text, small_integer, timestamp};
 
 /// A line of a valid telegram that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,7 +71,7 @@ pub fn decode<R: FieldTable>(
         let code = object.normalized_code();
         if code == b"0-0:96.1.0" {
             let spare = reading.parts_mut().spare;
-            match single(&object).map(|raw| text_of(raw, spare)) {
+            match single(&object).map(|raw| hex_text(raw, spare)) {
                 Ok(id) => {
                     equipment_id = Some(id);
                     continue;
@@ -81,7 +81,7 @@ pub fn decode<R: FieldTable>(
         }
         if code == b"0-0:42.0.0" {
             let spare = reading.parts_mut().spare;
-            device_name = single(&object).ok().map(|raw| text_of(raw, spare));
+            device_name = single(&object).ok().map(|raw| hex_text(raw, spare));
         }
         match apply(&object, zone, reading) {
             Ok(Known::Yes) => {}
@@ -117,13 +117,6 @@ pub fn decode<R: FieldTable>(
 fn lossy(bytes: &[u8], spare: &mut Spare) -> String {
     let mut text = spare.text();
     text.push_str(&String::from_utf8_lossy(bytes));
-    text
-}
-
-/// Hex-encoded text decoded (see [`decode_text_into`]), in a text from `spare`.
-fn text_of(raw: &[u8], spare: &mut Spare) -> String {
-    let mut text = spare.text();
-    decode_text_into(raw, &mut text);
     text
 }
 
@@ -272,7 +265,7 @@ fn apply_mbus(
             device.kind = MbusKind::from_device_type(device_type);
         }
         b"96.1.0" | b"96.1.1" => {
-            let id = text_of(single(object)?, spare);
+            let id = hex_text(single(object)?, spare);
             if id.is_empty() {
                 spare.keep_text(id);
             } else if let Some(old) = mbus_channel(devices, channel).id.replace(id) {
@@ -280,7 +273,7 @@ fn apply_mbus(
             }
         }
         b"96.1.2" => {
-            let ean = text_of(single(object)?, spare);
+            let ean = hex_text(single(object)?, spare);
             if !ean.bytes().any(|b| b != b'-' && b != b'0') {
                 spare.keep_text(ean);
             } else if let Some(old) = mbus_channel(devices, channel).ean.replace(ean) {

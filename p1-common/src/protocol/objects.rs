@@ -161,17 +161,12 @@ impl Decode for DemandHistory {
     ) -> Result<Option<Vec<DemandPeak>>, &'static str> {
         // A meter sends the same history for a month: read once, copied after.
         let mut peaks = spare.peaks();
-        let (last_text, last_peaks) = &spare.history;
-        if !last_peaks.is_empty() && *last_text == object.raw_values {
-            peaks.extend_from_slice(last_peaks);
+        if spare.history.recall(object.raw_values, &mut peaks) {
             return Ok(Some(peaks));
         }
         let peaks = DemandHistory::read(object, zone, peaks)?;
         if let Some(peaks) = &peaks {
-            let (last_text, last_peaks) = &mut spare.history;
-            last_text.clear();
-            last_text.extend_from_slice(object.raw_values);
-            last_peaks.clone_from(peaks);
+            spare.history.remember(object.raw_values, peaks);
         }
         Ok(peaks)
     }
@@ -230,13 +225,32 @@ impl Decode for FailureLog {
         zone: ClockZone,
         spare: &mut Spare,
     ) -> Result<Option<Vec<PowerFailure>>, &'static str> {
+        // The log changes with a power failure: read once, copied after.
+        let mut log = spare.failures();
+        if spare.failure_log.recall(object.raw_values, &mut log) {
+            return Ok(Some(log));
+        }
+        let log = FailureLog::read(object, zone, log)?;
+        if let Some(log) = &log {
+            spare.failure_log.remember(object.raw_values, log);
+        }
+        Ok(log)
+    }
+}
+
+impl FailureLog {
+    /// The log, into `log`.
+    fn read(
+        object: &Object<'_>,
+        zone: ClockZone,
+        mut log: Vec<PowerFailure>,
+    ) -> Result<Option<Vec<PowerFailure>>, &'static str> {
         let mut values = object.values();
         let count = values
             .next()
             .ok_or("empty")?
             .map_err(|_| "malformed value list")?;
         // `1-0:99.97.0()` (Iskra AM550): an empty log.
-        let mut log = spare.failures();
         if count.is_empty() {
             return Ok(Some(log));
         }

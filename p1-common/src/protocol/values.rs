@@ -271,9 +271,7 @@ impl ValueDecode for HexText {
         _: ClockZone,
         spare: &mut Spare,
     ) -> Result<String, &'static str> {
-        let mut text = spare.text();
-        decode_text_into(raw, &mut text);
-        Ok(text)
+        Ok(hex_text(raw, spare))
     }
 }
 
@@ -297,6 +295,33 @@ pub(crate) fn timestamp(raw: &[u8], zone: ClockZone) -> Result<MeterTime, &'stat
 pub fn decode_text(raw: &[u8]) -> String {
     let mut text = String::new();
     decode_text_into(raw, &mut text);
+    text
+}
+
+/// Texts remembered from telegram to telegram (a meter's ids, its message).
+const HEX_TEXTS_KEPT: usize = 4;
+
+/// [`decode_text`] in a text from `spare`: the ids a meter sends every telegram are decoded
+/// once and copied after.
+pub(crate) fn hex_text(raw: &[u8], spare: &mut Spare) -> String {
+    let mut text = spare.text();
+    if let Some((_, known)) = spare.hex_texts.iter().find(|(sent, _)| sent == raw) {
+        text.push_str(known);
+        return text;
+    }
+    decode_text_into(raw, &mut text);
+    let kept = if spare.hex_texts.len() < HEX_TEXTS_KEPT {
+        spare.hex_texts.push((Vec::new(), String::new()));
+        spare.hex_texts.len() - 1
+    } else {
+        // The oldest goes.
+        spare.hex_texts.rotate_left(1);
+        HEX_TEXTS_KEPT - 1
+    };
+    let (sent, known) = &mut spare.hex_texts[kept];
+    sent.clear();
+    sent.extend_from_slice(raw);
+    known.clone_from(&text);
     text
 }
 
