@@ -193,10 +193,11 @@ fn split_line(bytes: &[u8]) -> (&[u8], &[u8]) {
     }
 }
 
+/// `line` without the CRs and LF that end it (a line has one LF at most, at its end).
 fn trim_line_end(line: &[u8]) -> &[u8] {
-    let mut end = line.len();
-    while end > 0 && matches!(line[end - 1], b'\r' | b'\n') {
-        end -= 1;
+    let mut line = line.strip_suffix(b"\n").unwrap_or(line);
+    while let [rest @ .., b'\r'] = line {
+        line = rest;
     }
-    &line[..end]
+    line
 }
