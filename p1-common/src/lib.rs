@@ -11,6 +11,45 @@
 //!
 //! A part depends only on those above it, but for the decoder, which fills the reading the
 //! contract declares (and the contract names the value decoders of each field).
+//!
+//! # Reading a meter
+//!
+//! The decoder is a library of its own: [`Framer`] cuts a byte stream (a serial port, a
+//! socket, a capture) into telegrams and checks each CRC, [`TelegramDecoder`] (or
+//! [`decode::decode`] into a reading of your own) turns a telegram into a [`Reading`]: typed
+//! fields with their unit in their name, the M-Bus devices, and every object it does not know
+//! kept as sent in `unknown`. [`ClockZone`] is the rule of the meter's clock (its winter
+//! offset from UTC; summer adds an hour). Nothing is allocated per telegram once the first
+//! ones are read. See `README.md` for the meters it reads.
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use p1_common::{ClockZone, Event, Framer, TelegramDecoder};
+//!
+//! let stream = b"noise/ISK5\\2M550E-1012\r\n\r\n1-3:0.2.8(50)\r\n0-0:1.0.0(240611093010S)\r\n\
+//!     1-0:1.7.0(01.193*kW)\r\n1-0:2.7.0(00.000*kW)\r\n!";
+//! let crc = p1_common::crc16(&stream[5..]);
+//! let stream = [&stream[..], format!("{crc:04X}\r\n").as_bytes()].concat();
+//!
+//! let mut framer = Framer::default();
+//! let mut decoder = TelegramDecoder::new(ClockZone::default());
+//! let mut power = Vec::new();
+//! let mut on_event = |event: Event<'_>| -> Result<(), Infallible> {
+//!     if let Event::Telegram { bytes, .. } = event {
+//!         let decoded = decoder.decode(bytes).expect("its CRC was checked");
+//!         power.push(decoded.reading.power_import_kw);
+//!     }
+//!     Ok(())
+//! };
+//! // Bytes as they come, in pieces of any size; `finish` at the end of the stream.
+//! let Ok(()) = framer.push(&stream[..20], &mut on_event);
+//! let Ok(()) = framer.push(&stream[20..], &mut on_event);
+//! let Ok(()) = framer.finish(&mut on_event);
+//! assert_eq!(power, [Some(1.193)]);
+//! assert_eq!(framer.stats().garbage_bytes, 5);
+//! ```
+
+#![warn(missing_docs)]
 
 pub mod contract;
 pub mod protocol;

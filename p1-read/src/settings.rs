@@ -1,4 +1,8 @@
 //! The edge of p1-read: its command line, and the settings the rest of the crate sees.
+#![allow(
+    rustdoc::invalid_html_tags,
+    reason = "the command line's doc comments are its --help text, not Markdown: <exact> is a placeholder"
+)]
 
 use std::path::PathBuf;
 use std::time::Duration;

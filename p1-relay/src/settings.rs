@@ -1,4 +1,8 @@
 //! The edge of p1-relay: its command line, and the settings the rest of the crate sees.
+#![allow(
+    rustdoc::broken_intra_doc_links,
+    reason = "the command line's doc comments are its --help text, not Markdown: [peak] is a TOML table"
+)]
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -24,8 +24,11 @@ pub enum ControlRequest {
     Status,
     /// A load's mode from the next reading on, for `for_s` seconds or until changed.
     Set {
+        /// The load's name, as configured.
         load: String,
+        /// Its new mode.
         mode: ControlMode,
+        /// How long the mode holds; until changed when absent.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         for_s: Option<u64>,
     },
@@ -36,8 +39,11 @@ crate::named_enum! {
     #[derive(Serialize, Deserialize)]
     #[serde(rename_all = "lowercase")]
     pub enum ControlMode ("a mode") {
+        /// Switched by its rules.
         Auto = "auto",
+        /// Held on.
         On = "on",
+        /// Held off.
         Off = "off",
     }
 }
@@ -45,14 +51,18 @@ crate::named_enum! {
 /// p1-relay's answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ControlReply {
+    /// Whether the request was done.
     pub ok: bool,
+    /// Every load's state, after the request.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub loads: Vec<LoadStatus>,
+    /// Why the request was refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
 impl ControlReply {
+    /// A request done: the loads as they now are.
     pub fn loads(loads: Vec<LoadStatus>) -> Self {
         ControlReply {
             ok: true,
@@ -61,6 +71,7 @@ impl ControlReply {
         }
     }
 
+    /// A request refused, and why.
     pub fn error(why: impl Into<String>) -> Self {
         ControlReply {
             ok: false,
@@ -73,8 +84,11 @@ impl ControlReply {
 /// One load as p1-relay sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoadStatus {
+    /// Its name, as configured.
     pub load: String,
+    /// Whether it is switched on.
     pub on: bool,
+    /// Its mode.
     pub mode: ControlMode,
     /// Whether the mode was set through the socket (else it is the configuration's).
     pub manual: bool,

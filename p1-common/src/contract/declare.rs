@@ -2,7 +2,7 @@
 
 /// Declares a reading type, once, field by field: `/// doc line` then
 /// `key: Type = ["obis", ...] decoder,`. The struct (every field `Option<Type>`, plus `mbus`
-/// and `unknown`) and its [`FieldTable`] follow from that; it is written with
+/// and `unknown`) and its [`FieldTable`](crate::FieldTable) follow from that; it is written with
 /// `"type":"reading"` first, and reads with or without it. It must declare `received`,
 /// `header`, `meter_id` and `time`, which the decoder and the exporters use by name.
 #[macro_export]
@@ -36,6 +36,7 @@ macro_rules! reading_fields {
         /// Every key of the reading, to name the ones a consumer reads (see
         /// [`Selection`](::p1_common::contract::select::Selection)).
         #[allow(non_camel_case_types, dead_code)]
+        #[allow(missing_docs, reason = "each key is documented on its field")]
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         $vis enum $keys {
             $($field,)*

@@ -35,11 +35,14 @@ crate::record_type! {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SwitchState {
+    /// Switched on.
     On,
+    /// Switched off.
     Off,
 }
 
 impl SwitchState {
+    /// `On` when `on`.
     pub fn from_on(on: bool) -> Self {
         if on {
             SwitchState::On
@@ -48,6 +51,7 @@ impl SwitchState {
         }
     }
 
+    /// Whether it is `On`.
     pub fn is_on(self) -> bool {
         self == SwitchState::On
     }

@@ -16,7 +16,9 @@ use crate::protocol::values::Measure;
 /// A value as `InfluxDB` stores it; a field keeps its type for ever.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum LineValue {
+    /// A float field.
     Float(f64),
+    /// An integer field (`i` in line protocol).
     Integer(i64),
 }
 
@@ -33,7 +35,9 @@ impl std::fmt::Display for LineValue {
 /// The type of an `InfluxDB` field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LineType {
+    /// Written as a float.
     Float,
+    /// Written as an integer (`i`).
     Integer,
 }
 
@@ -44,6 +48,7 @@ pub trait FieldValue: serde::de::DeserializeOwned {
     const SCHEMA: &'static str;
     /// Whether it becomes an `InfluxDB` field, and of which type.
     const LINE_TYPE: Option<LineType> = None;
+    /// The value as an `InfluxDB` field, if it becomes one.
     fn line_value(&self) -> Option<LineValue> {
         None
     }
@@ -128,16 +133,24 @@ impl FieldValue for Vec<PowerFailure> {
 
 /// One field of a reading type: the row of its table.
 pub struct Field<R> {
+    /// Its JSON key (units in the name: `power_import_kw`).
     pub name: &'static str,
+    /// The OBIS codes it is read from.
     pub obis: &'static [&'static str],
+    /// Its line in the schema text.
     pub doc: &'static str,
+    /// Its value column in the schema text.
     pub schema: &'static str,
+    /// Whether it becomes an `InfluxDB` field, and of which type.
     pub line_type: Option<LineType>,
     /// What it measures, from its decoder.
     pub measure: fn() -> Measure,
+    /// Whether an object of its code is its own (a code some fields share, told apart by
+    /// its values).
     pub accepts: fn(&Object<'_>) -> bool,
     /// Decodes the object into its slot: `Ok(true)` when set.
     pub apply: fn(&Object<'_>, ClockZone, &mut R) -> Result<bool, &'static str>,
+    /// Its value in a reading as an `InfluxDB` field.
     pub line_value: fn(&R) -> Option<LineValue>,
 }
 
@@ -149,7 +162,7 @@ impl<R> std::fmt::Debug for Field<R> {
     }
 }
 
-/// A reading type made by [`reading_fields!`].
+/// A reading type made by [`reading_fields!`](crate::reading_fields).
 pub trait FieldTable: Sized + 'static {
     /// Every field, in declaration (and output) order.
     fn fields() -> &'static [Field<Self>];
@@ -157,14 +170,23 @@ pub trait FieldTable: Sized + 'static {
     fn by_code() -> &'static CodeIndex;
     /// Field indices by name, sorted by name (the order of `InfluxDB` fields).
     fn by_name() -> &'static [u16];
+    /// Every field unset, the storage kept for the next telegram.
     fn clear(&mut self);
+    /// When the telegram was received (RFC 3339), if known.
     fn received(&self) -> Option<&str>;
+    /// The meter's own time.
     fn time(&self) -> Option<MeterTime>;
+    /// The meter's equipment id.
     fn meter_id(&self) -> Option<&str>;
+    /// The M-Bus devices (gas, water, heat meters) read through the meter.
     fn mbus(&self) -> &[MbusDevice];
+    /// The identification line, to set.
     fn header_mut(&mut self) -> &mut Option<String>;
+    /// The meter's equipment id, to set.
     fn meter_id_mut(&mut self) -> &mut Option<String>;
+    /// The M-Bus devices, to fill.
     fn mbus_mut(&mut self) -> &mut Vec<MbusDevice>;
+    /// Objects of no declared field, by code: their values as sent.
     fn unknown_mut(&mut self) -> &mut std::collections::BTreeMap<String, Vec<String>>;
     /// The parts the decoder fills by hand, at once (and the spare storage for them).
     fn parts_mut(&mut self) -> Parts<'_>;
@@ -189,10 +211,15 @@ pub trait FieldTable: Sized + 'static {
 /// The parts of a reading that no field table row fills, for the decoder.
 #[derive(Debug)]
 pub struct Parts<'a> {
+    /// The identification line.
     pub header: &'a mut Option<String>,
+    /// The meter's equipment id.
     pub meter_id: &'a mut Option<String>,
+    /// The M-Bus devices.
     pub mbus: &'a mut Vec<MbusDevice>,
+    /// Objects of no declared field.
     pub unknown: &'a mut std::collections::BTreeMap<String, Vec<String>>,
+    /// Texts and lists kept from the last telegram, to fill again.
     pub spare: &'a mut Spare,
 }
 

@@ -16,6 +16,7 @@ use crate::protocol::recent::Recent;
 
 /// A value that writes its own JSON.
 pub trait WriteJson {
+    /// Appends its JSON to `out`.
     fn write_json(&self, out: &mut Vec<u8>);
 }
 

@@ -36,6 +36,7 @@ pub struct DemandPeak {
     pub month: MeterTime,
     /// When the peak quarter hour ended.
     pub time: MeterTime,
+    /// The peak, the highest quarter-hour average power of the month.
     pub kw: f64,
 }
 
@@ -44,6 +45,7 @@ pub struct DemandPeak {
 pub struct PowerFailure {
     /// When the failure ended.
     pub end: MeterTime,
+    /// How long it lasted.
     pub duration_s: u64,
 }
 
@@ -51,9 +53,13 @@ pub struct PowerFailure {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MbusKind {
+    /// A gas meter (device type 3).
     Gas,
+    /// A heat or cooling meter (4, 12).
     Heat,
+    /// A water meter (7).
     Water,
+    /// Any other, or a device type not sent.
     #[default]
     Other,
 }
@@ -69,6 +75,7 @@ impl MbusKind {
         }
     }
 
+    /// The kind of an M-Bus device type (EN 13757-3).
     pub fn from_device_type(device_type: u32) -> Self {
         match device_type {
             3 => MbusKind::Gas,
@@ -82,6 +89,7 @@ impl MbusKind {
 /// A device on an M-Bus channel (1 to 4).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MbusDevice {
+    /// The channel, `n` of its codes.
     pub channel: u8,
     /// `0-n:24.1.0`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -114,6 +122,7 @@ pub struct MbusDevice {
 }
 
 impl MbusDevice {
+    /// A device on `channel` of which nothing is known yet.
     pub fn new(channel: u8) -> Self {
         MbusDevice {
             channel,
@@ -193,18 +202,21 @@ impl Spare {
         text
     }
 
+    /// An empty peak list, with room from an earlier one when there is one.
     pub fn peaks(&mut self) -> Vec<DemandPeak> {
         let mut peaks = self.peaks.pop().unwrap_or_default();
         peaks.clear();
         peaks
     }
 
+    /// An empty failure log, with room from an earlier one when there is one.
     pub fn failures(&mut self) -> Vec<PowerFailure> {
         let mut failures = self.failures.pop().unwrap_or_default();
         failures.clear();
         failures
     }
 
+    /// Keeps `text`'s room for a text to come (up to a bound).
     pub fn keep_text(&mut self, text: String) {
         if self.texts.len() < TEXTS_KEPT {
             self.texts.push(text);
@@ -232,6 +244,7 @@ impl std::fmt::Debug for Spare {
 
 /// A reading's value given back to its [`Spare`] when the reading is cleared.
 pub trait Recycle: Sized {
+    /// Gives the value's storage to `spare` (nothing, for a number).
     fn give_back(self, _spare: &mut Spare) {}
 }
 

@@ -14,11 +14,13 @@ use crate::protocol::meter_time::MeterTime;
 /// One key of a record type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Key {
+    /// Its name.
     pub name: &'static str,
     /// The kind of value: text, number, integer, timestamp, or the values it takes.
     pub value: &'static str,
     /// Whether it is left out when there is nothing to say.
     pub optional: bool,
+    /// What it means.
     pub doc: &'static str,
 }
 
@@ -34,7 +36,9 @@ pub trait Documented {
 
 /// What a key's value is, in the words of the schema.
 pub trait KeyValue {
+    /// The kind of value, as [`Key::value`] says it.
     const VALUE: &'static str;
+    /// Whether the key is left out when there is nothing to say (an `Option`).
     const OPTIONAL: bool = false;
 }
 
@@ -111,7 +115,9 @@ macro_rules! record_type {
 /// A record type as `man 5 p1` documents it.
 #[derive(Debug, Clone)]
 pub struct RecordDoc {
+    /// Its `"type"`.
     pub kind: &'static str,
+    /// What it is.
     pub about: &'static str,
     /// Its keys, as a table (a reading's with the prose around it).
     pub keys: String,

@@ -38,6 +38,7 @@ impl<R> Selection<R> {
         }
     }
 
+    /// Whether the key numbered `key` is selected.
     #[must_use]
     pub const fn has(self, key: u32) -> bool {
         self.bits & (1 << key) != 0
@@ -68,7 +69,7 @@ impl<R: FieldTable> Selection<R> {
     }
 }
 
-/// A reading type that can be read with only some of its keys ([`reading_fields!`] makes it).
+/// A reading type that can be read with only some of its keys ([`reading_fields!`](crate::reading_fields) makes it).
 pub trait Select: Sized {
     /// Reads the rest of a reading's JSON object, only the `wanted` keys parsed.
     ///

@@ -23,6 +23,7 @@ pub struct LineIssue {
     pub code: String,
     /// The object's values as sent.
     pub values: String,
+    /// What is wrong with it.
     pub problem: &'static str,
 }
 
@@ -153,6 +154,7 @@ pub struct TelegramDecoder {
 pub struct Decoded<'a> {
     /// How its CRC was found right.
     pub crc: CrcCheck,
+    /// What it says.
     pub reading: &'a Reading,
     /// Its lines that could not be read (each kept in `reading.unknown` as sent).
     pub issues: &'a [LineIssue],

@@ -27,7 +27,12 @@ pub enum CrcCheck {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reject {
     /// The CRC sent does not match the bytes.
-    CrcMismatch { sent: u16, computed: u16 },
+    CrcMismatch {
+        /// The CRC after the `!`.
+        sent: u16,
+        /// The CRC of the bytes from `/` to `!`.
+        computed: u16,
+    },
     /// A new `/` or the end of input arrived before the frame was complete.
     Truncated,
     /// The frame grew past the bound with no `!`.
@@ -69,14 +74,20 @@ pub enum Event<'a> {
     /// A whole telegram, its CRC valid or absent: `bytes` runs from `/` through the line end
     /// after the CRC (or to the end of input).
     Telegram {
+        /// The telegram.
         bytes: &'a [u8],
+        /// Where its `/` is in the stream, from the first byte pushed.
         offset: u64,
+        /// How its CRC was found good, or that it has none.
         crc: CrcCheck,
     },
     /// A dropped frame, with what had arrived of it (empty for oversize frames).
     Rejected {
+        /// What had arrived of the frame.
         bytes: &'a [u8],
+        /// Where its `/` is in the stream.
         offset: u64,
+        /// Why it was dropped.
         reason: Reject,
     },
 }
@@ -84,13 +95,21 @@ pub enum Event<'a> {
 /// Counts of what went by, for summaries and periodic health reports.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct FrameStats {
+    /// Telegrams passed on.
     pub telegrams: u64,
+    /// Frames dropped for [`Reject::CrcMismatch`].
     pub crc_mismatch: u64,
+    /// Frames dropped for [`Reject::Truncated`].
     pub truncated: u64,
+    /// Frames dropped for [`Reject::Oversize`].
     pub oversize: u64,
+    /// Frames dropped for [`Reject::BadCrcLine`].
     pub bad_crc_line: u64,
+    /// Frames dropped for [`Reject::MissingCrc`].
     pub missing_crc: u64,
+    /// Frames dropped for [`Reject::Empty`].
     pub empty: u64,
+    /// Bytes outside any frame (line noise, a half telegram at the start).
     pub garbage_bytes: u64,
 }
 
@@ -199,6 +218,7 @@ impl Default for Framer {
 }
 
 impl Framer {
+    /// A framer that drops a frame longer than `max_frame` bytes (16 at least) with no `!`.
     pub fn new(max_frame: usize) -> Self {
         Framer {
             buf: Vec::with_capacity(4096),
@@ -214,6 +234,7 @@ impl Framer {
         }
     }
 
+    /// What went by so far.
     pub fn stats(&self) -> &FrameStats {
         &self.stats
     }

@@ -199,10 +199,12 @@ pub struct DecimalText {
 }
 
 impl DecimalText {
+    /// The text's bytes.
     pub fn as_bytes(&self) -> &[u8] {
         &self.text[self.start..]
     }
 
+    /// The text.
     pub fn as_str(&self) -> &str {
         // Digits, a point and a sign only.
         std::str::from_utf8(self.as_bytes()).unwrap_or_default()

@@ -8,6 +8,7 @@ use crate::protocol::scan::{find, find2};
 /// One object: its code as sent (e.g. `1-0:1.8.1`, or `1-0:1.8.0*255`) and its values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Object<'a> {
+    /// The code, as sent.
     pub code: &'a [u8],
     /// Everything from the first `(` to the end of the object's last line.
     pub raw_values: &'a [u8],

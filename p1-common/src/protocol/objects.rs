@@ -8,7 +8,9 @@ use crate::protocol::number::{parse_unsigned, split_unit};
 use crate::protocol::obis::{Object, Values};
 use crate::protocol::values::{Measure, Quantity, Unit, ValueDecode, timestamp};
 
+/// How a field reads its object: which of its values, read how.
 pub trait Decode {
+    /// What the field holds.
     type Value;
     /// What the field measures.
     fn measure(&self) -> Measure {
@@ -38,6 +40,7 @@ pub trait Decode {
 pub struct MonthPeak<V> {
     /// The time (else the value).
     pub time_part: bool,
+    /// The part's reader.
     pub value: V,
 }
 
@@ -66,8 +69,11 @@ impl<V: ValueDecode> Decode for MonthPeak<V> {
 /// Value `index` of an object with exactly `count` values.
 #[derive(Debug, Clone, Copy)]
 pub struct Nth<V> {
+    /// Which value, from 0.
     pub index: usize,
+    /// How many values the object has.
     pub count: usize,
+    /// The value's reader.
     pub value: V,
 }
 

@@ -13,21 +13,32 @@ use crate::protocol::number::{parse_decimal, parse_unsigned, split_unit};
 /// state, a text, a time).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Measure {
+    /// A quantity in this unit.
     Quantity(Unit),
+    /// A count of events (power failures, voltage sags).
     Count,
+    /// A state, a text, a time.
     Other,
 }
 
 /// The unit a numeric key is named with, and the units a meter may send it in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
+    /// Energy, kilowatt-hours (`_kwh`).
     KWh,
+    /// Power, kilowatts (`_kw`).
     KW,
+    /// Voltage (`_v`).
     Volt,
+    /// Current (`_a`).
     Ampere,
+    /// Apparent power, kilovolt-amperes (`_kva`).
     KVA,
+    /// Reactive power, kilovars (`_kvar`).
     KVar,
+    /// Reactive energy, kilovar-hours (`_kvarh`).
     KVarh,
+    /// Frequency (`_hz`).
     Hertz,
     /// No unit (a power factor).
     Ratio,
@@ -109,10 +120,13 @@ impl Unit {
 
 /// A reader of one value (of however many an object has).
 pub trait ValueDecode {
+    /// What the value is read as.
     type Value;
+    /// What the value measures.
     fn measure(&self) -> Measure {
         Measure::Other
     }
+    /// Whether `value` is of this reader (told apart where fields share a code).
     fn accepts(&self, _value: &[u8]) -> bool {
         true
     }

@@ -62,9 +62,11 @@ macro_rules! named_enum {
 /// A name that is none of an enum's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotOneOf {
+    /// The name given.
     pub text: String,
     /// What the names name ("a mode").
     pub what: &'static str,
+    /// The names it may be.
     pub names: &'static [&'static str],
 }
 

@@ -31,6 +31,7 @@ pub struct StageArgs {
     #[arg(long)]
     pub passthrough: bool,
 
+    /// The logging flags.
     #[command(flatten)]
     pub log: LogArgs,
 }

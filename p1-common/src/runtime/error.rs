@@ -68,6 +68,7 @@ impl Kind {
 /// An error of a module, which says which status it ends the program with. Module errors
 /// implement it and become an [`Error`] with `?`, keeping their type as the cause.
 pub trait Fault: std::error::Error + Send + Sync + 'static {
+    /// What kind of failure it is, which says the exit status.
     fn kind(&self) -> Kind;
 }
 
@@ -111,22 +112,27 @@ impl Error {
         }
     }
 
+    /// A runtime failure (status 1).
     pub fn failure(message: impl Into<Cow<'static, str>>) -> Self {
         Error::new(Kind::Failure, message)
     }
 
+    /// A wrong command line (status 2).
     pub fn usage(message: impl Into<Cow<'static, str>>) -> Self {
         Error::new(Kind::Usage, message)
     }
 
+    /// A wrong configuration (status 78).
     pub fn config(message: impl Into<Cow<'static, str>>) -> Self {
         Error::new(Kind::Config, message)
     }
 
+    /// An input that is not there (status 66).
     pub fn no_input(message: impl Into<Cow<'static, str>>) -> Self {
         Error::new(Kind::NoInput, message)
     }
 
+    /// Bad data under `--strict` (status 65).
     pub fn bad_data(message: impl Into<Cow<'static, str>>) -> Self {
         Error::new(Kind::Data, message)
     }
@@ -136,6 +142,7 @@ impl Error {
         Error::from(cause).with_context(context.into())
     }
 
+    /// Its kind, which says the exit status.
     pub fn kind(&self) -> Kind {
         self.kind
     }

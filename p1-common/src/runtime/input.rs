@@ -72,6 +72,7 @@ impl Default for LineLog {
 }
 
 impl LineLog {
+    /// The log of an input named `input` in messages (`stdin`, a file's path).
     pub fn new(input: impl Into<Cow<'static, str>>) -> Self {
         LineLog {
             input: input.into(),
@@ -115,7 +116,9 @@ pub enum Line {
     /// A line longer than the bound, dropped whole (its length in bytes), so that its tail
     /// is not read as a line of its own.
     TooLong(usize),
+    /// The end of input.
     End,
+    /// The input could not be read.
     Failed(io::Error),
 }
 

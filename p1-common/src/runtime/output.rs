@@ -8,6 +8,7 @@ use crate::contract::json::WriteJson as _;
 use crate::contract::record::Record;
 use crate::runtime::error::{Context as _, Error};
 
+/// Writes records to stdout (or another writer), one line each, flushed after each.
 pub struct RecordWriter {
     out: Box<dyn Write>,
     line: Vec<u8>,

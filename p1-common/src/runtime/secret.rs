@@ -11,13 +11,18 @@ use crate::runtime::error::{Fault, IoCause, Kind};
 /// Why a secret file was not read.
 #[derive(Debug)]
 pub enum SecretError {
+    /// It could not be read.
     Unreadable {
+        /// The file.
         path: PathBuf,
+        /// Why.
         source: io::Error,
     },
     /// Readable by every user of the machine (or writable by more than its owner).
     Exposed {
+        /// The file.
         path: PathBuf,
+        /// Its permission bits.
         mode: u32,
     },
 }

@@ -81,6 +81,7 @@ impl Signals {
         lock(&self.shared.state).listeners.push(Box::new(listener));
     }
 
+    /// Whether SIGINT or SIGTERM came.
     pub fn stop_requested(&self) -> bool {
         lock(&self.shared.state).stop
     }

@@ -50,18 +50,22 @@ pub trait Stage {
         &[]
     }
 
+    /// A reading; [`Stage::on_other`] unless the stage reads readings.
     fn on_reading(&mut self, _reading: Reading, out: &mut Out<'_>) -> Handled {
         self.on_other("reading", out)
     }
 
+    /// A telegram; [`Stage::on_other`] unless the stage reads telegrams.
     fn on_telegram(&mut self, _envelope: TelegramEnvelope<'_>, out: &mut Out<'_>) -> Handled {
         self.on_other("telegram", out)
     }
 
+    /// A relay event; [`Stage::on_other`] unless the stage reads them.
     fn on_relay(&mut self, _event: RelayEvent, out: &mut Out<'_>) -> Handled {
         self.on_other("relay", out)
     }
 
+    /// A peak record; [`Stage::on_other`] unless the stage reads them.
     fn on_peak(&mut self, _peak: PeakRecord, out: &mut Out<'_>) -> Handled {
         self.on_other("peak", out)
     }
@@ -78,6 +82,7 @@ pub trait Stage {
         Ok(())
     }
 
+    /// An event the stage's own threads sent (through [`Stage::Event`]).
     fn on_event(&mut self, _event: Self::Event, _out: &mut Out<'_>) -> Handled {
         Ok(())
     }
@@ -87,6 +92,7 @@ pub trait Stage {
         None
     }
 
+    /// The tick [`Stage::next_tick`] asked for is due.
     fn on_tick(&mut self, _out: &mut Out<'_>) -> Handled {
         Ok(())
     }
@@ -124,6 +130,8 @@ impl std::fmt::Debug for Out<'_> {
 }
 
 impl<'a> Out<'a> {
+    /// Output to `writer`, bad lines counted in `log`, every record passed on when
+    /// `passthrough`.
     pub fn new(writer: &'a mut Stdout, log: &'a mut LineLog, passthrough: bool) -> Self {
         Out {
             writer,
@@ -223,6 +231,7 @@ pub enum End {
 }
 
 impl End {
+    /// The end in words, for the summary.
     pub fn describe(self) -> &'static str {
         match self {
             End::Input => "end of input",
@@ -321,6 +330,7 @@ impl<E: Send + 'static> Runtime<E> {
         }
     }
 
+    /// The signals the stage loop listens to.
     pub fn signals(&self) -> &Signals {
         &self.signals
     }
