@@ -84,29 +84,58 @@ impl Mosquitto {
         }
     }
 
-    /// Waits until the broker has acknowledged every QoS 1 message `client` published to
-    /// it (its log says so): none is in flight.
-    pub fn wait_acknowledged(&mut self, client: &str) {
-        let received = format!("Received PUBLISH from {client} (d0, q1");
-        let acknowledged = format!("Sending PUBACK to {client} ");
+    /// Waits until no QoS 1 message is in flight between the broker and any of `clients`
+    /// (its log says so): each one a client published is acknowledged by the broker, and
+    /// each one the broker sent a client is acknowledged by that client. A broker stopped
+    /// then loses nothing and delivers nothing twice.
+    pub fn wait_settled(&mut self, clients: &[&str]) {
+        // The log is read as it is waited for: a message of its own, once logged, says every
+        // line before it has been read.
+        let barrier = "p1-test-barrier";
+        let mut command = Command::new("mosquitto_pub");
+        command
+            .args(["-h", "127.0.0.1", "-p"])
+            .arg(self.port.to_string())
+            .args(["-i", barrier, "-t", barrier, "-m", "", "-q", "1"]);
+        assert!(crate::run(&mut command, b"").status.success(), "{barrier}");
         let process = self.process.as_mut().expect("the broker runs");
         let deadline = Instant::now() + WAIT;
+        let logged = format!("Received PUBLISH from {barrier} ");
+        while !process.stderr_seen.iter().any(|l| l.contains(&logged)) {
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(process.next_stderr(left).is_some(), "{barrier} not logged");
+        }
         loop {
-            let count = |needle: &str| {
+            let count = |needle: &str, qos1: bool| {
                 process
                     .stderr_seen
                     .iter()
-                    .filter(|l| l.contains(needle))
+                    .filter(|l| l.contains(needle) && (!qos1 || l.contains(", q1,")))
                     .count()
             };
-            let (sent, acked) = (count(&received), count(&acknowledged));
-            if sent > 0 && sent == acked {
+            let unsettled: Vec<String> = clients
+                .iter()
+                .filter_map(|client| {
+                    let published = count(&format!("Received PUBLISH from {client} ("), true);
+                    let taken = count(&format!("Sending PUBACK to {client} "), false);
+                    let sent = count(&format!("Sending PUBLISH to {client} ("), true);
+                    let acknowledged = count(&format!("Received PUBACK from {client} "), false);
+                    (published != taken || sent != acknowledged).then(|| {
+                        format!(
+                            "{client}: {taken} of {published} received and \
+                             {acknowledged} of {sent} sent acknowledged"
+                        )
+                    })
+                })
+                .collect();
+            if unsettled.is_empty() {
                 return;
             }
             let left = deadline.saturating_duration_since(Instant::now());
             assert!(
                 process.next_stderr(left).is_some(),
-                "{client}: {acked} of {sent} messages acknowledged within {WAIT:?}"
+                "within {WAIT:?}: {}",
+                unsettled.join("; ")
             );
         }
     }
