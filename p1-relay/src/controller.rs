@@ -36,9 +36,9 @@ pub(crate) struct LoadState {
     pub(crate) last_off: Option<Time>,
     /// Switch-ons in the last hour.
     pub(crate) starts: VecDeque<Time>,
-    /// On when the state was saved (a crash): switched off at start, which the first
-    /// reading's time records as its last switch-off, so that `min_off` holds.
-    was_on_when_saved: bool,
+    /// On when the state was saved (a crash): switched off at start, and off since. That
+    /// switch-off is the last one `min_off` counts from (see [`Controller::on_sample`]).
+    off_at_start: bool,
     on_since: Option<Time>,
     off_since: Option<Time>,
     /// The mode set through the control socket, until when (for ever: `None`).
@@ -84,7 +84,7 @@ impl Controller {
                 if let Some(record) = saved.and_then(|s| s.loads.get(load.name.get_ref())) {
                     state.last_on = record.last_on;
                     state.last_off = record.last_off;
-                    state.was_on_when_saved = match (record.last_on, record.last_off) {
+                    state.off_at_start = match (record.last_on, record.last_off) {
                         (Some(on), Some(off)) => on > off,
                         (Some(_), None) => true,
                         _ => false,
@@ -158,6 +158,7 @@ impl Controller {
         let state = &mut self.loads[load];
         let changed = state.on != on;
         state.on = on;
+        state.off_at_start &= !changed;
         state.reason.clone_from(&reason);
         state.on_since = None;
         state.off_since = None;
@@ -238,6 +239,21 @@ impl Controller {
             .collect()
     }
 
+    /// A load switched off at start has its last switch-off at the start, on the wall clock:
+    /// on the readings' clock, each reading's time less the wall time since the start, the
+    /// latest of these kept. A reading stamped earlier than the next (its time is whole
+    /// seconds, it waited in a pipe) then cannot shorten `min_off` (issue 23: on again 3.25 s
+    /// after it with `min_off = "4s"`).
+    fn count_from_the_switch_off_at_start(&mut self, s: &Sample) {
+        let since_start = Duration::from_std(s.since_start).unwrap_or(Duration::MAX);
+        let Some(start) = s.time.checked_sub_signed(since_start) else {
+            return;
+        };
+        for load in self.loads.iter_mut().filter(|l| l.off_at_start) {
+            load.last_off = Some(load.last_off.map_or(start, |off| off.max(start)));
+        }
+    }
+
     /// The decisions a reading leads to.
     pub(crate) fn on_sample(&mut self, s: &Sample) -> Vec<Decision> {
         let t = s.time;
@@ -258,11 +274,7 @@ impl Controller {
         }
         self.last_reading = Some(t);
         self.stale = false;
-        for load in &mut self.loads {
-            if std::mem::take(&mut load.was_on_when_saved) {
-                load.last_off = Some(t);
-            }
-        }
+        self.count_from_the_switch_off_at_start(s);
         let first = *self.first_reading.get_or_insert(t);
         let in_grace = secs(t - first) < self.config.startup_grace.as_secs() as i64;
         self.quarter.track(s);
@@ -522,6 +534,7 @@ mod tests {
                 energy_import_kwh: None,
                 demand_avg_kw: None,
                 demand_max_month_kw: None,
+                since_start: std::time::Duration::from_secs(t.max(0).unsigned_abs()),
             })
             .collect()
     }

@@ -20,6 +20,8 @@ pub(crate) struct Sample {
     pub(crate) demand_avg_kw: Option<f64>,
     /// The meter's `1-0:1.6.0`.
     pub(crate) demand_max_month_kw: Option<f64>,
+    /// How long after p1-relay started the reading came (wall clock).
+    pub(crate) since_start: std::time::Duration,
 }
 
 /// The keys of a reading that [`sample`] reads.
@@ -56,8 +58,11 @@ impl std::fmt::Display for Unusable {
     }
 }
 
-/// What the controller takes from a reading.
-pub(crate) fn sample(reading: &Reading) -> Result<Sample, Unusable> {
+/// What the controller takes from a reading that came `since_start` after p1-relay started.
+pub(crate) fn sample(
+    reading: &Reading,
+    since_start: std::time::Duration,
+) -> Result<Sample, Unusable> {
     let time = reading
         .time
         .and_then(|t| t.datetime())
@@ -98,14 +103,15 @@ pub(crate) fn sample(reading: &Reading) -> Result<Sample, Unusable> {
         energy_import_kwh: energy,
         demand_avg_kw: reading.demand_avg_kw,
         demand_max_month_kw: reading.demand_max_month_kw,
+        since_start,
     })
 }
 
-/// A line's sample, as the relay reads it: `None` for a line that is no reading.
+/// A line's sample, as the relay reads it at its start: `None` for a line that is no reading.
 pub(crate) fn sample_of_line(line: &str) -> Option<Result<Sample, Unusable>> {
     use p1_common::contract::record::Record;
     match Record::from_json_selecting(line, SAMPLE_KEYS) {
-        Ok(Record::Reading(reading)) => Some(sample(&reading)),
+        Ok(Record::Reading(reading)) => Some(sample(&reading, std::time::Duration::ZERO)),
         _ => None,
     }
 }

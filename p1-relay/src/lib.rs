@@ -5,12 +5,14 @@
 //!
 //! - `settings`: the command line, `ctl` its subcommand;
 //! - `config`: the TOML configuration of the loads;
-//! - `relay`: the stage loop, `input` what it takes from each reading;
+//! - `relay`: the stage loop, `input` what it takes from each reading, `clock` whether its
+//!   time follows the stream's;
 //! - `controller`: the decisions, `peak` the capacity tariff's quarter hour;
 //! - `actuators`: the loads' `switch`es (GPIO, plugs, commands), each driven by a worker;
 //! - `control`: the control socket's server; `state`: switch times across restarts.
 
 mod actuators;
+mod clock;
 mod config;
 mod control;
 mod controller;

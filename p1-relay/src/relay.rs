@@ -21,6 +21,7 @@ use p1_common::protocol::meter_time::MeterTime;
 use p1_common::runtime::stage::{Events, Handled, Out, Stage, Stdout};
 
 use crate::actuators::{Actuators, OnDeath};
+use crate::clock::StreamClock;
 use crate::config::Config;
 use crate::control::{ControlServer, Pending};
 use crate::controller::{Controller, Decision};
@@ -63,8 +64,12 @@ pub(crate) struct Relay {
     config_file: ConfigFile,
     controller: Controller,
     actuators: Actuators,
-    /// When the last reading arrived (the wall clock's side of staleness).
+    /// When every switch was opened at start (`min_off` counts from it).
+    started: Instant,
+    /// When the last reading acted on arrived (the wall clock's side of staleness).
     last_arrival: Option<Instant>,
+    /// Whether readings' times follow the stream's clock.
+    clock: StreamClock,
     /// Whether the "start" events are out: they wait for the first reading, so that every
     /// event carries the readings' clock (a replay's events are not stamped with today).
     announced: bool,
@@ -112,11 +117,14 @@ impl Relay {
         let on_death: OnDeath = Arc::new(move |load: &str| {
             deaths.send(Event::SwitchDied(load.to_string()));
         });
+        let actuators = Actuators::open(&config, dry_run, on_death)?;
         Ok(Relay {
-            actuators: Actuators::open(&config, dry_run, on_death)?,
+            actuators,
+            started: Instant::now(),
             controller: Controller::new(config, saved.as_ref()),
             config_file,
             last_arrival: None,
+            clock: StreamClock::default(),
             announced: false,
             envelopes: 0,
             _control: control,
@@ -302,13 +310,17 @@ impl Stage for Relay {
     }
 
     fn on_reading(&mut self, reading: Reading, out: &mut Out<'_>) -> Handled {
-        let sample = match sample(&reading) {
+        let arrived = Instant::now();
+        let sample = match sample(&reading, arrived.duration_since(self.started)) {
             Ok(sample) => sample,
             Err(why) => {
                 out.bad_line(format_args!("{why}: ignored"));
                 return Ok(());
             }
         };
+        if !self.clock.accepts(sample.time, arrived) {
+            return Ok(());
+        }
         if !self.announced {
             self.announce_all(sample.time, out)?;
         }
@@ -317,7 +329,7 @@ impl Stage for Relay {
         if let Some(peak) = self.controller.peak(&sample) {
             out.write(&Record::Peak(Cow::Owned(peak)))?;
         }
-        self.last_arrival = Some(Instant::now());
+        self.last_arrival = Some(arrived);
         Ok(())
     }
 

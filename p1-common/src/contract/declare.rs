@@ -96,7 +96,18 @@ macro_rules! reading_fields {
                 use $crate::contract::select::{KeySeed, Present};
                 use $crate::serde::de::IgnoredAny;
                 let mut reading = $name::default();
+                let mut seen = 0u128;
                 while let Some(key) = map.next_key_seed(KeySeed($keys::from_name))? {
+                    // A key twice is no reading p1 wrote, and which value holds is a guess.
+                    if let Some(key) = key {
+                        let bit = 1u128 << key as u32;
+                        if seen & bit != 0 {
+                            return Err($crate::serde::de::Error::custom(format_args!(
+                                "the key `{key:?}` twice"
+                            )));
+                        }
+                        seen |= bit;
+                    }
                     match key {
                         Some(key) if wanted.has(key as u32) => match key {
                             $($keys::$field => reading.$field = map.next_value::<Present<$ty>>()?.0,)*

@@ -63,7 +63,12 @@ pub struct LineLog {
     pub line: u64,
     /// Bad lines so far.
     pub bad: u64,
+    /// The record types from outside the contract seen so far (the first few).
+    unknown_types: Vec<String>,
 }
+
+/// How many record types from outside the contract are told apart (each warned about once).
+const UNKNOWN_TYPES: usize = 8;
 
 impl Default for LineLog {
     fn default() -> Self {
@@ -78,6 +83,7 @@ impl LineLog {
             input: input.into(),
             line: 0,
             bad: 0,
+            unknown_types: Vec::new(),
         }
     }
 
@@ -92,6 +98,31 @@ impl LineLog {
         self.bad(format_args!(
             "{bytes} bytes, longer than any record: dropped"
         ));
+    }
+
+    /// The line just read is a record of a type outside the contract (a newer stage's, or a
+    /// typo): warned about once for each of the first few types.
+    pub fn unknown_type(&mut self, kind: &str) {
+        if self.unknown_types.len() < UNKNOWN_TYPES && !self.unknown_types.iter().any(|k| k == kind)
+        {
+            self.unknown_types.push(kind.to_string());
+            log::warn!(
+                "{}: line {}: a record of type \"{kind}\", which is no p1 record type: not read",
+                self.input,
+                self.line
+            );
+        }
+    }
+
+    /// At the end of the input: how many lines were bad, when not every one was shown.
+    pub fn summary(&self) {
+        if self.bad > 10 {
+            log::warn!(
+                "{}: {} bad lines in all (the first 10 shown, then every power of two)",
+                self.input,
+                self.bad
+            );
+        }
     }
 
     /// The line just read is bad, for `why`.

@@ -185,6 +185,7 @@ pub fn dispatch<S: Stage + ?Sized>(stage: &mut S, line: &str, out: &mut Out<'_>)
     }
     let text = line.trim_ascii();
     if text.is_empty() {
+        out.bad_line("an empty line: skipped");
         return Ok(());
     }
     let out = &mut Out {
@@ -205,7 +206,10 @@ pub fn dispatch<S: Stage + ?Sized>(stage: &mut S, line: &str, out: &mut Out<'_>)
         Ok(Record::Telegram(envelope)) => stage.on_telegram(envelope, out),
         Ok(Record::Relay(event)) => stage.on_relay(event.into_owned(), out),
         Ok(Record::Peak(peak)) => stage.on_peak(peak.into_owned(), out),
-        Ok(Record::Other(kind)) => stage.on_other(&kind, out),
+        Ok(Record::Other(kind)) => {
+            out.log.unknown_type(&kind);
+            stage.on_other(&kind, out)
+        }
         Err(why) => stage.on_bad_line(why, out),
     }
 }
@@ -385,6 +389,7 @@ impl<E: Send + 'static> Runtime<E> {
                 Ok(Message::Line(Line::TooLong(bytes))) => out.log.too_long(bytes),
                 // The loop holds a sender itself: disconnected is never seen.
                 Ok(Message::Line(Line::End)) | Err(RecvTimeoutError::Disconnected) => {
+                    out.log.summary();
                     return Ok(End::Input);
                 }
                 Ok(Message::Line(Line::Failed(e))) => return Err(e).context("stdin"),
@@ -399,6 +404,7 @@ impl<E: Send + 'static> Runtime<E> {
                 Err(RecvTimeoutError::Timeout) => {}
             }
             if stopped.is_some_and(|at| at.elapsed() >= stage.drain()) {
+                self.log.summary();
                 return Ok(End::Stopped);
             }
             if stage.next_tick().is_some_and(|at| at <= Instant::now()) {
@@ -528,7 +534,11 @@ mod tests {
             ]
         );
         assert_eq!(written, LINES.concat(), "every line, as it came");
-        assert_eq!((log.line, log.bad), (6, 1), "the line that is not JSON");
+        assert_eq!(
+            (log.line, log.bad),
+            (6, 2),
+            "the line that is not JSON, the empty one"
+        );
         let (_, written, _) = through(false);
         assert_eq!(written, "", "nothing passed on without --passthrough");
     }

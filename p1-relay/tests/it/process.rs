@@ -368,3 +368,46 @@ fn the_control_socket_sets_a_mode_and_stale_data_still_wins() {
     let (code, _) = ctl(&socket, &["status"]);
     assert_eq!(code, Some(66), "no p1-relay: the source is unavailable");
 }
+
+/// Issue 23 (1): killed with a load on and restarted at once with the same state file, the
+/// load went off at start and on again 3.25 s later with `min_off = "4s"`: a reading stamped
+/// a second late (whole seconds, or waiting in a pipe) moved the switch-off back. `min_off`
+/// counts from the switch-off at start on the wall clock.
+#[test]
+fn min_off_counts_from_the_switch_off_at_a_restart_regression_23() {
+    let dir = TempDir::new("kill-restart");
+    let load = "name = \"boiler\"\npower_kw = 2.0\non_export_kw = 2.2\noff_import_kw = 0.1\n\
+                on_delay = \"0s\"\noff_delay = \"5s\"\nmin_off = \"4s\"";
+    let globals = format!(
+        "{QUICK}\nstate_file = \"{}\"",
+        dir.path("state.json").display()
+    );
+    let config = config(&dir, &globals, &[load]);
+    let mut live = Live::start(&config, &[]);
+    live.feed(1, 0.0, 3.0);
+    live.wait_event("\"load\":\"boiler\",\"state\":\"on\"");
+    wait_for_file_line(&dir, "boiler on");
+    live.signal(Signal::SIGKILL);
+    live.wait_exit();
+
+    let restarted = Instant::now();
+    let mut live = Live::start(&config, &[]);
+    live.stream.time -= chrono::Duration::seconds(1);
+    let deadline = restarted + WAIT;
+    let on = loop {
+        live.feed(1, 0.0, 3.0);
+        let wall = chrono::Local::now().fixed_offset();
+        live.stream.time =
+            wall - chrono::Duration::nanoseconds(wall.timestamp_subsec_nanos().into());
+        if let Some(line) = live.proc.next_stdout(Duration::from_millis(250))
+            && line.contains("\"state\":\"on\"")
+        {
+            break restarted.elapsed();
+        }
+        assert!(Instant::now() < deadline, "not on again within {WAIT:?}");
+    };
+    assert!(
+        on >= Duration::from_secs(4),
+        "on again {on:?} after the restart"
+    );
+}

@@ -314,3 +314,71 @@ fn an_over_long_line_is_dropped_whole_and_the_lines_keep_their_numbers_regressio
     assert_eq!(stderr.matches("stdin: line").count(), 2, "{stderr}");
     assert_eq!(switches(&output), ["12:01:00 boiler on"]);
 }
+
+/// Issue 23 (2): three readings stamped a year ahead among readings on time switched a load
+/// on, on the jumped clock. They are warned about and not acted on; the readings on time
+/// after them are.
+#[test]
+fn readings_a_year_ahead_switch_nothing_regression_23() {
+    let dir = TempDir::new("year-ahead");
+    let quick_boiler = BOILER.replace("\"60s\"", "\"2s\"");
+    let config = config(&dir, QUICK, &[&quick_boiler]);
+    let year = chrono::Duration::days(365);
+    let mut s = Stream::starting(NOON);
+    s.hold(5, 0.0, 0.0);
+    s.time += year;
+    s.hold(3, 0.0, 3.0);
+    s.time -= year;
+    s.hold(2, 0.0, 0.0).hold(4, 0.0, 3.0);
+    let output = run(&config, &s);
+    output.success();
+    assert_eq!(switches(&output), ["12:00:12 boiler on"]);
+    let stderr = output.stderr();
+    let warned: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("off the stream's clock"))
+        .collect();
+    assert_eq!(warned.len(), 1, "{stderr}");
+    assert!(
+        warned[0].contains("a reading at 2025-06-12T12:00:05+02:00, 31536000 s off"),
+        "{}",
+        warned[0]
+    );
+}
+
+/// Issue 23 (3): of 26 bad lines (an empty one, a key twice and a type's missing fields
+/// among them), only 9 were warned about. Each of the first ten is, then the 16th, and the
+/// count of all at the end.
+#[test]
+fn every_bad_line_counts_and_the_first_ten_are_told_regression_23() {
+    let (_dir, config) = boiler_only("bad-lines");
+    let bad = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/bad-lines.ndjson"
+    ))
+    .expect("fixture");
+    assert_eq!(bad.lines().count(), 26);
+    let output = p1_relay(&["--config", config.to_str().expect("path")], &bad);
+    output.success();
+    let stderr = output.stderr();
+    let told: Vec<(u64, u64)> = stderr
+        .lines()
+        .filter_map(|l| {
+            let line = l.split("line ").nth(1)?.split(':').next()?.parse().ok()?;
+            let count = l
+                .rsplit_once('(')?
+                .1
+                .strip_suffix(" so far)")?
+                .parse()
+                .ok()?;
+            Some((line, count))
+        })
+        .collect();
+    let expected: Vec<(u64, u64)> = (1..=10).map(|n| (n, n)).chain([(16, 16)]).collect();
+    assert_eq!(told, expected, "{stderr}");
+    assert!(
+        stderr.contains("p1-relay: stdin: 26 bad lines in all"),
+        "{stderr}"
+    );
+    assert!(events(&output).iter().all(|e| !e.state.is_on()));
+}
