@@ -34,6 +34,18 @@ pub(crate) struct Target {
     pub(crate) authorization: Option<String>,
 }
 
+impl Target {
+    /// The name of this target's spool in the spool directory: records spooled for one
+    /// database never reach another (a demo's, a simulator's, the real one). The write URL
+    /// (host, port, database or bucket, retention policy) names it; credentials do not.
+    pub(crate) fn spool_name(&self) -> String {
+        format!(
+            "target-{:016x}",
+            p1_common::runtime::id::fnv1a(self.url.as_bytes())
+        )
+    }
+}
+
 impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the credentials.

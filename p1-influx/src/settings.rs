@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use clap::builder::{PossibleValuesParser, TypedValueParser as _};
+use p1_common::runtime::address::{HTTP, ServerUrl};
 use p1_common::runtime::cli::{Exits, LogArgs};
 use p1_common::{Error, Kind};
 
@@ -74,7 +75,8 @@ pub struct Cli {
     #[arg(long)]
     pub(crate) print: bool,
     /// The spool (default: $`STATE_DIRECTORY`, else $XDG_STATE_HOME/p1-influx, else
-    /// ~/.local/state/p1-influx).
+    /// ~/.local/state/p1-influx). Each database (URL and name) has a directory of its own in
+    /// it: what was spooled for one is never sent to another.
     #[arg(long, value_name = "DIR")]
     pub(crate) spool_dir: Option<PathBuf>,
     /// Where the spool is kept while the database keeps up: a directory in memory (a tmpfs),
@@ -205,7 +207,14 @@ fn secret(file: Option<&PathBuf>, variable: &str) -> Result<Option<String>, Erro
 
 /// The write endpoint and credentials from the flags.
 fn target(cli: &Cli) -> Result<Target, Error> {
-    let url = cli.url.as_deref().unwrap_or_default().trim_end_matches('/');
+    let given = cli.url.as_deref().unwrap_or_default();
+    let checked = ServerUrl::parse(given, HTTP).map_err(|e| Error::config(format!("--url {e}")))?;
+    if checked.path.contains(['?', '#']) {
+        return Err(Error::config(format!(
+            "--url \"{given}\": a query or fragment; expected http://HOST[:PORT][/PATH]"
+        )));
+    }
+    let url = given.trim_end_matches('/');
     let token = secret(cli.token_file.as_ref(), "INFLUX_TOKEN")?;
     let password = secret(cli.password_file.as_ref(), "INFLUX_PASSWORD")?;
     let api = match cli.api {
@@ -289,12 +298,14 @@ fn default_spool_dir() -> PathBuf {
     }
 }
 
-/// The spool's directories: `--spool-hot`, or one in the runtime directory (a tmpfs) named
-/// after the spool on disk, so that two p1-influx with their own spools never share it.
-fn spool_dirs(cold: PathBuf, hot: Option<PathBuf>) -> SpoolDirs {
+/// The spool's directories for the target named `target`: its own directory in the spool,
+/// and in `--spool-hot`, or else one in the runtime directory (a tmpfs) named after the spool
+/// on disk, so that two p1-influx with their own spools never share it.
+fn spool_dirs(spool: &std::path::Path, hot: Option<PathBuf>, target: &str) -> SpoolDirs {
+    let cold = spool.join(target);
     let hot = match hot {
         Some(dir) if dir.as_os_str() == "none" => None,
-        Some(dir) => Some(dir),
+        Some(dir) => Some(dir.join(target)),
         None => systemd_dir("RUNTIME_DIRECTORY")
             .or_else(|| systemd_dir("XDG_RUNTIME_DIR").map(|d| d.join("p1-influx")))
             .map(|base| base.join(format!("spool-{:016x}", fnv1a(&cold)))),
@@ -339,19 +350,18 @@ impl Settings {
         let output = if cli.print {
             Output::Print
         } else {
+            let target = target(&cli)?;
+            let spool = cli.spool_dir.clone().unwrap_or_else(default_spool_dir);
             Output::Send(Box::new(Sending {
                 spool: SpoolSettings {
-                    dirs: spool_dirs(
-                        cli.spool_dir.clone().unwrap_or_else(default_spool_dir),
-                        cli.spool_hot.clone(),
-                    ),
+                    dirs: spool_dirs(&spool, cli.spool_hot.clone(), &target.spool_name()),
                     max_bytes: cli.spool_max,
                     batch_lines: cli.batch_lines.max(1),
                     max_age: Duration::from_secs(cli.flush),
                     sync: Duration::from_secs(cli.sync),
                 },
                 delivery: Delivery {
-                    target: target(&cli)?,
+                    target,
                     timeout: Duration::from_secs(cli.timeout),
                     batch_age: Duration::from_secs(cli.flush),
                     sync: Duration::from_secs(cli.sync),

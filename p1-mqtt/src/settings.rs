@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use p1_common::runtime::address::{Scheme, ServerUrl};
 use p1_common::runtime::cli::{Exits, StageArgs};
 use p1_common::runtime::error::IoCause;
 use p1_common::{Error, Kind};
@@ -124,32 +125,18 @@ fn read(path: &std::path::Path, what: &str) -> Result<Vec<u8>, Error> {
         .map_err(|e| Error::config(format!("{what} {}: {}", path.display(), IoCause(&e))))
 }
 
-/// `mqtt://host[:port]` or `mqtts://host[:port]`.
-fn parse_url(url: &str) -> Result<(bool, String, u16), Error> {
-    let bad = || {
-        Error::config(format!(
-            "--broker {url}: not mqtt://HOST[:PORT] or mqtts://HOST[:PORT]"
-        ))
-    };
-    let (tls, rest) = if let Some(rest) = url.strip_prefix("mqtts://") {
-        (true, rest)
-    } else if let Some(rest) = url.strip_prefix("mqtt://") {
-        (false, rest)
-    } else {
-        return Err(bad());
-    };
-    let rest = rest.trim_end_matches('/');
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((host, port)) if !host.ends_with(']') || host.starts_with('[') => {
-            (host, port.parse().map_err(|_| bad())?)
-        }
-        _ => (rest, if tls { 8883 } else { 1883 }),
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.is_empty() || host.contains('/') {
-        return Err(bad());
+/// The schemes of a broker's URL, and their ports.
+const BROKER: &[Scheme] = &[("mqtt", 1883), ("mqtts", 8883)];
+
+/// `mqtt://host[:port]` or `mqtts://host[:port]`: whether TLS, the host, the port.
+fn parse_url(text: &str) -> Result<(bool, String, u16), Error> {
+    let url = ServerUrl::parse(text, BROKER).map_err(|e| Error::config(format!("--broker {e}")))?;
+    if !url.path.trim_end_matches('/').is_empty() {
+        return Err(Error::config(format!(
+            "--broker \"{text}\": a path; expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT]"
+        )));
     }
-    Ok((tls, host.to_string(), port))
+    Ok((url.scheme == "mqtts", url.host, url.port))
 }
 
 impl Settings {

@@ -26,8 +26,8 @@ pub(crate) struct Fanout {
 
 impl Fanout {
     /// Listens on `address` for at most `max_clients` clients at once.
-    pub(crate) fn start(address: SocketAddr, max_clients: usize) -> std::io::Result<Fanout> {
-        let listener = TcpListener::bind(address)?;
+    pub(crate) fn start(addresses: &[SocketAddr], max_clients: usize) -> std::io::Result<Fanout> {
+        let listener = TcpListener::bind(addresses)?;
         let fanout = Fanout::default();
         let clients = Arc::clone(&fanout.clients);
         std::thread::spawn(move || {

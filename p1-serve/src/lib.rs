@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use log::info;
 use p1_common::Error;
-use p1_common::runtime::error::IoCause;
+use p1_common::runtime::error::{Context as _, IoCause};
 use p1_common::runtime::stage::{Runtime, Stdout};
 
 use crate::fanout::Fanout;
@@ -44,15 +44,13 @@ pub fn main() -> ExitCode {
 fn run(settings: Settings) -> Result<(), Error> {
     let mut runtime = Runtime::start(settings.passthrough)?;
     let shared: Shared = Arc::default();
-    let listener = TcpListener::bind(settings.listen)
-        .map_err(|e| bind_error("--listen", settings.listen, &e))?;
-    let port = listener
-        .local_addr()
-        .map_or(settings.listen.port(), |a| a.port());
-    let fanout = match settings.raw_listen {
-        Some(address) => Some(
-            Fanout::start(address, settings.max_clients)
-                .map_err(|e| bind_error("--raw-listen", address, &e))?,
+    let listener = TcpListener::bind(&settings.listen[..])
+        .map_err(|e| bind_error("--listen", &settings.listen, &e))?;
+    let listening = listener.local_addr().context("--listen")?;
+    let fanout = match &settings.raw_listen {
+        Some(addresses) => Some(
+            Fanout::start(&addresses[..], settings.max_clients)
+                .map_err(|e| bind_error("--raw-listen", addresses, &e))?,
         ),
         None => None,
     };
@@ -63,11 +61,11 @@ fn run(settings: Settings) -> Result<(), Error> {
     };
     let handler: Arc<http::Handler> = Arc::new(move |path: &str| routes.answer(path));
     http::serve(listener, settings.limits, &handler);
-    info!("serving on {}", settings.listen);
+    info!("serving on {listening}");
     let mut stream = Stream {
         shared,
         fanout,
-        mdns_port: settings.mdns.then_some(port),
+        mdns_at: settings.mdns.then_some(listening),
         serial: settings.serial,
         mdns: None,
     };
@@ -80,11 +78,13 @@ fn run(settings: Settings) -> Result<(), Error> {
     end.map(|_| ())
 }
 
-fn bind_error(what: &str, address: SocketAddr, e: &std::io::Error) -> Error {
-    let hint = if e.kind() == std::io::ErrorKind::PermissionDenied && address.port() < 1024 {
+fn bind_error(what: &str, addresses: &[SocketAddr], e: &std::io::Error) -> Error {
+    let low_port = addresses.iter().any(|a| a.port() < 1024);
+    let hint = if e.kind() == std::io::ErrorKind::PermissionDenied && low_port {
         " (a port below 1024 needs root or CAP_NET_BIND_SERVICE: give another with --listen)"
     } else {
         ""
     };
-    Error::config(format!("{what} {address}: {}{hint}", IoCause(e)))
+    let shown: Vec<String> = addresses.iter().map(ToString::to_string).collect();
+    Error::config(format!("{what} {}: {}{hint}", shown.join(", "), IoCause(e)))
 }

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::Parser;
+use p1_common::runtime::address::listen_addresses;
 use p1_common::runtime::cli::{Exits, StageArgs};
 use p1_common::{Error, Kind};
 
@@ -27,11 +28,13 @@ pub struct Cli {
     /// Where to answer HTTP. Port 80, because HomeWizard's clients (Home Assistant, evcc)
     /// take a bare address and assume it; binding it needs root or CAP_NET_BIND_SERVICE
     /// (the systemd unit grants it), else give another port.
-    #[arg(long, default_value = "0.0.0.0:80", value_name = "ADDR:PORT")]
-    pub(crate) listen: SocketAddr,
+    /// The host is an address or a name (localhost:8080). mDNS advertises the API on the
+    /// addresses listened on: none for a loopback one.
+    #[arg(long, default_value = "0.0.0.0:80", value_name = "HOST:PORT")]
+    pub(crate) listen: String,
     /// Also serve the raw telegrams here (a plain TCP stream, as ser2net gives).
-    #[arg(long, value_name = "ADDR:PORT")]
-    pub(crate) raw_listen: Option<SocketAddr>,
+    #[arg(long, value_name = "HOST:PORT")]
+    pub(crate) raw_listen: Option<String>,
     /// Raw telegram clients at once; more are refused.
     #[arg(long, default_value_t = 32)]
     pub(crate) max_clients: usize,
@@ -84,8 +87,9 @@ LIMITS
 /// What p1-serve does, decided from the command line.
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
-    pub(crate) listen: SocketAddr,
-    pub(crate) raw_listen: Option<SocketAddr>,
+    /// The addresses of `--listen` (the first that binds is listened on).
+    pub(crate) listen: Vec<SocketAddr>,
+    pub(crate) raw_listen: Option<Vec<SocketAddr>>,
     pub(crate) max_clients: usize,
     pub(crate) limits: Limits,
     pub(crate) stale_after: Duration,
@@ -108,8 +112,14 @@ impl Settings {
             None => None,
         };
         Ok(Settings {
-            listen: cli.listen,
-            raw_listen: cli.raw_listen,
+            listen: listen_addresses(&cli.listen)
+                .map_err(|e| Error::config(format!("--listen {e}")))?,
+            raw_listen: cli
+                .raw_listen
+                .as_deref()
+                .map(listen_addresses)
+                .transpose()
+                .map_err(|e| Error::config(format!("--raw-listen {e}")))?,
             max_clients: cli.max_clients.max(1),
             limits: Limits {
                 connections: cli.max_connections.max(1),

@@ -4,6 +4,8 @@
 
 use std::time::Instant;
 
+use std::net::SocketAddr;
+
 use mdns_sd::ServiceDaemon;
 use p1_common::contract::envelope::TelegramEnvelope;
 use p1_common::contract::events::RelayEvent;
@@ -19,8 +21,8 @@ use crate::{homewizard, mdns};
 pub(crate) struct Stream {
     pub(crate) shared: Shared,
     pub(crate) fanout: Option<Fanout>,
-    /// Advertise the API on this port, once a serial is known.
-    pub(crate) mdns_port: Option<u16>,
+    /// Advertise the API at this address (the one listened on), once a serial is known.
+    pub(crate) mdns_at: Option<SocketAddr>,
     /// The serial HomeWizard clients see, when given.
     pub(crate) serial: Option<String>,
     pub(crate) mdns: Option<ServiceDaemon>,
@@ -30,7 +32,7 @@ impl Stream {
     /// Advertises the API once the serial is known: given, or derived from the meter id of
     /// the first reading.
     pub(crate) fn advertise(&mut self, reading: Option<&Reading>) {
-        let Some(port) = self.mdns_port.take() else {
+        let Some(at) = self.mdns_at.take() else {
             return;
         };
         let serial = self.serial.clone().or_else(|| {
@@ -39,8 +41,8 @@ impl Stream {
                 .map(homewizard::serial_of)
         });
         match serial {
-            Some(serial) => self.mdns = mdns::advertise(port, &serial),
-            None => self.mdns_port = Some(port),
+            Some(serial) => self.mdns = mdns::advertise(at, &serial),
+            None => self.mdns_at = Some(at),
         }
     }
 

@@ -72,7 +72,15 @@ pub struct HttpServer {
 impl HttpServer {
     /// `reply` gets each request and its index (0 for the first).
     pub fn start(reply: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static) -> HttpServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        Self::start_on("127.0.0.1:0", reply)
+    }
+
+    /// One on `address` (a port that was free, where a server was down).
+    pub fn start_on(
+        address: &str,
+        reply: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static,
+    ) -> HttpServer {
+        let listener = TcpListener::bind(address).expect("bind a loopback port");
         let url = format!("http://{}", listener.local_addr().expect("its address"));
         let seen = Arc::new(Seen::default());
         let server_seen = Arc::clone(&seen);

@@ -1,4 +1,4 @@
-complete -c p1-serve -l listen -d 'Where to answer HTTP. Port 80, because HomeWizard\'s clients (Home Assistant, evcc) take a bare address and assume it; binding it needs root or CAP_NET_BIND_SERVICE (the systemd unit grants it), else give another port' -r
+complete -c p1-serve -l listen -d 'Where to answer HTTP. Port 80, because HomeWizard\'s clients (Home Assistant, evcc) take a bare address and assume it; binding it needs root or CAP_NET_BIND_SERVICE (the systemd unit grants it), else give another port. The host is an address or a name (localhost:8080). mDNS advertises the API on the addresses listened on: none for a loopback one' -r
 complete -c p1-serve -l raw-listen -d 'Also serve the raw telegrams here (a plain TCP stream, as ser2net gives)' -r
 complete -c p1-serve -l max-clients -d 'Raw telegram clients at once; more are refused' -r
 complete -c p1-serve -l max-connections -d 'HTTP connections at once (each answered and closed); more get 503' -r

@@ -3,8 +3,10 @@
 //! ([`logger`]), the flushing record writer ([`output`]), bounded line input and the
 //! rate-limited bad-line log ([`input`]), signals that wake whoever waits ([`signals`]),
 //! secrets read from files ([`secret`]), the stage loop ([`stage`]), and small helpers for
-//! names chosen on a command line ([`choice`]) and ids ([`id`]).
+//! names chosen on a command line ([`choice`]) and ids ([`id`]), and addresses as users type
+//! them ([`address`]).
 
+pub mod address;
 pub mod choice;
 pub mod cli;
 pub mod error;

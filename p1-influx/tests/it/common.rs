@@ -1,7 +1,7 @@
 //! p1-influx's test helpers over the shared test kit: readings made from the fixtures, and
 //! the real p1-influx binary.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use p1_common::contract::reading::Reading;
@@ -68,24 +68,55 @@ fn without_runtime_dir(command: &mut Command) -> &mut Command {
         .env_remove("XDG_RUNTIME_DIR")
 }
 
+/// The segment files (`.lp`, `.open`) of a spool directory: its targets' directories.
+pub fn segment_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if path.is_dir() && name.starts_with("target-") {
+            files.extend(segment_files(&path));
+        } else if path.extension().is_some_and(|x| x == "lp" || x == "open") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The directory of the one target p1-influx spooled for in `dir`.
+pub fn target_dir(dir: &Path) -> PathBuf {
+    let targets: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("target-"))
+        })
+        .collect();
+    assert_eq!(
+        targets.len(),
+        1,
+        "one target in {}: {targets:?}",
+        dir.display()
+    );
+    targets[0].clone()
+}
+
 /// Lines waiting in a spool directory.
 pub fn spooled_lines(dir: &Path) -> usize {
-    std::fs::read_dir(dir).map_or(0, |entries| {
-        entries
-            .filter_map(Result::ok)
-            .filter(|e| {
-                e.file_name().to_string_lossy().ends_with(".lp")
-                    || e.file_name().to_string_lossy().ends_with(".open")
-            })
-            .map(|e| {
-                std::fs::read(e.path())
-                    .unwrap_or_default()
-                    .iter()
-                    .filter(|&&b| b == b'\n')
-                    .count()
-            })
-            .sum()
-    })
+    segment_files(dir)
+        .iter()
+        .map(|path| {
+            std::fs::read(path)
+                .unwrap_or_default()
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count()
+        })
+        .sum()
 }
 
 /// A fixture's reading as the NDJSON line p1-parse writes, without its newline.

@@ -252,26 +252,25 @@ fn print_converts_offline() {
 fn damaged_and_unreadable_segments_neither_spin_nor_send_bad_lines_regression_13() {
     let server = serve(|_, _| status(204, "", ""));
     let spool = p1_testkit::TempDir::new("damaged");
+    let dir = spool.root().to_string_lossy().into_owned();
+    let args = ["--url", &server.url, "--db", "p1", "--spool-dir", &dir];
+    assert!(p1_influx(&args, "", &[]).status.success(), "a first run");
+    let target = target_dir(spool.root());
     std::fs::write(
-        spool.path("00000000000000000001.lp"),
+        target.join("00000000000000000001.lp"),
         b"p1 a=1 1700000000\np1 a=\xff2 1700000001\np1 a=3 1700000002\n",
     )
     .expect("segment");
     // A power cut mid-write: the last line has no end.
     std::fs::write(
-        spool.path("00000000000000000002.lp"),
+        target.join("00000000000000000002.lp"),
         b"p1 a=4 1700000003\np1 a=5",
     )
     .expect("segment");
     // Unreadable even for root: a directory where a segment should be.
-    std::fs::create_dir(spool.path("00000000000000000003.lp")).expect("dir");
-    let dir = spool.root().to_string_lossy().into_owned();
+    std::fs::create_dir(target.join("00000000000000000003.lp")).expect("dir");
     let started = Instant::now();
-    let output = p1_influx(
-        &["--url", &server.url, "--db", "p1", "--spool-dir", &dir],
-        "",
-        &[],
-    );
+    let output = p1_influx(&args, "", &[]);
     let took = started.elapsed();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert!(output.status.success(), "{stderr}");
@@ -298,28 +297,20 @@ fn damaged_and_unreadable_segments_neither_spin_nor_send_bad_lines_regression_13
         1,
         "reported once: {stderr}"
     );
-    assert!(spool.path("00000000000000000003.bad").exists());
+    assert!(target.join("00000000000000000003.bad").exists());
 }
 
-/// Segment files (`.lp`, `.open`) in a directory, and their lines.
+/// Segment files (`.lp`, `.open`) in a spool directory, by name.
 fn segment_names(dir: &std::path::Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "lp" || x == "open"))
-                .map(|p| {
-                    p.file_name()
-                        .unwrap_or_default()
-                        .to_string_lossy()
-                        .into_owned()
-                })
-                .collect()
+    segment_files(dir)
+        .iter()
+        .map(|p| {
+            p.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
         })
-        .unwrap_or_default();
-    names.sort();
-    names
+        .collect()
 }
 
 /// Issue 13 (5): while the database keeps up, the spool stays in memory: the directory on
@@ -371,9 +362,11 @@ fn while_the_database_keeps_up_the_disk_is_not_written_regression_13() {
 /// Issue 13 (5): once the sender falls behind (an unreachable database), what comes moves
 /// to disk; a SIGKILL loses nothing (the memory spool is a tmpfs, which outlives the
 /// process), a SIGTERM puts everything on disk, and a later run sends it all once.
+/// Issue 23 (15): a run for another database, with the same spool, sends none of it.
 #[test]
-fn behind_the_spool_moves_to_disk_and_nothing_is_lost_regression_13() {
-    let down = format!("http://127.0.0.1:{}", p1_testkit::free_port());
+fn behind_the_spool_moves_to_disk_and_nothing_is_lost_regression_13_regression_23() {
+    let address = format!("127.0.0.1:{}", p1_testkit::free_port());
+    let down = format!("http://{address}");
     let cold = TempDir::new("cold");
     let hot = TempDir::new("hot");
     let hot_dir = hot.root().to_string_lossy().into_owned();
@@ -424,10 +417,21 @@ fn behind_the_spool_moves_to_disk_and_nothing_is_lost_regression_13() {
     );
     assert_eq!(spooled_lines(cold.root()), 25);
 
-    let server = serve(|_, _| status(204, "", ""));
-    let up_args = args(&server.url);
-    let up_args: Vec<&str> = up_args.iter().map(String::as_str).collect();
-    let mut influx = spawn_p1_influx(&up_args, cold.root());
+    let other = serve(|_, _| status(204, "", ""));
+    let other_args = args(&other.url);
+    let other_args: Vec<&str> = other_args.iter().map(String::as_str).collect();
+    let mut influx = spawn_p1_influx(&other_args, cold.root());
+    influx.close_stdin();
+    assert!(influx.wait(Duration::from_secs(20)).success());
+    assert_eq!(
+        other.requests().len(),
+        0,
+        "another database gets none of it"
+    );
+    assert_eq!(spooled_lines(cold.root()), 25);
+
+    let server = HttpServer::start_on(&address, |_, _| status(204, "", ""));
+    let mut influx = spawn_p1_influx(&down_args, cold.root());
     influx.close_stdin();
     assert!(influx.wait(Duration::from_secs(20)).success());
     let mut delivered = server.delivered_lines();
@@ -441,4 +445,26 @@ fn behind_the_spool_moves_to_disk_and_nothing_is_lost_regression_13() {
     expected.sort();
     assert_eq!(delivered, expected, "every reading once");
     assert!(segment_names(cold.root()).is_empty() && segment_names(hot.root()).is_empty());
+}
+
+/// Issue 23 (4): a URL without a scheme (or without a host, or with a bad port) was
+/// accepted, then every send failed and was retried for ever. It is a configuration error
+/// at start, naming the flag and the form expected.
+#[test]
+fn a_url_that_cannot_work_is_refused_at_start_regression_23() {
+    for url in [
+        "127.0.0.1:8086",
+        "192.168.1.50",
+        "http://:8086",
+        "http://db:99999",
+    ] {
+        let output = p1_influx(&["--url", url, "--db", "p1"], "", &[]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(78), "{url}: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("p1-influx: --url \"{url}\": "))
+                && stderr.contains("expected http://HOST[:PORT] or https://HOST[:PORT]"),
+            "{stderr}"
+        );
+    }
 }

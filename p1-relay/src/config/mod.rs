@@ -8,6 +8,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use p1_common::runtime::address::{HTTP, ServerUrl};
 use p1_common::runtime::error::{Context as _, Error, Fault, Kind};
 use serde::Deserialize;
 use toml::Spanned;
@@ -198,18 +199,35 @@ fn key_line(text: &str, offset: usize, key: &str) -> usize {
     let end = text[offset..]
         .find("[[load]]")
         .map_or(text.len(), |e| offset + e);
-    let mut at = start;
-    for line in text[start..end].split_inclusive('\n') {
+    key_line_within(text, start..end, key).unwrap_or_else(|| line_of(text, offset))
+}
+
+/// The line of `key` in `table` (`""` for the keys before any table, `"[peak]"`).
+fn table_key_line(text: &str, table: &str, key: &str) -> Option<usize> {
+    let start = if table.is_empty() {
+        0
+    } else {
+        text.find(table)?
+    };
+    let end = text[start + table.len()..]
+        .find("\n[")
+        .map_or(text.len(), |e| start + table.len() + e);
+    key_line_within(text, start..end, key)
+}
+
+fn key_line_within(text: &str, range: std::ops::Range<usize>, key: &str) -> Option<usize> {
+    let mut at = range.start;
+    for line in text[range].split_inclusive('\n') {
         let trimmed = line.trim_start();
         if trimmed
             .strip_prefix(key)
             .is_some_and(|rest| rest.trim_start().starts_with('='))
         {
-            return line_of(text, at);
+            return Some(line_of(text, at));
         }
         at += line.len();
     }
-    line_of(text, offset)
+    None
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
@@ -228,8 +246,60 @@ impl Fault for ConfigError {
     }
 }
 
-/// Luxembourg's Smarty and Austrian meters send a telegram every 10 s.
-const ENCRYPTED_METER_PERIOD: Duration = Duration::from_secs(10);
+/// DSMR 4 meters, Luxembourg's Smarty and Austrian meters send a telegram every 10 s.
+const SLOW_METER_PERIOD: Duration = Duration::from_secs(10);
+
+/// Below this, a meter sending a telegram a second would make every load go off between two.
+const MIN_STALE_AFTER: Duration = Duration::from_secs(2);
+
+/// A plug's auto-off below this leaves no time to send ON again (every third of it).
+const MIN_AUTO_OFF: Duration = Duration::from_secs(3);
+
+/// The highest BCM pin number of a Raspberry Pi's header.
+const MAX_GPIO_PIN: u8 = 27;
+
+impl Load {
+    /// The switch's address and numbers, each in its range.
+    fn check_switch(&self, text: &str) -> Result<(), ConfigError> {
+        let name = self.name.get_ref();
+        let error = |key: &str, message: String| ConfigError {
+            line: Some(key_line(text, self.name.span().start, key)),
+            message: format!("load '{name}': switch.{key} {message}"),
+        };
+        match self.switch.get_ref() {
+            SwitchConfig::Gpio { pin, .. } if *pin > MAX_GPIO_PIN => Err(error(
+                "pin",
+                format!("{pin}: a Raspberry Pi's BCM pins are 0 to {MAX_GPIO_PIN}"),
+            )),
+            SwitchConfig::Shelly { url, auto_off, .. }
+            | SwitchConfig::Tasmota { url, auto_off, .. } => {
+                ServerUrl::parse(url, HTTP).map_err(|e| error("url", e.to_string()))?;
+                if *auto_off < MIN_AUTO_OFF {
+                    return Err(error(
+                        "auto_off",
+                        format!(
+                            "must be at least {} s (ON is sent again every third of it)",
+                            MIN_AUTO_OFF.as_secs()
+                        ),
+                    ));
+                }
+                match self.switch.get_ref() {
+                    SwitchConfig::Shelly { generation, .. } if !(1..=4).contains(generation) => {
+                        Err(error(
+                            "generation",
+                            format!("{generation}: Shelly's are 1 to 4"),
+                        ))
+                    }
+                    SwitchConfig::Tasmota { relay: 0, .. } => {
+                        Err(error("relay", "0: Tasmota's relays count from 1".into()))
+                    }
+                    _ => Ok(()),
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+}
 
 impl Config {
     /// Reads and checks a configuration file.
@@ -257,6 +327,7 @@ impl Config {
                 message: "no [[load]]: nothing to switch".into(),
             });
         }
+        self.check_globals(text)?;
         let mut names = HashMap::new();
         let mut pins = HashMap::new();
         for load in &self.loads {
@@ -282,6 +353,20 @@ impl Config {
                     ),
                 });
             }
+            load.check_switch(text)?;
+            if load.max_starts_per_hour == Some(0) {
+                return Err(ConfigError {
+                    line: Some(key_line(
+                        text,
+                        load.name.span().start,
+                        "max_starts_per_hour",
+                    )),
+                    message: format!(
+                        "load '{}': max_starts_per_hour must be 1 or more (0 never switches it on)",
+                        load.name.get_ref()
+                    ),
+                });
+            }
             for (key, value) in [
                 ("power_kw", load.power_kw),
                 ("on_export_kw", load.on_export_kw),
@@ -301,14 +386,60 @@ impl Config {
         Ok(())
     }
 
+    /// The numbers outside the loads, each in its range.
+    fn check_globals(&self, text: &str) -> Result<(), ConfigError> {
+        let error = |table: &str, key: &str, message: String| ConfigError {
+            line: table_key_line(text, table, key),
+            message,
+        };
+        if self.stale_after < MIN_STALE_AFTER {
+            return Err(error(
+                "",
+                "stale_after",
+                format!(
+                    "stale_after must be at least {} s: the fastest meters send a telegram a second, \
+                     so a shorter one switches every load off between two of them",
+                    MIN_STALE_AFTER.as_secs()
+                ),
+            ));
+        }
+        if let Some(peak) = self.peak {
+            if !(peak.limit_kw.is_finite() && peak.limit_kw > 0.0) {
+                return Err(error(
+                    "[peak]",
+                    "limit_kw",
+                    format!(
+                        "peak.limit_kw ({}) must be a number of kW above 0",
+                        peak.limit_kw
+                    ),
+                ));
+            }
+            if !(peak.margin_kw.is_finite()
+                && peak.margin_kw >= 0.0
+                && peak.margin_kw < peak.limit_kw)
+            {
+                return Err(error(
+                    "[peak]",
+                    "margin_kw",
+                    format!(
+                        "peak.margin_kw ({}) must be 0 or more and below limit_kw ({}): the budget \
+                         (limit less margin) would never be above 0",
+                        peak.margin_kw, peak.limit_kw
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Settings that work but will make a load switch on and off again and again.
     pub(crate) fn warnings(&self) -> Vec<String> {
         let mut warnings = Vec::new();
-        if self.stale_after <= ENCRYPTED_METER_PERIOD {
+        if self.stale_after <= SLOW_METER_PERIOD {
             warnings.push(format!(
-                "stale_after ({} s) is not longer than the 10 s between two telegrams of an \
-                 encrypted meter (Luxembourg, Austria): with one, every load would go off \
-                 between telegrams; 30s suits it",
+                "stale_after ({} s) is not longer than the 10 s between two telegrams of a \
+                 DSMR 4 meter or an encrypted one (Luxembourg, Austria): with one, every load \
+                 would go off between telegrams; 30s suits them all",
                 self.stale_after.as_secs()
             ));
         }
@@ -455,5 +586,75 @@ active_low = true
         let c = Config::parse(&GOOD.replace("on_export_kw = 2.2", "on_export_kw = 1.5")).unwrap();
         assert_eq!(c.warnings().len(), 1);
         assert!(c.warnings()[0].contains("load 'boiler' will oscillate"));
+    }
+
+    /// Issue 23 (4, 5): a plug's address without a scheme, a negative limit, a margin that
+    /// leaves no budget and a zero stale_after passed `--check` and could never work. Each is
+    /// refused, naming its line and what it takes.
+    #[test]
+    fn what_cannot_work_does_not_pass_the_check_regression_23() {
+        let load =
+            "[[load]]\nname = \"a\"\npower_kw = 1.0\non_export_kw = 2.0\noff_import_kw = 0.1\n";
+        let refused = |globals: &str, switch: &str| {
+            Config::parse(&format!("{globals}\n{load}[load.switch]\n{switch}\n"))
+                .expect_err("refused")
+        };
+        let dry = "type = \"dry-run\"";
+        let e = refused("", "type = \"shelly\"\nurl = \"192.168.1.50\"");
+        assert_eq!(e.line, Some(9), "{e}");
+        assert_eq!(
+            e.message,
+            "load 'a': switch.url \"192.168.1.50\": no scheme; expected http://HOST[:PORT] or https://HOST[:PORT]"
+        );
+        let e = refused("", "type = \"tasmota\"\nurl = \"http://plug:http\"");
+        assert!(e.message.contains("a bad port"), "{e}");
+        let e = refused("[peak]\nlimit_kw = -2.5", dry);
+        assert_eq!(e.line, Some(2), "{e}");
+        assert!(
+            e.message
+                .starts_with("peak.limit_kw (-2.5) must be a number of kW above 0"),
+            "{e}"
+        );
+        for margin in ["2.5", "3", "-0.1"] {
+            let e = refused(
+                &format!("[peak]\nlimit_kw = 2.5\nmargin_kw = {margin}"),
+                dry,
+            );
+            assert_eq!(e.line, Some(3), "{e}");
+            assert!(
+                e.message
+                    .contains("must be 0 or more and below limit_kw (2.5)"),
+                "{e}"
+            );
+        }
+        for stale in ["0s", "1s", "1500ms"] {
+            let e = refused(&format!("stale_after = \"{stale}\""), dry);
+            assert_eq!(e.line, Some(1), "{e}");
+            assert!(
+                e.message.starts_with("stale_after must be at least 2 s"),
+                "{e}"
+            );
+        }
+        let e = refused(
+            "",
+            "type = \"shelly\"\nurl = \"http://plug\"\nauto_off = \"0s\"",
+        );
+        assert!(
+            e.message.contains("switch.auto_off must be at least 3 s"),
+            "{e}"
+        );
+        let e = refused("", "type = \"gpio\"\npin = 40");
+        assert!(e.message.contains("BCM pins are 0 to 27"), "{e}");
+        let e = Config::parse(&format!(
+            "{load}max_starts_per_hour = 0\n[load.switch]\n{dry}\n"
+        ))
+        .expect_err("refused");
+        assert_eq!(e.line, Some(6), "{e}");
+        // What works passes: a plug by name, a margin below the limit, 2 s.
+        let c = Config::parse(&format!(
+            "stale_after = \"2s\"\n[peak]\nlimit_kw = 2.5\nmargin_kw = 2.4\n{load}[load.switch]\ntype = \"shelly\"\nurl = \"http://plug.lan:8080\"\n"
+        ))
+        .expect("valid");
+        assert_eq!(c.stale_after, Duration::from_secs(2));
     }
 }

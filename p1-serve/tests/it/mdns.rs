@@ -1,5 +1,6 @@
 //! The mDNS advertisement, browsed for as HomeWizard's clients do (issue 15).
 
+use std::io::{Read as _, Write as _};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -13,7 +14,7 @@ fn the_api_is_advertised_as_hwenergy_with_the_txt_keys_clients_read_regression_1
     let port = free_port();
     let mut serve = Proc::spawn(Command::new(env!("CARGO_BIN_EXE_p1-serve")).args([
         "--listen",
-        &format!("127.0.0.1:{port}"),
+        &format!("0.0.0.0:{port}"),
         "--serial",
         "3c39e7aabbcc",
     ]));
@@ -41,4 +42,46 @@ fn the_api_is_advertised_as_hwenergy_with_the_txt_keys_clients_read_regression_1
     let _ = browser.shutdown();
     serve.close_stdin();
     assert!(serve.wait(Duration::from_secs(10)).success());
+}
+
+/// Issue 23 (6, 16): `--listen localhost:PORT` is taken (host names resolve), the API answers
+/// there, and it is not advertised over mDNS: no other host could reach it.
+#[test]
+fn a_loopback_listener_by_name_answers_and_is_not_advertised_regression_23() {
+    let port = free_port();
+    let mut serve = Proc::spawn(Command::new(env!("CARGO_BIN_EXE_p1-serve")).args([
+        "--listen",
+        &format!("localhost:{port}"),
+        "--serial",
+        "3c39e7aabbcc",
+    ]));
+    serve.write(b"{\"type\":\"reading\",\"meter_id\":\"M1\",\"power_import_kw\":0.5}\n");
+    serve.wait_stderr("mDNS: not advertised: ", Duration::from_secs(10));
+    let mut connection = std::net::TcpStream::connect(("localhost", port)).expect("localhost");
+    connection
+        .write_all(b"GET /api HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .expect("ask");
+    let mut answer = String::new();
+    connection.read_to_string(&mut answer).expect("answered");
+    assert!(answer.contains("\"product_type\":\"HWE-P1\""), "{answer}");
+    serve.close_stdin();
+    assert!(serve.wait(Duration::from_secs(10)).success());
+    assert!(
+        !serve
+            .stderr_seen
+            .iter()
+            .any(|l| l.contains("mDNS: advertising")),
+        "{:?}",
+        serve.stderr_seen
+    );
+    let unknown = p1_testkit::run(
+        Command::new(env!("CARGO_BIN_EXE_p1-serve")).args(["--listen", "no-such-host.invalid:80"]),
+        b"",
+    );
+    assert_eq!(unknown.code(), 78);
+    assert!(
+        unknown
+            .stderr()
+            .contains("--listen \"no-such-host.invalid:80\": a host name that does not resolve")
+    );
 }
