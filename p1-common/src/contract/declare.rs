@@ -192,14 +192,19 @@ macro_rules! reading_fields {
                         line_type: <$ty as $crate::contract::field::FieldValue>::LINE_TYPE,
                         measure: || $decoder.measure(),
                         accepts: |object| $decoder.accepts(object),
-                        apply: |object, zone, reading| match $decoder.decode(object, zone, &mut reading.spare)? {
-                            Some(value) => {
-                                if let Some(old) = reading.$field.replace(value) {
-                                    $crate::contract::reading_values::Recycle::give_back(old, &mut reading.spare);
-                                }
-                                Ok(true)
+                        apply: |object, zone, reading| {
+                            // A key an earlier line of the telegram set keeps that value: the
+                            // later line is not taken (and goes under `unknown`).
+                            if reading.$field.is_some() {
+                                return Ok(false);
                             }
-                            None => Ok(false),
+                            match $decoder.decode(object, zone, &mut reading.spare)? {
+                                Some(value) => {
+                                    reading.$field = Some(value);
+                                    Ok(true)
+                                }
+                                None => Ok(false),
+                            }
                         },
                         line_value: |reading| reading.$field.as_ref().and_then(|v| v.line_value()),
                     },

@@ -43,7 +43,7 @@ pub struct DemandPeak {
 /// One entry of the long power-failure log.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct PowerFailure {
-    /// When the failure ended.
+    /// When the failure ended; unset (`null`) when the meter did not know the time then.
     pub end: MeterTime,
     /// How long it lasted.
     pub duration_s: u64,

@@ -70,14 +70,11 @@ pub fn decode<R: FieldTable>(
             }
         };
         let code = object.normalized_code();
-        if code == b"0-0:96.1.0" {
+        if code == b"0-0:96.1.0" && equipment_id.is_none() {
             let spare = reading.parts_mut().spare;
-            match single(&object).map(|raw| hex_text(raw, spare)) {
-                Ok(id) => {
-                    equipment_id = Some(id);
-                    continue;
-                }
-                Err(_) => equipment_id = None,
+            if let Ok(id) = single(&object).map(|raw| hex_text(raw, spare)) {
+                equipment_id = Some((id, object));
+                continue;
             }
         }
         if code == b"0-0:42.0.0" {
@@ -98,13 +95,18 @@ pub fn decode<R: FieldTable>(
         }
     }
     let parts = reading.parts_mut();
-    let (chosen, unused) = match parts.meter_id {
-        Some(_) => (None, [equipment_id, device_name]),
-        None => match equipment_id {
-            Some(id) => (Some(id), [None, device_name]),
-            None => (device_name, [None, None]),
-        },
+    // The meter's id: `0-0:96.1.1`, else `0-0:96.1.0`, else the device name. A `0-0:96.1.0`
+    // the id does not take is kept under `unknown`, as sent.
+    let (chosen, unused) = match (parts.meter_id.is_some(), equipment_id) {
+        (true, Some((id, object))) => {
+            keep_unknown(&object, reading.parts_mut());
+            (None, [Some(id), device_name])
+        }
+        (true, None) => (None, [None, device_name]),
+        (false, Some((id, _))) => (Some(id), [None, device_name]),
+        (false, None) => (device_name, [None, None]),
     };
+    let parts = reading.parts_mut();
     if chosen.is_some() {
         *parts.meter_id = chosen;
     }
@@ -288,14 +290,17 @@ fn apply_mbus(
             let (number, unit) = split_unit(value);
             let time = timestamp(time, zone)?;
             let value = parse_decimal(number, 0).ok_or("not a number")?;
-            // A reading at an unset time is one the device never made (an empty slot's zero).
-            if !time.is_set() {
+            // At an unset time, a zero is a reading the device never made: an empty slot's,
+            // no device unless others lines say so. Its time is `null` (as the schema has
+            // it) on a device there is, and any other value is kept.
+            let made = time.is_set() || value != 0.0;
+            if !made && !devices.iter().any(|d| d.channel == channel) {
                 return Ok(Known::Yes);
             }
             let device = mbus_channel(devices, channel);
             device.time = Some(time);
-            device.value = Some(value);
-            let unit = unit.map(|unit| lossy(unit, spare));
+            device.value = made.then_some(value);
+            let unit = unit.filter(|_| made).map(|unit| lossy(unit, spare));
             if let Some(old) = std::mem::replace(&mut device.unit, unit) {
                 spare.keep_text(old);
             }
@@ -321,6 +326,8 @@ fn apply_mbus(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::json::WriteJson as _;
+    use crate::protocol::meter_time::MeterTime;
 
     fn decoded(text: &str) -> (Reading, Vec<LineIssue>) {
         let mut reading = Reading::default();
@@ -343,6 +350,67 @@ mod tests {
         assert_eq!(r.unknown["1-0:1.8.1"], vec!["12x.5*kWh".to_string()]);
         assert_eq!(issues.len(), 1);
         assert_eq!(issues[0].to_string(), "1-0:1.8.1(12x.5*kWh): not a number");
+    }
+
+    /// Issue 23 (8): a Belgian 50221 meter's M-Bus device sends its EAN (`0-1:96.1.2`): it
+    /// is the device's `ean`, decoded, not lost.
+    #[test]
+    fn an_m_bus_devices_ean_is_kept_regression_23() {
+        let (r, issues) = decoded(
+            "/FLU5\r\n\r\n0-1:24.1.0(003)\r\n0-1:96.1.1(37464C4F32313139303333373333)\r\n\
+             0-1:96.1.2(353431343438383030303030303132333435)\r\n!",
+        );
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(r.mbus[0].id.as_deref(), Some("7FLO2119033733"));
+        assert_eq!(r.mbus[0].ean.as_deref(), Some("541448800000012345"));
+        assert!(r.unknown.is_empty(), "{:?}", r.unknown);
+    }
+
+    /// Issue 23 (9): an M-Bus reading at an unset time has its time `null`, as the schema
+    /// says; a value the device did give is kept, only an empty slot's zero is not.
+    #[test]
+    fn an_m_bus_reading_at_an_unset_time_is_null_regression_23() {
+        let (r, _) = decoded(
+            "/X\r\n\r\n0-1:24.1.0(003)\r\n0-1:24.2.1(000101000000W)(00012.345*m3)\r\n\
+             0-2:24.1.0(003)\r\n0-2:24.2.1(632525252525S)(00000.000*m3)\r\n!",
+        );
+        assert_eq!(r.mbus.len(), 2);
+        assert_eq!(
+            (r.mbus[0].time, r.mbus[0].value),
+            (Some(MeterTime::UNSET), Some(12.345))
+        );
+        assert_eq!(
+            (r.mbus[1].time, r.mbus[1].value),
+            (Some(MeterTime::UNSET), None)
+        );
+        let mut json = Vec::new();
+        r.mbus[1].write_json(&mut json);
+        assert_eq!(
+            String::from_utf8(json).expect("utf-8"),
+            r#"{"channel":2,"device_type":3,"kind":"gas","time":null}"#
+        );
+    }
+
+    /// Issue 23 (10): a line whose key an earlier line took (`0-0:96.1.0` beside
+    /// `0-0:96.1.1`, `1-1:1.8.1` after `1-0:1.8.1`) vanished or overwrote it; the first
+    /// keeps the key and the other goes under `unknown`, as sent.
+    #[test]
+    fn what_a_key_does_not_take_goes_under_unknown_regression_23() {
+        let (r, issues) = decoded(
+            "/X\r\n\r\n0-0:96.1.1(4D31)\r\n0-0:96.1.0(4D32)\r\n1-0:1.8.1(000001.000*kWh)\r\n\
+             1-1:1.8.1(000002.000*kWh)\r\n1-1:1.8.2(000003.000*kWh)\r\n!",
+        );
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(r.meter_id.as_deref(), Some("M1"));
+        assert_eq!(r.energy_import_t1_kwh, Some(1.0));
+        assert_eq!(r.energy_import_t2_kwh, Some(3.0), "channel 1 alone is read");
+        assert_eq!(r.unknown["0-0:96.1.0"], ["4D32"]);
+        assert_eq!(r.unknown["1-1:1.8.1"], ["000002.000*kWh"]);
+        assert_eq!(r.unknown.len(), 2);
+        // 0-0:96.1.0 alone is the id.
+        let (r, _) = decoded("/X\r\n\r\n0-0:96.1.0(4D32)\r\n!");
+        assert_eq!(r.meter_id.as_deref(), Some("M2"));
+        assert!(r.unknown.is_empty());
     }
 
     #[test]

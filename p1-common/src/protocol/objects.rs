@@ -273,8 +273,12 @@ impl FailureLog {
                 return Err("unexpected unit");
             }
             let duration_s = parse_unsigned(number).ok_or("not a whole number of seconds")?;
-            // An unset end or the "unused" duration 2^31 - 1: an entry that never happened.
-            if end.is_set() && duration_s != UNUSED_DURATION_S {
+            // The "unused" duration 2^31 - 1, or an unset end with no duration: a slot never
+            // used. An unset end with a duration (Landis+Gyr E360, Kaifa: the meter did not
+            // know the time when power came back) is a failure that happened: kept, its end
+            // `null`.
+            let unused = duration_s == UNUSED_DURATION_S || (!end.is_set() && duration_s == 0);
+            if !unused {
                 log.push(PowerFailure { end, duration_s });
             }
         }

@@ -137,12 +137,24 @@ fn dsmr_power_failure_log_and_placeholder_gas_time() {
             duration_s: 237_126
         }
     );
-    // Issue 12: the entry ending at the unset 2000-01-01 never happened.
-    assert_eq!(log.len(), 2);
-    // Issue 12: a reading at an unset time is none (it was a value 0 at null).
+    // Issue 23 (7): an entry whose end the meter did not know happened all the same (it
+    // counts it): kept, its end null. Only 2^31 - 1 s, or no time and no duration, is unused.
+    assert_eq!(log.len(), 3);
+    assert_eq!(
+        log[1],
+        PowerFailure {
+            end: MeterTime::UNSET,
+            duration_s: 2_147_583_646
+        }
+    );
+    // Issue 12: a reading at an unset time is none (it was a value 0 at null). Issue 23 (9):
+    // its time is null, as the schema says, not absent.
     let r = reading_of(&[], "v5_invalid_gas_timestamp.txt");
     assert_eq!(r.mbus[0].kind, MbusKind::Gas);
-    assert_eq!((r.mbus[0].time, r.mbus[0].value), (None, None));
+    assert_eq!(
+        (r.mbus[0].time, r.mbus[0].value),
+        (Some(MeterTime::UNSET), None)
+    );
     let r = reading_of(&[], "v5_two_mbus.txt");
     assert_eq!(r.mbus[1].id.as_deref(), Some("G0039001936990619"));
     assert_eq!(r.voltage_sags_l3, Some(192));

@@ -349,3 +349,42 @@ fn the_smartys_objects_are_read_by_name_regression_16() {
         (Some(100.0), Some(-100.0))
     );
 }
+
+/// Issue 23 (7): a long power failure whose end the meter did not know (Kaifa, Landis+Gyr
+/// E360: `(000101185853W)(0000067432*s)`) was left out of the log; it happened, and is kept
+/// with its end null. The unused slots (2^31 - 1 s, or no time and no duration) are not.
+#[test]
+fn a_failure_with_an_unknown_end_is_kept_with_a_null_end_regression_23() {
+    let failures = |name: &str| -> Vec<(Option<String>, u64)> {
+        read(name)
+            .0
+            .power_failure_log
+            .expect("a log")
+            .iter()
+            .map(|f| (f.end.is_set().then(|| f.end.to_string()), f.duration_s))
+            .collect()
+    };
+    assert_eq!(
+        failures("nl_dsmr42_kaifa_wassasin.txt"),
+        [
+            (Some("2022-08-26T14:58:25+02:00".to_string()), 4982),
+            (Some("2018-12-18T16:22:32+01:00".to_string()), 817),
+            (Some("2016-10-25T12:25:18+02:00".to_string()), 2667),
+            (None, 67_432),
+            (None, 620),
+        ]
+    );
+    assert_eq!(
+        failures("nl_dsmr50_mcs_zero_placeholders.txt"),
+        [(None, 23), (None, 8), (None, 14)]
+    );
+    let (reading, _) = read("nl_dsmr42_kaifa_wassasin.txt");
+    let line = serde_json::to_string(&p1_common::contract::record::Record::Reading(
+        std::borrow::Cow::Borrowed(&reading),
+    ))
+    .expect("json");
+    assert!(
+        line.contains(r#"{"end":null,"duration_s":67432}"#),
+        "{line}"
+    );
+}
