@@ -13,6 +13,7 @@ use p1_common::contract::record::{Record, RecordError};
 use p1_common::protocol::decode::{LineIssue, decode};
 use p1_common::protocol::frame::{Event, FrameStats, Framer, Reject};
 use p1_common::protocol::meter_time::ClockZone;
+use p1_common::runtime::input::worth_telling;
 use p1_common::runtime::stage::{Handled, Out, Stage};
 
 /// How telegrams are read and what stops p1-parse.
@@ -71,6 +72,8 @@ pub(crate) struct Parser {
     emitted: u64,
     bad_lines: u64,
     bad_envelopes: u64,
+    /// Telegrams rejected (CRC, truncated...): the warnings are rate-limited.
+    rejects: u64,
     codes_warned: HashSet<String>,
 }
 
@@ -86,6 +89,7 @@ impl Parser {
             emitted: 0,
             bad_lines: 0,
             bad_envelopes: 0,
+            rejects: 0,
             codes_warned: HashSet::new(),
         }
     }
@@ -150,12 +154,16 @@ impl Parser {
         Ok(())
     }
 
-    /// A rejected telegram: the end under --strict, else a warning.
-    fn reject(&self, message: String) -> Result<(), Error> {
+    /// A rejected telegram: the end under --strict, else a warning (rate-limited: noise
+    /// holds a frame every hundred bytes).
+    fn reject(&mut self, message: String) -> Result<(), Error> {
         if self.rules.strict {
             return Err(Error::bad_data(message));
         }
-        warn!("{message}");
+        self.rejects += 1;
+        if worth_telling(self.rejects) {
+            warn!("{message} ({} so far)", self.rejects);
+        }
         Ok(())
     }
 
@@ -260,10 +268,13 @@ impl Stage for Parser {
         result?;
         if empty {
             self.bad_envelopes += 1;
-            warn!(
-                "{}: line {line}: the envelope holds no telegram",
-                out.log().input
-            );
+            if worth_telling(self.bad_envelopes) {
+                warn!(
+                    "{}: line {line}: the envelope holds no telegram ({} so far)",
+                    out.log().input,
+                    self.bad_envelopes
+                );
+            }
         }
         Ok(())
     }

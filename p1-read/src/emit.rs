@@ -7,6 +7,7 @@ use p1_common::Error;
 use p1_common::contract::envelope::TelegramEnvelope;
 use p1_common::contract::record::Record;
 use p1_common::protocol::frame::{Event, Reject};
+use p1_common::runtime::input::worth_telling;
 use p1_common::runtime::output::RecordWriter;
 
 /// What is written, and when to stop.
@@ -86,7 +87,14 @@ impl Emitter {
                 } else {
                     log::Level::Warn
                 };
-                log::log!(level, "{}: byte {offset}: {reason}: dropped", self.source);
+                if worth_telling(self.dropped) {
+                    log::log!(
+                        level,
+                        "{}: byte {offset}: {reason}: dropped ({} so far)",
+                        self.source,
+                        self.dropped
+                    );
+                }
                 if self.keep_invalid && !bytes.is_empty() {
                     self.write(bytes, Some(reason), frame)
                 } else {

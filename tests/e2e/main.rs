@@ -4,6 +4,7 @@
 
 mod common;
 mod mqtt;
+mod noise;
 mod p1_pipeline;
 mod pipeline;
 mod unit;

@@ -42,8 +42,9 @@ pub enum Reject {
     /// No CRC, though the telegram names a DSMR 4+ or e-MUCS version, which always carry one
     /// (a cut-off telegram whose `!` came from a corrupted byte looks like this).
     MissingCrc,
-    /// No CRC and no objects: nothing a meter sends.
-    Empty,
+    /// No CRC, and not what a meter without one sends (a printable header, then OBIS
+    /// lines): noise that happened to hold a `/` and a `!`.
+    NotATelegram,
 }
 
 impl std::fmt::Display for Reject {
@@ -63,7 +64,9 @@ impl std::fmt::Display for Reject {
             Reject::MissingCrc => f.write_str(
                 "no CRC, though the telegram's version (DSMR 4+ or e-MUCS) always has one",
             ),
-            Reject::Empty => f.write_str("a frame with no CRC and no objects"),
+            Reject::NotATelegram => f.write_str(
+                "no CRC, and no telegram: not a printable header followed by OBIS lines",
+            ),
         }
     }
 }
@@ -107,8 +110,8 @@ pub struct FrameStats {
     pub bad_crc_line: u64,
     /// Frames dropped for [`Reject::MissingCrc`].
     pub missing_crc: u64,
-    /// Frames dropped for [`Reject::Empty`].
-    pub empty: u64,
+    /// Frames dropped for [`Reject::NotATelegram`].
+    pub not_a_telegram: u64,
     /// Bytes outside any frame (line noise, a half telegram at the start).
     pub garbage_bytes: u64,
 }
@@ -121,7 +124,7 @@ impl FrameStats {
             + self.oversize
             + self.bad_crc_line
             + self.missing_crc
-            + self.empty
+            + self.not_a_telegram
     }
 
     /// Adds another framer's counts to these.
@@ -132,7 +135,7 @@ impl FrameStats {
         self.oversize += other.oversize;
         self.bad_crc_line += other.bad_crc_line;
         self.missing_crc += other.missing_crc;
-        self.empty += other.empty;
+        self.not_a_telegram += other.not_a_telegram;
         self.garbage_bytes += other.garbage_bytes;
     }
 
@@ -146,7 +149,7 @@ impl FrameStats {
             oversize: self.oversize - earlier.oversize.min(self.oversize),
             bad_crc_line: self.bad_crc_line - earlier.bad_crc_line.min(self.bad_crc_line),
             missing_crc: self.missing_crc - earlier.missing_crc.min(self.missing_crc),
-            empty: self.empty - earlier.empty.min(self.empty),
+            not_a_telegram: self.not_a_telegram - earlier.not_a_telegram.min(self.not_a_telegram),
             garbage_bytes: self.garbage_bytes - earlier.garbage_bytes.min(self.garbage_bytes),
         }
     }
@@ -158,7 +161,7 @@ impl FrameStats {
             Reject::Oversize => self.oversize += 1,
             Reject::BadCrcLine => self.bad_crc_line += 1,
             Reject::MissingCrc => self.missing_crc += 1,
-            Reject::Empty => self.empty += 1,
+            Reject::NotATelegram => self.not_a_telegram += 1,
         }
     }
 
@@ -170,7 +173,7 @@ impl FrameStats {
             (self.oversize, "oversize"),
             (self.bad_crc_line, "bad crc line"),
             (self.missing_crc, "missing crc"),
-            (self.empty, "empty"),
+            (self.not_a_telegram, "not a telegram"),
         ]
         .iter()
         .filter(|(n, _)| *n > 0)
@@ -460,8 +463,8 @@ fn check_crc_at(frame: &[u8], bang: usize) -> Result<CrcCheck, Reject> {
         digits += 1;
     }
     if digits == 0 {
-        return if !covered.contains(&b'(') {
-            Err(Reject::Empty)
+        return if !looks_like_a_telegram(covered) {
+            Err(Reject::NotATelegram)
         } else if [&b"1-3:0.2.8("[..], b"0-0:96.1.4("]
             .iter()
             .any(|code| contains(covered, code))
@@ -479,6 +482,47 @@ fn check_crc_at(frame: &[u8], bang: usize) -> Result<CrcCheck, Reject> {
     } else {
         Err(Reject::CrcMismatch { sent, computed })
     }
+}
+
+/// Whether a frame without a CRC (`/` through `!`) is what a DSMR 2.2 or 3 meter sends: a
+/// printable header (`/`, three letters, then the meter's identification), and lines that
+/// are printable, each an OBIS object (`1-0:1.8.1(...)`) or the continuation of one (`(...)`,
+/// a DSMR 2.2 gas value), with at least one object.
+fn looks_like_a_telegram(frame: &[u8]) -> bool {
+    let printable = |line: &[u8]| line.iter().all(|&b| (b' '..=b'~').contains(&b));
+    let mut lines = frame[..frame.len() - 1]
+        .split(|&b| b == b'\n')
+        .map(|line| line.strip_suffix(b"\r").unwrap_or(line));
+    let header = lines.next().unwrap_or_default();
+    let named = header.len() >= 5 && header[1..4].iter().all(u8::is_ascii_alphabetic);
+    if !(named && printable(header)) {
+        return false;
+    }
+    let mut objects = 0;
+    for line in lines.filter(|line| !line.is_empty()) {
+        if !printable(line) {
+            return false;
+        }
+        if line.starts_with(b"(") {
+            continue;
+        }
+        if !is_obis_line(line) {
+            return false;
+        }
+        objects += 1;
+    }
+    objects > 0
+}
+
+/// `A-B:C.D.E(`, each part digits, then a value.
+fn is_obis_line(line: &[u8]) -> bool {
+    let Some(open) = memchr::memchr(b'(', line) else {
+        return false;
+    };
+    let code = &line[..open];
+    let mut parts = code.split(|&b| matches!(b, b'-' | b':' | b'.' | b'*'));
+    let digits = |part: &[u8]| !part.is_empty() && part.iter().all(u8::is_ascii_digit);
+    parts.clone().count() >= 5 && parts.all(digits)
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -624,5 +668,28 @@ mod tests {
         });
         assert_eq!(after, [2 * good.len() as u64]);
         assert_eq!(framer.stats().telegrams, 3);
+    }
+
+    /// Issue 23 (11): noise gave a reading, from a frame without a CRC whose header and
+    /// lines are control characters. Without a CRC, only a printable header followed by OBIS
+    /// lines is a telegram.
+    #[test]
+    fn a_frame_without_a_crc_must_look_like_a_telegram_regression_23() {
+        let check = |frame: &[u8]| check_crc(frame).map_err(|e| e.to_string());
+        assert_eq!(
+            check(b"/ISk5\\2ME382-1003\r\n\r\n1-0:1.8.1(00123.456*kWh)\r\n0-1:24.3.0(090212160000)(00)(60)(1)(0-1:24.2.1)(m3)\r\n(00000.000)\r\n!\r\n"),
+            Ok(CrcCheck::Absent)
+        );
+        let not = Err(Reject::NotATelegram.to_string());
+        for noise in [
+            &b"/\x01\x02\x03\x04\r\n\x05(\x06)\r\n!\r\n"[..],
+            b"/ISk5\\2ME382\r\n\x05(\x06)\r\n!\r\n",
+            b"/ISk5\\2ME382\r\n1-0:1.8.1(1\x07)\r\n!\r\n",
+            b"/ISk5\\2ME382\r\nhello(1)\r\n!\r\n",
+            b"/I\r\n1-0:1.8.1(1)\r\n!\r\n",
+            b"/ISk5\\2ME382\r\n\r\n!\r\n",
+        ] {
+            assert_eq!(check(noise), not, "{}", noise.escape_ascii());
+        }
     }
 }

@@ -53,8 +53,16 @@ fn scan_line(
     }
 }
 
-/// The numbering of an input's lines, and warnings about bad ones: the first ten, then the
-/// 16th, 32nd and so on, so that a stream of bad lines cannot flood the journal.
+/// Whether the `n`th of a kind of warning is told: the first ten, then the 16th, 32nd and so
+/// on, so that a stream of garbage cannot flood the journal (each told one says how many so
+/// far, and a summary gives the count of all).
+#[must_use]
+pub fn worth_telling(n: u64) -> bool {
+    n <= 10 || n.is_power_of_two()
+}
+
+/// The numbering of an input's lines, and warnings about bad ones, told as
+/// [`worth_telling`] says.
 #[derive(Debug)]
 pub struct LineLog {
     /// The input's name in messages.
@@ -128,7 +136,7 @@ impl LineLog {
     /// The line just read is bad, for `why`.
     pub fn bad(&mut self, why: impl Display) {
         self.bad += 1;
-        if self.bad <= 10 || self.bad.is_power_of_two() {
+        if worth_telling(self.bad) {
             log::warn!(
                 "{}: line {}: {why} ({} so far)",
                 self.input,
