@@ -22,6 +22,8 @@ pub(crate) struct Connection {
     broker: Option<Broker>,
     topics: Option<Topics>,
     connected: bool,
+    /// Whether the meter's data is fresh: the status says `online` only then.
+    fresh: bool,
     last_complaint: Option<Instant>,
 }
 
@@ -41,6 +43,7 @@ impl Connection {
             broker: None,
             topics: None,
             connected: false,
+            fresh: true,
             last_complaint: None,
         }
     }
@@ -88,8 +91,26 @@ impl Connection {
             info!("connected to the broker");
         }
         self.connected = true;
+        self.publish_status();
+    }
+
+    /// Whether readings come: the status (Home Assistant's availability) follows, so that
+    /// stale data never looks live.
+    pub(crate) fn set_fresh(&mut self, fresh: bool) {
+        if self.fresh != fresh {
+            self.fresh = fresh;
+            self.publish_status();
+        }
+    }
+
+    pub(crate) fn is_fresh(&self) -> bool {
+        self.fresh
+    }
+
+    fn publish_status(&self) {
         if let Some((broker, topics)) = self.up() {
-            let _ = broker.publish(&topics.status(), "online", QoS::AtLeastOnce, true);
+            let status = if self.fresh { "online" } else { "offline" };
+            let _ = broker.publish(&topics.status(), status, QoS::AtLeastOnce, true);
         }
     }
 

@@ -45,6 +45,8 @@ fn run(settings: Settings) -> Result<(), Error> {
         connection: Connection::new(settings.endpoint, runtime.events()),
         outbox: Outbox::new(settings.publishing),
         bridge: settings.control.map(Bridge::new),
+        stale_after: settings.stale_after,
+        last_reading: None,
     };
     let result = runtime.run(&mut publisher, &mut Stdout::stdout());
     if let Ok(end) = &result {

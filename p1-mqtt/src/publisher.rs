@@ -1,9 +1,9 @@
 //! The stage: each record into the outbox, published as the connection allows; the broker's
 //! news (connected, lost, a message) come into the same loop as events.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use log::debug;
+use log::{debug, info, warn};
 use p1_common::contract::envelope::TelegramEnvelope;
 use p1_common::contract::events::RelayEvent;
 use p1_common::contract::reading::{Reading, ReadingKey};
@@ -33,6 +33,10 @@ pub(crate) struct Publisher {
     pub(crate) connection: Connection,
     pub(crate) outbox: Outbox,
     pub(crate) bridge: Option<Bridge>,
+    /// No reading for this long (wall clock): the status says offline until the next.
+    pub(crate) stale_after: Duration,
+    /// When the last reading came.
+    pub(crate) last_reading: Option<Instant>,
 }
 
 impl Publisher {
@@ -114,6 +118,11 @@ impl Stage for Publisher {
 
     fn on_reading(&mut self, reading: Reading, out: &mut Out<'_>) -> Handled {
         self.start(Some(reading.meter_id.as_deref().unwrap_or_default()));
+        self.last_reading = Some(Instant::now());
+        if !self.connection.is_fresh() {
+            info!("readings again: status online");
+            self.connection.set_fresh(true);
+        }
         self.outbox.reading(out.line());
         self.publish_due();
         Ok(())
@@ -157,10 +166,26 @@ impl Stage for Publisher {
     }
 
     fn next_tick(&self) -> Option<Instant> {
-        self.connection.up().and(self.outbox.next_due())
+        let due = self.connection.up().and(self.outbox.next_due());
+        let stale = self
+            .last_reading
+            .filter(|_| self.connection.is_fresh())
+            .map(|at| at + self.stale_after);
+        due.into_iter().chain(stale).min()
     }
 
     fn on_tick(&mut self, _: &mut Out<'_>) -> Handled {
+        if self.connection.is_fresh()
+            && self
+                .last_reading
+                .is_some_and(|at| at.elapsed() >= self.stale_after)
+        {
+            warn!(
+                "no reading for {} s: status offline (sensors unavailable) until the next one",
+                self.stale_after.as_secs()
+            );
+            self.connection.set_fresh(false);
+        }
         self.publish_due();
         Ok(())
     }

@@ -82,6 +82,11 @@ pub struct Cli {
     /// Relay events kept while the broker is away; past it the oldest go.
     #[arg(long, default_value_t = 1000)]
     pub(crate) queue: usize,
+    /// No reading for this many seconds (wall clock): the status says offline, so Home
+    /// Assistant shows the sensors unavailable, until the next reading.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub(crate) stale_after: u64,
     #[command(flatten)]
     pub(crate) stage: StageArgs,
 }
@@ -114,6 +119,8 @@ pub(crate) struct Settings {
     pub(crate) publishing: Publishing,
     /// p1-relay's control socket.
     pub(crate) control: Option<PathBuf>,
+    /// No reading for this long: status offline.
+    pub(crate) stale_after: Duration,
     pub(crate) passthrough: bool,
 }
 
@@ -204,6 +211,7 @@ impl Settings {
                 modes: cli.control.is_some(),
             },
             control: cli.control,
+            stale_after: Duration::from_secs(cli.stale_after),
             passthrough: cli.stage.passthrough,
         })
     }

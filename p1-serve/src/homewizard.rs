@@ -59,9 +59,9 @@ impl Body {
 /// `GET /api/v1/data`.
 pub(crate) fn data(r: &Reading) -> Value {
     let mut body = Body(Map::new());
-    // Home Assistant's client reads a v1 body only when it has this key: p1-serve is wired.
-    body.put("wifi_ssid", Some("p1-serve (wired)"));
-    body.put("wifi_strength", Some(100));
+    // Home Assistant's client reads a v1 body only when it has this key. p1-serve knows no
+    // Wi-Fi network nor signal: the name is empty and no strength is made up.
+    body.put("wifi_ssid", Some(""));
     body.put(
         "smr_version",
         r.version
@@ -226,7 +226,9 @@ mod tests {
             data.get("active_voltage_l2_v").is_none(),
             "absent, not null"
         );
-        assert!(data.get("wifi_ssid").is_some());
+        // Issue 23 (14): the key clients need, with an honest value, and no made-up signal.
+        assert_eq!(data["wifi_ssid"], "");
+        assert!(data.get("wifi_strength").is_none());
         assert_eq!(serial_of("1SAG3101021605").len(), 12);
     }
 }

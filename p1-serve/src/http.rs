@@ -52,6 +52,7 @@ fn reason(status: u16) -> &'static str {
         404 => "Not Found",
         405 => "Method Not Allowed",
         408 => "Request Timeout",
+        413 => "Content Too Large",
         429 => "Too Many Requests",
         431 => "Request Header Fields Too Large",
         503 => "Service Unavailable",
@@ -70,7 +71,18 @@ pub(crate) struct Limits {
 }
 
 /// What answers a path.
-pub(crate) type Handler = dyn Fn(&str) -> Response + Send + Sync;
+pub(crate) type Handler = dyn Fn(Method, &str) -> Response + Send + Sync;
+
+/// What a request asks: to read, or to change something (HomeWizard's clients PUT to its
+/// Identify button and Cloud switch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Method {
+    Get,
+    Put,
+}
+
+/// The most of a PUT body read (and ignored): HomeWizard's are a few bytes of JSON.
+const MAX_BODY: usize = 4096;
 
 /// Workers reading and answering requests.
 const WORKERS: usize = 8;
@@ -226,7 +238,7 @@ fn work(queue: &Mutex<Receiver<Job>>, handler: &Handler, limits: Limits) {
 /// Reads one request head and answers it.
 fn answer(stream: &mut TcpStream, handler: &Handler, limits: Limits) -> io::Result<()> {
     stream.set_write_timeout(Some(Duration::from_secs(2)))?;
-    let head = match read_head(stream, limits) {
+    let (head, body_read) = match read_head(stream, limits) {
         Ok(head) => head,
         Err(status) => {
             return write_response(
@@ -246,16 +258,43 @@ fn answer(stream: &mut TcpStream, handler: &Handler, limits: Limits) -> io::Resu
             false,
         );
     }
+    let path = target.split('?').next().unwrap_or(target);
     let response = match method {
-        "GET" | "HEAD" => handler(target.split('?').next().unwrap_or(target)),
-        _ => Response::text(405, "text/plain", "read-only: GET only"),
+        "GET" | "HEAD" => handler(Method::Get, path),
+        "PUT" if skip_body(stream, &head, body_read) => handler(Method::Put, path),
+        "PUT" => Response::text(413, "text/plain", reason(413)),
+        _ => Response::text(405, "text/plain", "GET, or PUT to HomeWizard's buttons"),
     };
     write_response(stream, &response, method == "HEAD")
 }
 
-/// The request head (up to the blank line), within the size and time limits; the status
-/// to answer when it is not one.
-fn read_head(stream: &mut TcpStream, limits: Limits) -> Result<String, u16> {
+/// Reads the rest of a request's body (its Content-Length, `read` bytes of which came with
+/// the head) and drops it, so that closing the connection does not reset it before the
+/// client has the answer; false for a body too long to take.
+fn skip_body(stream: &mut TcpStream, head: &str, read: usize) -> bool {
+    let length = head
+        .lines()
+        .filter_map(|line| line.split_once(':'))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, value)| value.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    if length > MAX_BODY {
+        return false;
+    }
+    let mut rest = length.saturating_sub(read);
+    let mut buf = [0u8; 512];
+    while rest > 0 {
+        match stream.read(&mut buf[..rest.min(512)]) {
+            Ok(0) | Err(_) => return true,
+            Ok(n) => rest -= n,
+        }
+    }
+    true
+}
+
+/// The request head (up to the blank line), and how many bytes of the body came with it,
+/// within the size and time limits; the status to answer when it is not one.
+fn read_head(stream: &mut TcpStream, limits: Limits) -> Result<(String, usize), u16> {
     let deadline = Instant::now() + limits.head_time;
     let mut head = Vec::with_capacity(1024);
     let mut buf = [0u8; 2048];
@@ -280,8 +319,11 @@ fn read_head(stream: &mut TcpStream, limits: Limits) -> Result<String, u16> {
         };
         head.extend_from_slice(&buf[..n]);
         if let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") {
+            let body_read = head.len() - end - 4;
             head.truncate(end);
-            return String::from_utf8(head).map_err(|_| 400);
+            return String::from_utf8(head)
+                .map(|h| (h, body_read))
+                .map_err(|_| 400);
         }
         if head.len() > limits.head_bytes {
             return Err(431);

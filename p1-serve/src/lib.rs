@@ -59,7 +59,10 @@ fn run(settings: Settings) -> Result<(), Error> {
         stale_after: settings.stale_after,
         serial: settings.serial.clone(),
     };
-    let handler: Arc<http::Handler> = Arc::new(move |path: &str| routes.answer(path));
+    let handler: Arc<http::Handler> = Arc::new(move |method, path: &str| match method {
+        http::Method::Get => routes.answer(path),
+        http::Method::Put => Routes::change(path),
+    });
     http::serve(listener, settings.limits, &handler);
     info!("serving on {listening}");
     let mut stream = Stream {

@@ -37,6 +37,17 @@ impl Routes {
         Some(Response::json(503, &homewizard::error(503, &why)))
     }
 
+    /// A PUT: HomeWizard's Identify button and Cloud switch, which Home Assistant always
+    /// adds, taken as no-ops with the answers HomeWizard gives (p1-serve has no LED to blink
+    /// and no cloud to join); anything else is read-only.
+    pub(crate) fn change(path: &str) -> Response {
+        match path.trim_end_matches('/') {
+            "/api/identify" | "/api/v1/identify" => Response::json(200, &json!({"identify": "ok"})),
+            "/api/v1/system" => Response::json(200, &json!({"cloud_enabled": false})),
+            _ => Response::json(405, &homewizard::error(405, "read-only: only GET here")),
+        }
+    }
+
     pub(crate) fn answer(&self, path: &str) -> Response {
         let s = snapshot::read(&self.shared);
         let json_or = |value: Option<serde_json::Value>, missing: &str| match value {

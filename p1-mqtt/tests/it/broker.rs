@@ -362,3 +362,38 @@ fn mqtts_verifies_the_brokers_certificate_regression_14() {
         "nothing published through an unverified broker"
     );
 }
+
+/// Issue 23 (13): while p1-mqtt ran and no reading came, its status stayed online and Home
+/// Assistant showed a 4,398 W export 322 s after the last reading. With no reading for
+/// --stale-after seconds the status says offline (the sensors' availability), and the next
+/// reading brings it back online.
+#[test]
+fn no_reading_for_stale_after_makes_the_sensors_unavailable_regression_23() {
+    if skip_without(TOOLS) {
+        return;
+    }
+    let broker = Mosquitto::start();
+    let mut sub = broker.subscribe("stale", "#");
+    let mut mqtt = p1_mqtt(&broker, &["--interval", "0", "--stale-after", "2"]);
+    let start = now_secs() - 100;
+    let fed = Instant::now();
+    mqtt.write(reading(0, start).as_bytes());
+    assert_eq!(sub.payloads("p1/M1/status", 1), ["online"]);
+    assert_eq!(sub.payloads("p1/M1/status", 2), ["online", "offline"]);
+    assert!(
+        fed.elapsed() >= Duration::from_secs(2),
+        "{:?}",
+        fed.elapsed()
+    );
+    mqtt.wait_stderr("no reading for 2 s: status offline", Duration::from_secs(5));
+    mqtt.write(reading(1, start).as_bytes());
+    assert_eq!(
+        sub.payloads("p1/M1/status", 3),
+        ["online", "offline", "online"]
+    );
+    let discovery = "homeassistant/sensor/p1_M1/power_import_kw/config";
+    let config: Value = serde_json::from_str(&sub.payloads(discovery, 1)[0]).expect("json");
+    assert_eq!(config["availability_topic"], "p1/M1/status");
+    mqtt.close_stdin();
+    assert!(mqtt.wait(WAIT).success());
+}

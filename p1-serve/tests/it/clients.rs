@@ -50,7 +50,8 @@ fn get(port: u16, path: &str) -> String {
 }
 
 #[test]
-fn home_assistants_homewizard_library_reads_the_reading_fed_in_regression_15() {
+fn home_assistants_homewizard_library_reads_the_reading_and_presses_its_buttons_regression_15_regression_23()
+ {
     let Some(python) = test_venv_python() else {
         return;
     };
@@ -82,6 +83,15 @@ fn home_assistants_homewizard_library_reads_the_reading_fed_in_regression_15() {
         got["gas_unique_id"], "7FLO2119033733",
         "0-1:96.1.1(37464C4F32313139303333373333)"
     );
+    // Issue 23 (14): the Identify button and the Cloud switch are taken (no 405, no
+    // traceback in Home Assistant's log); there is no cloud to join; no Wi-Fi signal is
+    // made up.
+    assert_eq!(
+        (&got["identified"], &got["cloud_set"], &got["cloud_enabled"]),
+        (&Value::Bool(true), &Value::Bool(true), &Value::Bool(false))
+    );
+    assert_eq!(got["wifi_ssid"], "");
+    assert_eq!(got["wifi_strength"], Value::Null);
 }
 
 /// A telegram whose import register is `n` Wh, so that each can be told apart.

@@ -11,7 +11,16 @@ async def main(host):
     async with HomeWizardEnergy(host) as api:
         device = await api.device()
         data = await api.data()
+        # The Identify button and the Cloud switch Home Assistant adds (issue 23).
+        identified = await api.identify()
+        cloud_set = await api.system_set(cloud_enabled=True)
+        system = await api.system()
         print(json.dumps({
+            "identified": identified,
+            "cloud_set": cloud_set,
+            "cloud_enabled": system.cloud_enabled,
+            "wifi_ssid": data.wifi_ssid,
+            "wifi_strength": data.wifi_strength,
             "product_type": device.product_type,
             "serial": device.serial,
             "api_version": device.api_version,
