@@ -61,17 +61,106 @@ pub(crate) fn kind_of(measure: Measure) -> Kind {
     }
 }
 
-/// A readable name from a key: `energy_import_t1_kwh` is "Energy import t1".
+/// The names of keys that the words of the key do not say well.
+const NAMES: &[(&str, &str)] = &[
+    ("demand_avg_kw", "Quarter-hour demand"),
+    ("demand_max_month_kw", "Month's peak demand"),
+    ("tariff", "Tariff"),
+    ("breaker_state", "Breaker"),
+    ("power_failures", "Power failures"),
+    ("long_power_failures", "Long power failures"),
+    ("ean", "EAN code"),
+];
+
+/// A readable name from a key: `energy_import_t1_kwh` is "Energy import tariff 1",
+/// `voltage_l1_v` "Voltage phase 1", `demand_avg_kw` "Quarter-hour demand".
 fn title(key: &str, measure: Measure) -> String {
+    if let Some((_, name)) = NAMES.iter().find(|(k, _)| *k == key) {
+        return (*name).to_string();
+    }
     let stem = match measure {
         Measure::Quantity(unit) => key.strip_suffix(unit.key_suffix()).unwrap_or(key),
         Measure::Count | Measure::Other => key,
     };
-    let mut text = stem.replace('_', " ");
+    let words: Vec<String> = stem
+        .split('_')
+        .map(|word| match word.as_bytes() {
+            [b't', n @ b'1'..=b'9'] => format!("tariff {}", char::from(*n)),
+            [b'l', n @ b'1'..=b'3'] => format!("phase {}", char::from(*n)),
+            [b'q', n @ b'1'..=b'4'] => format!("quadrant {}", char::from(*n)),
+            _ => word.to_string(),
+        })
+        .collect();
+    capitalized(&words.join(" "))
+}
+
+fn capitalized(text: &str) -> String {
+    let mut text = text.to_string();
     if let Some(first) = text.get_mut(..1) {
         first.make_ascii_uppercase();
     }
     text
+}
+
+/// Keys whose value is a setting of the meter, not a measurement: the limiter's and the
+/// fuse's thresholds (999.9 kW, 999 A mean "no limit"), shown as diagnostics and kept out
+/// of the long-term statistics.
+fn is_setting(key: &str) -> bool {
+    key.contains("threshold") || key.starts_with("current_limit")
+}
+
+/// How many decimals Home Assistant shows, by unit.
+fn precision(unit: Option<&str>) -> Option<u32> {
+    match unit? {
+        "kWh" | "kvarh" | "m³" => Some(3),
+        "W" | "var" | "VA" => Some(0),
+        "V" | "A" | "Hz" => Some(1),
+        _ => None,
+    }
+}
+
+/// The meter's maker, from the three letters of its header (`/FLU5...`), as the DSMR
+/// manufacturer flags have them.
+const MAKERS: &[(&str, &str)] = &[
+    ("FLU", "Fluvius"),
+    ("ISK", "Iskraemeco"),
+    ("KFM", "Kaifa"),
+    ("XMX", "Xemex"),
+    ("ENE", "Sagemcom"),
+    ("SAG", "Sagemcom"),
+    ("EST", "Sagemcom"),
+    ("LGF", "Landis+Gyr"),
+    ("LGB", "Landis+Gyr"),
+    ("KMP", "Kamstrup"),
+    ("ELL", "Elster"),
+    ("ESY", "EasyMeter"),
+    ("ADN", "Aidon"),
+    ("AUX", "Aux"),
+    ("MCS", "MCS"),
+];
+
+/// The manufacturer and the model from a telegram header (`FLU5\253769484_A`): the maker
+/// by its flag, the model the identification after the baud-rate digit.
+fn maker_and_model(header: &str) -> (String, String) {
+    let header = header.trim_start_matches('/');
+    if header.is_empty() {
+        return ("unknown".into(), "P1 meter".into());
+    }
+    let flag = header.get(..3).unwrap_or(header);
+    let maker = MAKERS
+        .iter()
+        .find(|(code, _)| code.eq_ignore_ascii_case(flag))
+        .map_or_else(|| flag.to_string(), |(_, name)| (*name).to_string());
+    let rest = header.get(4..).unwrap_or("");
+    // `\2`: the mode of IEC 62056-21, not part of the model (`\XS210` is one).
+    let rest = rest.strip_prefix('\\').unwrap_or(rest);
+    let model = rest
+        .strip_prefix(|c: char| c.is_ascii_digit())
+        .filter(|_| header.get(4..5) == Some("\\"))
+        .unwrap_or(rest)
+        .trim();
+    let model = if model.is_empty() { "P1 meter" } else { model };
+    (maker, model.to_string())
 }
 
 /// One retained discovery message.
@@ -98,6 +187,10 @@ fn entity(topics: &Topics, unique: &str, name: &str, device: &Value, kind: &Kind
         "payload_available": "online",
         "payload_not_available": "offline",
         "device": device,
+        "origin": {
+            "name": "p1-mqtt",
+            "sw_version": env!("CARGO_PKG_VERSION"),
+        },
     });
     if let Some(class) = kind.device_class {
         entity["device_class"] = class.into();
@@ -108,16 +201,20 @@ fn entity(topics: &Topics, unique: &str, name: &str, device: &Value, kind: &Kind
     if let Some(unit) = kind.unit {
         entity["unit_of_measurement"] = unit.into();
     }
+    if let Some(digits) = precision(kind.unit) {
+        entity["suggested_display_precision"] = digits.into();
+    }
     entity
 }
 
 /// The meter's device, from its first reading.
 fn meter_device(topics: &Topics, reading: &Reading) -> Value {
+    let (maker, model) = maker_and_model(reading.header.as_deref().unwrap_or(""));
     json!({
         "identifiers": [topics.device_id()],
         "name": format!("P1 meter {}", topics.meter_id()),
-        "manufacturer": "p1",
-        "model": reading.header.clone().unwrap_or_else(|| "P1 meter".into()),
+        "manufacturer": maker,
+        "model": model,
         "serial_number": topics.meter_id(),
         "sw_version": concat!("p1-mqtt ", env!("CARGO_PKG_VERSION")),
     })
@@ -164,9 +261,23 @@ pub(crate) fn for_reading(topics: &Topics, prefix: &str, reading: &Reading) -> V
             continue;
         }
         let (key, measure) = (field.name, (field.measure)());
-        let kind = kind_of(measure);
-        let template = template(key, &kind);
+        let mut kind = kind_of(measure);
+        if is_setting(key) {
+            kind.state_class = None;
+        }
+        let template = match key {
+            "breaker_state" => BREAKER_TEMPLATE.to_string(),
+            "tariff" => "{{ value_json.tariff | string }}".to_string(),
+            _ => template(key, &kind),
+        };
         let mut config = meter.sensor(key, &title(key, measure), &kind, &template);
+        if is_setting(key) {
+            config.payload["entity_category"] = "diagnostic".into();
+        }
+        if key == "breaker_state" {
+            config.payload["device_class"] = "enum".into();
+            config.payload["options"] = json!(BREAKER_STATES);
+        }
         if key == "demand_max_month_kw" {
             config.payload["json_attributes_topic"] = topics.state().into();
             config.payload["json_attributes_template"] =
@@ -174,6 +285,20 @@ pub(crate) fn for_reading(topics: &Topics, prefix: &str, reading: &Reading) -> V
                     .into();
         }
         configs.push(config);
+    }
+    let energy = kind(Some("energy"), "total_increasing", Some("kWh"), false);
+    for (direction, first) in [
+        ("import", reading.energy_import_t1_kwh),
+        ("export", reading.energy_export_t1_kwh),
+    ] {
+        if first.is_some() {
+            configs.push(meter.sensor(
+                &format!("energy_{direction}_kwh"),
+                &format!("Energy {direction} total"),
+                &energy,
+                &total_template(direction),
+            ));
+        }
     }
     if reading.power_import_kw.is_some() && reading.power_export_kw.is_some() {
         configs.push(meter.sensor(
@@ -187,6 +312,21 @@ pub(crate) fn for_reading(topics: &Topics, prefix: &str, reading: &Reading) -> V
         configs.extend(for_mbus(topics, prefix, mbus));
     }
     configs
+}
+
+/// The breaker's states, as DSMR numbers them (0, 1, 2).
+const BREAKER_STATES: [&str; 3] = ["disconnected", "connected", "ready for reconnection"];
+
+/// The breaker's state as text.
+const BREAKER_TEMPLATE: &str =
+    "{{ ['disconnected', 'connected', 'ready for reconnection'][value_json.breaker_state | int] }}";
+
+/// The sum of a direction's tariff registers (Walloon meters have up to five).
+fn total_template(direction: &str) -> String {
+    let terms: Vec<String> = (1..=5)
+        .map(|t| format!("(value_json.energy_{direction}_t{t}_kwh | default(0))"))
+        .collect();
+    format!("{{{{ ({}) | round(3) }}}}", terms.join(" + "))
 }
 
 /// An M-Bus meter: its own device, linked to the meter.
@@ -204,8 +344,8 @@ fn for_mbus(topics: &Topics, prefix: &str, mbus: &MbusDevice) -> Option<Config> 
     let id = format!("{}_mbus{}", topics.device_id(), mbus.channel);
     let device = json!({
         "identifiers": [id],
-        "name": format!("{} meter {}", title(mbus.kind.name(), Measure::Other), mbus.id.as_deref().unwrap_or(&id)),
-        "manufacturer": "p1",
+        "name": format!("{} meter {}", capitalized(mbus.kind.name()), mbus.id.as_deref().unwrap_or(&id)),
+        "manufacturer": "M-Bus",
         "model": format!("M-Bus channel {} ({})", mbus.channel, mbus.kind.name()),
         "via_device": topics.device_id(),
     });
@@ -215,9 +355,13 @@ fn for_mbus(topics: &Topics, prefix: &str, mbus: &MbusDevice) -> Option<Config> 
         unit: None,
         times_1000: false,
     };
-    let mut payload = entity(topics, &id, mbus.kind.name(), &device, &kind);
+    let name = capitalized(mbus.kind.name());
+    let mut payload = entity(topics, &id, &name, &device, &kind);
     if !unit.is_empty() {
         payload["unit_of_measurement"] = unit.into();
+        if let Some(digits) = precision(Some(unit)) {
+            payload["suggested_display_precision"] = digits.into();
+        }
     }
     payload["state_topic"] = topics.mbus(mbus.channel).into();
     payload["value_template"] = "{{ value_json.value }}".into();
@@ -236,6 +380,7 @@ pub(crate) fn for_peak(topics: &Topics, prefix: &str, reading: &Reading) -> Vec<
         ("headroom_kw", "Peak headroom"),
         ("projected_kw", "Quarter-hour projection"),
         ("budget_kw", "Peak budget"),
+        ("allowed_kw", "Allowed import"),
     ]
     .into_iter()
     .map(|(key, name)| {
@@ -339,12 +484,35 @@ mod tests {
             Some("total_increasing")
         );
         assert_eq!(kind_of(measure_of("tariff")).state_class, None);
-        let energy = measure_of("energy_import_t1_kwh");
-        assert_eq!(title("energy_import_t1_kwh", energy), "Energy import t1");
+    }
+
+    /// Issue 23 (17): names a person reads, not the keys' words.
+    #[test]
+    fn entities_have_readable_names_regression_23() {
+        let name = |key: &str| title(key, measure_of(key));
+        assert_eq!(name("energy_import_t1_kwh"), "Energy import tariff 1");
+        assert_eq!(name("voltage_l1_v"), "Voltage phase 1");
+        assert_eq!(name("power_factor_l1"), "Power factor phase 1");
+        assert_eq!(name("demand_avg_kw"), "Quarter-hour demand");
+        assert_eq!(name("power_import_kw"), "Power import");
         assert_eq!(
-            title("power_factor_l1", measure_of("power_factor_l1")),
-            "Power factor l1"
+            name("reactive_energy_q1_kvarh"),
+            "Reactive energy quadrant 1"
         );
+        assert_eq!(capitalized(MbusKind::Gas.name()), "Gas");
+        assert_eq!(
+            maker_and_model("FLU5\\253769484_A"),
+            ("Fluvius".into(), "53769484_A".into())
+        );
+        assert_eq!(
+            maker_and_model("/Ene5\\XS210 ESMR 5.0"),
+            ("Sagemcom".into(), "XS210 ESMR 5.0".into())
+        );
+        assert_eq!(
+            maker_and_model("KFM5KAIFA-METER"),
+            ("Kaifa".into(), "KAIFA-METER".into())
+        );
+        assert_eq!(maker_and_model("ABC5"), ("ABC".into(), "P1 meter".into()));
     }
 
     /// Only numeric keys become sensors: no meter id, no time.

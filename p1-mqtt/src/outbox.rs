@@ -115,7 +115,10 @@ impl Outbox {
         self.reading = Some(reading.into_owned());
     }
 
+    /// The latest peak record; the first makes discovery due, whenever it comes (p1-relay
+    /// joined late, or was restarted), so that its sensors are announced.
     pub(crate) fn peak(&mut self, json: &str) {
+        self.discovery_due |= self.peak.is_none();
         let peak = self.peak.get_or_insert_with(String::new);
         peak.clear();
         peak.push_str(json);

@@ -25,7 +25,7 @@ fn p1_mqtt(broker: &Mosquitto, extra: &[&str]) -> Proc {
 fn reading(i: usize, start: i64) -> String {
     let time = rfc3339(start + i as i64);
     format!(
-        "{{\"type\":\"reading\",\"meter_id\":\"M1\",\"time\":\"{time}\",\"energy_import_t1_kwh\":{}.5,\
+        "{{\"type\":\"reading\",\"header\":\"FLU5\\\\253769484_A\",\"meter_id\":\"M1\",\"time\":\"{time}\",\"energy_import_t1_kwh\":{}.5,\
          \"power_import_kw\":{},\"power_export_kw\":0.0,\"voltage_l1_v\":230.1,\"current_l1_a\":1.5,\
          \"mbus\":[{{\"channel\":1,\"device_type\":3,\"kind\":\"gas\",\"id\":\"G1\",\"time\":\"{time}\",\"value\":12.5,\"unit\":\"m3\"}}]}}\n",
         1000 + i,
@@ -394,6 +394,41 @@ fn no_reading_for_stale_after_makes_the_sensors_unavailable_regression_23() {
     let discovery = "homeassistant/sensor/p1_M1/power_import_kw/config";
     let config: Value = serde_json::from_str(&sub.payloads(discovery, 1)[0]).expect("json");
     assert_eq!(config["availability_topic"], "p1/M1/status");
+    mqtt.close_stdin();
+    assert!(mqtt.wait(WAIT).success());
+}
+
+/// Issue 23 (17, 18): the first peak record after discovery was sent (p1-relay joined late)
+/// announces the peak sensors then; every entity has a readable name, the origin and the
+/// meter's maker and model from its header.
+#[test]
+fn discovery_follows_what_the_stream_holds_when_it_first_holds_it_regression_23() {
+    if skip_without(TOOLS) {
+        return;
+    }
+    let broker = Mosquitto::start();
+    let mut sub = broker.subscribe("late-peak", "homeassistant/#");
+    let mut mqtt = p1_mqtt(&broker, &["--interval", "0"]);
+    let start = now_secs() - 100;
+    mqtt.write(reading(0, start).as_bytes());
+    let t1 = "homeassistant/sensor/p1_M1/energy_import_t1_kwh/config";
+    let config: Value = serde_json::from_str(&sub.payloads(t1, 1)[0]).expect("json");
+    assert_eq!(config["name"], "Energy import tariff 1");
+    assert_eq!(config["origin"]["name"], "p1-mqtt");
+    assert_eq!(config["suggested_display_precision"], 3);
+    assert_eq!(config["device"]["manufacturer"], "Fluvius");
+    let total = "homeassistant/sensor/p1_M1/energy_import_kwh/config";
+    let config: Value = serde_json::from_str(&sub.payloads(total, 1)[0]).expect("json");
+    assert_eq!(config["name"], "Energy import total");
+    assert_eq!(config["state_class"], "total_increasing");
+    let allowed = "homeassistant/sensor/p1_M1/peak_allowed_kw/config";
+    assert!(sub.seen().iter().all(|(_, topic, _)| topic != allowed));
+    mqtt.write(
+        b"{\"type\":\"peak\",\"time\":\"2024-06-01T12:00:05+02:00\",\"quarter_start\":\"2024-06-01T12:00:00+02:00\",\"elapsed_s\":5,\"average_kw\":1.0,\"projected_kw\":1.2,\"budget_kw\":2.3,\"headroom_kw\":1.1,\"allowed_kw\":2.1}\n",
+    );
+    let config: Value = serde_json::from_str(&sub.payloads(allowed, 1)[0]).expect("json");
+    assert_eq!(config["name"], "Allowed import");
+    assert_eq!(config["state_topic"], "p1/M1/peak");
     mqtt.close_stdin();
     assert!(mqtt.wait(WAIT).success());
 }
