@@ -101,3 +101,80 @@ pub fn test_venv_python() -> Option<std::path::PathBuf> {
     let _ = writeln!(std::io::stderr(), "{message}");
     None
 }
+
+/// The Home Assistant Core release the tests run: the newest that installs on Python 3.13.0
+/// (later ones need 3.13.2 or 3.14).
+pub const HOME_ASSISTANT: &str = "2025.4.4";
+
+/// Where `scripts/lib/home-assistant` keeps Home Assistant's venv: in the user's cache, so
+/// that a fresh clone (CI) does not download its 600 MB again.
+pub fn home_assistant_venv() -> std::path::PathBuf {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| std::path::PathBuf::from("/var/cache"));
+    cache
+        .join("p1")
+        .join(format!("home-assistant-{HOME_ASSISTANT}"))
+}
+
+/// A Python 3.13 on this machine that runs: on the PATH (a pyenv shim there may not), or
+/// one pyenv installed.
+pub fn python_3_13() -> Option<std::path::PathBuf> {
+    let root = std::env::var_os("PYENV_ROOT")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".pyenv")));
+    let mut pyenv: Vec<std::path::PathBuf> = root
+        .and_then(|root| std::fs::read_dir(root.join("versions")).ok())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("3.13"))
+        })
+        .map(|p| p.join("bin/python3.13"))
+        .collect();
+    pyenv.sort();
+    find("python3.13")
+        .into_iter()
+        .chain(pyenv.into_iter().rev())
+        .find(|python| {
+            std::process::Command::new(python)
+                .args(["-c", "import sys; assert sys.version_info[:2] == (3, 13)"])
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+}
+
+/// The python of Home Assistant's venv, once `scripts/lib/home-assistant` finished it, or
+/// `None`: the test is skipped, and named. Under `P1_TEST_REQUIRE_ALL` a missing venv fails
+/// the test where Python 3.13 exists (scripts/test makes the venv then); with no Python 3.13
+/// it is skipped all the same.
+pub fn home_assistant_python() -> Option<std::path::PathBuf> {
+    let venv = home_assistant_venv();
+    if venv.join("ready").exists() {
+        return Some(venv.join("bin/python"));
+    }
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
+    let python = python_3_13();
+    let message = match &python {
+        Some(_) => format!(
+            "skipped {test}: needs Home Assistant {HOME_ASSISTANT} in {} (run scripts/test, or scripts/lib/home-assistant)",
+            venv.display()
+        ),
+        None => format!("skipped {test}: needs Python 3.13 for Home Assistant {HOME_ASSISTANT}"),
+    };
+    assert!(
+        python.is_none() || std::env::var_os("P1_TEST_REQUIRE_ALL").is_none(),
+        "{message}; P1_TEST_REQUIRE_ALL is set, so nothing may be skipped"
+    );
+    let _ = writeln!(std::io::stderr(), "{message}");
+    None
+}

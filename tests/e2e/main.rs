@@ -3,6 +3,7 @@
 //! service files as systemd reads them.
 
 mod common;
+mod home_assistant;
 mod mqtt;
 mod noise;
 mod p1_pipeline;
