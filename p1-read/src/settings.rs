@@ -250,7 +250,8 @@ impl Settings {
             })
         } else {
             Job::Read(Reader {
-                source: Source::parse(&cli.source),
+                source: Source::parse(&cli.source)
+                    .map_err(|e| Error::config(format!("SOURCE {e}")))?,
                 serial: cli.serial_settings(),
                 realtime: cli.realtime,
                 decoder,

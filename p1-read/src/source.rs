@@ -4,6 +4,8 @@
 use std::fs::File;
 use std::io::{self, Read};
 use std::net::{TcpStream, ToSocketAddrs};
+
+use p1_common::runtime::address::{BadAddress, ServerUrl};
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -39,14 +41,33 @@ pub(crate) enum Source {
 }
 
 impl Source {
-    pub(crate) fn parse(text: &str) -> Source {
-        match text {
-            "-" => Source::Stdin,
-            _ => match text.strip_prefix("tcp://") {
-                Some(address) => Source::Tcp(address.trim_end_matches('/').to_string()),
-                None => Source::Path(PathBuf::from(text)),
-            },
+    /// A source by its name: `-`, `tcp://HOST:PORT` (checked: a host and a port, so that a
+    /// mistake is said at start, not retried for ever), or a path.
+    pub(crate) fn parse(text: &str) -> Result<Source, BadAddress> {
+        if text == "-" {
+            return Ok(Source::Stdin);
         }
+        if !text.starts_with("tcp://") {
+            return Ok(Source::Path(PathBuf::from(text)));
+        }
+        let url = ServerUrl::parse(text, &[("tcp", 0)]).map_err(|e| BadAddress {
+            expected: "tcp://HOST:PORT".into(),
+            ..e
+        })?;
+        let why = if url.port == 0 {
+            "no port"
+        } else if !url.path.trim_end_matches('/').is_empty() {
+            "a path"
+        } else {
+            return Ok(Source::Tcp(
+                url.origin().trim_start_matches("tcp://").to_string(),
+            ));
+        };
+        Err(BadAddress {
+            text: text.to_string(),
+            why,
+            expected: "tcp://HOST:PORT".into(),
+        })
     }
 }
 
@@ -476,15 +497,29 @@ mod tests {
 
     #[test]
     fn sources_by_name() {
-        assert_eq!(Source::parse("-"), Source::Stdin);
+        assert_eq!(Source::parse("-"), Ok(Source::Stdin));
         assert_eq!(
             Source::parse("tcp://192.0.2.1:2001"),
-            Source::Tcp("192.0.2.1:2001".into())
+            Ok(Source::Tcp("192.0.2.1:2001".into()))
         );
         assert_eq!(
             Source::parse("/dev/ttyUSB0"),
-            Source::Path("/dev/ttyUSB0".into())
+            Ok(Source::Path("/dev/ttyUSB0".into()))
         );
+        // Issue 23 (4): an address that cannot work is said at start, not retried for ever.
+        for (text, why) in [
+            ("tcp://127.0.0.1", "no port"),
+            ("tcp://:80", "no host"),
+            ("tcp://127.0.0.1:99999", "a bad port"),
+            ("tcp://host:2001/x", "a path"),
+        ] {
+            let e = Source::parse(text).expect_err(text);
+            assert_eq!(
+                (e.why, e.expected.as_str()),
+                (why, "tcp://HOST:PORT"),
+                "{text}"
+            );
+        }
         assert!(is_serial_device(Path::new("/dev/ttyUSB9-missing")));
         assert!(!is_serial_device(Path::new("capture.txt")));
     }
