@@ -66,3 +66,19 @@ pub fn accept(
         }
     }
 }
+
+/// The entries of `dir` whose names start with `prefix`, sorted (none when it cannot be read).
+pub fn children(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(prefix))
+        })
+        .collect();
+    found.sort();
+    found
+}

@@ -126,15 +126,9 @@ pub fn python_3_13() -> Option<std::path::PathBuf> {
         .map(std::path::PathBuf::from)
         .or_else(|| std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".pyenv")));
     let mut pyenv: Vec<std::path::PathBuf> = root
-        .and_then(|root| std::fs::read_dir(root.join("versions")).ok())
+        .map(|root| crate::fs::children(&root.join("versions"), "3.13"))
+        .unwrap_or_default()
         .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("3.13"))
-        })
         .map(|p| p.join("bin/python3.13"))
         .collect();
     pyenv.sort();

@@ -487,6 +487,21 @@ mod tests {
         }
     }
 
+    /// `line` with one byte changed (`edit` 0), added (1) or taken out (2) at `at`.
+    fn edited(line: &str, at: usize, byte: u8, edit: u8) -> String {
+        let mut line = line.as_bytes().to_vec();
+        let at = at % (line.len() + 1);
+        match edit {
+            0 if at < line.len() => line[at] = byte,
+            1 => line.insert(at, byte),
+            _ if at < line.len() => {
+                line.remove(at);
+            }
+            _ => {}
+        }
+        String::from_utf8(line).expect("ASCII edits of UTF-8")
+    }
+
     proptest::proptest! {
         /// Any change to a reading's line (a byte replaced, put in or taken out), read with any
         /// selection: the same record or the same error as the deserializer alone gives.
@@ -495,15 +510,7 @@ mod tests {
             which in 0usize..64, at in 0usize..2000, byte in proptest::sample::select(br#" {}[]:,"\0123456789.-+eEtrufalsn_ax"#.to_vec()), edit in 0u8..3, selection in 0usize..4,
         ) {
             let lines = golden_lines();
-            let mut line = lines[which % lines.len()].clone().into_bytes();
-            let at = at % (line.len() + 1);
-            match edit {
-                0 if at < line.len() => line[at] = byte,
-                1 => line.insert(at, byte),
-                _ if at < line.len() => { line.remove(at); }
-                _ => {}
-            }
-            let line = String::from_utf8(line).unwrap();
+            let line = edited(&lines[which % lines.len()], at, byte, edit);
             let wanted = selections()[selection];
             proptest::prop_assert_eq!(read(&line, wanted), deserialized(&line, wanted), "{}", line);
         }
@@ -558,15 +565,7 @@ mod tests {
         fn a_changed_envelope_reads_as_the_deserializer_reads_it(
             which in 0usize..3, at in 0usize..1600, byte in proptest::sample::select(br#" {}[]:,"\0123456789.-+etrfalsn_xu"#.to_vec()), edit in 0u8..3,
         ) {
-            let mut line = envelope_lines()[which].clone().into_bytes();
-            let at = at % (line.len() + 1);
-            match edit {
-                0 if at < line.len() => line[at] = byte,
-                1 => line.insert(at, byte),
-                _ if at < line.len() => { line.remove(at); }
-                _ => {}
-            }
-            let line = String::from_utf8(line).unwrap();
+            let line = edited(&envelope_lines()[which], at, byte, edit);
             proptest::prop_assert_eq!(read(&line, None), deserialized(&line, None), "{}", line);
         }
     }

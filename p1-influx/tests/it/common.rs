@@ -86,16 +86,7 @@ pub fn segment_files(dir: &Path) -> Vec<PathBuf> {
 
 /// The directory of the one target p1-influx spooled for in `dir`.
 pub fn target_dir(dir: &Path) -> PathBuf {
-    let targets: Vec<PathBuf> = std::fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("target-"))
-        })
-        .collect();
+    let targets = p1_testkit::fs::children(dir, "target-");
     assert_eq!(
         targets.len(),
         1,
