@@ -54,10 +54,15 @@ pub(crate) struct Controller {
     first_reading: Option<Time>,
     last_reading: Option<Time>,
     last_switch: Option<Time>,
+    /// The start on the readings' clock, as the first reading placed it.
+    start_estimate: Option<Time>,
     quarter: QuarterHour,
     /// Every load went off for stale data, and no reading has come since.
     stale: bool,
 }
+
+/// How much later than another a reading may be stamped, live (whole seconds, a pipe).
+const STAMP_LAG_S: i64 = 5;
 
 fn secs(d: Duration) -> i64 {
     d.num_seconds()
@@ -100,6 +105,7 @@ impl Controller {
             first_reading: None,
             last_reading: None,
             last_switch: None,
+            start_estimate: None,
             quarter: QuarterHour::default(),
             stale: false,
         }
@@ -186,6 +192,7 @@ impl Controller {
         let back = |t: &mut Option<Time>| *t = t.map(|t| t - jump);
         back(&mut self.last_switch);
         back(&mut self.first_reading);
+        back(&mut self.start_estimate);
         self.quarter.reset();
         for load in &mut self.loads {
             back(&mut load.last_on);
@@ -249,6 +256,12 @@ impl Controller {
         let Some(start) = s.time.checked_sub_signed(since_start) else {
             return;
         };
+        // Live, the estimates differ by how late readings are stamped, a second or two; a
+        // replay's clock runs ahead of the wall clock, and there its own clock counts.
+        let first = *self.start_estimate.get_or_insert(start);
+        if start - first > Duration::seconds(STAMP_LAG_S) {
+            return;
+        }
         for load in self.loads.iter_mut().filter(|l| l.off_at_start) {
             load.last_off = Some(load.last_off.map_or(start, |off| off.max(start)));
         }
@@ -817,6 +830,30 @@ mod tests {
                 "export 5.00 kW >= 2.20 kW for 300 s".into()
             )]
         );
+    }
+
+    /// Issue 23 (1): a replay after a crash (no wall time between readings) counts `min_off`
+    /// on its own clock, from its first readings, instead of holding the load off for ever.
+    #[test]
+    fn a_replay_after_a_crash_counts_min_off_on_its_own_clock_regression_23() {
+        let config = config(FAST, &[("a", "min_off = \"5m\"\non_delay = \"1s\"")]);
+        let mut saved = SavedState::default();
+        saved.loads.insert(
+            "a".into(),
+            LoadRecord {
+                last_on: Some(at(-30)),
+                last_off: Some(at(-3600)),
+                starts: vec![at(-30)],
+            },
+        );
+        let mut controller = Controller::new(config, Some(&saved));
+        let mut replay = readings(0, 400, 0.0, 5.0);
+        for sample in &mut replay {
+            sample.since_start = std::time::Duration::ZERO;
+        }
+        let on = decide(&mut controller, &replay);
+        assert_eq!(on.len(), 1, "{on:?}");
+        assert!((300..=305).contains(&on[0].0), "{on:?}");
     }
 
     #[test]
