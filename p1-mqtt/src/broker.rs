@@ -1,15 +1,17 @@
-//! The broker connection: rumqttc's client, driven by a thread of its own that reconnects
-//! with backoff and reports what happens as [`Event`]s. Publishing never waits: a full
-//! request queue is an error the caller handles.
+//! The broker connection: rumqttc's client, driven by a thread of its own that blocks on the
+//! connection (no polling: an idle p1-mqtt sleeps until the keep-alive), reconnects with
+//! backoff and reports what happens as [`Event`]s. Publishing never waits: a full request
+//! queue is an error the caller handles. A stop sends DISCONNECT and ends the thread there,
+//! so the broker drops the last will and nothing reconnects.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::Duration;
 
 use log::debug;
 use p1_common::runtime::stage::Events;
-use rumqttc::{Client, ConnectionError, LastWill, MqttOptions, Packet, QoS, Transport};
+use rumqttc::{Client, ConnectionError, LastWill, MqttOptions, Outgoing, Packet, QoS, Transport};
 
 /// How to reach the broker.
 #[derive(Debug, Clone)]
@@ -56,7 +58,10 @@ const MAX_PACKET: usize = 256 * 1024;
 pub(crate) struct Broker {
     client: Client,
     stop: Arc<AtomicBool>,
-    thread: JoinHandle<()>,
+    /// Wakes the thread from its backoff at a stop.
+    wake: Sender<()>,
+    /// Disconnected once the thread has ended.
+    ended: Receiver<()>,
 }
 
 impl std::fmt::Debug for Broker {
@@ -93,11 +98,20 @@ impl Broker {
         let (client, mut connection) = Client::new(options, REQUESTS);
         let stop = Arc::new(AtomicBool::new(false));
         let stopping = Arc::clone(&stop);
-        let thread = std::thread::spawn(move || {
+        let (wake, naps) = mpsc::channel();
+        let (end, ended) = mpsc::channel::<()>();
+        std::thread::spawn(move || {
+            let _end = end;
             let mut backoff = Duration::from_secs(1);
-            while !stopping.load(Ordering::Acquire) {
-                match connection.recv_timeout(Duration::from_millis(200)) {
-                    Err(_) => {}
+            loop {
+                match connection.recv() {
+                    Err(_) => return,
+                    // Once more, so that the DISCONNECT leaves the buffer: a socket closed
+                    // without it would make the broker fire the last will.
+                    Ok(Ok(rumqttc::Event::Outgoing(Outgoing::Disconnect))) => {
+                        let _ = connection.recv_timeout(Duration::from_secs(1));
+                        return;
+                    }
                     Ok(Ok(event)) => {
                         if report(&events, event) {
                             backoff = Duration::from_secs(1);
@@ -108,7 +122,10 @@ impl Broker {
                             return;
                         }
                         events.send(Event::Lost(describe(&e)));
-                        nap(backoff, &stopping);
+                        // A stop ends the backoff at once.
+                        if naps.recv_timeout(backoff) != Err(RecvTimeoutError::Timeout) {
+                            return;
+                        }
                         backoff = (backoff * 2).min(Duration::from_secs(10));
                     }
                 }
@@ -117,7 +134,8 @@ impl Broker {
         Broker {
             client,
             stop,
-            thread,
+            wake,
+            ended,
         }
     }
 
@@ -140,14 +158,13 @@ impl Broker {
         }
     }
 
-    /// Sends what is queued, then disconnects; waits at most `deadline`.
+    /// Sends what is queued, then disconnects (no last will, no reconnection); waits at most
+    /// `deadline` for the thread to end.
     pub(crate) fn close(self, deadline: Duration) {
-        let _ = self.client.try_disconnect();
-        let until = Instant::now() + deadline;
-        while !self.thread.is_finished() && Instant::now() < until {
-            std::thread::sleep(Duration::from_millis(20));
-        }
         self.stop.store(true, Ordering::Release);
+        let _ = self.wake.send(());
+        let _ = self.client.try_disconnect();
+        let _ = self.ended.recv_timeout(deadline);
     }
 }
 
@@ -174,12 +191,5 @@ fn describe(e: &ConnectionError) -> String {
         ConnectionError::Io(e) => p1_common::runtime::error::IoCause(e).to_string(),
         ConnectionError::ConnectionRefused(code) => format!("refused by the broker: {code:?}"),
         other => other.to_string(),
-    }
-}
-
-fn nap(pause: Duration, stop: &AtomicBool) {
-    let until = Instant::now() + pause;
-    while Instant::now() < until && !stop.load(Ordering::Acquire) {
-        std::thread::sleep(Duration::from_millis(50));
     }
 }

@@ -48,6 +48,7 @@ fn run(settings: Settings) -> Result<(), Error> {
         stale_after: settings.stale_after,
         last_reading: None,
     };
+    publisher.connect_at_start();
     let result = runtime.run(&mut publisher, &mut Stdout::stdout());
     if let Ok(end) = &result {
         info!("{}", end.describe());

@@ -59,6 +59,13 @@ impl Publisher {
         self.connection.start(Topics::new(&self.naming.prefix, &id));
     }
 
+    /// With `--meter-id` the topics are known at once, and so is the last will: connects
+    /// at start, so that the first reading goes straight out. Without, the id comes with the
+    /// first reading.
+    pub(crate) fn connect_at_start(&mut self) {
+        self.start(None);
+    }
+
     /// Publishes what is due while connected.
     pub(crate) fn publish_due(&mut self) {
         let Some((broker, topics)) = self.connection.up() else {

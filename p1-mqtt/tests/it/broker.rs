@@ -432,3 +432,31 @@ fn discovery_follows_what_the_stream_holds_when_it_first_holds_it_regression_23(
     mqtt.close_stdin();
     assert!(mqtt.wait(WAIT).success());
 }
+
+/// Issue 24 (3): with --meter-id, p1-mqtt connects at start (online before any reading);
+/// at the end of input it sends DISCONNECT and stops there: it does not reconnect, and the
+/// broker fires no last will (the status says online, then offline, once each).
+#[test]
+fn a_clean_stop_sends_no_last_will_and_connects_at_start_regression_24() {
+    if skip_without(TOOLS) {
+        return;
+    }
+    let broker = Mosquitto::start();
+    let mut sub = broker.subscribe("stop", "p1/#");
+    let mut mqtt = p1_mqtt(&broker, &["--interval", "0", "--meter-id", "M1"]);
+    assert_eq!(
+        sub.payloads("p1/M1/status", 1),
+        ["online"],
+        "before any reading"
+    );
+    mqtt.write(reading(0, now_secs()).as_bytes());
+    assert_eq!(sub.payloads("p1/M1/state", 1).len(), 1);
+    mqtt.close_stdin();
+    assert!(mqtt.wait(WAIT).success());
+    // Whatever the broker sends after the stop comes before this.
+    publish(broker.port, "p1/M1/probe", "after the stop", false);
+    assert_eq!(sub.payloads("p1/M1/probe", 1), ["after the stop"]);
+    assert_eq!(sub.payloads("p1/M1/status", 2), ["online", "offline"]);
+    let stderr = mqtt.rest_of_stderr(Duration::from_secs(1)).join("\n");
+    assert!(!stderr.contains("again"), "{stderr}");
+}
