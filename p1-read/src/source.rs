@@ -4,11 +4,9 @@
 use std::fs::File;
 use std::io::{self, Read};
 use std::net::{TcpStream, ToSocketAddrs};
-
-use p1_common::runtime::address::{BadAddress, ServerUrl};
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::time::{Duration, Instant};
 
 use std::fmt;
@@ -17,8 +15,9 @@ use log::{debug, info, warn};
 use p1_common::Error;
 use p1_common::protocol::frame::Event;
 use p1_common::protocol::meter_time::{ClockZone, MeterTime};
+use p1_common::runtime::address::{BadAddress, ServerUrl};
 use p1_common::runtime::error::IoCause;
-use p1_common::runtime::signals::Signals;
+use p1_common::runtime::signals::{Signal, Signals};
 use serialport::{DataBits, FlowControl, SerialPort, StopBits, TTYPort};
 
 use crate::decoder::Decoder;
@@ -401,11 +400,18 @@ fn replay(
     signals: &Signals,
     emitter: &mut Emitter,
 ) -> Result<(), Error> {
-    let chunks = spawn_reader(reader);
+    let (chunks, stop) = spawn_reader(reader);
+    // A stop wakes the loop through the chunks' channel: it blocks, it does not poll.
+    signals.listen(move |signal| {
+        if signal == Signal::Stop {
+            let _ = stop.try_send(Chunk::Stop);
+        }
+    });
     let mut pacer = Pacer::default();
     while !signals.stop_requested() && !emitter.done() {
-        match chunks.recv_timeout(POLL) {
-            Ok(Ok(mut chunk)) => {
+        match chunks.recv() {
+            Ok(Chunk::Stop) => {}
+            Ok(Chunk::Bytes(mut chunk)) => {
                 decoder.push(&mut chunk, |event, frame| {
                     if realtime
                         && let Event::Telegram { bytes, .. } = &event
@@ -417,9 +423,8 @@ fn replay(
                 })?;
                 decoder.check_key(false)?;
             }
-            Ok(Err(e)) => return Err(Error::io(decoder.source().to_string(), e)),
-            Err(mpsc::RecvTimeoutError::Timeout) => {}
-            Err(mpsc::RecvTimeoutError::Disconnected) => {
+            Ok(Chunk::Failed(e)) => return Err(Error::io(decoder.source().to_string(), e)),
+            Ok(Chunk::End) | Err(mpsc::RecvError) => {
                 decoder.finish(|event, frame| emitter.on_event(event, frame))?;
                 decoder.summarise();
                 decoder.check_key(true)?;
@@ -430,28 +435,40 @@ fn replay(
     Ok(())
 }
 
-fn spawn_reader(mut reader: Box<dyn Read + Send>) -> mpsc::Receiver<io::Result<Vec<u8>>> {
+/// What the reading thread of a replay hands over.
+enum Chunk {
+    Bytes(Vec<u8>),
+    Failed(io::Error),
+    /// The end of input.
+    End,
+    /// A stop was asked for (sent by the signal listener, not the reader).
+    Stop,
+}
+
+/// Reads `reader` on a thread, in chunks, then [`Chunk::End`]; the sender given back is for
+/// [`Chunk::Stop`].
+fn spawn_reader(mut reader: Box<dyn Read + Send>) -> (Receiver<Chunk>, SyncSender<Chunk>) {
     let (tx, rx) = mpsc::sync_channel(4);
+    let stop = tx.clone();
     std::thread::spawn(move || {
         loop {
             let mut chunk = vec![0u8; 64 * 1024];
-            match reader.read(&mut chunk) {
-                Ok(0) => break,
+            let message = match reader.read(&mut chunk) {
+                Ok(0) => Chunk::End,
                 Ok(n) => {
                     chunk.truncate(n);
-                    if tx.send(Ok(chunk)).is_err() {
-                        break;
-                    }
+                    Chunk::Bytes(chunk)
                 }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                    break;
-                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => Chunk::Failed(e),
+            };
+            let last = !matches!(message, Chunk::Bytes(_));
+            if tx.send(message).is_err() || last {
+                break;
             }
         }
     });
-    rx
+    (rx, stop)
 }
 
 /// Paces a replay as the meter sent it: by the telegrams' own timestamps (gaps capped at
