@@ -275,3 +275,49 @@ fn p1_serve_takes_its_place_in_the_line_regression_15() {
     proc.signal(Signal::SIGTERM);
     assert_eq!(proc.wait(WAIT).code(), Some(0));
 }
+
+/// Issue 24 (2): the stop sent SIGTERM to every stage at once, and p1-mqtt and p1-influx had
+/// stopped reading before p1-relay's exit event came: MQTT and InfluxDB said the load was
+/// still on. The stop starts at the head; the last state in both is off.
+#[test]
+fn a_stop_leaves_mqtt_and_influxdb_with_the_load_off_regression_24() {
+    if skip_without(&["mosquitto", "mosquitto_sub", "mosquitto_pub", "stdbuf"]) {
+        return;
+    }
+    let broker = p1_testkit::mosquitto::Mosquitto::start();
+    let mut sub = broker.subscribe("stop-order", "p1/#");
+    let dir = TempDir::new("pipeline-stop-order");
+    let config = relay_config(&dir, "type = \"dry-run\"");
+    let settings = format!(
+        "P1_SOURCE=sim\nP1_RELAY_CONFIG={}\nP1_MQTT_ARGS=\"--broker {} --interval 0 --meter-id sim\"\n\
+         P1_INFLUX_ARGS=\"--print\"\n",
+        config.display(),
+        broker.url()
+    );
+    let mut proc = Proc::spawn(&mut pipeline(&dir, &settings, &[]));
+    proc.wait_stdout("p1_relay,load=boiler on=1i", WAIT);
+    assert!(sub.payloads("p1/sim/relay/boiler", 2)[1].contains("\"state\":\"on\""));
+    proc.signal(Signal::SIGTERM);
+    assert_eq!(proc.wait(WAIT).code(), Some(0));
+    while proc.next_stdout(WAIT).is_some() {}
+    let influx_last = proc
+        .stdout_seen
+        .iter()
+        .rfind(|l| l.starts_with("p1_relay,load=boiler "))
+        .cloned()
+        .unwrap_or_default();
+    assert!(influx_last.contains("on=0i"), "{influx_last}");
+    publish_probe(&broker);
+    assert_eq!(sub.payloads("p1/sim/probe", 1).len(), 1);
+    let relay = sub.payloads("p1/sim/relay/boiler", 3);
+    let last = relay.last().expect("an event");
+    assert!(
+        last.contains("\"state\":\"off\"") && last.contains("exit"),
+        "{relay:?}"
+    );
+}
+
+/// A message after everything the pipeline published: once it is in, all before it is.
+fn publish_probe(broker: &p1_testkit::mosquitto::Mosquitto) {
+    p1_testkit::mosquitto::publish(broker.port, "p1/sim/probe", "after the stop", false);
+}
