@@ -1,6 +1,6 @@
 //! The edge of p1-influx: its command line, and the settings the rest of the crate sees.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Parser;
@@ -81,7 +81,8 @@ pub struct Cli {
     pub(crate) spool_dir: Option<PathBuf>,
     /// Where the spool is kept while the database keeps up: a directory in memory (a tmpfs),
     /// so that an SD card is not written every few seconds; `none` for the disk only
-    /// (default: $`RUNTIME_DIRECTORY`, else $`XDG_RUNTIME_DIR`/p1-influx, else none).
+    /// (default: $`RUNTIME_DIRECTORY`, else $`XDG_RUNTIME_DIR`/p1-influx, else
+    /// /dev/shm/p1-influx-UID, a directory of this user's own, else none).
     #[arg(long, value_name = "DIR|none")]
     pub(crate) spool_hot: Option<PathBuf>,
     /// What is in the spool on disk is `fsync`ed this many seconds after it was read, at
@@ -308,9 +309,36 @@ fn spool_dirs(spool: &std::path::Path, hot: Option<PathBuf>, target: &str) -> Sp
         Some(dir) => Some(dir.join(target)),
         None => systemd_dir("RUNTIME_DIRECTORY")
             .or_else(|| systemd_dir("XDG_RUNTIME_DIR").map(|d| d.join("p1-influx")))
+            .or_else(|| own_dir_in(Path::new(SHARED_MEMORY)))
             .map(|base| base.join(format!("spool-{:016x}", fnv1a(&cold)))),
     };
     SpoolDirs { cold, hot }
+}
+
+/// The tmpfs every Raspberry Pi OS and Debian system has, for a process that was given no
+/// runtime directory (cron, supervisord, a shell).
+const SHARED_MEMORY: &str = "/dev/shm";
+
+/// This user's own directory in `shared` (`p1-influx-UID`, made mode 0700), if `shared` is
+/// a directory and the one found there belongs to this user and no other may write to it:
+/// `/dev/shm` is writable by all, and a directory someone else made there is never used.
+fn own_dir_in(shared: &Path) -> Option<PathBuf> {
+    use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _};
+    let uid = std::fs::metadata("/proc/self").ok()?.uid();
+    let dir = shared.join(format!("p1-influx-{uid}"));
+    if !shared.is_dir() {
+        return None;
+    }
+    let _ = std::fs::DirBuilder::new().mode(0o700).create(&dir);
+    let found = std::fs::symlink_metadata(&dir).ok()?;
+    let private = found.is_dir() && found.uid() == uid && found.mode() & 0o022 == 0;
+    if !private {
+        log::warn!(
+            "{}: not this user's own directory: the spool stays on disk",
+            dir.display()
+        );
+    }
+    private.then_some(dir)
 }
 
 /// A short stable name for a spool on disk: FNV-1a of its absolute path.
@@ -380,5 +408,47 @@ impl Settings {
             ),
             output,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    fn shared(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("p1-influx-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn without_a_runtime_directory_the_spool_takes_a_private_one_in_shared_memory_regression_24() {
+        let dir = shared("own");
+        let own = own_dir_in(&dir).expect("a directory of its own");
+        assert!(own.starts_with(&dir));
+        let mode = std::fs::metadata(&own).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        assert_eq!(
+            own_dir_in(&dir),
+            Some(own),
+            "the same one at the next start"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_directory_others_may_write_to_is_not_used_regression_24() {
+        let dir = shared("open");
+        let own = own_dir_in(&dir).unwrap();
+        std::fs::set_permissions(&own, std::fs::Permissions::from_mode(0o777)).unwrap();
+        assert_eq!(own_dir_in(&dir), None);
+        assert_eq!(
+            own_dir_in(&dir.join("missing")),
+            None,
+            "no tmpfs, no hot spool"
+        );
+        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -237,6 +237,7 @@ impl Relay {
         let decisions = self.controller.exit(self.readings_clock(), why);
         for d in &decisions {
             let load = self.load_name(d.load);
+            info!("{load}: off ({})", d.reason);
             let _ = emit(out, d.time, &load, false, &d.reason);
         }
         self.save_state();

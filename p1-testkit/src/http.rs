@@ -190,3 +190,20 @@ fn read_request(stream: &TcpStream) -> Option<Request> {
         status: 0,
     })
 }
+
+/// The whole answer (status line, headers and body) to `GET path` on 127.0.0.1:`port`, read
+/// to the server's close within 10 s, or `None` when nothing answers there.
+pub fn get(port: u16, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    Some(answer)
+}

@@ -19,5 +19,7 @@ pub mod wait;
 pub use finished::Finished;
 pub use fs::{TempDir, accept, free_port};
 pub use proc::{Proc, Signal, run, run_with};
-pub use tools::{home_assistant_python, skip_without, skip_without_optional, test_venv_python};
+pub use tools::{
+    home_assistant_python, skip_unless_root, skip_without, skip_without_optional, test_venv_python,
+};
 pub use wait::{wait_until, wait_within};

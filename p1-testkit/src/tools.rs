@@ -15,6 +15,8 @@ fn package(tool: &str) -> &str {
         "promtool" => "prometheus",
         "openssl" => "openssl",
         "systemd-analyze" => "systemd",
+        "supervisord" | "supervisorctl" => "supervisor",
+        "unshare" => "util-linux",
         other => other,
     }
 }
@@ -40,10 +42,7 @@ pub fn skip_without_optional(tool: &str) -> bool {
     if have(tool) {
         return false;
     }
-    let test = std::thread::current()
-        .name()
-        .unwrap_or("a test")
-        .to_string();
+    let test = this_test();
     let _ = writeln!(
         std::io::stderr(),
         "skipped {test}: needs {tool} (optional; apt-get install {})",
@@ -61,21 +60,46 @@ pub fn skip_without(tools: &[&str]) -> bool {
         return false;
     }
     let packages: Vec<&str> = missing.iter().map(|t| package(t)).collect();
-    let test = std::thread::current()
-        .name()
-        .unwrap_or("a test")
-        .to_string();
-    let message = format!(
+    let test = this_test();
+    skipped(&format!(
         "skipped {test}: needs {} (apt-get install {}, or run scripts/test)",
         missing.join(", "),
         packages.join(" ")
-    );
+    ));
+    true
+}
+
+/// The name of the calling test (its thread's).
+fn this_test() -> String {
+    std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string()
+}
+
+/// Says on stderr that the calling test is skipped, and why; under `P1_TEST_REQUIRE_ALL`
+/// it fails instead.
+fn skipped(message: &str) {
     assert!(
         std::env::var_os("P1_TEST_REQUIRE_ALL").is_none(),
         "{message}; P1_TEST_REQUIRE_ALL is set, so nothing may be skipped"
     );
     let _ = writeln!(std::io::stderr(), "{message}");
-    true
+}
+
+/// `true` when the calling test must be skipped because this process is not root (it needs
+/// namespaces and mounts); said on stderr, also under `P1_TEST_REQUIRE_ALL`, since that
+/// cannot be installed.
+pub fn skip_unless_root() -> bool {
+    let root = std::fs::metadata("/proc/self").is_ok_and(|m| {
+        use std::os::unix::fs::MetadataExt as _;
+        m.uid() == 0
+    });
+    if !root {
+        let test = this_test();
+        let _ = writeln!(std::io::stderr(), "skipped {test}: needs root");
+    }
+    !root
 }
 
 /// The test venv's python (`target/test-venv`, which scripts/test makes with the PyPI clients
@@ -87,18 +111,10 @@ pub fn test_venv_python() -> Option<std::path::PathBuf> {
     if python.exists() {
         return Some(python);
     }
-    let test = std::thread::current()
-        .name()
-        .unwrap_or("a test")
-        .to_string();
-    let message = format!(
+    let test = this_test();
+    skipped(&format!(
         "skipped {test}: needs the test venv with python-homewizard-energy and dsmr-parser (run scripts/test)"
-    );
-    assert!(
-        std::env::var_os("P1_TEST_REQUIRE_ALL").is_none(),
-        "{message}; P1_TEST_REQUIRE_ALL is set, so nothing may be skipped"
-    );
-    let _ = writeln!(std::io::stderr(), "{message}");
+    ));
     None
 }
 
@@ -153,10 +169,7 @@ pub fn home_assistant_python() -> Option<std::path::PathBuf> {
     if venv.join("ready").exists() {
         return Some(venv.join("bin/python"));
     }
-    let test = std::thread::current()
-        .name()
-        .unwrap_or("a test")
-        .to_string();
+    let test = this_test();
     let python = python_3_13();
     let message = match &python {
         Some(_) => format!(
@@ -165,10 +178,10 @@ pub fn home_assistant_python() -> Option<std::path::PathBuf> {
         ),
         None => format!("skipped {test}: needs Python 3.13 for Home Assistant {HOME_ASSISTANT}"),
     };
-    assert!(
-        python.is_none() || std::env::var_os("P1_TEST_REQUIRE_ALL").is_none(),
-        "{message}; P1_TEST_REQUIRE_ALL is set, so nothing may be skipped"
-    );
-    let _ = writeln!(std::io::stderr(), "{message}");
+    if python.is_some() {
+        skipped(&message);
+    } else {
+        let _ = writeln!(std::io::stderr(), "{message}");
+    }
     None
 }

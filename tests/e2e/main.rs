@@ -8,4 +8,5 @@ mod mqtt;
 mod noise;
 mod p1_pipeline;
 mod pipeline;
+mod setups;
 mod unit;

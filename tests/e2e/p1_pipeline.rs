@@ -128,6 +128,36 @@ fn sigterm_stops_every_stage_and_dry_run_keeps_the_env_files_relay_args_regressi
     );
 }
 
+/// Under systemd stdout is the journal's socket: the last stage writes to it as it is given
+/// (it reopened `/dev/stdout`, which a socket refuses, so every stage ended at start).
+#[test]
+fn the_last_stage_writes_to_the_journals_socket_regression_24() {
+    use std::io::Read as _;
+    let dir = TempDir::new("pipeline-socket");
+    let settings =
+        "P1_SOURCE=sim\nP1_READ_ARGS=\"--speed 0 --count 3\"\nP1_INFLUX_ARGS=\"--print\"\n";
+    let (mut ours, theirs) = std::os::unix::net::UnixStream::pair().expect("a socket pair");
+    ours.set_read_timeout(Some(WAIT)).expect("timeout");
+    let mut command = pipeline(&dir, settings, &[]);
+    command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::os::fd::OwnedFd::from(theirs))
+        .stderr(std::process::Stdio::piped());
+    let child = command.spawn().expect("p1-pipeline");
+    drop(command);
+    let mut written = String::new();
+    let read = ours.read_to_string(&mut written);
+    let output = child.wait_with_output().expect("its end");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(read.is_ok(), "{read:?}: {stderr}");
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        written.matches("p1,meter_id=").count(),
+        3,
+        "{written}\n{stderr}"
+    );
+}
+
 /// Every relay event lands in InfluxDB beside the readings, and every query of the Grafana
 /// dashboard returns data (the "Loads switched" panel was always empty behind `tee`).
 #[test]
@@ -244,7 +274,7 @@ fn p1_mqtt_takes_its_place_in_the_line_regression_14() {
 /// server gives the telegrams, and p1-influx still gets every reading.
 #[test]
 fn p1_serve_takes_its_place_in_the_line_regression_15() {
-    use std::io::{Read, Write};
+    use std::io::Read as _;
     let dir = TempDir::new("pipeline-serve");
     let (http, raw) = (p1_testkit::free_port(), p1_testkit::free_port());
     let settings = format!(
@@ -255,15 +285,7 @@ fn p1_serve_takes_its_place_in_the_line_regression_15() {
     proc.wait_stdout("p1,meter_id=", WAIT);
     let mut data = String::new();
     p1_testkit::wait_until("data from p1-serve", || {
-        let answer = std::net::TcpStream::connect(("127.0.0.1", http))
-            .ok()
-            .and_then(|mut s| {
-                write!(s, "GET /api/v1/data HTTP/1.1\r\nHost: t\r\n\r\n").ok()?;
-                let mut text = String::new();
-                s.read_to_string(&mut text).ok()?;
-                Some(text)
-            });
-        data = answer.unwrap_or_default();
+        data = p1_testkit::http::get(http, "/api/v1/data").unwrap_or_default();
         data.starts_with("HTTP/1.1 200")
     });
     assert!(data.contains("\"active_power_w\""), "{data}");

@@ -43,6 +43,9 @@ pub fn p1_influx(args: &[&str], stdin: &str, envs: &[(&str, &str)]) -> Finished 
         .env_remove("INFLUX_TOKEN")
         .env_remove("INFLUX_PASSWORD");
     without_runtime_dir(&mut command);
+    if !envs.iter().any(|(k, _)| RUNTIME_DIRS.contains(k)) {
+        disk_only_unless_given(&mut command, args);
+    }
     for (k, v) in envs {
         command.env(k, v);
     }
@@ -58,14 +61,26 @@ pub fn spawn_p1_influx(args: &[&str], spool: &Path) -> Proc {
         .arg(spool)
         .env_remove("INFLUX_TOKEN")
         .env_remove("INFLUX_PASSWORD");
-    Proc::spawn(without_runtime_dir(&mut command))
+    without_runtime_dir(&mut command);
+    disk_only_unless_given(&mut command, args);
+    Proc::spawn(&mut command)
 }
 
-/// Without a runtime directory, the spool is on disk only unless a test gives --spool-hot.
-fn without_runtime_dir(command: &mut Command) -> &mut Command {
-    command
-        .env_remove("RUNTIME_DIRECTORY")
-        .env_remove("XDG_RUNTIME_DIR")
+/// The variables that give p1-influx a runtime directory for its spool.
+const RUNTIME_DIRS: [&str; 2] = ["RUNTIME_DIRECTORY", "XDG_RUNTIME_DIR"];
+
+fn without_runtime_dir(command: &mut Command) {
+    for variable in RUNTIME_DIRS {
+        command.env_remove(variable);
+    }
+}
+
+/// The spool on disk only (p1-influx would take /dev/shm), unless the test gives
+/// `--spool-hot` itself.
+fn disk_only_unless_given(command: &mut Command, args: &[&str]) {
+    if !args.contains(&"--spool-hot") {
+        command.args(["--spool-hot", "none"]);
+    }
 }
 
 /// The segment files (`.lp`, `.open`) of a spool directory: its targets' directories.
