@@ -46,6 +46,19 @@ impl Health {
         self.last_byte.elapsed()
     }
 
+    /// When the next check is due: the silence warning, `idle_reconnect` (a silence that
+    /// ends the connection), or the report of what was dropped.
+    pub(crate) fn next_check(&self, idle_reconnect: Option<Duration>) -> Instant {
+        let mut due = self.last_report + self.report_every;
+        if !self.idle_warned {
+            due = due.min(self.last_byte + self.idle_warning);
+        }
+        if let Some(limit) = idle_reconnect {
+            due = due.min(self.last_byte + limit);
+        }
+        due
+    }
+
     /// After a reconnect: the silence so far does not count.
     pub(crate) fn reset_idle(&mut self) {
         self.last_byte = Instant::now();

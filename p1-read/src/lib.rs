@@ -3,7 +3,8 @@
 //! and flushed the moment a telegram's CRC line has arrived.
 //!
 //! - `settings`: the command line, which builds the source and its decoder;
-//! - `source`: serial devices and TCP (live, reopened), captures and stdin (replayed);
+//! - `source`: serial devices and TCP, captures and stdin (replayed);
+//! - `live`: a live source read on a thread of its own, reopened with backoff when lost;
 //! - `play`: the simulated meter (`sim`) as a source, `sim` its household and telegrams;
 //! - `decoder`: bytes to telegrams, through the decryption of an encrypted meter (`gcm`,
 //!   with its `keys`);
@@ -16,6 +17,7 @@ mod emit;
 mod gcm;
 mod health;
 mod keys;
+mod live;
 mod play;
 mod settings;
 pub mod sim;

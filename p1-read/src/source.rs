@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use std::fmt;
 
-use log::{debug, info, warn};
 use p1_common::Error;
 use p1_common::protocol::frame::Event;
 use p1_common::protocol::meter_time::{ClockZone, MeterTime};
@@ -23,9 +22,11 @@ use serialport::{DataBits, FlowControl, SerialPort, StopBits, TTYPort};
 use crate::decoder::Decoder;
 use crate::emit::Emitter;
 use crate::health::Health;
+use crate::live::{self, Connector};
 
-/// How often a blocked read returns, so that signals and silences are noticed.
-const POLL: Duration = Duration::from_millis(200);
+/// How long a serial read blocks before its thread looks whether it must end (when the
+/// source is reopened); the meter's telegrams end a read every second anyway.
+const SERIAL_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A TCP source that sends nothing for this long is reconnected: network dongles and ser2net
 /// connections can die silently.
@@ -123,7 +124,7 @@ impl Reader {
         match source {
             Source::Tcp(address) => {
                 let connector = TcpConnector { address };
-                live(&connector, decoder, health, signals, emitter, false)
+                live::live(&connector, decoder, health, signals, emitter, false)
             }
             Source::Stdin => replay(Box::new(io::stdin()), realtime, decoder, signals, emitter),
             Source::Path(path) if is_serial_device(&path) => {
@@ -131,7 +132,7 @@ impl Reader {
                     path,
                     settings: serial,
                 };
-                live(&connector, decoder, health, signals, emitter, true)
+                live::live(&connector, decoder, health, signals, emitter, true)
             }
             Source::Path(path) => {
                 let file = File::open(&path)
@@ -144,7 +145,7 @@ impl Reader {
 
 /// Why a live source cannot be opened.
 #[derive(Debug)]
-enum ConnectError {
+pub(crate) enum ConnectError {
     Serial(serialport::Error),
     Resolve(io::Error),
     NoAddress,
@@ -165,40 +166,12 @@ impl fmt::Display for ConnectError {
     }
 }
 
-/// Why a live connection was given up.
-#[derive(Debug)]
-enum Lost {
-    Closed,
-    Failed(io::Error),
-    Silent(Duration),
-}
-
-impl fmt::Display for Lost {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Lost::Closed => f.write_str("connection closed"),
-            Lost::Failed(e) => IoCause(e).fmt(f),
-            Lost::Silent(limit) => write!(f, "nothing for {} s", limit.as_secs()),
-        }
-    }
-}
-
 /// Character devices, and anything under /dev (a missing USB adapter is still a serial port).
 fn is_serial_device(path: &Path) -> bool {
     match std::fs::metadata(path) {
         Ok(meta) => meta.file_type().is_char_device(),
         Err(_) => path.starts_with("/dev"),
     }
-}
-
-/// A live source that can be (re)opened.
-trait Connector {
-    type Conn: Read;
-    fn connect(&self) -> Result<Self::Conn, ConnectError>;
-    /// Line settings, for the log (" at 115200 8N1").
-    fn settings(&self) -> String;
-    /// Reconnect after this much silence, for sources that can die silently.
-    fn idle_reconnect(&self) -> Option<Duration>;
 }
 
 struct SerialConnector {
@@ -225,7 +198,7 @@ impl Connector for SerialConnector {
             })
             .stop_bits(StopBits::One)
             .flow_control(FlowControl::None)
-            .timeout(POLL)
+            .timeout(SERIAL_READ_TIMEOUT)
             .open_native()
             .map_err(ConnectError::Serial)?;
         // Bytes queued before we opened may be from long ago.
@@ -239,6 +212,10 @@ impl Connector for SerialConnector {
     }
 
     fn idle_reconnect(&self) -> Option<Duration> {
+        None
+    }
+
+    fn unblocker(&self, _: &TTYPort) -> Option<TcpStream> {
         None
     }
 }
@@ -274,9 +251,7 @@ impl Connector for TcpConnector {
             .map_err(ConnectError::Resolve)?;
         let mut last = ConnectError::NoAddress;
         for address in addresses {
-            match TcpStream::connect_timeout(&address, Duration::from_secs(5))
-                .and_then(|stream| stream.set_read_timeout(Some(POLL)).map(|()| stream))
-            {
+            match TcpStream::connect_timeout(&address, Duration::from_secs(5)) {
                 Ok(stream) => return Ok(stream),
                 Err(source) => last = ConnectError::Tcp { address, source },
             }
@@ -291,104 +266,10 @@ impl Connector for TcpConnector {
     fn idle_reconnect(&self) -> Option<Duration> {
         Some(TCP_IDLE_RECONNECT)
     }
-}
 
-/// Exponential backoff, 0.5 s doubling up to 10 s.
-#[derive(Debug)]
-struct Backoff(Duration);
-
-impl Backoff {
-    const FIRST: Duration = Duration::from_millis(500);
-    const MAX: Duration = Duration::from_secs(10);
-
-    fn next(&mut self) -> Duration {
-        let wait = self.0;
-        self.0 = (self.0 * 2).min(Self::MAX);
-        wait
+    fn unblocker(&self, conn: &TcpStream) -> Option<TcpStream> {
+        conn.try_clone().ok()
     }
-}
-
-fn live<C: Connector>(
-    connector: &C,
-    mut decoder: Decoder,
-    mut health: Health,
-    signals: &Signals,
-    emitter: &mut Emitter,
-    fatal_at_start: bool,
-) -> Result<(), Error> {
-    let source = decoder.source().to_string();
-    let mut conn = match connector.connect() {
-        Ok(conn) => {
-            info!("{source}: open{}", connector.settings());
-            Some(conn)
-        }
-        Err(e) if fatal_at_start => return Err(Error::no_input(format!("{source}: {e}"))),
-        Err(e) => {
-            warn!("{source}: {e}; retrying with backoff");
-            None
-        }
-    };
-    let mut backoff = Backoff(Backoff::FIRST);
-    let mut lost_at: Option<Instant> = conn.is_none().then(Instant::now);
-    let mut buf = [0u8; 4096];
-    while !signals.stop_requested() && !emitter.done() {
-        if signals.take_hangup() {
-            info!("{source}: SIGHUP: reopening");
-            conn = None;
-            lost_at = Some(Instant::now());
-        }
-        let Some(stream) = conn.as_mut() else {
-            if !signals.sleep_until(Instant::now() + backoff.next()) {
-                break;
-            }
-            match connector.connect() {
-                Ok(stream) => {
-                    let gone = lost_at.take().map_or(0, |t| t.elapsed().as_secs());
-                    info!("{source}: open again after {gone} s");
-                    conn = Some(stream);
-                    backoff = Backoff(Backoff::FIRST);
-                    decoder.restart();
-                    health.reset_idle();
-                }
-                Err(e) => debug!("{source}: {e}"),
-            }
-            continue;
-        };
-        let lost = match stream.read(&mut buf) {
-            Ok(0) => Some(Lost::Closed),
-            Ok(n) => {
-                health.bytes(n);
-                decoder.push(&mut buf[..n], |event, frame| emitter.on_event(event, frame))?;
-                decoder.check_key(false)?;
-                None
-            }
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::TimedOut
-                        | io::ErrorKind::WouldBlock
-                        | io::ErrorKind::Interrupted
-                ) =>
-            {
-                None
-            }
-            Err(e) => Some(Lost::Failed(e)),
-        };
-        health.check(decoder.stats());
-        let lost = lost.or_else(|| {
-            connector
-                .idle_reconnect()
-                .filter(|limit| health.idle_for() >= *limit)
-                .map(Lost::Silent)
-        });
-        if let Some(why) = lost {
-            warn!("{source}: {why}; reopening with backoff until it is back");
-            conn = None;
-            lost_at = Some(Instant::now());
-        }
-    }
-    decoder.summarise();
-    Ok(())
 }
 
 /// Replays a capture or stdin. Reading happens on a thread so that a stop request is seen
@@ -539,13 +420,6 @@ mod tests {
         }
         assert!(is_serial_device(Path::new("/dev/ttyUSB9-missing")));
         assert!(!is_serial_device(Path::new("capture.txt")));
-    }
-
-    #[test]
-    fn backoff_doubles_up_to_ten_seconds() {
-        let mut b = Backoff(Backoff::FIRST);
-        let waits: Vec<u64> = (0..7).map(|_| b.next().as_millis() as u64).collect();
-        assert_eq!(waits, [500, 1000, 2000, 4000, 8000, 10000, 10000]);
     }
 
     #[test]
