@@ -3,7 +3,7 @@
 //! blocks go to the framer, which stops where the frame ends.
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::PathBuf;
 
 use log::error;
@@ -28,30 +28,12 @@ const LINE_FRAMES: usize = 4;
 /// Reads every input through `parser` into stdout (`passthrough`: the input's records too).
 pub(crate) fn run(inputs: &[Input], mut parser: Parser, passthrough: bool) -> Result<(), Error> {
     let mut out = Stdout::stdout();
-    let mut failed_inputs = 0;
-    for input in inputs {
-        match input {
-            Input::Stdin => {
-                let mut log = LineLog::new("stdin");
-                let mut out = Out::new(&mut out, &mut log, passthrough);
-                read_input(&mut parser, &mut io::stdin().lock(), &mut out)?;
-            }
-            Input::File(path) => {
-                let mut log = LineLog::new(path.display().to_string());
-                match File::open(path) {
-                    Ok(file) => {
-                        let mut out = Out::new(&mut out, &mut log, passthrough);
-                        let mut file = BufReader::with_capacity(1 << 16, file);
-                        read_input(&mut parser, &mut file, &mut out)?;
-                    }
-                    Err(e) => {
-                        error!("{}: {}", log.input, IoCause(&e));
-                        failed_inputs += 1;
-                    }
-                }
-            }
-        }
-    }
+    out.hold();
+    let read = read_all(inputs, &mut parser, passthrough, &mut out);
+    // What was read before a failure (`--strict`'s included) is written all the same.
+    let released = out.release();
+    let failed_inputs = read?;
+    released?;
     parser.summarise(failed_inputs < inputs.len());
     if failed_inputs > 0 {
         return Err(Error::failure(format!(
@@ -61,10 +43,47 @@ pub(crate) fn run(inputs: &[Input], mut parser: Parser, passthrough: bool) -> Re
     Ok(())
 }
 
-/// One input through the parser; its name and line numbers are those of `out`'s log.
+/// Every input in turn; how many could not be opened.
+fn read_all(
+    inputs: &[Input],
+    parser: &mut Parser,
+    passthrough: bool,
+    out: &mut Stdout,
+) -> Result<usize, Error> {
+    let mut failed_inputs = 0;
+    for input in inputs {
+        match input {
+            Input::Stdin => {
+                let mut log = LineLog::new("stdin");
+                let mut out = Out::new(out, &mut log, passthrough);
+                let mut stdin = BufReader::with_capacity(1 << 16, io::stdin().lock());
+                read_input(parser, &mut stdin, &mut out)?;
+            }
+            Input::File(path) => {
+                let mut log = LineLog::new(path.display().to_string());
+                match File::open(path) {
+                    Ok(file) => {
+                        let mut out = Out::new(out, &mut log, passthrough);
+                        let mut file = BufReader::with_capacity(1 << 16, file);
+                        read_input(parser, &mut file, &mut out)?;
+                    }
+                    Err(e) => {
+                        error!("{}: {}", log.input, IoCause(&e));
+                        failed_inputs += 1;
+                    }
+                }
+            }
+        }
+    }
+    Ok(failed_inputs)
+}
+
+/// One input through the parser; its name and line numbers are those of `out`'s log. What it
+/// writes is flushed whenever no whole line is left in the input's buffer: before a read
+/// that may wait, never later.
 fn read_input(
     parser: &mut Parser,
-    input: &mut impl BufRead,
+    input: &mut BufReader<impl Read>,
     out: &mut Out<'_>,
 ) -> Result<(), Error> {
     let mut framer = parser.framer();
@@ -72,6 +91,11 @@ fn read_input(
     let mut line = Vec::with_capacity(4096);
     let mut line_number = 1u64;
     let result = loop {
+        if !input.buffer().contains(&b'\n')
+            && let Err(e) = out.flush()
+        {
+            break Err(e);
+        }
         if framer.in_frame() {
             let block = match input.fill_buf() {
                 Ok([]) => break Ok(()),

@@ -15,12 +15,52 @@ use std::time::{Duration, Instant};
 
 use log::{debug, info, warn};
 use p1_common::Error;
+use p1_common::runtime::error::IoCause;
 use p1_common::runtime::signals::Signals;
 
 use crate::decoder::Decoder;
 use crate::emit::Emitter;
 use crate::health::Health;
-use crate::source::ConnectError;
+
+/// Why a live source cannot be opened.
+#[derive(Debug)]
+pub(crate) enum ConnectError {
+    Serial(serialport::Error),
+    Resolve(io::Error),
+    NoAddress,
+    Tcp {
+        address: std::net::SocketAddr,
+        source: io::Error,
+    },
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConnectError::Serial(e) => f.write_str(&describe_serial_error(e)),
+            ConnectError::Resolve(e) => write!(f, "cannot resolve: {}", IoCause(e)),
+            ConnectError::NoAddress => f.write_str("no address"),
+            ConnectError::Tcp { address, source } => write!(f, "{address}: {}", IoCause(source)),
+        }
+    }
+}
+
+/// A serial error as a user can act on it.
+fn describe_serial_error(e: &serialport::Error) -> String {
+    let text = e.description.to_lowercase();
+    if text.contains("busy") || text.contains("lock") {
+        return format!("in use by another program (another p1-read?): {text}");
+    }
+    match e.kind {
+        serialport::ErrorKind::NoDevice | serialport::ErrorKind::Io(io::ErrorKind::NotFound) => {
+            "no such device (is the P1 cable plugged in? see ls /dev/serial/by-id/)".into()
+        }
+        serialport::ErrorKind::Io(io::ErrorKind::PermissionDenied) => {
+            "permission denied (add the user to the 'dialout' group)".into()
+        }
+        _ => text,
+    }
+}
 
 /// A live source that can be (re)opened.
 pub(crate) trait Connector {
@@ -33,6 +73,8 @@ pub(crate) trait Connector {
     /// A handle that ends a read blocked on `conn` when shut down (TCP); without one, the
     /// reading thread sees that it must end at its read's timeout.
     fn unblocker(&self, conn: &Self::Conn) -> Option<TcpStream>;
+    /// Bytes a second, for a source whose telegrams come at a line's pace (serial).
+    fn line_rate(&self) -> Option<u32>;
 }
 
 /// Why a live connection was given up.
@@ -47,7 +89,7 @@ impl fmt::Display for Lost {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Lost::Closed => f.write_str("connection closed"),
-            Lost::Failed(e) => p1_common::runtime::error::IoCause(e).fmt(f),
+            Lost::Failed(e) => IoCause(e).fmt(f),
             Lost::Silent(limit) => write!(f, "nothing for {} s", limit.as_secs()),
         }
     }
@@ -99,7 +141,7 @@ impl Connection {
     fn start<R: Read + Send + 'static>(
         number: u64,
         mut conn: R,
-        unblocker: Option<TcpStream>,
+        (unblocker, gather): (Option<TcpStream>, Option<Gather>),
         wake: Sender<Wake>,
     ) -> Connection {
         let (give_back, buffers) = mpsc::sync_channel(BUFFERS);
@@ -109,7 +151,9 @@ impl Connection {
         let ending = Arc::new(AtomicBool::new(false));
         let thread = {
             let ending = Arc::clone(&ending);
-            std::thread::spawn(move || read_into(&mut conn, number, &buffers, &ending, &wake))
+            std::thread::spawn(move || {
+                read_into(&mut conn, number, &buffers, &ending, gather, &wake);
+            })
         };
         Connection {
             number,
@@ -139,32 +183,34 @@ impl Connection {
 }
 
 /// The reading thread: fills each buffer it is given and hands it over, until the
-/// connection ends or the loop lets it go.
+/// connection ends or the loop lets it go. With a [`Gather`], the pieces of a burst go into
+/// one buffer, handed over once the burst is in.
 fn read_into(
     conn: &mut impl Read,
     connection: u64,
     buffers: &Receiver<Vec<u8>>,
     ending: &AtomicBool,
+    mut gather: Option<Gather>,
     wake: &Sender<Wake>,
 ) {
     while let Ok(mut buffer) = buffers.recv() {
-        let message = loop {
+        let mut len = 0;
+        let lost = loop {
             if ending.load(Ordering::Relaxed) {
                 return;
             }
-            match conn.read(&mut buffer) {
-                Ok(0) => {
-                    break Wake::Lost {
-                        connection,
-                        why: Lost::Closed,
-                    };
-                }
-                Ok(len) => {
-                    break Wake::Bytes {
-                        connection,
-                        buffer,
-                        len,
-                    };
+            match conn.read(&mut buffer[len..]) {
+                Ok(0) => break Some(Lost::Closed),
+                Ok(n) => {
+                    len += n;
+                    let pause = gather.as_mut().and_then(|gather| {
+                        gather.read(n);
+                        gather.pause()
+                    });
+                    match pause {
+                        Some(pause) if len < buffer.len() => std::thread::sleep(pause),
+                        _ => break None,
+                    }
                 }
                 Err(e)
                     if matches!(
@@ -172,19 +218,98 @@ fn read_into(
                         io::ErrorKind::TimedOut
                             | io::ErrorKind::WouldBlock
                             | io::ErrorKind::Interrupted
-                    ) => {}
-                Err(e) => {
-                    break Wake::Lost {
-                        connection,
-                        why: Lost::Failed(e),
-                    };
+                    ) =>
+                {
+                    if len > 0 {
+                        break None;
+                    }
                 }
+                Err(e) => break Some(Lost::Failed(e)),
             }
         };
-        let lost = matches!(message, Wake::Lost { .. });
-        if wake.send(message).is_err() || lost {
+        // What was read before a loss is handed over first.
+        if len > 0
+            && wake
+                .send(Wake::Bytes {
+                    connection,
+                    buffer,
+                    len,
+                })
+                .is_err()
+        {
             return;
         }
+        if let Some(why) = lost {
+            let _ = wake.send(Wake::Lost { connection, why });
+            return;
+        }
+    }
+}
+
+/// A serial line's reads gathered into few. A telegram comes as one burst at the line's
+/// pace, handed over a piece at a time (a USB packet, a UART's FIFO): after the first piece
+/// of a burst the reading thread waits until a burst as long as the last one has come, and
+/// reads the rest at once, so that a telegram costs two or three wake-ups, not twenty. The
+/// wait ends as the last byte is due: it delays no telegram.
+#[derive(Debug)]
+struct Gather {
+    bytes_per_second: u32,
+    /// When the current burst began, and its bytes so far.
+    burst: Option<(Instant, usize)>,
+    last_burst: usize,
+    last_read: Option<Instant>,
+}
+
+/// Silence that ends a burst: telegrams come a second apart (or ten), and a line does not
+/// pause within one.
+const BETWEEN_BURSTS: Duration = Duration::from_millis(200);
+
+/// The last piece of a burst comes a little after its bytes were due (the writer's and the
+/// kernel's timing): waiting this much longer reads it with the rest.
+const LATE_PIECE: Duration = Duration::from_millis(5);
+
+impl Gather {
+    fn new(bytes_per_second: u32) -> Gather {
+        Gather {
+            bytes_per_second: bytes_per_second.max(1),
+            burst: None,
+            last_burst: 0,
+            last_read: None,
+        }
+    }
+
+    /// How long to wait before the next read: until a burst as long as the last is in.
+    fn pause(&self) -> Option<Duration> {
+        let (began, so_far) = self.burst?;
+        if so_far >= self.last_burst {
+            return None;
+        }
+        let due = began + self.transfer(self.last_burst) + LATE_PIECE;
+        due.checked_duration_since(Instant::now())
+    }
+
+    /// `len` bytes were read now.
+    fn read(&mut self, len: usize) {
+        let now = Instant::now();
+        let new_burst = self
+            .last_read
+            .is_none_or(|last| now.duration_since(last) >= BETWEEN_BURSTS);
+        match &mut self.burst {
+            Some((_, so_far)) if !new_burst => *so_far += len,
+            _ => {
+                if let Some((_, bytes)) = self.burst {
+                    self.last_burst = bytes;
+                }
+                // The first bytes took their time on the line.
+                let began = now.checked_sub(self.transfer(len)).unwrap_or(now);
+                self.burst = Some((began, len));
+            }
+        }
+        self.last_read = Some(now);
+    }
+
+    fn transfer(&self, bytes: usize) -> Duration {
+        Duration::from_secs_f64(bytes as f64 / f64::from(self.bytes_per_second))
     }
 }
 
@@ -209,7 +334,8 @@ pub(crate) fn live<C: Connector>(
     let mut open = |conn: C::Conn| {
         opened += 1;
         let unblocker = connector.unblocker(&conn);
-        Connection::start(opened, conn, unblocker, wake.clone())
+        let gather = connector.line_rate().map(Gather::new);
+        Connection::start(opened, conn, (unblocker, gather), wake.clone())
     };
     let mut connection = match connector.connect() {
         Ok(conn) => {
@@ -293,6 +419,30 @@ pub(crate) fn live<C: Connector>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_burst_as_long_as_the_last_is_waited_for_then_read_at_once() {
+        let mut gather = Gather::new(11_520);
+        assert_eq!(gather.pause(), None, "nothing known yet");
+        gather.read(64);
+        assert_eq!(gather.pause(), None, "the first burst is read as it comes");
+        gather.read(1088);
+        std::thread::sleep(BETWEEN_BURSTS);
+        gather.read(64); // the next telegram's first piece
+        let pause = gather.pause().expect("a wait for the rest");
+        // 1,152 bytes at 11,520 a second take 100 ms from the burst's start.
+        assert!(
+            pause <= Duration::from_millis(100) + LATE_PIECE,
+            "{pause:?}"
+        );
+        assert!(pause >= Duration::from_millis(80), "{pause:?}");
+        gather.read(1088);
+        assert_eq!(
+            gather.pause(),
+            None,
+            "the burst is in: the next read waits for data"
+        );
+    }
 
     #[test]
     fn backoff_doubles_up_to_ten_seconds() {

@@ -9,8 +9,6 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::time::{Duration, Instant};
 
-use std::fmt;
-
 use p1_common::Error;
 use p1_common::protocol::frame::Event;
 use p1_common::protocol::meter_time::{ClockZone, MeterTime};
@@ -22,7 +20,7 @@ use serialport::{DataBits, FlowControl, SerialPort, StopBits, TTYPort};
 use crate::decoder::Decoder;
 use crate::emit::Emitter;
 use crate::health::Health;
-use crate::live::{self, Connector};
+use crate::live::{self, ConnectError, Connector};
 
 /// How long a serial read blocks before its thread looks whether it must end (when the
 /// source is reopened); the meter's telegrams end a read every second anyway.
@@ -143,29 +141,6 @@ impl Reader {
     }
 }
 
-/// Why a live source cannot be opened.
-#[derive(Debug)]
-pub(crate) enum ConnectError {
-    Serial(serialport::Error),
-    Resolve(io::Error),
-    NoAddress,
-    Tcp {
-        address: std::net::SocketAddr,
-        source: io::Error,
-    },
-}
-
-impl fmt::Display for ConnectError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ConnectError::Serial(e) => f.write_str(&describe_serial_error(e)),
-            ConnectError::Resolve(e) => write!(f, "cannot resolve: {}", IoCause(e)),
-            ConnectError::NoAddress => f.write_str("no address"),
-            ConnectError::Tcp { address, source } => write!(f, "{address}: {}", IoCause(source)),
-        }
-    }
-}
-
 /// Character devices, and anything under /dev (a missing USB adapter is still a serial port).
 fn is_serial_device(path: &Path) -> bool {
     match std::fs::metadata(path) {
@@ -218,22 +193,13 @@ impl Connector for SerialConnector {
     fn unblocker(&self, _: &TTYPort) -> Option<TcpStream> {
         None
     }
-}
 
-/// A serial error as a user can act on it.
-fn describe_serial_error(e: &serialport::Error) -> String {
-    let text = e.description.to_lowercase();
-    if text.contains("busy") || text.contains("lock") {
-        return format!("in use by another program (another p1-read?): {text}");
-    }
-    match e.kind {
-        serialport::ErrorKind::NoDevice | serialport::ErrorKind::Io(io::ErrorKind::NotFound) => {
-            "no such device (is the P1 cable plugged in? see ls /dev/serial/by-id/)".into()
-        }
-        serialport::ErrorKind::Io(io::ErrorKind::PermissionDenied) => {
-            "permission denied (add the user to the 'dialout' group)".into()
-        }
-        _ => text,
+    fn line_rate(&self) -> Option<u32> {
+        // A start bit, the data bits, the parity bit if any, a stop bit.
+        let bits = 2
+            + u32::from(self.settings.data_bits)
+            + u32::from(self.settings.parity != Parity::None);
+        Some(self.settings.baud / bits)
     }
 }
 
@@ -269,6 +235,10 @@ impl Connector for TcpConnector {
 
     fn unblocker(&self, conn: &TcpStream) -> Option<TcpStream> {
         conn.try_clone().ok()
+    }
+
+    fn line_rate(&self) -> Option<u32> {
+        None
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 use std::fmt::Display;
-use std::io::{self, BufRead};
+use std::io::{self, BufRead, Read};
 use std::sync::mpsc::{self, Receiver, Sender};
 
 /// Reads up to and including the next `\n`, or `max` bytes, or to the end of input, into
@@ -155,6 +155,9 @@ pub enum Line {
     /// A line longer than the bound, dropped whole (its length in bytes), so that its tail
     /// is not read as a line of its own.
     TooLong(usize),
+    /// The lines read so far are all handed over: the next line is not in yet (what they
+    /// led to can be flushed).
+    CaughtUp,
     /// The end of input.
     End,
     /// The input could not be read.
@@ -196,12 +199,16 @@ pub fn spawn_stdin_reader(max: usize, queue: usize, sink: impl LineSink) -> Line
     for _ in 0..queue.max(1) {
         let _ = free.send(String::with_capacity(4096));
     }
-    std::thread::spawn(move || read_lines(&mut io::stdin().lock(), max, &buffers, &sink));
+    std::thread::spawn(move || {
+        // A buffer of its own, to see whether a whole line is still in it.
+        let mut input = io::BufReader::with_capacity(64 * 1024, io::stdin().lock());
+        read_lines(&mut input, max, &buffers, &sink);
+    });
     LineBuffers { free }
 }
 
 fn read_lines(
-    input: &mut impl BufRead,
+    input: &mut io::BufReader<impl Read>,
     max: usize,
     buffers: &Receiver<String>,
     sink: &impl LineSink,
@@ -225,6 +232,9 @@ fn read_lines(
         };
         let last = matches!(message, Line::End | Line::Failed(_));
         if !sink.send(message) || last {
+            return;
+        }
+        if !input.buffer().contains(&b'\n') && !sink.send(Line::CaughtUp) {
             return;
         }
     }
@@ -271,7 +281,7 @@ mod tests {
             free.send(String::with_capacity(64)).unwrap();
         }
         let reader = std::thread::spawn(move || {
-            let mut input = io::Cursor::new(b"a\nb\nc\nd\xff\n".to_vec());
+            let mut input = io::BufReader::new(io::Cursor::new(b"a\nb\nc\nd\xff\n".to_vec()));
             read_lines(&mut input, 16, &buffers, &sink);
         });
         let first = lines.recv().unwrap();
@@ -295,6 +305,10 @@ mod tests {
         free.send(String::new()).unwrap();
         free.send(String::new()).unwrap();
         assert!(matches!(lines.recv().unwrap(), Line::Text(d) if d == "d\u{fffd}\n"));
+        assert!(
+            matches!(lines.recv().unwrap(), Line::CaughtUp),
+            "the last line in, no other in the buffer"
+        );
         assert!(matches!(lines.recv().unwrap(), Line::End));
         reader.join().unwrap();
     }

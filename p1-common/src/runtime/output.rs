@@ -1,5 +1,7 @@
 //! Record output: one record a line, flushed at once (the pipeline runs live at one telegram a
-//! second), with a closed pipe reported as a broken pipe
+//! second), or held while a stage has more input at hand and flushed before it waits for
+//! more (what one telegram leads to leaves in one write, which wakes the next stage once),
+//! with a closed pipe reported as a broken pipe
 //! ([`Kind::BrokenPipe`](crate::runtime::error::Kind)), so that it ends the program quietly.
 
 use std::io::{self, Write};
@@ -8,10 +10,14 @@ use crate::contract::json::WriteJson as _;
 use crate::contract::record::Record;
 use crate::runtime::error::{Context as _, Error};
 
-/// Writes records to stdout (or another writer), one line each, flushed after each.
+/// Writes records to stdout (or another writer), one line each, flushed after each unless
+/// held.
 pub struct RecordWriter {
     out: Box<dyn Write>,
     line: Vec<u8>,
+    /// Lines held for the next [`RecordWriter::flush`], while `holding`.
+    held: Vec<u8>,
+    holding: bool,
 }
 
 impl std::fmt::Debug for RecordWriter {
@@ -31,6 +37,50 @@ impl RecordWriter {
         RecordWriter {
             out: Box::new(out),
             line: Vec::with_capacity(4096),
+            held: Vec::with_capacity(16 * 1024),
+            holding: false,
+        }
+    }
+
+    /// From now on lines are held until [`RecordWriter::flush`] (or `release`).
+    pub fn hold(&mut self) {
+        self.holding = true;
+    }
+
+    /// Writes the lines held, in one write, and flushes.
+    ///
+    /// # Errors
+    /// The output's; a closed pipe is of kind `BrokenPipe`.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        if self.held.is_empty() {
+            return Ok(());
+        }
+        let result = write_flushed(&mut self.out, &self.held);
+        self.held.clear();
+        result
+    }
+
+    /// Writes the lines held, and flushes each line from now on.
+    ///
+    /// # Errors
+    /// As [`RecordWriter::flush`].
+    pub fn release(&mut self) -> Result<(), Error> {
+        self.holding = false;
+        self.flush()
+    }
+
+    /// `bytes` out now, or held.
+    fn emit(
+        out: &mut dyn Write,
+        held: &mut Vec<u8>,
+        holding: bool,
+        bytes: &[u8],
+    ) -> Result<(), Error> {
+        if holding {
+            held.extend_from_slice(bytes);
+            Ok(())
+        } else {
+            write_flushed(out, bytes)
         }
     }
 
@@ -47,7 +97,7 @@ impl RecordWriter {
                 .map_err(|e| Error::failure(format!("cannot serialise a record: {e}")))?,
         }
         self.line.push(b'\n');
-        write_flushed(&mut self.out, &self.line)
+        Self::emit(&mut self.out, &mut self.held, self.holding, &self.line)
     }
 
     /// Writes one line as it is (adding the line end if it has none) and flushes.
@@ -56,12 +106,12 @@ impl RecordWriter {
     /// The output's; a closed pipe is of kind `BrokenPipe`.
     pub fn write_raw_line(&mut self, line: &[u8]) -> Result<(), Error> {
         if line.ends_with(b"\n") {
-            return write_flushed(&mut self.out, line);
+            return Self::emit(&mut self.out, &mut self.held, self.holding, line);
         }
         self.line.clear();
         self.line.extend_from_slice(line);
         self.line.push(b'\n');
-        write_flushed(&mut self.out, &self.line)
+        Self::emit(&mut self.out, &mut self.held, self.holding, &self.line)
     }
 
     /// Writes `bytes` as they are and flushes.
@@ -69,12 +119,56 @@ impl RecordWriter {
     /// # Errors
     /// The output's; a closed pipe is of kind `BrokenPipe`.
     pub fn write_raw(&mut self, bytes: &[u8]) -> Result<(), Error> {
-        write_flushed(&mut self.out, bytes)
+        Self::emit(&mut self.out, &mut self.held, self.holding, bytes)
     }
 }
 
-fn write_flushed(out: &mut impl Write, bytes: &[u8]) -> Result<(), Error> {
+fn write_flushed(out: &mut dyn Write, bytes: &[u8]) -> Result<(), Error> {
     out.write_all(bytes)
         .and_then(|()| out.flush())
         .context("stdout")
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use super::*;
+
+    /// The writes a writer was given, each as it came.
+    #[derive(Clone, Default)]
+    struct Writes(Rc<RefCell<Vec<Vec<u8>>>>);
+
+    impl Write for Writes {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.borrow_mut().push(bytes.to_vec());
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn held_lines_leave_in_one_write_and_released_ones_at_once() {
+        let seen = Writes::default();
+        let mut writer = RecordWriter::new(seen.clone());
+        writer.hold();
+        writer.write_raw_line(b"{\"type\":\"a\"}").unwrap();
+        writer.write_raw(b"{\"type\":\"b\"}\n").unwrap();
+        assert!(seen.0.borrow().is_empty(), "held");
+        writer.flush().unwrap();
+        assert_eq!(
+            *seen.0.borrow(),
+            [b"{\"type\":\"a\"}\n{\"type\":\"b\"}\n".to_vec()]
+        );
+        writer.write_raw_line(b"{\"type\":\"c\"}").unwrap();
+        writer.release().unwrap();
+        writer.write_raw_line(b"{\"type\":\"d\"}").unwrap();
+        let seen = seen.0.borrow();
+        assert_eq!(seen.len(), 3, "c at its release, d at once: {seen:?}");
+        assert_eq!(seen[2], b"{\"type\":\"d\"}\n");
+    }
 }

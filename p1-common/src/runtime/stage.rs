@@ -21,7 +21,7 @@ use crate::runtime::input::{Line, LineLog, LineSink, spawn_stdin_reader};
 use crate::runtime::output::RecordWriter;
 use crate::runtime::signals::{Signal, Signals};
 
-/// Where a stage writes: stdout, a record a line, flushed.
+/// Where a stage writes: stdout, a record a line, flushed before the loop waits for input.
 pub type Stdout = RecordWriter;
 
 /// A record line is never longer (a reading is a few kB); a longer line is dropped whole.
@@ -146,12 +146,20 @@ impl<'a> Out<'a> {
         self.line
     }
 
-    /// Writes a record as one line, flushed.
+    /// Writes a record as one line, flushed before the loop waits for more input.
     pub fn write(&mut self, record: &Record<'_>) -> Result<(), Error> {
         self.writer.write(record)
     }
 
-    /// Writes bytes as they are, flushed.
+    /// Writes what is held now.
+    ///
+    /// # Errors
+    /// The output's; a closed pipe is of kind `BrokenPipe`.
+    pub fn flush(&mut self) -> Result<(), Error> {
+        self.writer.flush()
+    }
+
+    /// Writes bytes as they are, flushed before the loop waits for more input.
     pub fn write_raw(&mut self, bytes: &[u8]) -> Result<(), Error> {
         self.writer.write_raw(bytes)
     }
@@ -365,28 +373,53 @@ impl<E: Send + 'static> Runtime<E> {
         stage: &mut S,
         writer: &mut Stdout,
     ) -> Result<End, Error> {
+        writer.hold();
+        let end = self.serve(stage, writer);
+        let released = writer.release();
+        let end = end?;
+        released.map(|()| end)
+    }
+
+    /// [`Runtime::run`]'s loop; what it writes is flushed whenever the inbox is empty, before
+    /// the loop blocks.
+    fn serve<S: Stage<Event = E>>(
+        &mut self,
+        stage: &mut S,
+        writer: &mut Stdout,
+    ) -> Result<End, Error> {
         let buffers = spawn_stdin_reader(MAX_LINE, self.queue, self.sender.clone());
         let mut stopped: Option<Instant> = None;
+        // Lines read and not yet all handed over: what they lead to is held till they are.
+        let mut lines_coming = false;
         loop {
             let drained = stopped.map(|at| at + stage.drain());
             let wake = [stage.next_tick(), drained].into_iter().flatten().min();
-            let message = match wake {
-                None => self
-                    .inbox
-                    .recv()
-                    .map_err(|_| RecvTimeoutError::Disconnected),
-                Some(at) => self
-                    .inbox
-                    .recv_timeout(at.saturating_duration_since(Instant::now())),
+            let message = if let Ok(message) = self.inbox.try_recv() {
+                Ok(message)
+            } else {
+                if !lines_coming {
+                    writer.flush()?;
+                }
+                match wake {
+                    None => self
+                        .inbox
+                        .recv()
+                        .map_err(|_| RecvTimeoutError::Disconnected),
+                    Some(at) => self
+                        .inbox
+                        .recv_timeout(at.saturating_duration_since(Instant::now())),
+                }
             };
             let mut out = Out::new(writer, &mut self.log, self.passthrough);
             match message {
                 Ok(Message::Line(Line::Text(text))) => {
+                    lines_coming = true;
                     out.log.next();
                     dispatch(stage, &text, &mut out)?;
                     buffers.give_back(text);
                 }
                 Ok(Message::Line(Line::TooLong(bytes))) => out.log.too_long(bytes),
+                Ok(Message::Line(Line::CaughtUp)) => lines_coming = false,
                 // The loop holds a sender itself: disconnected is never seen.
                 Ok(Message::Line(Line::End)) | Err(RecvTimeoutError::Disconnected) => {
                     out.log.summary();
