@@ -77,6 +77,12 @@ fn this_test() -> String {
         .to_string()
 }
 
+/// Skips the calling test, which `needs` what is missing, saying so on stderr; under
+/// `P1_TEST_REQUIRE_ALL` it fails instead.
+pub fn skip_for_want_of(needs: &str) {
+    skipped(&format!("skipped {}: needs {needs}", this_test()));
+}
+
 /// Says on stderr that the calling test is skipped, and why; under `P1_TEST_REQUIRE_ALL`
 /// it fails instead.
 fn skipped(message: &str) {

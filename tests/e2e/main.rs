@@ -7,6 +7,7 @@ mod home_assistant;
 mod mqtt;
 mod noise;
 mod p1_pipeline;
+mod package;
 mod pipeline;
 mod setups;
 mod unit;
