@@ -131,7 +131,6 @@ impl Stage for Publisher {
             self.connection.set_fresh(true);
         }
         self.outbox.reading(out.line());
-        self.publish_due();
         Ok(())
     }
 
@@ -143,7 +142,6 @@ impl Stage for Publisher {
         // No meter yet: its events go under the configured id, or wait for the first reading.
         self.start(None);
         self.outbox.relay(&event.load, payload.to_string());
-        self.publish_due();
         Ok(())
     }
 
@@ -155,19 +153,24 @@ impl Stage for Publisher {
     fn on_other(&mut self, kind: &str, out: &mut Out<'_>) -> Handled {
         if kind == "peak" {
             self.outbox.peak(out.line());
-            self.publish_due();
         }
         Ok(())
     }
 
     fn on_telegram(&mut self, envelope: TelegramEnvelope<'_>, _: &mut Out<'_>) -> Handled {
         self.outbox.telegram(&envelope.telegram.text());
-        self.publish_due();
         Ok(())
     }
 
     fn on_event(&mut self, event: Event, _: &mut Out<'_>) -> Handled {
         self.on_broker(event);
+        self.publish_due();
+        Ok(())
+    }
+
+    /// What the lines at hand led to goes out together: one wake-up of the connection's
+    /// thread for a telegram's reading, peak record and telegram.
+    fn on_caught_up(&mut self, _: &mut Out<'_>) -> Handled {
         self.publish_due();
         Ok(())
     }

@@ -10,6 +10,9 @@ use crate::contract::json::WriteJson as _;
 use crate::contract::record::Record;
 use crate::runtime::error::{Context as _, Error};
 
+/// The most a [`RecordWriter`] holds before it writes: a pipe's buffer's worth.
+pub const HOLD_AT_MOST: usize = 64 * 1024;
+
 /// Writes records to stdout (or another writer), one line each, flushed after each unless
 /// held.
 pub struct RecordWriter {
@@ -69,19 +72,24 @@ impl RecordWriter {
         self.flush()
     }
 
-    /// `bytes` out now, or held.
+    /// `bytes` out now, or held (what is held goes out once it reaches [`HOLD_AT_MOST`]: a
+    /// stage that never catches up with its input still writes as it goes, in bounded memory).
     fn emit(
         out: &mut dyn Write,
         held: &mut Vec<u8>,
         holding: bool,
         bytes: &[u8],
     ) -> Result<(), Error> {
-        if holding {
-            held.extend_from_slice(bytes);
-            Ok(())
-        } else {
-            write_flushed(out, bytes)
+        if !holding {
+            return write_flushed(out, bytes);
         }
+        held.extend_from_slice(bytes);
+        if held.len() < HOLD_AT_MOST {
+            return Ok(());
+        }
+        let result = write_flushed(out, held);
+        held.clear();
+        result
     }
 
     /// Writes `record` as one JSON line and flushes.
@@ -170,5 +178,20 @@ mod tests {
         let seen = seen.0.borrow();
         assert_eq!(seen.len(), 3, "c at its release, d at once: {seen:?}");
         assert_eq!(seen[2], b"{\"type\":\"d\"}\n");
+    }
+
+    #[test]
+    fn what_is_held_goes_out_when_it_reaches_the_bound() {
+        let seen = Writes::default();
+        let mut writer = RecordWriter::new(seen.clone());
+        writer.hold();
+        let line = format!("{{\"type\":\"x\",\"pad\":\"{}\"}}", "p".repeat(1000));
+        let lines = HOLD_AT_MOST / (line.len() + 1) + 1;
+        for _ in 0..lines {
+            writer.write_raw_line(line.as_bytes()).unwrap();
+        }
+        let seen = seen.0.borrow();
+        assert_eq!(seen.len(), 1, "one write, at the bound");
+        assert_eq!(seen[0].len(), lines * (line.len() + 1));
     }
 }

@@ -97,6 +97,12 @@ pub trait Stage {
         Ok(())
     }
 
+    /// Every line at hand is handled, and the loop is about to wait: a stage that sends
+    /// what records lead to elsewhere (a broker) sends it here, all at once.
+    fn on_caught_up(&mut self, _out: &mut Out<'_>) -> Handled {
+        Ok(())
+    }
+
     /// SIGHUP.
     fn on_hangup(&mut self, _out: &mut Out<'_>) -> Handled {
         Ok(())
@@ -398,6 +404,7 @@ impl<E: Send + 'static> Runtime<E> {
                 Ok(message)
             } else {
                 if !lines_coming {
+                    stage.on_caught_up(&mut Out::new(writer, &mut self.log, self.passthrough))?;
                     writer.flush()?;
                 }
                 match wake {
@@ -422,6 +429,7 @@ impl<E: Send + 'static> Runtime<E> {
                 Ok(Message::Line(Line::CaughtUp)) => lines_coming = false,
                 // The loop holds a sender itself: disconnected is never seen.
                 Ok(Message::Line(Line::End)) | Err(RecvTimeoutError::Disconnected) => {
+                    stage.on_caught_up(&mut out)?;
                     out.log.summary();
                     return Ok(End::Input);
                 }
@@ -437,6 +445,7 @@ impl<E: Send + 'static> Runtime<E> {
                 Err(RecvTimeoutError::Timeout) => {}
             }
             if stopped.is_some_and(|at| at.elapsed() >= stage.drain()) {
+                stage.on_caught_up(&mut out)?;
                 self.log.summary();
                 return Ok(End::Stopped);
             }
