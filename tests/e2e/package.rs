@@ -115,8 +115,6 @@ chroot --userspec=p1:p1 '{root}' /usr/bin/p1-pipeline --env /tmp/test.env
         let symbols = bytes.windows(7).any(|w| w == b".symtab");
         assert!(!symbols, "{binary} is not stripped");
     }
-    // What a test left in the fresh root goes with its directory; the root's own files are
-    // root's, which TempDir removes.
 }
 
 /// The Raspberry Pi's two targets: the triple, its linker and its qemu.
