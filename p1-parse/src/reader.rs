@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use log::error;
 use p1_common::Error;
 use p1_common::runtime::error::IoCause;
-use p1_common::runtime::input::{LineLog, read_line_bounded};
+use p1_common::runtime::input::{LineLog, holds_a_whole_line, read_line_bounded};
 use p1_common::runtime::stage::{Out, Stdout, dispatch};
 
 use crate::parser::{Origin, Parser};
@@ -91,7 +91,7 @@ fn read_input(
     let mut line = Vec::with_capacity(4096);
     let mut line_number = 1u64;
     let result = loop {
-        if !input.buffer().contains(&b'\n')
+        if !holds_a_whole_line(input.buffer())
             && let Err(e) = out.flush()
         {
             break Err(e);

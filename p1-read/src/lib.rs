@@ -4,7 +4,8 @@
 //!
 //! - `settings`: the command line, which builds the source and its decoder;
 //! - `source`: serial devices and TCP, captures and stdin (replayed);
-//! - `live`: a live source read on a thread of its own, reopened with backoff when lost;
+//! - `live`: a live source, reopened with backoff when lost;
+//! - `reading`: a source read on a thread of its own, its buffers going there and back;
 //! - `play`: the simulated meter (`sim`) as a source, `sim` its household and telegrams;
 //! - `decoder`: bytes to telegrams, through the decryption of an encrypted meter (`gcm`,
 //!   with its `keys`);
@@ -19,6 +20,7 @@ mod health;
 mod keys;
 mod live;
 mod play;
+mod reading;
 mod settings;
 pub mod sim;
 mod source;

@@ -6,7 +6,7 @@ use std::io::{self, Read};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use p1_common::Error;
@@ -14,13 +14,14 @@ use p1_common::protocol::frame::Event;
 use p1_common::protocol::meter_time::{ClockZone, MeterTime};
 use p1_common::runtime::address::{BadAddress, ServerUrl};
 use p1_common::runtime::error::IoCause;
-use p1_common::runtime::signals::{Signal, Signals};
+use p1_common::runtime::signals::Signals;
 use serialport::{DataBits, FlowControl, SerialPort, StopBits, TTYPort};
 
 use crate::decoder::Decoder;
 use crate::emit::Emitter;
 use crate::health::Health;
 use crate::live::{self, ConnectError, Connector};
+use crate::reading::{Connection, Lost, ReadBy, Wake, woken_by};
 
 /// How long a serial read blocks before its thread looks whether it must end (when the
 /// source is reopened); the meter's telegrams end a read every second anyway.
@@ -242,8 +243,11 @@ impl Connector for TcpConnector {
     }
 }
 
-/// Replays a capture or stdin. Reading happens on a thread so that a stop request is seen
-/// even while stdin blocks.
+/// A replay's read at most: captures are read in large blocks.
+const REPLAY_READ: usize = 64 * 1024;
+
+/// Replays a capture or stdin. Reading happens on a thread (`reading`) so that a stop
+/// request is seen even while stdin blocks: the loop blocks on the reader and the signals.
 fn replay(
     reader: Box<dyn Read + Send>,
     realtime: bool,
@@ -251,19 +255,21 @@ fn replay(
     signals: &Signals,
     emitter: &mut Emitter,
 ) -> Result<(), Error> {
-    let (chunks, stop) = spawn_reader(reader);
-    // A stop wakes the loop through the chunks' channel: it blocks, it does not poll.
-    signals.listen(move |signal| {
-        if signal == Signal::Stop {
-            let _ = stop.try_send(Chunk::Stop);
-        }
-    });
+    let (wake, woken) = woken_by(signals);
+    let by = ReadBy {
+        buffer_bytes: REPLAY_READ,
+        unblocker: None,
+        gather: None,
+    };
+    let input = Connection::start(0, reader, by, wake);
     let mut pacer = Pacer::default();
     while !signals.stop_requested() && !emitter.done() {
-        match chunks.recv() {
-            Ok(Chunk::Stop) => {}
-            Ok(Chunk::Bytes(mut chunk)) => {
-                decoder.push(&mut chunk, |event, frame| {
+        match woken.recv() {
+            Ok(Wake::Signal) => {}
+            Ok(Wake::Bytes {
+                mut buffer, len, ..
+            }) => {
+                decoder.push(&mut buffer[..len], |event, frame| {
                     if realtime
                         && let Event::Telegram { bytes, .. } = &event
                         && !pacer.wait(bytes, signals)
@@ -272,10 +278,15 @@ fn replay(
                     }
                     emitter.on_event(event, frame)
                 })?;
+                input.recycle(buffer);
                 decoder.check_key(false)?;
             }
-            Ok(Chunk::Failed(e)) => return Err(Error::io(decoder.source().to_string(), e)),
-            Ok(Chunk::End) | Err(mpsc::RecvError) => {
+            Ok(Wake::Lost {
+                why: Lost::Failed(e),
+                ..
+            }) => return Err(Error::io(decoder.source().to_string(), e)),
+            // The end of input (the reading thread never reports a silence).
+            Ok(Wake::Lost { .. }) | Err(mpsc::RecvError) => {
                 decoder.finish(|event, frame| emitter.on_event(event, frame))?;
                 decoder.summarise();
                 decoder.check_key(true)?;
@@ -284,42 +295,6 @@ fn replay(
         }
     }
     Ok(())
-}
-
-/// What the reading thread of a replay hands over.
-enum Chunk {
-    Bytes(Vec<u8>),
-    Failed(io::Error),
-    /// The end of input.
-    End,
-    /// A stop was asked for (sent by the signal listener, not the reader).
-    Stop,
-}
-
-/// Reads `reader` on a thread, in chunks, then [`Chunk::End`]; the sender given back is for
-/// [`Chunk::Stop`].
-fn spawn_reader(mut reader: Box<dyn Read + Send>) -> (Receiver<Chunk>, SyncSender<Chunk>) {
-    let (tx, rx) = mpsc::sync_channel(4);
-    let stop = tx.clone();
-    std::thread::spawn(move || {
-        loop {
-            let mut chunk = vec![0u8; 64 * 1024];
-            let message = match reader.read(&mut chunk) {
-                Ok(0) => Chunk::End,
-                Ok(n) => {
-                    chunk.truncate(n);
-                    Chunk::Bytes(chunk)
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => Chunk::Failed(e),
-            };
-            let last = !matches!(message, Chunk::Bytes(_));
-            if tx.send(message).is_err() || last {
-                break;
-            }
-        }
-    });
-    (rx, stop)
 }
 
 /// Paces a replay as the meter sent it: by the telegrams' own timestamps (gaps capped at

@@ -137,6 +137,15 @@ fn wait_for_a_reading(dir: &TempDir, logs: &[&str], port: u16, daemon: &mut Proc
     }
 }
 
+/// A directory `into` of the sandbox holding the shipped `scripts/FILE` as `name`, word for
+/// word, for a daemon's configuration directory.
+fn shipped_into(dir: &TempDir, into: &str, file: &str, name: &str) -> PathBuf {
+    let target = dir.path(into);
+    std::fs::create_dir_all(&target).expect(into);
+    std::fs::copy(scripts().join(file), target.join(name)).expect(file);
+    target
+}
+
 /// Waits for p1-relay's state file, and says who wrote it.
 fn state_file_owner(dir: &TempDir) -> u32 {
     let file = dir.path("state").join("relay-state.json");
@@ -152,9 +161,7 @@ fn debians_cron_starts_the_shipped_line_as_p1_without_a_home_regression_24() {
     let dir = TempDir::new("setup-cron");
     let port = free_port();
     sandbox(&dir, port);
-    let crontabs = dir.path("cron.d");
-    std::fs::create_dir_all(&crontabs).expect("cron.d");
-    std::fs::copy(scripts().join("cron/p1"), crontabs.join("p1")).expect("cron line");
+    let crontabs = shipped_into(&dir, "cron.d", "cron/p1", "p1");
     let mut cron = start_in_namespace(&dir, &[(crontabs, "/etc/cron.d")], "cron -f -L 15");
     wait_for_a_reading(&dir, &["state/p1.log"], port, &mut cron);
     assert_eq!(state_file_owner(&dir), P1_UID, "the job runs as p1");
@@ -173,13 +180,7 @@ fn debians_supervisord_starts_and_stops_the_shipped_program_regression_24() {
     let dir = TempDir::new("setup-supervisor");
     let port = free_port();
     sandbox(&dir, port);
-    let programs = dir.path("conf.d");
-    std::fs::create_dir_all(&programs).expect("conf.d");
-    std::fs::copy(
-        scripts().join("supervisor/p1.conf"),
-        programs.join("p1.conf"),
-    )
-    .expect("program");
+    let programs = shipped_into(&dir, "conf.d", "supervisor/p1.conf", "p1.conf");
     let socket = dir.path("supervisor.sock");
     let config = dir.path("supervisord.conf");
     std::fs::write(

@@ -147,6 +147,17 @@ impl LineLog {
     }
 }
 
+/// Whether `buffered` (what is left in a reader's buffer) holds a whole line, so that the
+/// next line can be read without waiting. Lines come whole from a stage, so the last byte
+/// mostly tells; only a buffer that ends in a part of a line is searched.
+pub fn holds_a_whole_line(buffered: &[u8]) -> bool {
+    match buffered.last() {
+        None => false,
+        Some(b'\n') => true,
+        Some(_) => buffered.contains(&b'\n'),
+    }
+}
+
 /// A line of stdin, as the reading thread hands it over.
 #[derive(Debug)]
 pub enum Line {
@@ -234,7 +245,7 @@ fn read_lines(
         if !sink.send(message) || last {
             return;
         }
-        if !input.buffer().contains(&b'\n') && !sink.send(Line::CaughtUp) {
+        if !holds_a_whole_line(input.buffer()) && !sink.send(Line::CaughtUp) {
             return;
         }
     }
@@ -269,6 +280,14 @@ mod tests {
         assert_eq!(skip_line(&mut input).unwrap(), 3);
         assert_eq!(read_line_bounded(&mut input, &mut line, 4).unwrap(), 3);
         assert_eq!(line, b"ij\n");
+    }
+
+    #[test]
+    fn a_whole_line_is_seen_by_its_end_or_within() {
+        assert!(!holds_a_whole_line(b""));
+        assert!(holds_a_whole_line(b"{\"a\":1}\n"));
+        assert!(holds_a_whole_line(b"{\"a\":1}\n{\"b\""));
+        assert!(!holds_a_whole_line(b"{\"b\""));
     }
 
     /// The reader takes a buffer for each line and waits for one to come back: at most the

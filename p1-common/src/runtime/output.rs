@@ -58,9 +58,7 @@ impl RecordWriter {
         if self.held.is_empty() {
             return Ok(());
         }
-        let result = write_flushed(&mut self.out, &self.held);
-        self.held.clear();
-        result
+        write_held(&mut self.out, &mut self.held)
     }
 
     /// Writes the lines held, and flushes each line from now on.
@@ -87,9 +85,7 @@ impl RecordWriter {
         if held.len() < HOLD_AT_MOST {
             return Ok(());
         }
-        let result = write_flushed(out, held);
-        held.clear();
-        result
+        write_held(out, held)
     }
 
     /// Writes `record` as one JSON line and flushes.
@@ -129,6 +125,13 @@ impl RecordWriter {
     pub fn write_raw(&mut self, bytes: &[u8]) -> Result<(), Error> {
         Self::emit(&mut self.out, &mut self.held, self.holding, bytes)
     }
+}
+
+/// What is held, out in one write; the holder emptied whatever came of it.
+fn write_held(out: &mut dyn Write, held: &mut Vec<u8>) -> Result<(), Error> {
+    let result = write_flushed(out, held);
+    held.clear();
+    result
 }
 
 fn write_flushed(out: &mut dyn Write, bytes: &[u8]) -> Result<(), Error> {
