@@ -38,13 +38,10 @@ fn serve(extra: &[&str]) -> (Proc, u16) {
     (proc, port)
 }
 
+/// The body of `GET path`.
 fn get(port: u16, path: &str) -> String {
-    use std::io::Read as _;
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: t\r\n\r\n").expect("request");
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).expect("answer");
-    answer
+    p1_testkit::http::get(port, path)
+        .expect("an answer")
         .split_once("\r\n\r\n")
         .map_or(String::new(), |(_, b)| b.to_string())
 }
