@@ -81,26 +81,11 @@ pub(crate) fn sample(
     if !(import_kw.is_finite() && export_kw.is_finite() && import_kw >= 0.0 && export_kw >= 0.0) {
         return Err(Unusable::BadPower);
     }
-    // The tariff registers summed (Walloon meters have up to five), else the total.
-    let energy = match (reading.energy_import_t1_kwh, reading.energy_import_t2_kwh) {
-        (Some(t1), Some(t2)) => Some(
-            t1 + t2
-                + [
-                    reading.energy_import_t3_kwh,
-                    reading.energy_import_t4_kwh,
-                    reading.energy_import_t5_kwh,
-                ]
-                .into_iter()
-                .flatten()
-                .sum::<f64>(),
-        ),
-        _ => reading.energy_import_total_kwh,
-    };
     Ok(Sample {
         time,
         import_kw,
         export_kw,
-        energy_import_kwh: energy,
+        energy_import_kwh: reading.import_kwh(),
         demand_avg_kw: reading.demand_avg_kw,
         demand_max_month_kw: reading.demand_max_month_kw,
         since_start,

@@ -90,6 +90,7 @@ fn commands() -> Vec<Command> {
         p1_influx::Cli::command(),
         p1_mqtt::Cli::command(),
         p1_serve::Cli::command(),
+        p1_report::Cli::command(),
     ]
 }
 

@@ -286,6 +286,43 @@ impl Reading {
     pub fn mbus_channel(&mut self, channel: u8) -> &mut MbusDevice {
         mbus_channel(&mut self.mbus, channel)
     }
+
+    /// All the energy imported: the tariff registers summed (Walloon meters have up to
+    /// five), else the total register; none without either.
+    pub fn import_kwh(&self) -> Option<f64> {
+        registers_sum(
+            [
+                self.energy_import_t1_kwh,
+                self.energy_import_t2_kwh,
+                self.energy_import_t3_kwh,
+                self.energy_import_t4_kwh,
+                self.energy_import_t5_kwh,
+            ],
+            self.energy_import_total_kwh,
+        )
+    }
+
+    /// All the energy exported, as [`Reading::import_kwh`] sums the import.
+    pub fn export_kwh(&self) -> Option<f64> {
+        registers_sum(
+            [
+                self.energy_export_t1_kwh,
+                self.energy_export_t2_kwh,
+                self.energy_export_t3_kwh,
+                self.energy_export_t4_kwh,
+                self.energy_export_t5_kwh,
+            ],
+            self.energy_export_total_kwh,
+        )
+    }
+}
+
+/// Tariff registers 1 to 5 summed when the first two are there, else the total.
+fn registers_sum(tariffs: [Option<f64>; 5], total: Option<f64>) -> Option<f64> {
+    match tariffs {
+        [Some(t1), Some(t2), rest @ ..] => Some(t1 + t2 + rest.into_iter().flatten().sum::<f64>()),
+        _ => total,
+    }
 }
 
 #[cfg(test)]

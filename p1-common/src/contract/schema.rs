@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use crate::contract::envelope::{TelegramEnvelope, TelegramText};
 use crate::contract::events::{PeakRecord, RelayEvent, SwitchState};
 use crate::contract::reading;
+use crate::contract::report::{DayReport, MonthReport};
 use crate::protocol::meter_time::MeterTime;
 
 /// One key of a record type.
@@ -144,6 +145,8 @@ pub fn records() -> Vec<RecordDoc> {
         },
         RecordDoc::of::<RelayEvent>(),
         RecordDoc::of::<PeakRecord>(),
+        RecordDoc::of::<DayReport>(),
+        RecordDoc::of::<MonthReport>(),
     ]
 }
 

@@ -1,7 +1,7 @@
 //! The stage runtime: what every binary does the same way. Errors and the exit-status table
 //! ([`error`]), the shared flags, `main` and help sections ([`cli`]), the stderr logger
 //! ([`logger`]), the flushing record writer ([`output`]), bounded line input and the
-//! rate-limited bad-line log ([`input`]), signals that wake whoever waits ([`signals`]),
+//! rate-limited bad-line log ([`input`]), signals that wake whoever waits ([`signals`]), a batch stage's files ([`files`]),
 //! secrets read from files ([`secret`]), the stage loop ([`stage`]), and small helpers for
 //! names chosen on a command line ([`choice`]) and ids ([`id`]), and addresses as users type
 //! them ([`address`]).
@@ -10,6 +10,7 @@ pub mod address;
 pub mod choice;
 pub mod cli;
 pub mod error;
+pub mod files;
 pub mod id;
 pub mod input;
 pub mod logger;
