@@ -332,8 +332,15 @@ fn read_head(stream: &mut TcpStream, limits: Limits) -> Result<(String, usize), 
 }
 
 fn write_response(stream: &mut TcpStream, response: &Response, head_only: bool) -> io::Result<()> {
+    // A page may load nothing from anywhere else: it works offline, and leaks nothing.
+    let policy = if response.content_type.starts_with("text/html") {
+        "Content-Security-Policy: default-src 'none'; script-src 'unsafe-inline'; \
+         style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:\r\n"
+    } else {
+        ""
+    };
     let mut out = format!(
-        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\n{policy}Connection: close\r\n\r\n",
         response.status,
         reason(response.status),
         response.content_type,

@@ -7,9 +7,10 @@
 //! - `stream`: the records into the `snapshot`, the telegrams to the raw `fanout`, the
 //!   `mdns` advertisement;
 //! - `http`: the bounded HTTP server, answering by `routes` with the `homewizard` API,
-//!   Prometheus `metrics` and p1's JSON.
+//!   Prometheus `metrics`, p1's JSON, the `history` of the last day and the web `page`.
 
 mod fanout;
+mod history;
 mod homewizard;
 mod http;
 mod mdns;

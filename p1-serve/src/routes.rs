@@ -1,12 +1,19 @@
-//! What each path answers, from the snapshot: the HomeWizard API, Prometheus, p1's JSON.
+//! What each path answers, from the snapshot: the HomeWizard API, Prometheus, p1's JSON,
+//! the live views' documents and the web page.
 
 use std::time::Duration;
 
 use serde_json::json;
 
+use p1_common::contract::live::Now;
+
 use crate::http::Response;
 use crate::snapshot::{self, Shared, Snapshot};
 use crate::{homewizard, metrics};
+
+/// The web page: everything `p1-watch` shows and the last day's chart, in one file with no
+/// external asset (it works with no internet), updated from `/p1/now` once a second.
+const PAGE: &str = include_str!("page.html");
 
 /// What each path answers.
 pub(crate) struct Routes {
@@ -48,6 +55,18 @@ impl Routes {
         }
     }
 
+    /// `/p1/now`: what the live views show.
+    fn now(&self, s: &Snapshot) -> serde_json::Value {
+        let now = Now {
+            reading: s.reading(),
+            age_s: s.reading_age().map(|age| age.as_secs_f64()),
+            stale_after_s: self.stale_after.as_secs_f64(),
+            peak: s.peak(),
+            loads: s.loads.values().cloned().collect(),
+        };
+        serde_json::to_value(now).unwrap_or_default()
+    }
+
     pub(crate) fn answer(&self, path: &str) -> Response {
         let s = snapshot::read(&self.shared);
         let json_or = |value: Option<serde_json::Value>, missing: &str| match value {
@@ -55,6 +74,12 @@ impl Routes {
             None => Response::json(404, &homewizard::error(404, missing)),
         };
         match path.trim_end_matches('/') {
+            "" | "/index.html" => Response::text(200, "text/html; charset=utf-8", PAGE),
+            "/p1/now" => Response::json(200, &self.now(&s)),
+            "/p1/history" => Response::json(
+                200,
+                &serde_json::to_value(s.history.history()).unwrap_or_default(),
+            ),
             "/api" => Response::json(200, &homewizard::device(&self.serial(&s))),
             "/api/v1/data" => self.stale(&s).unwrap_or_else(|| {
                 let reading = s.reading().as_ref().map(homewizard::data);
@@ -88,5 +113,20 @@ impl Routes {
             "/p1/loads" => Response::json(200, &serde_json::to_value(&s.loads).unwrap_or_default()),
             _ => Response::json(404, &homewizard::error(404, "unknown path")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PAGE;
+
+    /// The page works offline: no URL to load anything from (the SVG namespace is a name,
+    /// never fetched), and it is small enough for a Pi to serve to a phone at once.
+    #[test]
+    fn the_page_is_self_contained_and_small_regression_25() {
+        assert!(PAGE.len() < 200 * 1024, "{} bytes", PAGE.len());
+        let urls = PAGE.matches("http://").count() + PAGE.matches("https://").count();
+        assert_eq!(urls, PAGE.matches("http://www.w3.org/2000/svg").count());
+        assert!(!PAGE.contains("src=\""), "no external script or image");
     }
 }

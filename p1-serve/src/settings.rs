@@ -16,10 +16,11 @@ pub(crate) const PROG: &str = "p1-serve";
 /// the raw telegrams over TCP.
 ///
 /// Reads the NDJSON records on stdin (envelopes, readings, relay events, peak records) and
-/// serves, read-only: GET /api, /api/v1/data, /api/v1/telegram, /api/v1/system (HomeWizard's
+/// serves, read-only: a web page at / (the power now, per phase, the quarter hour and its
+/// budget, the loads, and the last 24 hours as a chart, live; no external asset), GET /api, /api/v1/data, /api/v1/telegram, /api/v1/system (HomeWizard's
 /// P1 meter, API v1, for evcc, Home Assistant and battery bridges; an error status when the
 /// data is stale), /metrics (Prometheus), /p1/reading, /p1/peak and /p1/loads (p1's own
-/// JSON). With --raw-listen, every CRC-valid telegram byte for byte to each TCP client, as
+/// JSON), /p1/now and /p1/history (what the page and p1-watch --url read). With --raw-listen, every CRC-valid telegram byte for byte to each TCP client, as
 /// ser2net gives. Advertised over mDNS as _hwenergy._tcp unless --no-mdns. Nothing a client
 /// does slows the reading of stdin.
 #[derive(Debug, Parser)]
@@ -75,7 +76,16 @@ ENDPOINTS
                      counters with _total, labelled by meter and M-Bus channel; the
                      pipeline's health (telegrams, CRC errors seen, seconds since the last
                      telegram, loads on, the peak headroom)
+  /                  the web page: the power now with its sign (import positive), per phase,
+                     the quarter hour (average, projection, budget, the month's peak), the
+                     loads and why they switched, gas and water, STALE once the data is older
+                     than --stale-after; a chart of the last 24 hours a minute a point with
+                     the quarter-hour averages, the budget and the month's peak
   /p1/reading, /p1/peak, /p1/loads   p1's own JSON (the NDJSON schema)
+  /p1/now            {\"reading\", \"age_s\", \"stale_after_s\", \"peak\", \"loads\"}: all the
+                     page shows, in one answer (p1-watch --url polls it once a second)
+  /p1/history        {\"minutes\": [{\"t\", \"offset_s\", \"net_kw\", \"import_kw\"}]}: the last
+                     24 hours, a minute a point (1,440 at most, kept in memory)
 
 LIMITS
   Every request is answered and its connection closed; a client has 2 s to send its request

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use p1_common::contract::reading::Reading;
 use p1_common::contract::record::{PeakRecord, Record, RelayEvent};
 
+use crate::history::Recorder;
+
 #[derive(Debug, Default)]
 pub(crate) struct Snapshot {
     /// The latest reading's line as it came (p1's own JSON), read only when asked for: most
@@ -24,6 +26,8 @@ pub(crate) struct Snapshot {
     pub(crate) peak_line: Option<String>,
     /// Each load's latest event, by name.
     pub(crate) loads: BTreeMap<String, RelayEvent>,
+    /// The last day's power, a minute a point.
+    pub(crate) history: Recorder,
 }
 
 impl Snapshot {

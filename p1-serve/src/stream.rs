@@ -11,6 +11,7 @@ use p1_common::contract::envelope::TelegramEnvelope;
 use p1_common::contract::events::RelayEvent;
 use p1_common::contract::reading::{Reading, ReadingKey};
 use p1_common::contract::select::Selection;
+use p1_common::protocol::meter_time::MeterTime;
 use p1_common::runtime::stage::{Handled, Out, Stage};
 
 use crate::fanout::Fanout;
@@ -57,9 +58,15 @@ impl Stream {
 impl Stage for Stream {
     type Event = ();
 
-    /// The meter id only (for the advertisement): the line is kept, and read when asked for.
+    /// The meter id (for the advertisement), the time and the power (for the history): the
+    /// line is kept, and read when asked for.
     fn reading_keys(&self) -> Option<Selection<Reading>> {
-        Some(ReadingKey::select(&[ReadingKey::meter_id]))
+        Some(ReadingKey::select(&[
+            ReadingKey::meter_id,
+            ReadingKey::time,
+            ReadingKey::power_import_kw,
+            ReadingKey::power_export_kw,
+        ]))
     }
 
     fn on_reading(&mut self, reading: Reading, out: &mut Out<'_>) -> Handled {
@@ -67,6 +74,13 @@ impl Stage for Stream {
         let mut s = snapshot::write(&self.shared);
         s.keep_reading_line(out.line());
         s.reading_at = Some(Instant::now());
+        let time = reading.time.as_ref().and_then(MeterTime::datetime);
+        if let (Some(time), Some(import), Some(export)) =
+            (time, reading.power_import_kw, reading.power_export_kw)
+        {
+            let offset = time.offset().local_minus_utc();
+            s.history.add(time.timestamp(), offset, import, export);
+        }
         Ok(())
     }
 

@@ -4,6 +4,7 @@
 //! whole process group, so no test can hang and none leaks a child. Signals are sent with a
 //! system call, never by running `kill` (minimal systems have no procps).
 
+pub mod browser;
 pub mod finished;
 pub mod fs;
 pub mod http;

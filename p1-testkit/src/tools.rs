@@ -17,6 +17,7 @@ fn package(tool: &str) -> &str {
         "systemd-analyze" => "systemd",
         "supervisord" | "supervisorctl" => "supervisor",
         "unshare" => "util-linux",
+        "chromium" => "chromium",
         other => other,
     }
 }

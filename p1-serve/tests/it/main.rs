@@ -5,4 +5,5 @@
 mod clients;
 mod common;
 mod mdns;
+mod page;
 mod serve;

@@ -28,14 +28,14 @@ fn envelope(name: &str) -> String {
     .to_string()
 }
 
-struct Server {
+pub(crate) struct Server {
     proc: Proc,
-    port: u16,
+    pub(crate) port: u16,
     raw: Option<u16>,
 }
 
 impl Server {
-    fn start(extra: &[&str], raw: bool) -> Server {
+    pub(crate) fn start(extra: &[&str], raw: bool) -> Server {
         let port = free_port();
         let raw_port = raw.then(free_port);
         let mut command = Command::new(env!("CARGO_BIN_EXE_p1-serve"));
@@ -56,12 +56,12 @@ impl Server {
         server
     }
 
-    fn feed(&mut self, line: &str) {
+    pub(crate) fn feed(&mut self, line: &str) {
         self.proc.write(format!("{line}\n").as_bytes());
     }
 
     /// A GET's status and body.
-    fn get(&self, path: &str) -> (u16, String) {
+    pub(crate) fn get(&self, path: &str) -> (u16, String) {
         let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
         stream.set_read_timeout(Some(WAIT)).expect("timeout");
         write!(stream, "GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").expect("request");
@@ -76,13 +76,13 @@ impl Server {
         (status, body.to_string())
     }
 
-    fn json(&self, path: &str) -> (u16, Value) {
+    pub(crate) fn json(&self, path: &str) -> (u16, Value) {
         let (status, body) = self.get(path);
         (status, serde_json::from_str(&body).unwrap_or(Value::Null))
     }
 
     /// Waits until `path` answers `status`.
-    fn wait_status(&self, path: &str, status: u16) {
+    pub(crate) fn wait_status(&self, path: &str, status: u16) {
         wait_until(&format!("{path} answering {status}"), || {
             self.get(path).0 == status
         });

@@ -1,0 +1,152 @@
+//! The web page (issue 25) in a real browser: headless Chromium loads it while records are
+//! fed in, and what its scripts show is compared with the records; no request of the page
+//! leaves 127.0.0.1; a screenshot is kept under target/; the page says STALE once the data
+//! is old; and `/p1/history` is the minutes' averages.
+
+use std::path::PathBuf;
+
+use p1_common::contract::live::{History, Now};
+use p1_testkit::{browser, skip_without, wait_until};
+use serde_json::json;
+
+use crate::serve::Server;
+
+/// A reading with every value the page shows, at `time`.
+fn reading(time: &str, import_kw: f64, export_kw: f64) -> String {
+    json!({"type": "reading", "time": time, "power_import_kw": import_kw,
+        "power_export_kw": export_kw, "power_import_l1_kw": 0.0, "power_export_l1_kw": 1.234,
+        "power_import_l2_kw": 0.111, "power_export_l2_kw": 0.0, "power_import_l3_kw": 0.0,
+        "power_export_l3_kw": 0.0, "voltage_l1_v": 231.4, "voltage_l2_v": 229.9,
+        "voltage_l3_v": 232.0, "current_l1_a": 5.3, "current_l2_a": 0.6, "current_l3_a": 0.0,
+        "energy_import_t1_kwh": 100.0, "energy_import_t2_kwh": 200.0,
+        "mbus": [{"channel": 1, "device_type": 3, "kind": "gas", "value": 812.345, "unit": "m3",
+            "time": "2026-12-07T13:55:00+01:00"}]})
+    .to_string()
+}
+
+const PEAK: &str = r#"{"type":"peak","time":"2026-12-07T14:03:10+01:00","quarter_start":"2026-12-07T14:00:00+01:00","elapsed_s":190,"average_kw":1.25,"projected_kw":2.75,"month_peak_kw":3.456,"budget_kw":3.2,"headroom_kw":0.41,"allowed_kw":-0.7}"#;
+const BOILER: &str = r#"{"type":"relay","time":"2026-12-07T13:58:00+01:00","load":"boiler","state":"on","reason":"export 2.10 kW >= 2.00 kW for 60 s"}"#;
+const CAR: &str = r#"{"type":"relay","time":"2026-12-07T12:00:00+01:00","load":"car","state":"off","reason":"start"}"#;
+
+/// The text of the element carrying `attribute`, as the DOM dump writes it.
+fn shown<'a>(dom: &'a str, attribute: &str) -> &'a str {
+    let at = dom
+        .find(attribute)
+        .unwrap_or_else(|| panic!("no {attribute} in the page"));
+    let rest = &dom[at..];
+    let start = rest.find('>').expect("the element's text") + 1;
+    let end = rest[start..].find('<').expect("its end") + start;
+    &rest[start..end]
+}
+
+fn screenshot_path(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
+    std::fs::create_dir_all(&dir).expect("target/screenshots");
+    dir.join(name)
+}
+
+#[test]
+fn the_page_shows_the_records_fed_in_asks_nothing_of_the_internet_and_says_stale() {
+    if skip_without(&["chromium"]) {
+        return;
+    }
+    let mut server = Server::start(&["--stale-after", "3", "--rate", "1000"], false);
+    for line in [
+        BOILER,
+        CAR,
+        PEAK,
+        &reading("2026-12-07T14:03:10+01:00", 0.0, 1.987),
+    ] {
+        server.feed(line);
+    }
+    server.wait_status("/api/v1/data", 200);
+    let url = format!("http://127.0.0.1:{}/", server.port);
+    let page = browser::load(&url, 2500);
+    let dom = &page.dom;
+
+    assert_eq!(shown(dom, r#"id="net""#), "-1.987");
+    for (key, value) in [
+        ("power_import_kw", "0.000"),
+        ("power_export_kw", "1.987"),
+        ("power_export_l1_kw", "1.234"),
+        ("power_import_l2_kw", "0.111"),
+        ("voltage_l2_v", "229.9"),
+        ("current_l1_a", "5.3"),
+        ("average_kw", "1.250"),
+        ("projected_kw", "2.750"),
+        ("budget_kw", "3.200"),
+        ("headroom_kw", "0.410"),
+        ("month_peak_kw", "3.456"),
+        ("gas_m3", "812.345 m3"),
+        ("time", "2026-12-07T14:03:10+01:00"),
+    ] {
+        assert_eq!(shown(dom, &format!(r#"data-key="{key}""#)), value, "{key}");
+    }
+    assert_eq!(shown(dom, r#"data-load="boiler""#), "on");
+    assert_eq!(shown(dom, r#"data-load="car""#), "off");
+    assert!(
+        dom.contains("export 2.10 kW &gt;= 2.00 kW for 60 s"),
+        "the boiler's reason"
+    );
+
+    let local = format!("http://127.0.0.1:{}/", server.port);
+    assert!(
+        page.requests.iter().any(|u| u.ends_with("/p1/now")),
+        "{:?}",
+        page.requests
+    );
+    assert!(
+        page.requests.iter().any(|u| u.ends_with("/p1/history")),
+        "{:?}",
+        page.requests
+    );
+    let away: Vec<&String> = page
+        .requests
+        .iter()
+        .filter(|u| !u.starts_with(&local))
+        .collect();
+    assert!(away.is_empty(), "requests leaving 127.0.0.1: {away:?}");
+
+    let shot = screenshot_path("p1-serve-page.png");
+    browser::screenshot(&url, 2500, (1100, 1000), &shot);
+
+    // No more readings: past --stale-after the values make way for STALE.
+    wait_until("the reading is stale", || {
+        let (_, now) = server.get("/p1/now");
+        serde_json::from_str::<Now>(&now).is_ok_and(|n| n.age_s.is_some_and(|a| a > 3.0))
+    });
+    let stale = browser::load(&url, 1500).dom;
+    assert_eq!(shown(&stale, r#"id="net""#), "STALE");
+    assert_eq!(shown(&stale, r#"data-key="power_export_kw""#), "STALE");
+    assert!(shown(&stale, r#"id="status""#).starts_with("STALE: no reading for"));
+}
+
+#[test]
+fn the_history_is_a_point_a_minute_averaged_regression_25() {
+    let mut server = Server::start(&["--rate", "1000"], false);
+    for (time, import, export) in [
+        ("2026-12-07T14:00:10+01:00", 1.0, 0.0),
+        ("2026-12-07T14:00:40+01:00", 2.0, 0.0),
+        ("2026-12-07T14:01:00+01:00", 0.0, 3.0),
+        ("2026-12-07T14:03:59+01:00", 0.5, 0.0),
+    ] {
+        server.feed(&reading(time, import, export));
+    }
+    wait_until("the last reading is in", || {
+        server.get("/p1/reading").1.contains("14:03:59")
+    });
+    let (status, body) = server.get("/p1/history");
+    assert_eq!(status, 200);
+    let history: History = serde_json::from_str(&body).expect("a History");
+    let points: Vec<(i64, f64, f64)> = history
+        .minutes
+        .iter()
+        .map(|m| (m.t, m.net_kw, m.import_kw))
+        .collect();
+    let t0 = 1_796_648_400; // 2026-12-07T14:00:00+01:00
+    assert_eq!(
+        points,
+        [(t0, 1.5, 1.5), (t0 + 60, -3.0, 0.0), (t0 + 180, 0.5, 0.5)]
+    );
+    assert!(history.minutes.iter().all(|m| m.offset_s == 3600));
+}
