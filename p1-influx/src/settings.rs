@@ -7,6 +7,7 @@ use clap::Parser;
 use clap::builder::{PossibleValuesParser, TypedValueParser as _};
 use p1_common::runtime::address::{HTTP, ServerUrl};
 use p1_common::runtime::cli::{Exits, LogArgs};
+use p1_common::runtime::duration;
 use p1_common::{Error, Kind};
 
 use crate::line_protocol::{Schema, TimeSource};
@@ -85,25 +86,25 @@ pub struct Cli {
     /// /dev/shm/p1-influx-UID, a directory of this user's own, else none).
     #[arg(long, value_name = "DIR|none")]
     pub(crate) spool_hot: Option<PathBuf>,
-    /// What is in the spool on disk is `fsync`ed this many seconds after it was read, at
+    /// What is in the spool on disk is `fsync`ed this long after it was read, at
     /// the latest: the most a power cut loses while the database is unreachable.
-    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
-    pub(crate) sync: u64,
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration::arg)]
+    pub(crate) sync: Duration,
     /// The spool's bound; past it the oldest data goes (e.g. 512M, 2G).
     #[arg(long, value_name = "SIZE", default_value = "512M", value_parser = parse_size)]
     pub(crate) spool_max: u64,
     /// Lines per batch.
     #[arg(long, default_value_t = 5000)]
     pub(crate) batch_lines: usize,
-    /// Send what has come at least this often, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
-    pub(crate) flush: u64,
-    /// Timeout of each request, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
-    pub(crate) timeout: u64,
-    /// On SIGTERM, keep sending for this many seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 5)]
-    pub(crate) drain: u64,
+    /// Send what has come at least this often.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration::arg)]
+    pub(crate) flush: Duration,
+    /// Timeout of each request.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration::arg)]
+    pub(crate) timeout: Duration,
+    /// On SIGTERM, keep sending for this long.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = duration::arg)]
+    pub(crate) drain: Duration,
     #[command(flatten)]
     pub(crate) log: LogArgs,
 }
@@ -374,7 +375,7 @@ pub(crate) enum Output {
 impl Settings {
     /// The settings, with secrets read and the write API resolved.
     pub(crate) fn from_cli(cli: Cli) -> Result<Settings, Error> {
-        let drain = Duration::from_secs(cli.drain);
+        let drain = cli.drain;
         let output = if cli.print {
             Output::Print
         } else {
@@ -385,14 +386,14 @@ impl Settings {
                     dirs: spool_dirs(&spool, cli.spool_hot.clone(), &target.spool_name()),
                     max_bytes: cli.spool_max,
                     batch_lines: cli.batch_lines.max(1),
-                    max_age: Duration::from_secs(cli.flush),
-                    sync: Duration::from_secs(cli.sync),
+                    max_age: cli.flush,
+                    sync: cli.sync,
                 },
                 delivery: Delivery {
                     target,
-                    timeout: Duration::from_secs(cli.timeout),
-                    batch_age: Duration::from_secs(cli.flush),
-                    sync: Duration::from_secs(cli.sync),
+                    timeout: cli.timeout,
+                    batch_age: cli.flush,
+                    sync: cli.sync,
                     drain,
                 },
             }))

@@ -10,6 +10,7 @@ use std::time::Duration;
 use clap::Parser;
 use p1_common::runtime::address::{Scheme, ServerUrl};
 use p1_common::runtime::cli::{Exits, StageArgs};
+use p1_common::runtime::duration;
 use p1_common::runtime::error::IoCause;
 use p1_common::{Error, Kind};
 
@@ -63,10 +64,10 @@ pub struct Cli {
     /// Home Assistant's discovery prefix; `none` publishes no discovery.
     #[arg(long, default_value = "homeassistant")]
     pub(crate) discovery_prefix: String,
-    /// Publish a meter's state at most this often, in seconds (0: every telegram). The
+    /// Publish a meter's state at most this often (0: every telegram). The
     /// default keeps Home Assistant's recorder from filling with one row a second per key.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
-    pub(crate) interval: u64,
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = duration::arg)]
+    pub(crate) interval: Duration,
     /// Also one topic per key of the reading (<prefix>/<meter_id>/<key>, the bare value).
     #[arg(long)]
     pub(crate) split: bool,
@@ -82,11 +83,10 @@ pub struct Cli {
     /// Relay events kept while the broker is away; past it the oldest go.
     #[arg(long, default_value_t = 1000)]
     pub(crate) queue: usize,
-    /// No reading for this many seconds (wall clock): the status says offline, so Home
+    /// No reading for this long (wall clock): the status says offline, so Home
     /// Assistant shows the sensors unavailable, until the next reading.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30,
-          value_parser = clap::value_parser!(u64).range(1..=86_400))]
-    pub(crate) stale_after: u64,
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration::arg)]
+    pub(crate) stale_after: Duration,
     #[command(flatten)]
     pub(crate) stage: StageArgs,
 }
@@ -204,14 +204,14 @@ impl Settings {
             },
             publishing: Publishing {
                 discovery,
-                interval: Duration::from_secs(cli.interval),
+                interval: cli.interval,
                 split: cli.split,
                 telegrams: cli.telegrams,
                 queue: cli.queue.max(1),
                 modes: cli.control.is_some(),
             },
             control: cli.control,
-            stale_after: Duration::from_secs(cli.stale_after),
+            stale_after: cli.stale_after.max(Duration::from_secs(1)),
             passthrough: cli.stage.passthrough,
         })
     }

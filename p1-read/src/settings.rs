@@ -13,6 +13,7 @@ use clap::{Parser, ValueEnum};
 use p1_common::protocol::frame::DEFAULT_MAX_FRAME;
 use p1_common::protocol::meter_time::ClockZone;
 use p1_common::runtime::cli::{Exits, LogArgs};
+use p1_common::runtime::duration;
 use p1_common::{Error, Kind};
 
 use crate::decoder::Decoder;
@@ -89,13 +90,13 @@ pub struct Cli {
     #[arg(long, value_name = "TIME", value_parser = parse_start)]
     pub(crate) start: Option<NaiveDateTime>,
 
-    /// Warn once when a live source sends nothing for this many seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
-    pub(crate) idle_warning: u64,
+    /// Warn once when a live source sends nothing for this long.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration::arg)]
+    pub(crate) idle_warning: Duration,
 
-    /// Report what was dropped and why at most this often, in seconds.
-    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
-    pub(crate) report_every: u64,
+    /// Report what was dropped and why at most this often.
+    #[arg(long, value_name = "DURATION", default_value = "600s", value_parser = duration::arg)]
+    pub(crate) report_every: Duration,
 
     /// An encrypted meter (Luxembourg's Smarty, Austrian meters): the file holding its
     /// encryption key, 32 hex digits (readable by its owner only). Frames are found by their
@@ -255,11 +256,7 @@ impl Settings {
                 serial: cli.serial_settings(),
                 realtime: cli.realtime,
                 decoder,
-                health: Health::new(
-                    &cli.source,
-                    Duration::from_secs(cli.idle_warning),
-                    Duration::from_secs(cli.report_every),
-                ),
+                health: Health::new(&cli.source, cli.idle_warning, cli.report_every),
             })
         };
         Ok(Settings {

@@ -12,7 +12,7 @@ use p1_common::contract::control::{ControlMode, ControlRequest};
 use p1_common::runtime::cli::{Exits, StageArgs};
 use p1_common::{Error, Kind};
 
-use crate::config::values::parse_duration;
+use p1_common::runtime::duration;
 
 pub(crate) const PROG: &str = "p1-relay";
 
@@ -91,9 +91,10 @@ pub(crate) struct CtlArgs {
     pub(crate) load: String,
     /// on, off or auto.
     pub(crate) mode: Option<String>,
-    /// How long the mode holds (90s, 30m, 2h).
-    #[arg(long = "for", value_name = "DURATION")]
-    pub(crate) hold: Option<String>,
+    /// How long the mode holds, then the load goes back to auto: 90s, 30m, 2h, 1h30m, or a
+    /// bare number of seconds (`--for 2` is two seconds, not two hours).
+    #[arg(long = "for", value_name = "DURATION", value_parser = duration::arg)]
+    pub(crate) hold: Option<Duration>,
 }
 
 /// What the command line asks for.
@@ -126,14 +127,7 @@ impl Action {
                 mode: mode
                     .parse::<ControlMode>()
                     .map_err(|e| Error::usage(e.to_string()))?,
-                for_s: ctl
-                    .hold
-                    .as_deref()
-                    .map(parse_duration)
-                    .transpose()
-                    .map_err(|e| Error::usage(format!("--for: {e}")))?
-                    .as_ref()
-                    .map(Duration::as_secs),
+                for_s: ctl.hold.as_ref().map(Duration::as_secs),
             },
         };
         Ok(Action::Ctl {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::Parser;
 use p1_common::runtime::address::listen_addresses;
 use p1_common::runtime::cli::{Exits, StageArgs};
+use p1_common::runtime::duration;
 use p1_common::{Error, Kind};
 
 use crate::http::Limits;
@@ -45,10 +46,10 @@ pub struct Cli {
     /// HTTP requests a second per client address, at most (bursts of twice that).
     #[arg(long, default_value_t = 20)]
     pub(crate) rate: u32,
-    /// A reading older than this many seconds is stale: HomeWizard clients get an error.
+    /// A reading older than this long is stale: HomeWizard clients get an error.
     /// Longer than the meter's period (1 s; 10 s for Luxembourg and Austrian meters).
-    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
-    pub(crate) stale_after: u64,
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = duration::arg)]
+    pub(crate) stale_after: Duration,
     /// Do not advertise the HomeWizard API over mDNS.
     #[arg(long)]
     pub(crate) no_mdns: bool,
@@ -138,10 +139,35 @@ impl Settings {
                 head_bytes: 8 * 1024,
                 head_time: Duration::from_secs(2),
             },
-            stale_after: Duration::from_secs(cli.stale_after.max(1)),
+            stale_after: cli.stale_after.max(Duration::from_secs(1)),
             mdns: !cli.no_mdns,
             serial,
             passthrough: cli.stage.passthrough,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 25: durations take units on the command line as in the configuration; a bare
+    /// number stays seconds.
+    #[test]
+    fn stale_after_takes_units_regression_25() {
+        for (given, seconds) in [("2m", 120), ("45", 45), ("1m30s", 90)] {
+            let cli = Cli::try_parse_from(["p1-serve", "--stale-after", given]).unwrap();
+            let settings = Settings::from_cli(cli).unwrap();
+            assert_eq!(
+                settings.stale_after,
+                Duration::from_secs(seconds),
+                "{given}"
+            );
+        }
+        let refused = Cli::try_parse_from(["p1-serve", "--stale-after", "soon"]).unwrap_err();
+        assert!(
+            refused.to_string().contains("'soon' is not a duration"),
+            "{refused}"
+        );
     }
 }

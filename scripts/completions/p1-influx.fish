@@ -18,12 +18,12 @@ received\t''
 now\t''"
 complete -c p1-influx -l spool-dir -d 'The spool (default: $`STATE_DIRECTORY`, else $XDG_STATE_HOME/p1-influx, else ~/.local/state/p1-influx). Each database (URL and name) has a directory of its own in it: what was spooled for one is never sent to another' -r -F
 complete -c p1-influx -l spool-hot -d 'Where the spool is kept while the database keeps up: a directory in memory (a tmpfs), so that an SD card is not written every few seconds; `none` for the disk only (default: $`RUNTIME_DIRECTORY`, else $`XDG_RUNTIME_DIR`/p1-influx, else /dev/shm/p1-influx-UID, a directory of this user\'s own, else none)' -r -F
-complete -c p1-influx -l sync -d 'What is in the spool on disk is `fsync`ed this many seconds after it was read, at the latest: the most a power cut loses while the database is unreachable' -r
+complete -c p1-influx -l sync -d 'What is in the spool on disk is `fsync`ed this long after it was read, at the latest: the most a power cut loses while the database is unreachable' -r
 complete -c p1-influx -l spool-max -d 'The spool\'s bound; past it the oldest data goes (e.g. 512M, 2G)' -r
 complete -c p1-influx -l batch-lines -d 'Lines per batch' -r
-complete -c p1-influx -l flush -d 'Send what has come at least this often, in seconds' -r
-complete -c p1-influx -l timeout -d 'Timeout of each request, in seconds' -r
-complete -c p1-influx -l drain -d 'On SIGTERM, keep sending for this many seconds' -r
+complete -c p1-influx -l flush -d 'Send what has come at least this often' -r
+complete -c p1-influx -l timeout -d 'Timeout of each request' -r
+complete -c p1-influx -l drain -d 'On SIGTERM, keep sending for this long' -r
 complete -c p1-influx -l print -d 'Write the line protocol to stdout instead of sending it'
 complete -c p1-influx -s q -l quiet -d 'Errors only: no warnings, no summary'
 complete -c p1-influx -s v -l verbose -d 'More detail on stderr (repeat for more)'

@@ -7,11 +7,11 @@ complete -c p1-mqtt -l client-cert -d 'mqtts: a client certificate (PEM), with -
 complete -c p1-mqtt -l client-key -d 'mqtts: the client certificate\'s key (PEM)' -r -F
 complete -c p1-mqtt -l topic-prefix -d 'The first level of every topic' -r
 complete -c p1-mqtt -l discovery-prefix -d 'Home Assistant\'s discovery prefix; `none` publishes no discovery' -r
-complete -c p1-mqtt -l interval -d 'Publish a meter\'s state at most this often, in seconds (0: every telegram). The default keeps Home Assistant\'s recorder from filling with one row a second per key' -r
+complete -c p1-mqtt -l interval -d 'Publish a meter\'s state at most this often (0: every telegram). The default keeps Home Assistant\'s recorder from filling with one row a second per key' -r
 complete -c p1-mqtt -l control -d 'p1-relay\'s control socket: loads\' modes can be set over MQTT' -r -F
 complete -c p1-mqtt -l meter-id -d 'The meter id to publish under, before (or instead of) the one the readings carry' -r
 complete -c p1-mqtt -l queue -d 'Relay events kept while the broker is away; past it the oldest go' -r
-complete -c p1-mqtt -l stale-after -d 'No reading for this many seconds (wall clock): the status says offline, so Home Assistant shows the sensors unavailable, until the next reading' -r
+complete -c p1-mqtt -l stale-after -d 'No reading for this long (wall clock): the status says offline, so Home Assistant shows the sensors unavailable, until the next reading' -r
 complete -c p1-mqtt -l split -d 'Also one topic per key of the reading (<prefix>/<meter_id>/<key>, the bare value)'
 complete -c p1-mqtt -l telegrams -d 'Also the raw telegram of each envelope (<prefix>/<meter_id>/telegram)'
 complete -c p1-mqtt -l passthrough -d 'Forward every input record to stdout too, before what it leads to: one stream for the stages after'

@@ -12,8 +12,8 @@ odd\t''"
 complete -c p1-read -l seed -d 'sim: seed of the simulated household (the same seed and --start give the same telegrams)' -r
 complete -c p1-read -l speed -d 'sim: run its clock this many times faster than real time (0: as fast as possible)' -r
 complete -c p1-read -l start -d 'sim: its clock\'s start, RFC 3339 (2024-06-01T10:00:00+02:00) or Belgian local time (2024-06-01T10:00:00); default now' -r
-complete -c p1-read -l idle-warning -d 'Warn once when a live source sends nothing for this many seconds' -r
-complete -c p1-read -l report-every -d 'Report what was dropped and why at most this often, in seconds' -r
+complete -c p1-read -l idle-warning -d 'Warn once when a live source sends nothing for this long' -r
+complete -c p1-read -l report-every -d 'Report what was dropped and why at most this often' -r
 complete -c p1-read -l key-file -d 'An encrypted meter (Luxembourg\'s Smarty, Austrian meters): the file holding its encryption key, 32 hex digits (readable by its owner only). Frames are found by their header and length, their tag verified, their counter checked' -r -F
 complete -c p1-read -l auth-key-file -d 'The meter\'s own authentication key (Austrian operators give one; default: the Smarty\'s, 00112233445566778899AABBCCDDEEFF)' -r -F
 complete -c p1-read -l encrypt-key-file -d 'sim: play an encrypted meter with this key (and the Smarty\'s authentication key): with --key-file the frames are read back as any meter\'s, with --raw they are written' -r -F

@@ -35,7 +35,7 @@ complete -c p1-relay -n "__fish_p1_relay_needs_command" -s h -l help -d 'Print h
 complete -c p1-relay -n "__fish_p1_relay_needs_command" -s V -l version -d 'Print version'
 complete -c p1-relay -n "__fish_p1_relay_needs_command" -f -a "ctl" -d 'Ask a running p1-relay through its control socket: `ctl PATH status`, or `ctl PATH LOAD on|off|auto [--for 2h]` (on and off hold until changed, or for the time given; stale data still turns a load off)'
 complete -c p1-relay -n "__fish_p1_relay_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c p1-relay -n "__fish_p1_relay_using_subcommand ctl" -l for -d 'How long the mode holds (90s, 30m, 2h)' -r
+complete -c p1-relay -n "__fish_p1_relay_using_subcommand ctl" -l for -d 'How long the mode holds, then the load goes back to auto: 90s, 30m, 2h, 1h30m, or a bare number of seconds (`--for 2` is two seconds, not two hours)' -r
 complete -c p1-relay -n "__fish_p1_relay_using_subcommand ctl" -s h -l help -d 'Print help'
 complete -c p1-relay -n "__fish_p1_relay_using_subcommand help; and not __fish_seen_subcommand_from ctl help" -f -a "ctl" -d 'Ask a running p1-relay through its control socket: `ctl PATH status`, or `ctl PATH LOAD on|off|auto [--for 2h]` (on and off hold until changed, or for the time given; stale data still turns a load off)'
 complete -c p1-relay -n "__fish_p1_relay_using_subcommand help; and not __fish_seen_subcommand_from ctl help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -3,7 +3,7 @@ complete -c p1-serve -l raw-listen -d 'Also serve the raw telegrams here (a plai
 complete -c p1-serve -l max-clients -d 'Raw telegram clients at once; more are refused' -r
 complete -c p1-serve -l max-connections -d 'HTTP connections at once (each answered and closed); more get 503' -r
 complete -c p1-serve -l rate -d 'HTTP requests a second per client address, at most (bursts of twice that)' -r
-complete -c p1-serve -l stale-after -d 'A reading older than this many seconds is stale: HomeWizard clients get an error. Longer than the meter\'s period (1 s; 10 s for Luxembourg and Austrian meters)' -r
+complete -c p1-serve -l stale-after -d 'A reading older than this long is stale: HomeWizard clients get an error. Longer than the meter\'s period (1 s; 10 s for Luxembourg and Austrian meters)' -r
 complete -c p1-serve -l serial -d 'The serial HomeWizard clients see (12 hex digits; default: derived from the meter id)' -r
 complete -c p1-serve -l no-mdns -d 'Do not advertise the HomeWizard API over mDNS'
 complete -c p1-serve -l passthrough -d 'Forward every input record to stdout too, before what it leads to: one stream for the stages after'

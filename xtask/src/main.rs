@@ -111,14 +111,11 @@ fn section_five() -> String {
         kinds.join(", ")
     );
     for record in &records {
-        page.push_str(&format!(
-            ".SS \"{}\"\n{}\n.nf\n",
-            record.kind,
-            roff_escape(record.about).trim_end()
-        ));
-        let keys = record.keys.trim_start_matches("READING SCHEMA\n");
-        page.push_str(&roff_escape(keys));
-        page.push_str(".fi\n");
+        record_section(&mut page, record);
+    }
+    page.push_str(".SH \"REPORT RECORDS (p1-report --format json)\"\n");
+    for record in &p1_common::contract::schema::report_records() {
+        record_section(&mut page, record);
     }
     page.push_str(
         &preformatted_sections(p1_relay::AFTER_HELP, &["EXIT STATUS"]).replace(
@@ -157,6 +154,18 @@ fn roff_escape(text: &str) -> String {
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// A record type's subsection of p1(5): what it is, and its keys.
+fn record_section(page: &mut String, record: &p1_common::contract::schema::RecordDoc) {
+    page.push_str(&format!(
+        ".SS \"{}\"\n{}\n.nf\n",
+        record.kind,
+        roff_escape(record.about).trim_end()
+    ));
+    let keys = record.keys.trim_start_matches("READING SCHEMA\n");
+    page.push_str(&roff_escape(keys));
+    page.push_str(".fi\n");
 }
 
 fn main() -> ExitCode {

@@ -145,9 +145,12 @@ pub fn records() -> Vec<RecordDoc> {
         },
         RecordDoc::of::<RelayEvent>(),
         RecordDoc::of::<PeakRecord>(),
-        RecordDoc::of::<DayReport>(),
-        RecordDoc::of::<MonthReport>(),
     ]
+}
+
+/// The records p1-report writes (`--format json`): the end of a stream, not part of it.
+pub fn report_records() -> Vec<RecordDoc> {
+    vec![RecordDoc::of::<DayReport>(), RecordDoc::of::<MonthReport>()]
 }
 
 /// The key table of a record type, as `man 5 p1` and the help texts print it.

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use p1_common::runtime::duration::{self, BadDuration};
 use serde::{Deserialize, Deserializer};
 
 /// A daily window in local time, `08:00-20:00`; it may wrap past midnight (`22:00-06:00`).
@@ -76,54 +77,15 @@ impl fmt::Display for ValueError {
     }
 }
 
-/// The longest duration any key takes: a year is more than any delay or timer needs, and
-/// keeps sums of times far from overflowing.
-pub(crate) const MAX_DURATION: Duration = Duration::from_hours(8784);
+/// The longest duration any key takes.
+pub(crate) const MAX_DURATION: Duration = duration::MAX;
 
 /// `90s`, `5m`, `1h`, `1h30m`, `500ms`, or a number of seconds; at most [`MAX_DURATION`].
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, ValueError> {
-    let total = sum_duration(text.trim())?;
-    if total > MAX_DURATION {
-        return Err(ValueError::TooLong(text.trim().to_string()));
-    }
-    Ok(total)
-}
-
-fn sum_duration(text: &str) -> Result<Duration, ValueError> {
-    let bad = || ValueError::Duration(text.to_string());
-    let too_long = || ValueError::TooLong(text.to_string());
-    if let Ok(seconds) = text.parse::<u64>() {
-        return Ok(Duration::from_secs(seconds));
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-        if digits == 0 {
-            return Err(bad());
-        }
-        let value: u64 = rest[..digits].parse().map_err(|_| too_long())?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let unit = match &rest[..unit_len] {
-            "ms" => Some(Duration::from_millis(value)),
-            "s" => Some(Duration::from_secs(value)),
-            "m" | "min" => value.checked_mul(60).map(Duration::from_secs),
-            "h" => value.checked_mul(3600).map(Duration::from_secs),
-            _ => return Err(bad()),
-        };
-        total = unit
-            .and_then(|unit| total.checked_add(unit))
-            .ok_or_else(too_long)?;
-        rest = &rest[unit_len..];
-    }
-    if text.is_empty() {
-        Err(bad())
-    } else {
-        Ok(total)
-    }
+    duration::parse(text).map_err(|e| match e {
+        BadDuration::Form(text) => ValueError::Duration(text),
+        BadDuration::TooLong(text) => ValueError::TooLong(text),
+    })
 }
 
 pub(crate) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
