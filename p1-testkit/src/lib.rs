@@ -14,6 +14,7 @@ pub mod proc;
 pub mod pty;
 pub mod stats;
 pub mod telegram;
+pub mod tmux;
 pub mod tools;
 pub mod wait;
 

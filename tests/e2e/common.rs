@@ -19,6 +19,8 @@ pub fn binaries() -> PathBuf {
         "p1-influx",
         "p1-mqtt",
         "p1-serve",
+        "p1-watch",
+        "p1-report",
     ]
     .iter()
     .all(|b| dir.join(b).exists())

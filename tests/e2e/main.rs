@@ -11,3 +11,4 @@ mod package;
 mod pipeline;
 mod setups;
 mod unit;
+mod watch;

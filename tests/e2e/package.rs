@@ -110,6 +110,7 @@ chroot --userspec=p1:p1 '{root}' /usr/bin/p1-pipeline --env /tmp/test.env
         "p1-mqtt",
         "p1-serve",
         "p1-report",
+        "p1-watch",
         "p1-influx",
     ] {
         let bytes = std::fs::read(root.join("usr/bin").join(binary)).expect(binary);

@@ -91,6 +91,7 @@ fn commands() -> Vec<Command> {
         p1_mqtt::Cli::command(),
         p1_serve::Cli::command(),
         p1_report::Cli::command(),
+        p1_watch::Cli::command(),
     ]
 }
 

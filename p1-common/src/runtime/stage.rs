@@ -111,6 +111,11 @@ pub trait Stage {
     /// SIGTERM or SIGINT: the input is read for [`Stage::drain`] more, then the loop ends.
     fn on_stop(&mut self) {}
 
+    /// The stage is done before its input (a viewer's user quit): the loop ends.
+    fn finished(&self) -> bool {
+        false
+    }
+
     /// How long the input is still read after a stop request (the stages before are
     /// stopping too, and their last records are on their way).
     fn drain(&self) -> Duration {
@@ -246,6 +251,8 @@ pub enum End {
     Input,
     /// A stop was asked for (and the drain time is over).
     Stopped,
+    /// The stage said it was done ([`Stage::finished`]).
+    Finished,
 }
 
 impl End {
@@ -254,6 +261,7 @@ impl End {
         match self {
             End::Input => "end of input",
             End::Stopped => "stop requested",
+            End::Finished => "done",
         }
     }
 }
@@ -304,6 +312,8 @@ pub struct Runtime<E> {
     signals: Signals,
     passthrough: bool,
     queue: usize,
+    /// Whether stdin is read (not for a stage whose records come from elsewhere).
+    stdin: bool,
     log: LineLog,
 }
 
@@ -330,6 +340,7 @@ impl<E: Send + 'static> Runtime<E> {
             signals,
             passthrough,
             queue: 64,
+            stdin: true,
             log: LineLog::default(),
         })
     }
@@ -338,6 +349,14 @@ impl<E: Send + 'static> Runtime<E> {
     #[must_use]
     pub fn read_ahead(mut self, lines: usize) -> Self {
         self.queue = lines;
+        self
+    }
+
+    /// Leaves stdin alone: the stage's records come from its own threads, as events (and
+    /// the terminal on stdin may be a person's keyboard).
+    #[must_use]
+    pub fn without_stdin(mut self) -> Self {
+        self.stdin = false;
         self
     }
 
@@ -393,7 +412,9 @@ impl<E: Send + 'static> Runtime<E> {
         stage: &mut S,
         writer: &mut Stdout,
     ) -> Result<End, Error> {
-        let buffers = spawn_stdin_reader(MAX_LINE, self.queue, self.sender.clone());
+        let buffers = self
+            .stdin
+            .then(|| spawn_stdin_reader(MAX_LINE, self.queue, self.sender.clone()));
         let mut stopped: Option<Instant> = None;
         // Lines read and not yet all handed over: what they lead to is held till they are.
         let mut lines_coming = false;
@@ -423,7 +444,9 @@ impl<E: Send + 'static> Runtime<E> {
                     lines_coming = true;
                     out.log.next();
                     dispatch(stage, &text, &mut out)?;
-                    buffers.give_back(text);
+                    if let Some(buffers) = &buffers {
+                        buffers.give_back(text);
+                    }
                 }
                 Ok(Message::Line(Line::TooLong(bytes))) => out.log.too_long(bytes),
                 Ok(Message::Line(Line::CaughtUp)) => lines_coming = false,
@@ -448,6 +471,10 @@ impl<E: Send + 'static> Runtime<E> {
                 stage.on_caught_up(&mut out)?;
                 self.log.summary();
                 return Ok(End::Stopped);
+            }
+            if stage.finished() {
+                stage.on_caught_up(&mut out)?;
+                return Ok(End::Finished);
             }
             if stage.next_tick().is_some_and(|at| at <= Instant::now()) {
                 stage.on_tick(&mut out)?;
