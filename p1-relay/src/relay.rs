@@ -202,7 +202,12 @@ impl Relay {
         for d in decisions {
             self.actuators.set(d.load, d.on);
             let load = self.load_name(d.load);
-            info!("{load}: {} ({})", if d.on { "on" } else { "off" }, d.reason);
+            info!(
+                "{} {load}: {} ({})",
+                d.time.format("%Y-%m-%d %H:%M:%S"),
+                if d.on { "on" } else { "off" },
+                d.reason
+            );
             emit(out, d.time, &load, d.on, &d.reason)?;
         }
         if !decisions.is_empty() {
@@ -237,7 +242,11 @@ impl Relay {
         let decisions = self.controller.exit(self.readings_clock(), why);
         for d in &decisions {
             let load = self.load_name(d.load);
-            info!("{load}: off ({})", d.reason);
+            info!(
+                "{} {load}: off ({})",
+                d.time.format("%Y-%m-%d %H:%M:%S"),
+                d.reason
+            );
             let _ = emit(out, d.time, &load, false, &d.reason);
         }
         self.save_state();

@@ -113,7 +113,13 @@ impl Watch {
         let mut sink = Stdout::stdout();
         let mut log = p1_common::runtime::input::LineLog::default();
         while !self.quit && !runtime.signals().stop_requested() {
-            let _ = self.draw(&mut Out::new(&mut sink, &mut log, false));
+            // A terminal that is gone (its window closed) cannot be drawn on: done.
+            if self
+                .draw(&mut Out::new(&mut sink, &mut log, false))
+                .is_err()
+            {
+                return;
+            }
             if let Some(input) = runtime.next_event(REDRAW) {
                 self.take(input);
             }
@@ -165,6 +171,14 @@ impl Stage for Watch {
     fn on_tick(&mut self, out: &mut Out<'_>) -> Handled {
         self.draw(out)?;
         self.next_draw = (self.next_draw + REDRAW).max(Instant::now());
+        Ok(())
+    }
+
+    /// SIGHUP: the terminal is gone (its window closed, the ssh session ended).
+    fn on_hangup(&mut self, _: &mut Out<'_>) -> Handled {
+        if self.terminal.is_some() {
+            self.quit = true;
+        }
         Ok(())
     }
 

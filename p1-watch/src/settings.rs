@@ -38,7 +38,7 @@ pub struct Cli {
 }
 
 const EXITS: Exits = Exits {
-    success: "q or Ctrl-C; the end of input when stdout is not a terminal; SIGTERM",
+    success: "q or Ctrl-C; SIGTERM; SIGHUP on a terminal (it is gone); the end of input when stdout is not a terminal",
     failures: &[(Kind::Config, "a --url that is no http:// address")],
 };
 

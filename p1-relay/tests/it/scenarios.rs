@@ -23,6 +23,10 @@ fn on_after_the_delay_and_its_own_draw_does_not_switch_it_off() {
     let output = run(&config, &s);
     output.success();
     assert_eq!(switches(&output), ["12:01:00 boiler on"]);
+    // Issue 25: the line on stderr carries the reading's time, not only the record.
+    output.stderr_contains(
+        "p1-relay: 2024-06-12 12:01:00 boiler: on (export 2.41 kW >= 2.20 kW for 60 s)",
+    );
     let on = events(&output)
         .into_iter()
         .find(|e| e.state.is_on())

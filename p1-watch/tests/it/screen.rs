@@ -11,14 +11,16 @@ use crate::live_fixture;
 const WAIT: Duration = Duration::from_secs(15);
 
 /// p1-watch in a pane, reading the fixture then an input that stays open (bash's process
-/// substitution: the shell does not wait for it once p1-watch is gone), its status written
-/// to `status` when it ends (the pane then stays, showing the shell's screen).
-fn watch(status: &std::path::Path, env: &[(&str, &str)]) -> Tmux {
+/// substitution: the shell does not wait for it once p1-watch is gone); its process id is
+/// written to `dir/pid`, its status to `dir/status` when it ends (the pane then stays,
+/// showing the shell's screen).
+fn watch(dir: &std::path::Path, env: &[(&str, &str)]) -> Tmux {
     let command = format!(
-        "bash -c '{} --stale-after 5s < <(cat {}; exec sleep 60); echo $? > {}; exec sleep 60'",
+        "bash -c '{} --stale-after 5s < <(cat {}; exec sleep 60) & echo $! > {dir}/pid; \
+         wait $!; echo $? > {dir}/status; exec sleep 60'",
         env!("CARGO_BIN_EXE_p1-watch"),
         live_fixture().display(),
-        status.display()
+        dir = dir.display()
     );
     Tmux::start(&command, (80, 24), env)
 }
@@ -36,7 +38,7 @@ fn the_screen_shows_the_records_then_stale_and_q_restores_the_terminal_regressio
     }
     let dir = p1_testkit::TempDir::new("p1-watch");
     let status = dir.path("status");
-    let tmux = watch(&status, &[]);
+    let tmux = watch(dir.root(), &[]);
     // The gas line comes last in a frame: once it shows, the whole frame is drawn.
     let screen = tmux.wait_for("read 13:55:00", WAIT);
     keep("p1-watch.txt", &screen);
@@ -82,10 +84,13 @@ fn no_colour_when_no_color_is_set_regression_25() {
     if skip_without(&["tmux"]) {
         return;
     }
-    let dir = p1_testkit::TempDir::new("p1-watch-colour");
-    let coloured = watch(&dir.path("a"), &[]);
+    let (a, b) = (
+        p1_testkit::TempDir::new("p1-watch-colour"),
+        p1_testkit::TempDir::new("p1-watch-bare"),
+    );
+    let coloured = watch(a.root(), &[]);
     coloured.wait_for("read 13:55:00", WAIT);
-    let plain = watch(&dir.path("b"), &[("NO_COLOR", "1")]);
+    let plain = watch(b.root(), &[("NO_COLOR", "1")]);
     plain.wait_for("read 13:55:00", WAIT);
     // SGR colour sequences: 30-37 and 90-97 foreground, 38;5 and 38;2 extended.
     let colours = |text: &str| {
@@ -106,4 +111,20 @@ fn no_colour_when_no_color_is_set_regression_25() {
     let bare = plain.screen_with_escapes();
     assert_eq!(colours(&bare), 0, "{bare:?}");
     assert!(bare.contains("boiler"));
+}
+
+#[test]
+fn a_terminal_that_goes_away_ends_it_regression_25() {
+    if skip_without(&["tmux"]) {
+        return;
+    }
+    let dir = p1_testkit::TempDir::new("p1-watch-hangup");
+    let tmux = watch(dir.root(), &[]);
+    tmux.wait_for("read 13:55:00", WAIT);
+    let pid = std::fs::read_to_string(dir.path("pid")).expect("the pid");
+    let proc = PathBuf::from(format!("/proc/{}", pid.trim()));
+    assert!(proc.exists());
+    // The window closes: tmux and its terminals are gone, the process must follow.
+    drop(tmux);
+    p1_testkit::wait_until("p1-watch to end with its terminal", || !proc.exists());
 }
