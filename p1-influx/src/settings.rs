@@ -16,7 +16,7 @@ use crate::spool::{SpoolDirs, SpoolSettings};
 
 pub(crate) const PROG: &str = "p1-influx";
 
-/// Write readings and relay events to `InfluxDB` 1.x, 2.x or 3.x, never blocking, never losing.
+/// Write readings and relay events to InfluxDB 1.x, 2.x or 3.x, never blocking, never losing.
 ///
 /// Reads NDJSON records on stdin and appends them, as line protocol, to an on-disk spool; a
 /// sender posts the spool in gzip batches (up to --batch-lines lines, or every --flush
@@ -30,29 +30,29 @@ pub struct Cli {
     /// The server, http or https (certificates verified), e.g. <http://127.0.0.1:8086>.
     #[arg(long, required_unless_present = "print")]
     pub(crate) url: Option<String>,
-    /// `InfluxDB` 1.x database (or 3.x database, with a token).
+    /// InfluxDB 1.x database (or 3.x database, with a token).
     #[arg(long)]
     pub(crate) db: Option<String>,
-    /// `InfluxDB` 1.x retention policy.
+    /// InfluxDB 1.x retention policy.
     #[arg(long)]
     pub(crate) rp: Option<String>,
-    /// `InfluxDB` 1.x user (password from --password-file or `INFLUX_PASSWORD`).
+    /// InfluxDB 1.x user (password from --password-file or INFLUX_PASSWORD).
     #[arg(long)]
     pub(crate) user: Option<String>,
-    /// `InfluxDB` 2.x organisation.
+    /// InfluxDB 2.x organisation.
     #[arg(long)]
     pub(crate) org: Option<String>,
-    /// `InfluxDB` 2.x bucket.
+    /// InfluxDB 2.x bucket.
     #[arg(long)]
     pub(crate) bucket: Option<String>,
     /// Which write API, when the flags alone do not say: --org/--bucket mean v2, --db with a
     /// token v3, --db without one v1.
     #[arg(long, value_parser = PossibleValuesParser::new(Api::NAMES.iter().copied()).try_map(|s| s.parse::<Api>()))]
     pub(crate) api: Option<Api>,
-    /// A file holding the API token (else `INFLUX_TOKEN`).
+    /// A file holding the API token (else INFLUX_TOKEN).
     #[arg(long, value_name = "FILE")]
     pub(crate) token_file: Option<PathBuf>,
-    /// A file holding the 1.x password (else `INFLUX_PASSWORD`).
+    /// A file holding the 1.x password (else INFLUX_PASSWORD).
     #[arg(long, value_name = "FILE")]
     pub(crate) password_file: Option<PathBuf>,
     /// Measurement of the readings (M-Bus and relay points get _mbus and _relay added).
@@ -75,18 +75,18 @@ pub struct Cli {
     /// Write the line protocol to stdout instead of sending it.
     #[arg(long)]
     pub(crate) print: bool,
-    /// The spool (default: $`STATE_DIRECTORY`, else $XDG_STATE_HOME/p1-influx, else
+    /// The spool (default: $STATE_DIRECTORY, else $XDG_STATE_HOME/p1-influx, else
     /// ~/.local/state/p1-influx). Each database (URL and name) has a directory of its own in
     /// it: what was spooled for one is never sent to another.
     #[arg(long, value_name = "DIR")]
     pub(crate) spool_dir: Option<PathBuf>,
     /// Where the spool is kept while the database keeps up: a directory in memory (a tmpfs),
-    /// so that an SD card is not written every few seconds; `none` for the disk only
-    /// (default: $`RUNTIME_DIRECTORY`, else $`XDG_RUNTIME_DIR`/p1-influx, else
+    /// so that an SD card is not written every few seconds; none for the disk only
+    /// (default: $RUNTIME_DIRECTORY, else $XDG_RUNTIME_DIR/p1-influx, else
     /// /dev/shm/p1-influx-UID, a directory of this user's own, else none).
     #[arg(long, value_name = "DIR|none")]
     pub(crate) spool_hot: Option<PathBuf>,
-    /// What is in the spool on disk is `fsync`ed this long after it was read, at
+    /// What is in the spool on disk is fsynced this long after it was read, at
     /// the latest: the most a power cut loses while the database is unreachable.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = duration::arg)]
     pub(crate) sync: Duration,
@@ -168,6 +168,15 @@ DELIVERY
   rejects whole batches, is bisected to find them). 413: the batch is split. 429/503: wait
   Retry-After. 401, 403, 404, others and no answer: the data stays in the spool, retried
   with backoff; what to fix is logged once a minute.
+
+EXAMPLES
+  ... | p1-influx --url http://127.0.0.1:8086 --db p1                        InfluxDB 1.x
+  ... | p1-influx --url http://127.0.0.1:8086 --org home --bucket p1 --token-file /etc/p1/influx.token
+  p1-parse capture.txt | p1-influx --url http://db:8086 --db p1             a bulk import
+  ... | p1-influx --print                                                  line protocol out
+
+SEE ALSO
+  p1-parse(1), p1-relay(1), p1-pipeline(1), p1(5)
 ";
 
 fn parse_tag(text: &str) -> Result<(String, String), String> {

@@ -43,7 +43,7 @@ pub struct Cli {
     /// The client id (default: p1-mqtt-<meter_id>).
     #[arg(long)]
     pub(crate) client_id: Option<String>,
-    /// The user name (password from --password-file or `MQTT_PASSWORD`).
+    /// The user name (password from --password-file or MQTT_PASSWORD).
     #[arg(long)]
     pub(crate) username: Option<String>,
     /// A file holding the password.
@@ -61,7 +61,7 @@ pub struct Cli {
     /// The first level of every topic.
     #[arg(long, default_value = "p1")]
     pub(crate) topic_prefix: String,
-    /// Home Assistant's discovery prefix; `none` publishes no discovery.
+    /// Home Assistant's discovery prefix; none publishes no discovery.
     #[arg(long, default_value = "homeassistant")]
     pub(crate) discovery_prefix: String,
     /// Publish a meter's state at most this often (0: every telegram). The
@@ -109,6 +109,14 @@ EVCC
   The peak record on <prefix>/<meter_id>/peak carries allowed_kw, the average net import
   the rest of the quarter may have without raising the month's peak: see README.md for an
   evcc circuit whose getMaxPower follows it.
+
+EXAMPLES
+  ... | p1-mqtt --broker mqtt://homeassistant.local --username p1 --password-file /etc/p1/mqtt.pw
+  ... | p1-mqtt --broker mqtts://broker:8883 --ca-file /etc/p1/ca.pem --interval 0
+  ... | p1-mqtt --broker mqtt://127.0.0.1 --split --discovery-prefix none
+
+SEE ALSO
+  p1-parse(1), p1-relay(1), p1-serve(1), p1-pipeline(1), p1(5)
 ";
 
 /// What p1-mqtt does, decided from the command line.

@@ -16,16 +16,16 @@ pub(crate) const PROG: &str = "p1-parse";
 
 /// Parse P1 telegrams (Fluvius e-MUCS, DSMR 2.2 to 5) into NDJSON readings.
 ///
-/// Reads raw telegrams (a capture: `p1-parse < capture.txt`) and p1-read's NDJSON envelopes,
+/// Reads raw telegrams (a capture: p1-parse < capture.txt) and p1-read's NDJSON envelopes,
 /// in any mix, from the files named or from stdin, and writes one JSON object per valid
 /// telegram on stdout, flushed at once. Telegrams whose CRC does not match are reported on
 /// stderr with where they were and both CRCs, and not written. With --passthrough the input's
 /// records (telegram envelopes, and records of other types) come out too, each before the
 /// reading it gives.
 #[derive(Debug, Parser)]
-#[command(name = PROG, version, after_long_help = EXITS.after(&schema()))]
+#[command(name = PROG, version, after_long_help = EXITS.after(&format!("{}{AFTER_HELP}", schema())))]
 pub struct Cli {
-    /// Inputs to read in turn; `-` or none for stdin.
+    /// Inputs to read in turn; - or none for stdin.
     #[arg(value_name = "FILE")]
     pub(crate) files: Vec<PathBuf>,
 
@@ -43,7 +43,7 @@ pub struct Cli {
     #[arg(long)]
     pub(crate) ignore_crc: bool,
 
-    /// Drop a frame that grows past this many bytes with no `!`.
+    /// Drop a frame that grows past this many bytes with no !.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_FRAME)]
     pub(crate) max_frame: usize,
 
@@ -97,3 +97,14 @@ impl From<Cli> for Settings {
         }
     }
 }
+
+const AFTER_HELP: &str = "
+EXAMPLES
+  p1-read /dev/ttyUSB0 | p1-parse                    readings as they come
+  p1-parse capture.txt > readings.ndjson             a capture, at hundreds of thousands a second
+  p1-parse --passthrough < envelopes.ndjson          the telegrams kept beside their readings
+  p1-parse capture.txt | jq -c 'select(.power_export_kw > 0) | [.time, .power_export_kw]'
+
+SEE ALSO
+  p1-read(1), p1-relay(1), p1-report(1), p1(5) (the reading's keys, as above)
+";

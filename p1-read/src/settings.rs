@@ -114,7 +114,7 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub(crate) encrypt_key_file: Option<PathBuf>,
 
-    /// Drop a frame that grows past this many bytes with no `!`.
+    /// Drop a frame that grows past this many bytes with no !.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_FRAME)]
     pub(crate) max_frame: usize,
 
@@ -156,6 +156,16 @@ TROUBLESHOOTING
   no telegram      bytes arrive but no '/': wrong baud rate or parity, try --dsmr 2.2
                    for old Dutch meters (9600 7E1), the default 115200 8N1 otherwise
   CRC mismatches   a noisy or too long cable, or two readers on one port
+
+EXAMPLES
+  p1-read /dev/ttyUSB0 | p1-parse                     a USB P1 cable, readings as NDJSON
+  p1-read --raw /dev/ttyUSB0 > capture.txt            a capture to replay or report on later
+  p1-read tcp://192.168.1.50:2001 | p1-parse          a network P1 dongle or ser2net
+  p1-read sim --start 2024-06-12T11:00:00 --speed 60  the simulated meter, a sunny noon
+  p1-read --key-file smarty.key /dev/ttyUSB0          a Luxembourg Smarty (encrypted)
+
+SEE ALSO
+  p1-parse(1), p1-pipeline(1), p1(5)
 ";
 
 /// Line presets by protocol (a command-line convenience; the settings see the line only).

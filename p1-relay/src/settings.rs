@@ -30,8 +30,8 @@ pub(crate) const PROG: &str = "p1-relay";
 /// [peak] limit and the month's peak, less the margin; negative: how much to shed);
 /// allowed_kw is the present net import plus that headroom.
 ///
-/// Every load is off at start, when readings stop for `stale_after` (whatever its mode), and
-/// at exit (SIGTERM, SIGINT, end of input) unless it has `keep_on_exit`. SIGHUP reloads the
+/// Every load is off at start, when readings stop for stale_after (whatever its mode), and
+/// at exit (SIGTERM, SIGINT, end of input) unless it has keep_on_exit. SIGHUP reloads the
 /// configuration, keeping switch times.
 #[derive(Debug, Parser)]
 #[command(
@@ -50,7 +50,7 @@ pub struct Cli {
     pub(crate) config: Option<PathBuf>,
 
     /// Answer requests on this Unix socket (owner only): a load's mode set to on, off or
-    /// auto, for a time or until changed, and every load's state (`p1-relay ctl`, p1-mqtt).
+    /// auto, for a time or until changed, and every load's state (p1-relay ctl, p1-mqtt).
     #[arg(long, value_name = "PATH")]
     pub(crate) control: Option<PathBuf>,
 
@@ -77,22 +77,22 @@ const EXITS: Exits = Exits {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Ask a running p1-relay through its control socket: `ctl PATH status`, or
-    /// `ctl PATH LOAD on|off|auto [--for 2h]` (on and off hold until changed, or for the
+    /// Ask a running p1-relay through its control socket: ctl PATH status, or
+    /// ctl PATH LOAD on|off|auto [--for 2h] (on and off hold until changed, or for the
     /// time given; stale data still turns a load off).
     Ctl(CtlArgs),
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct CtlArgs {
-    /// The socket of `p1-relay --control PATH`.
+    /// The socket of p1-relay --control PATH.
     pub(crate) socket: PathBuf,
-    /// `status`, or the load's name.
+    /// status, or the load's name.
     pub(crate) load: String,
     /// on, off or auto.
     pub(crate) mode: Option<String>,
     /// How long the mode holds, then the load goes back to auto: 90s, 30m, 2h, 1h30m, or a
-    /// bare number of seconds (`--for 2` is two seconds, not two hours).
+    /// bare number of seconds (--for 2 is two seconds, not two hours).
     #[arg(long = "for", value_name = "DURATION", value_parser = duration::arg)]
     pub(crate) hold: Option<Duration>,
 }
@@ -180,6 +180,26 @@ PEAK SHAVING
   The meter's own 1-0:1.4.0 (demand_avg_kw) is compared with the registers and p1-relay says
   once which it is: the average over the elapsed part of the quarter, or the energy so far
   times four. Either way the registers decide.
+
+CONTROL (p1-relay ctl)
+  p1-relay ctl SOCKET status                      every load: mode, on or off, until when
+  p1-relay ctl SOCKET LOAD on|off|auto [--for DURATION]
+  asks the p1-relay running with --control SOCKET. on and off hold the load so (stale data
+  still turns it off, and the capacity budget still sheds it) until auto, or for DURATION
+  (90s, 30m, 2h; a bare number is seconds); auto gives it back to the rules. The answer is
+  one JSON object on stdout; status 1 when the relay refuses (an unknown load), 66 when no
+  relay answers on SOCKET.
+
+EXAMPLES
+  p1-read /dev/ttyUSB0 | p1-parse | p1-relay --passthrough --config /etc/p1/relay.toml
+  p1-relay --check --config relay.toml                  is the configuration right?
+  p1-read sim --start 2024-06-12T11:00:00 --speed 60 | p1-parse | p1-relay --dry-run
+  p1-relay ctl /run/p1/relay.sock boiler on --for 2h    the boiler on, whatever the sun
+  p1-relay ctl /run/p1/relay.sock status
+
+SEE ALSO
+  p1-parse(1), p1-watch(1), p1-mqtt(1), p1-influx(1), p1(5) (the relay and peak records and
+  this file's keys)
 ";
 
 /// What p1-relay does, decided from the command line.

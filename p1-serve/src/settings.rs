@@ -93,6 +93,14 @@ LIMITS
   head (8 KiB at most: 431 beyond); --max-connections at once, 4 per client address, and
   --rate requests a second per address (429 beyond). A raw client that falls 1,024 telegrams
   behind, or whose socket takes nothing for 5 s, is dropped. stdin is read at full speed whatever the clients do.
+
+EXAMPLES
+  ... | p1-serve --listen 0.0.0.0:8080                     then open http://PI:8080/ in a browser
+  ... | p1-serve --listen 0.0.0.0:8080 --raw-listen 0.0.0.0:2001 --stale-after 1m
+  curl -s http://PI:8080/api/v1/data | jq .active_power_w
+
+SEE ALSO
+  p1-watch(1) (the same view in a terminal, --url), p1-mqtt(1), p1-pipeline(1), p1(5)
 ";
 
 /// What p1-serve does, decided from the command line.

@@ -1,12 +1,12 @@
 complete -c p1-mqtt -l broker -d 'mqtt://HOST[:1883] or mqtts://HOST[:8883] (TLS, certificates verified)' -r
 complete -c p1-mqtt -l client-id -d 'The client id (default: p1-mqtt-<meter_id>)' -r
-complete -c p1-mqtt -l username -d 'The user name (password from --password-file or `MQTT_PASSWORD`)' -r
+complete -c p1-mqtt -l username -d 'The user name (password from --password-file or MQTT_PASSWORD)' -r
 complete -c p1-mqtt -l password-file -d 'A file holding the password' -r -F
 complete -c p1-mqtt -l ca-file -d 'mqtts: the CA certificates (PEM) to verify the broker with (default: the system\'s)' -r -F
 complete -c p1-mqtt -l client-cert -d 'mqtts: a client certificate (PEM), with --client-key' -r -F
 complete -c p1-mqtt -l client-key -d 'mqtts: the client certificate\'s key (PEM)' -r -F
 complete -c p1-mqtt -l topic-prefix -d 'The first level of every topic' -r
-complete -c p1-mqtt -l discovery-prefix -d 'Home Assistant\'s discovery prefix; `none` publishes no discovery' -r
+complete -c p1-mqtt -l discovery-prefix -d 'Home Assistant\'s discovery prefix; none publishes no discovery' -r
 complete -c p1-mqtt -l interval -d 'Publish a meter\'s state at most this often (0: every telegram). The default keeps Home Assistant\'s recorder from filling with one row a second per key' -r
 complete -c p1-mqtt -l control -d 'p1-relay\'s control socket: loads\' modes can be set over MQTT' -r -F
 complete -c p1-mqtt -l meter-id -d 'The meter id to publish under, before (or instead of) the one the readings carry' -r

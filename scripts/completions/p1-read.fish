@@ -17,7 +17,7 @@ complete -c p1-read -l report-every -d 'Report what was dropped and why at most 
 complete -c p1-read -l key-file -d 'An encrypted meter (Luxembourg\'s Smarty, Austrian meters): the file holding its encryption key, 32 hex digits (readable by its owner only). Frames are found by their header and length, their tag verified, their counter checked' -r -F
 complete -c p1-read -l auth-key-file -d 'The meter\'s own authentication key (Austrian operators give one; default: the Smarty\'s, 00112233445566778899AABBCCDDEEFF)' -r -F
 complete -c p1-read -l encrypt-key-file -d 'sim: play an encrypted meter with this key (and the Smarty\'s authentication key): with --key-file the frames are read back as any meter\'s, with --raw they are written' -r -F
-complete -c p1-read -l max-frame -d 'Drop a frame that grows past this many bytes with no `!`' -r
+complete -c p1-read -l max-frame -d 'Drop a frame that grows past this many bytes with no !' -r
 complete -c p1-read -l raw -d 'Write the telegrams\' exact bytes instead of envelopes (a capture p1-parse reads later)'
 complete -c p1-read -l keep-invalid -d 'Pass frames that fail their CRC on too, marked with "invalid" (for diagnosis)'
 complete -c p1-read -l realtime -d 'Replays: pace telegrams as the meter did (by their timestamps, else one a second) instead of as fast as the reader downstream takes them'

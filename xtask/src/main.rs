@@ -200,4 +200,63 @@ mod tests {
             );
         }
     }
+
+    /// The text of a help section (its lines up to the next heading).
+    fn section<'a>(help: &'a str, heading: &str) -> Vec<&'a str> {
+        help.lines()
+            .skip_while(|l| *l != heading)
+            .skip(1)
+            .take_while(|l| l.is_empty() || l.starts_with(' '))
+            .collect()
+    }
+
+    /// Every long flag `command` (or one of its subcommands) takes.
+    fn flags(command: &Command) -> Vec<String> {
+        command
+            .get_arguments()
+            .filter_map(|a| a.get_long().map(|l| format!("--{l}")))
+            .chain(command.get_subcommands().flat_map(flags))
+            .chain(["--help".into(), "--version".into()])
+            .collect()
+    }
+
+    /// Issue 25: every tool's help (and so its man page) has EXAMPLES and SEE ALSO, no
+    /// Markdown, and every flag an example gives to a p1 tool is one that tool takes.
+    #[test]
+    fn every_help_has_examples_that_work_and_no_markdown_regression_25() {
+        let commands = commands();
+        for command in &commands {
+            let name = command.get_name().to_string();
+            let help = command.clone().render_long_help().to_string();
+            assert!(
+                !help.contains('`') && !help.contains("**"),
+                "{name}: Markdown in --help"
+            );
+            let examples = section(&help, "EXAMPLES");
+            assert!(!examples.is_empty(), "{name}: no EXAMPLES");
+            assert!(
+                !section(&help, "SEE ALSO").is_empty(),
+                "{name}: no SEE ALSO"
+            );
+            for segment in examples.iter().flat_map(|l| l.split('|')) {
+                let mut words = segment.split_whitespace();
+                let tool = match words.next() {
+                    Some("...") => words.next(),
+                    first => first,
+                };
+                let Some(tool) = commands.iter().find(|c| Some(c.get_name()) == tool) else {
+                    continue;
+                };
+                let taken = flags(tool);
+                for flag in segment.split_whitespace().filter(|w| w.starts_with("--")) {
+                    let flag = flag.split('=').next().unwrap_or(flag);
+                    assert!(
+                        taken.iter().any(|t| t == flag),
+                        "{name}'s example: {} takes no {flag}",
+                        tool.get_name()
+                    );
+                }
+            }
+        }
+    }
 }

@@ -311,10 +311,11 @@ pub fn key_width<R: FieldTable>() -> usize {
 }
 
 /// The width of the OBIS column of the schema table.
-const OBIS_WIDTH: usize = 19;
+const OBIS_WIDTH: usize = 23;
 
-/// One row of the schema table: a key, its code and its value, in columns.
-pub fn schema_row(out: &mut String, key_width: usize, key: &str, obis: &str, value: &str) {
+/// One row of the schema table: a key, its codes and its value, in columns.
+pub fn schema_row(out: &mut String, key_width: usize, cells: [&str; 3]) {
+    let [key, obis, value] = cells;
     let _ = writeln!(
         out,
         "{}",
@@ -322,28 +323,43 @@ pub fn schema_row(out: &mut String, key_width: usize, key: &str, obis: &str, val
     );
 }
 
-/// The key table of the schema text: one row a field, its OBIS codes, value type and doc.
+/// The key table of the schema text: each field's key, OBIS codes and value in columns,
+/// then what it means on the lines below, indented and wrapped to 80 columns.
 pub fn schema_rows<R: FieldTable>() -> String {
     let mut out = String::new();
     let name_width = key_width::<R>();
-    let doc_column = 2 + name_width + OBIS_WIDTH;
     for field in R::fields() {
-        let mut codes = field.obis.iter();
-        let first = codes.next().copied().unwrap_or("-");
-        // The doc on the same line when it fits in 80 columns, else on the next.
-        if doc_column + field.schema.len() + 2 + field.doc.len() <= 80 {
-            let value = format!("{}: {}", field.schema, field.doc);
-            schema_row(&mut out, name_width, field.name, first, &value);
+        let codes = if field.obis.is_empty() {
+            "-".to_string()
         } else {
-            schema_row(&mut out, name_width, field.name, first, field.schema);
-            schema_row(&mut out, name_width, "", "", field.doc);
-        }
-        for code in codes {
-            schema_row(&mut out, name_width, "", code, "");
+            field.obis.join(" ")
+        };
+        schema_row(&mut out, name_width, [field.name, &codes, field.schema]);
+        for line in wrap(field.doc, 80 - DOC_INDENT) {
+            let _ = writeln!(out, "{:DOC_INDENT$}{line}", "");
         }
     }
     out
 }
+
+/// `text` in lines of at most `width` characters, broken at spaces.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = vec![String::new()];
+    for word in text.split_whitespace() {
+        let line = lines.last_mut().expect("one line at least");
+        if !line.is_empty() && line.len() + 1 + word.len() > width {
+            lines.push(word.to_string());
+        } else {
+            if !line.is_empty() {
+                line.push(' ');
+            }
+            line.push_str(word);
+        }
+    }
+    lines
+}
+/// Where a field's meaning starts in the schema table.
+const DOC_INDENT: usize = 6;
 
 /// The `InfluxDB` integer fields of a reading type, for the schema text.
 pub fn integer_field_names<R: FieldTable>() -> Vec<&'static str> {

@@ -20,25 +20,15 @@ pub fn schema() -> String {
         .unwrap_or((SCHEMA_PROSE, ""));
     let width = key_width::<Reading>();
     let mut table = String::new();
-    schema_row(&mut table, width, "key", "OBIS", "value");
-    schema_row(&mut table, width, "type", "-", "\"reading\"");
+    schema_row(&mut table, width, ["key", "OBIS", "value"]);
+    schema_row(&mut table, width, ["type", "-", "\"reading\""]);
     table.push_str(&schema_rows::<Reading>());
     for (i, (obis, value)) in MBUS_ROWS.iter().enumerate() {
-        schema_row(
-            &mut table,
-            width,
-            if i == 0 { "mbus" } else { "" },
-            obis,
-            value,
-        );
+        let key = if i == 0 { "mbus" } else { "" };
+        schema_row(&mut table, width, [key, obis, value]);
     }
-    schema_row(
-        &mut table,
-        width,
-        "unknown",
-        "anything else",
-        "{\"<obis>\": [\"raw value\", ...]}",
-    );
+    let raw = "{\"<obis>\": [\"raw value\", ...]}";
+    schema_row(&mut table, width, ["unknown", "anything else", raw]);
     format!("{intro}{table}{outro}")
 }
 

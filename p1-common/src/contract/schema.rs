@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 
 use crate::contract::envelope::{TelegramEnvelope, TelegramText};
 use crate::contract::events::{PeakRecord, RelayEvent, SwitchState};
+use crate::contract::field::wrap;
 use crate::contract::reading;
 use crate::contract::report::{DayReport, MonthReport};
 use crate::protocol::meter_time::MeterTime;
@@ -192,23 +193,6 @@ pub fn key_table<R: Documented>() -> String {
         }
     }
     text
-}
-
-/// `text` in lines of at most `width` characters, broken at spaces.
-pub fn wrap(text: &str, width: usize) -> Vec<String> {
-    let mut lines = vec![String::new()];
-    for word in text.split_whitespace() {
-        let line = lines.last_mut().expect("one line at least");
-        if !line.is_empty() && line.len() + 1 + word.len() > width {
-            lines.push(word.to_string());
-        } else {
-            if !line.is_empty() {
-                line.push(' ');
-            }
-            line.push_str(word);
-        }
-    }
-    lines
 }
 
 #[cfg(test)]

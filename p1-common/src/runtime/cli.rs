@@ -7,11 +7,11 @@ use std::process::ExitCode;
 
 use clap::{FromArgMatches as _, Parser};
 
-use crate::contract::schema::wrap;
+use crate::contract::field::wrap;
 use crate::runtime::error::{Error, Kind};
 use crate::runtime::logger;
 
-/// `-q` and `-v`: every binary has them.
+/// -q and -v: every binary has them.
 #[derive(Debug, Clone, Copy, Default, clap::Args)]
 pub struct LogArgs {
     /// Errors only: no warnings, no summary.
