@@ -181,7 +181,7 @@ PEAK SHAVING
   once which it is: the average over the elapsed part of the quarter, or the energy so far
   times four. Either way the registers decide.
 
-CONTROL (p1-relay ctl)
+CONTROL
   p1-relay ctl SOCKET status                      every load: mode, on or off, until when
   p1-relay ctl SOCKET LOAD on|off|auto [--for DURATION]
   asks the p1-relay running with --control SOCKET. on and off hold the load so (stale data

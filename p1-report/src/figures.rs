@@ -201,13 +201,19 @@ impl Figures {
             "{key:<10} {:>11.3} {:>7.3} {:>7.3} {:>11.3} {:>7.3} {:>7.3}",
             e.import, e.import_t1, e.import_t2, e.export, e.export_t1, e.export_t2
         );
+        // A day's peak by its time; a month's by its day and time.
+        let when = if capacity.is_some() {
+            "%m-%d %H:%M"
+        } else {
+            "%H:%M"
+        };
         match p.peak {
             Some((kw, at)) => {
-                let _ = write!(self.line, " {kw:>8.3}  {}", at.format("%d %H:%M"));
+                let _ = write!(self.line, " {kw:>8.3}  {:<11}", at.format(when).to_string());
             }
-            None => self.line.push_str("        -  -       "),
+            None => self.line.push_str("        -  -          "),
         }
-        let _ = write!(self.line, " {:>9}", p.quarters);
+        let _ = write!(self.line, "{:>9}", p.quarters);
         if let Some(capacity) = capacity {
             let _ = write!(self.line, " {capacity:>12.3}");
         }
