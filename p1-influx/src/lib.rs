@@ -34,13 +34,8 @@ pub fn main() -> ExitCode {
     p1_common::runtime::cli::main(PROG, |cli: Cli| run(Settings::from_cli(cli)?))
 }
 
-/// Lines read ahead of the spool, at most: what is read from stdin is in the spool (handed
-/// to the kernel) before more than this and one read buffer are taken from the pipe, so a
-/// SIGKILL loses no more than those.
-const READ_AHEAD: usize = 16;
-
 fn run(settings: Settings) -> Result<(), Error> {
-    let mut runtime = Runtime::start(false)?.read_ahead(READ_AHEAD);
+    let mut runtime = Runtime::start(false)?;
     let mut out = Stdout::stdout();
     let (spool, delivery) = match settings.output {
         Output::Print => {

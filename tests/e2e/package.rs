@@ -93,7 +93,7 @@ chroot --userspec=p1:p1 '{root}' /usr/bin/p1-pipeline --env /tmp/test.env
         "conffiles: /etc/p1/p1.env /etc/p1/relay.toml",
         "unit: ExecStart=/usr/bin/p1-pipeline",
         "enabled: 0",
-        "man: 7",
+        "man: 9",
     ] {
         assert!(said.contains(expected), "{expected:?} in:\n{said}");
     }

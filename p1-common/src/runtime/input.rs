@@ -4,8 +4,7 @@
 
 use std::borrow::Cow;
 use std::fmt::Display;
-use std::io::{self, BufRead, Read};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::io::{self, BufRead};
 
 /// Reads up to and including the next `\n`, or `max` bytes, or to the end of input, into
 /// `line` (cleared first). Returns the number of bytes read: 0 at the end of input.
@@ -16,11 +15,6 @@ pub fn read_line_bounded(
 ) -> io::Result<usize> {
     line.clear();
     scan_line(input, max, |bytes| line.extend_from_slice(bytes))
-}
-
-/// Skips the rest of a line, through its `\n`; how many bytes it skipped.
-fn skip_line(input: &mut impl BufRead) -> io::Result<usize> {
-    scan_line(input, usize::MAX, |_| {})
 }
 
 /// Takes bytes through the next `\n`, at most `max`, handing each piece to `take`; how many.
@@ -158,105 +152,6 @@ pub fn holds_a_whole_line(buffered: &[u8]) -> bool {
     }
 }
 
-/// A line of stdin, as the reading thread hands it over.
-#[derive(Debug)]
-pub enum Line {
-    /// A line, its `\n` included (but for a last line without one).
-    Text(String),
-    /// A line longer than the bound, dropped whole (its length in bytes), so that its tail
-    /// is not read as a line of its own.
-    TooLong(usize),
-    /// The lines read so far are all handed over: the next line is not in yet (what they
-    /// led to can be flushed).
-    CaughtUp,
-    /// The end of input.
-    End,
-    /// The input could not be read.
-    Failed(io::Error),
-}
-
-/// Where a reader thread hands its lines: the stage loop's inbox, or a channel of lines.
-pub trait LineSink: Send + 'static {
-    /// False when nobody takes lines any more.
-    fn send(&self, line: Line) -> bool;
-}
-
-impl LineSink for Sender<Line> {
-    fn send(&self, line: Line) -> bool {
-        Sender::send(self, line).is_ok()
-    }
-}
-
-/// Buffers for the lines in flight: the reader takes one for each line and waits when none
-/// is free, so at most `queue` lines are read ahead of their consumer, and once the
-/// consumer gives them back ([`LineBuffers::give_back`]) no line allocates.
-#[derive(Debug, Clone)]
-pub struct LineBuffers {
-    free: Sender<String>,
-}
-
-impl LineBuffers {
-    /// A line's buffer, returned for the next line.
-    pub fn give_back(&self, mut line: String) {
-        line.clear();
-        let _ = self.free.send(line);
-    }
-}
-
-/// Reads stdin on a thread, a line (at most `max` bytes) at a time, at most `queue` lines
-/// ahead of their consumer, handing each to `sink`.
-pub fn spawn_stdin_reader(max: usize, queue: usize, sink: impl LineSink) -> LineBuffers {
-    let (free, buffers) = mpsc::channel();
-    for _ in 0..queue.max(1) {
-        let _ = free.send(String::with_capacity(4096));
-    }
-    std::thread::spawn(move || {
-        // A buffer of its own, to see whether a whole line is still in it.
-        let mut input = io::BufReader::with_capacity(64 * 1024, io::stdin().lock());
-        read_lines(&mut input, max, &buffers, &sink);
-    });
-    LineBuffers { free }
-}
-
-fn read_lines(
-    input: &mut io::BufReader<impl Read>,
-    max: usize,
-    buffers: &Receiver<String>,
-    sink: &impl LineSink,
-) {
-    loop {
-        // A free buffer is the permission to read one more line.
-        let Ok(text) = buffers.recv() else { return };
-        let mut bytes = text.into_bytes();
-        let message = match read_line_bounded(input, &mut bytes, max) {
-            Ok(0) => Line::End,
-            Ok(n) if n >= max && !bytes.ends_with(b"\n") => match skip_line(input) {
-                Ok(rest) => Line::TooLong(n + rest),
-                Err(e) => Line::Failed(e),
-            },
-            // Valid UTF-8 (every record) is checked far faster than it is repaired.
-            Ok(_) => Line::Text(
-                String::from_utf8(bytes)
-                    .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()),
-            ),
-            Err(e) => Line::Failed(e),
-        };
-        let last = matches!(message, Line::End | Line::Failed(_));
-        if !sink.send(message) || last {
-            return;
-        }
-        if !holds_a_whole_line(input.buffer()) && !sink.send(Line::CaughtUp) {
-            return;
-        }
-    }
-}
-
-/// Reads stdin on a thread into a channel of lines, for a loop of its own.
-pub fn spawn_stdin_lines(max: usize, queue: usize) -> (Receiver<Line>, LineBuffers) {
-    let (sender, lines) = mpsc::channel();
-    (lines, spawn_stdin_reader(max, queue, sender))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,62 +168,10 @@ mod tests {
     }
 
     #[test]
-    fn the_rest_of_an_over_long_line_is_skipped_whole_regression_13() {
-        let mut input = io::Cursor::new(b"cdefgh\nij\n".to_vec());
-        let mut line = Vec::new();
-        assert_eq!(read_line_bounded(&mut input, &mut line, 4).unwrap(), 4);
-        assert_eq!(skip_line(&mut input).unwrap(), 3);
-        assert_eq!(read_line_bounded(&mut input, &mut line, 4).unwrap(), 3);
-        assert_eq!(line, b"ij\n");
-    }
-
-    #[test]
     fn a_whole_line_is_seen_by_its_end_or_within() {
         assert!(!holds_a_whole_line(b""));
         assert!(holds_a_whole_line(b"{\"a\":1}\n"));
         assert!(holds_a_whole_line(b"{\"a\":1}\n{\"b\""));
         assert!(!holds_a_whole_line(b"{\"b\""));
-    }
-
-    /// The reader takes a buffer for each line and waits for one to come back: at most the
-    /// queue's worth of lines is read ahead, and the buffers are the same ones again.
-    #[test]
-    fn lines_are_read_ahead_only_as_far_as_free_buffers_go() {
-        let (sink, lines) = mpsc::channel();
-        let (free, buffers) = mpsc::channel();
-        for _ in 0..2 {
-            free.send(String::with_capacity(64)).unwrap();
-        }
-        let reader = std::thread::spawn(move || {
-            let mut input = io::BufReader::new(io::Cursor::new(b"a\nb\nc\nd\xff\n".to_vec()));
-            read_lines(&mut input, 16, &buffers, &sink);
-        });
-        let first = lines.recv().unwrap();
-        let second = lines.recv().unwrap();
-        assert!(
-            matches!((&first, &second), (Line::Text(a), Line::Text(b)) if a == "a\n" && b == "b\n")
-        );
-        let recycled = match first {
-            Line::Text(text) => text,
-            other => panic!("{other:?}"),
-        };
-        assert!(
-            lines
-                .recv_timeout(std::time::Duration::from_millis(50))
-                .is_err(),
-            "no third line before a buffer is free"
-        );
-        free.send(recycled).unwrap();
-        assert!(matches!(lines.recv().unwrap(), Line::Text(c) if c == "c\n"));
-        drop(second);
-        free.send(String::new()).unwrap();
-        free.send(String::new()).unwrap();
-        assert!(matches!(lines.recv().unwrap(), Line::Text(d) if d == "d\u{fffd}\n"));
-        assert!(
-            matches!(lines.recv().unwrap(), Line::CaughtUp),
-            "the last line in, no other in the buffer"
-        );
-        assert!(matches!(lines.recv().unwrap(), Line::End));
-        reader.join().unwrap();
     }
 }

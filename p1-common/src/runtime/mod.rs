@@ -19,3 +19,4 @@ pub mod output;
 pub mod secret;
 pub mod signals;
 pub mod stage;
+mod wait;

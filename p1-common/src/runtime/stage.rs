@@ -8,7 +8,7 @@
 //! events and on a tick. Everything else (the bounded reader, signals, passthrough, the
 //! rate-limited log of bad lines) is here, once.
 
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, Sender};
 use std::time::{Duration, Instant};
 
 use crate::contract::envelope::TelegramEnvelope;
@@ -17,9 +17,10 @@ use crate::contract::reading::Reading;
 use crate::contract::record::{Record, RecordError};
 use crate::contract::select::Selection;
 use crate::runtime::error::{Context as _, Error};
-use crate::runtime::input::{Line, LineLog, LineSink, spawn_stdin_reader};
+use crate::runtime::input::LineLog;
 use crate::runtime::output::RecordWriter;
 use crate::runtime::signals::{Signal, Signals};
+use crate::runtime::wait::{self, Doorbell, Piece, Ring, StdinLines};
 
 /// Where a stage writes: stdout, a record a line, flushed before the loop waits for input.
 pub type Stdout = RecordWriter;
@@ -268,26 +269,21 @@ impl End {
 
 /// What comes into the loop.
 enum Message<E> {
-    Line(Line),
     Signal(Signal),
     Event(E),
-}
-
-impl<E: Send + 'static> LineSink for Sender<Message<E>> {
-    fn send(&self, line: Line) -> bool {
-        Sender::send(self, Message::Line(line)).is_ok()
-    }
 }
 
 /// What a stage's threads post events with; cheap to clone.
 pub struct Events<E> {
     inbox: Sender<Message<E>>,
+    ring: Ring,
 }
 
 impl<E> Clone for Events<E> {
     fn clone(&self) -> Self {
         Events {
             inbox: self.inbox.clone(),
+            ring: self.ring.clone(),
         }
     }
 }
@@ -301,7 +297,9 @@ impl<E> std::fmt::Debug for Events<E> {
 impl<E> Events<E> {
     /// Posts an event; false once the loop is gone.
     pub fn send(&self, event: E) -> bool {
-        self.inbox.send(Message::Event(event)).is_ok()
+        let sent = self.inbox.send(Message::Event(event)).is_ok();
+        self.ring.ring();
+        sent
     }
 }
 
@@ -310,8 +308,9 @@ pub struct Runtime<E> {
     inbox: Receiver<Message<E>>,
     sender: Sender<Message<E>>,
     signals: Signals,
+    /// Rung by whoever posts into the inbox, so that the loop's one wait hears it.
+    doorbell: Doorbell,
     passthrough: bool,
-    queue: usize,
     /// Whether stdin is read (not for a stage whose records come from elsewhere).
     stdin: bool,
     log: LineLog,
@@ -330,26 +329,21 @@ impl<E: Send + 'static> Runtime<E> {
     pub fn start(passthrough: bool) -> Result<Self, Error> {
         let (sender, inbox) = mpsc::channel();
         let signals = Signals::install()?;
-        let to_loop = sender.clone();
+        let doorbell = Doorbell::new().context("cannot make the loop's doorbell")?;
+        let (to_loop, ring) = (sender.clone(), doorbell.button());
         signals.listen(move |signal| {
             let _ = to_loop.send(Message::Signal(signal));
+            ring.ring();
         });
         Ok(Runtime {
             inbox,
             sender,
             signals,
+            doorbell,
             passthrough,
-            queue: 64,
             stdin: true,
             log: LineLog::default(),
         })
-    }
-
-    /// Reads at most `lines` lines ahead of the stage (64 by default).
-    #[must_use]
-    pub fn read_ahead(mut self, lines: usize) -> Self {
-        self.queue = lines;
-        self
     }
 
     /// Leaves stdin alone: the stage's records come from its own threads, as events (and
@@ -364,6 +358,7 @@ impl<E: Send + 'static> Runtime<E> {
     pub fn events(&self) -> Events<E> {
         Events {
             inbox: self.sender.clone(),
+            ring: self.doorbell.button(),
         }
     }
 
@@ -405,68 +400,57 @@ impl<E: Send + 'static> Runtime<E> {
         released.map(|()| end)
     }
 
-    /// [`Runtime::run`]'s loop; what it writes is flushed whenever the inbox is empty, before
-    /// the loop blocks.
+    /// [`Runtime::run`]'s loop: what is at hand is handled (the inbox first, then stdin's
+    /// whole lines), and what it wrote flushed once nothing more is, before the loop waits
+    /// on stdin, the doorbell and the next tick at once.
     fn serve<S: Stage<Event = E>>(
         &mut self,
         stage: &mut S,
         writer: &mut Stdout,
     ) -> Result<End, Error> {
-        let buffers = self
-            .stdin
-            .then(|| spawn_stdin_reader(MAX_LINE, self.queue, self.sender.clone()));
+        let mut input = self.stdin.then(StdinLines::new);
         let mut stopped: Option<Instant> = None;
-        // Lines read and not yet all handed over: what they lead to is held till they are.
-        let mut lines_coming = false;
         loop {
-            let drained = stopped.map(|at| at + stage.drain());
-            let wake = [stage.next_tick(), drained].into_iter().flatten().min();
-            let message = if let Ok(message) = self.inbox.try_recv() {
-                Ok(message)
-            } else {
-                if !lines_coming {
-                    stage.on_caught_up(&mut Out::new(writer, &mut self.log, self.passthrough))?;
-                    writer.flush()?;
-                }
-                match wake {
-                    None => self
-                        .inbox
-                        .recv()
-                        .map_err(|_| RecvTimeoutError::Disconnected),
-                    Some(at) => self
-                        .inbox
-                        .recv_timeout(at.saturating_duration_since(Instant::now())),
-                }
-            };
             let mut out = Out::new(writer, &mut self.log, self.passthrough);
-            match message {
-                Ok(Message::Line(Line::Text(text))) => {
-                    lines_coming = true;
-                    out.log.next();
-                    dispatch(stage, &text, &mut out)?;
-                    if let Some(buffers) = &buffers {
-                        buffers.give_back(text);
+            let handled = if let Ok(message) = self.inbox.try_recv() {
+                match message {
+                    Message::Signal(Signal::Stop) => {
+                        if stopped.is_none() {
+                            stopped = Some(Instant::now());
+                            stage.on_stop();
+                        }
                     }
+                    Message::Signal(Signal::Hangup) => stage.on_hangup(&mut out)?,
+                    Message::Event(event) => stage.on_event(event, &mut out)?,
                 }
-                Ok(Message::Line(Line::TooLong(bytes))) => out.log.too_long(bytes),
-                Ok(Message::Line(Line::CaughtUp)) => lines_coming = false,
-                // The loop holds a sender itself: disconnected is never seen.
-                Ok(Message::Line(Line::End)) | Err(RecvTimeoutError::Disconnected) => {
-                    stage.on_caught_up(&mut out)?;
-                    out.log.summary();
-                    return Ok(End::Input);
-                }
-                Ok(Message::Line(Line::Failed(e))) => return Err(e).context("stdin"),
-                Ok(Message::Signal(Signal::Stop)) => {
-                    if stopped.is_none() {
-                        stopped = Some(Instant::now());
-                        stage.on_stop();
+                true
+            } else if let Some(input) = &mut input {
+                match input.next(MAX_LINE) {
+                    Some(Piece::Line(line)) => {
+                        out.log.next();
+                        let bytes = input.bytes(line);
+                        match std::str::from_utf8(bytes) {
+                            Ok(text) => dispatch(stage, text, &mut out)?,
+                            Err(_) => dispatch(stage, &String::from_utf8_lossy(bytes), &mut out)?,
+                        }
+                        true
                     }
+                    Some(Piece::TooLong(bytes)) => {
+                        out.log.too_long(bytes);
+                        true
+                    }
+                    None if input.ended => {
+                        stage.on_caught_up(&mut out)?;
+                        out.log.summary();
+                        return Ok(End::Input);
+                    }
+                    // More input already there: read it before anything is flushed.
+                    None if wait::stdin_ready() => input.fill().context("stdin").map(|_| true)?,
+                    None => false,
                 }
-                Ok(Message::Signal(Signal::Hangup)) => stage.on_hangup(&mut out)?,
-                Ok(Message::Event(event)) => stage.on_event(event, &mut out)?,
-                Err(RecvTimeoutError::Timeout) => {}
-            }
+            } else {
+                false
+            };
             if stopped.is_some_and(|at| at.elapsed() >= stage.drain()) {
                 stage.on_caught_up(&mut out)?;
                 self.log.summary();
@@ -478,6 +462,20 @@ impl<E: Send + 'static> Runtime<E> {
             }
             if stage.next_tick().is_some_and(|at| at <= Instant::now()) {
                 stage.on_tick(&mut out)?;
+            }
+            if handled {
+                continue;
+            }
+            // Caught up: what the lines led to goes out, then the loop waits.
+            stage.on_caught_up(&mut out)?;
+            writer.flush()?;
+            let drained = stopped.map(|at| at + stage.drain());
+            let wake = [stage.next_tick(), drained].into_iter().flatten().min();
+            let reading = input.as_ref().is_some_and(|i| !i.ended);
+            if wait::wait(&self.doorbell, reading, wake)
+                && let Some(input) = &mut input
+            {
+                input.fill().context("stdin")?;
             }
         }
     }

@@ -60,7 +60,7 @@ fn a_field_declared_once_is_decoded_documented_and_exported_with_its_type() {
         .and_then(|rest| rest.split("\n  relay_switches").next())
         .expect("documented");
     let row = row.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert_eq!(row, "1-0:9.7.0 number: the field added here, a quantity");
+    assert_eq!(row, "1-0:9.7.0 number the field added here, a quantity");
     assert!(
         schema.contains("relay_switches") && schema.contains("0-0:96.7.99"),
         "{schema}"
