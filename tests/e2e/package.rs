@@ -93,7 +93,7 @@ chroot --userspec=p1:p1 '{root}' /usr/bin/p1-pipeline --env /tmp/test.env
         "conffiles: /etc/p1/p1.env /etc/p1/relay.toml",
         "unit: ExecStart=/usr/bin/p1-pipeline",
         "enabled: 0",
-        "man: 9",
+        "man: 10",
     ] {
         assert!(said.contains(expected), "{expected:?} in:\n{said}");
     }
@@ -111,6 +111,7 @@ chroot --userspec=p1:p1 '{root}' /usr/bin/p1-pipeline --env /tmp/test.env
         "p1-serve",
         "p1-report",
         "p1-watch",
+        "p1-prices",
         "p1-influx",
     ] {
         let bytes = std::fs::read(root.join("usr/bin").join(binary)).expect(binary);

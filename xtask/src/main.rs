@@ -92,6 +92,7 @@ fn commands() -> Vec<Command> {
         p1_serve::Cli::command(),
         p1_report::Cli::command(),
         p1_watch::Cli::command(),
+        p1_prices::Cli::command(),
     ]
 }
 
@@ -114,7 +115,7 @@ fn section_five() -> String {
     for record in &records {
         record_section(&mut page, record);
     }
-    page.push_str(".SH \"REPORT RECORDS (p1-report --format json)\"\n");
+    page.push_str(".SH \"REPORT AND PRICE FILE RECORDS (p1-report --format json, p1-prices)\"\n");
     for record in &p1_common::contract::schema::report_records() {
         record_section(&mut page, record);
     }

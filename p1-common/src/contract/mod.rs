@@ -2,7 +2,7 @@
 //! JSON object a line told apart by `"type"`: the telegram envelope ([`envelope`]), the
 //! reading ([`reading`], its structured values in [`reading_values`], each field declared
 //! once with [`declare`] as a row of [`field`], read in part with [`select`], written with
-//! [`json`]), the relay's events and peak records ([`events`]); p1-report's day and month figures ([`report`]); what p1-serve serves live views ([`live`]); the documentation of all of
+//! [`json`]), the relay's events and peak records ([`events`]); p1-report's day and month figures ([`report`]); what p1-serve serves live views ([`live`]); the price file's slots ([`price`]); the documentation of all of
 //! them for `man 5 p1` ([`schema`]); and p1-relay's control socket ([`control`]).
 //!
 //! Which keys each record has, and what they mean, is a contract with users' scripts: a key
@@ -17,6 +17,7 @@ pub mod json;
 #[doc(hidden)]
 pub mod json_scan;
 pub mod live;
+pub mod price;
 pub mod reading;
 pub mod reading_values;
 pub mod record;

@@ -9,6 +9,7 @@ use std::fmt::Write as _;
 use crate::contract::envelope::{TelegramEnvelope, TelegramText};
 use crate::contract::events::{PeakRecord, RelayEvent, SwitchState};
 use crate::contract::field::wrap;
+use crate::contract::price::PriceRecord;
 use crate::contract::reading;
 use crate::contract::report::{DayReport, MonthReport};
 use crate::protocol::meter_time::MeterTime;
@@ -149,9 +150,14 @@ pub fn records() -> Vec<RecordDoc> {
     ]
 }
 
-/// The records p1-report writes (`--format json`): the end of a stream, not part of it.
+/// The records p1-report writes (`--format json`) and the price file's: the ends of a stream,
+/// not part of it.
 pub fn report_records() -> Vec<RecordDoc> {
-    vec![RecordDoc::of::<DayReport>(), RecordDoc::of::<MonthReport>()]
+    vec![
+        RecordDoc::of::<DayReport>(),
+        RecordDoc::of::<MonthReport>(),
+        RecordDoc::of::<PriceRecord>(),
+    ]
 }
 
 /// The key table of a record type, as `man 5 p1` and the help texts print it.

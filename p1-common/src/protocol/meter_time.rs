@@ -47,7 +47,7 @@ impl std::error::Error for NotAnOffset {}
 impl ClockZone {
     /// The zone of a meter whose winter time is `base_offset_secs` east of UTC, with the
     /// EU's summer time.
-    pub fn from_offset_secs(base_offset_secs: i32) -> Self {
+    pub const fn from_offset_secs(base_offset_secs: i32) -> Self {
         ClockZone { base_offset_secs }
     }
 
