@@ -154,11 +154,6 @@ impl Stage for Report {
         }
         Ok(())
     }
-
-    /// Telegrams, relay events and the rest: not what a report reads.
-    fn on_other(&mut self, _kind: &str, _out: &mut Out<'_>) -> Handled {
-        Ok(())
-    }
 }
 
 impl Report {

@@ -154,11 +154,6 @@ impl Stage for Watch {
         Ok(())
     }
 
-    /// Telegrams and the rest: nothing the view shows.
-    fn on_other(&mut self, _: &str, _: &mut Out<'_>) -> Handled {
-        Ok(())
-    }
-
     fn on_event(&mut self, input: Input, _: &mut Out<'_>) -> Handled {
         self.take(input);
         Ok(())
