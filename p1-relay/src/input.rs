@@ -30,15 +30,10 @@ pub(crate) const SAMPLE_KEYS: Selection<Reading> = ReadingKey::select(&[
     ReadingKey::received,
     ReadingKey::power_import_kw,
     ReadingKey::power_export_kw,
-    ReadingKey::energy_import_t1_kwh,
-    ReadingKey::energy_import_t2_kwh,
-    ReadingKey::energy_import_t3_kwh,
-    ReadingKey::energy_import_t4_kwh,
-    ReadingKey::energy_import_t5_kwh,
-    ReadingKey::energy_import_total_kwh,
     ReadingKey::demand_avg_kw,
     ReadingKey::demand_max_month_kw,
-]);
+])
+.and(Reading::IMPORT_KEYS);
 
 /// Why a reading is not acted on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,7 +8,6 @@ use std::fmt::Write as _;
 use p1_common::Error;
 use p1_common::contract::report::{DayReport, MonthReport};
 use p1_common::protocol::meter_time::MeterTime;
-use p1_common::runtime::stage::Stdout;
 
 use crate::ledger::{Period, Registers};
 
@@ -57,6 +56,7 @@ pub(crate) struct Figures {
     pub(crate) format: Format,
     pub(crate) by: By,
     capacity: Capacity,
+    /// The lines written and not yet taken ([`Figures::take`]).
     line: String,
     headed: bool,
 }
@@ -83,30 +83,36 @@ impl Figures {
         }
     }
 
-    pub(crate) fn day(&mut self, day: &Period, out: &mut Stdout) -> Result<(), Error> {
+    pub(crate) fn day(&mut self, day: &Period) -> Result<(), Error> {
         if self.by.days {
-            self.write(&day.key.to_string(), day, None, out)?;
+            self.write(&day.key.to_string(), day, None)?;
         }
         Ok(())
     }
 
-    pub(crate) fn month(&mut self, month: &Period, out: &mut Stdout) -> Result<(), Error> {
+    pub(crate) fn month(&mut self, month: &Period) -> Result<(), Error> {
         let capacity = self.capacity.add(month.peak.map(|(kw, _)| kw));
         if self.by.months {
             let key = month.key.format("%Y-%m").to_string();
-            self.write(&key, month, Some(capacity), out)?;
+            self.write(&key, month, Some(capacity))?;
         }
         Ok(())
     }
 
-    fn write(
+    /// Hands what was written since the last time to `out` (nothing most readings).
+    pub(crate) fn take(
         &mut self,
-        key: &str,
-        p: &Period,
-        capacity: Option<f64>,
-        out: &mut Stdout,
+        out: impl FnOnce(&[u8]) -> Result<(), Error>,
     ) -> Result<(), Error> {
+        if self.line.is_empty() {
+            return Ok(());
+        }
+        out(self.line.as_bytes())?;
         self.line.clear();
+        Ok(())
+    }
+
+    fn write(&mut self, key: &str, p: &Period, capacity: Option<f64>) -> Result<(), Error> {
         if !self.headed {
             self.headed = true;
             match self.format {
@@ -120,7 +126,7 @@ impl Figures {
             Format::Csv => self.csv(key, p, capacity),
             Format::Table => self.table(key, p, capacity),
         }
-        out.write_raw(self.line.as_bytes())
+        Ok(())
     }
 
     fn json(&mut self, key: &str, p: &Period, capacity: Option<f64>) -> Result<(), Error> {

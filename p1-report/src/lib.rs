@@ -37,15 +37,13 @@ fn run(settings: Settings) -> Result<(), Error> {
         sink: Outputs {
             figures: Figures::new(settings.format, settings.by),
             plot: settings.plot.map(Plot::new),
-            out: Stdout::stdout(),
         },
         unusable: 0,
         earlier: 0,
     };
-    // The figures are written by the sink as periods close, not by the record loop, which
-    // passes nothing on.
-    run_files(&mut report, &settings.files, &mut Stdout::stdout())?;
-    report.finish()
+    let mut out = Stdout::stdout();
+    run_files(&mut report, &settings.files, &mut out)?;
+    report.finish(&mut out)
 }
 
 /// The stage: readings into the ledger, the rest skipped.
@@ -58,11 +56,10 @@ struct Report {
     earlier: u64,
 }
 
-/// Where the ledger's figures go: the writer, and the plot when asked for.
+/// Where the ledger's figures go: the written figures, and the plot when asked for.
 struct Outputs {
     figures: Figures,
     plot: Option<Plot>,
-    out: Stdout,
 }
 
 impl Sink for Outputs {
@@ -79,35 +76,25 @@ impl Sink for Outputs {
     }
 
     fn day(&mut self, day: &Period) -> Result<(), Error> {
-        self.figures.day(day, &mut self.out)
+        self.figures.day(day)
     }
 
     fn month(&mut self, month: &Period) -> Result<(), Error> {
         if let Some(plot) = &mut self.plot {
             plot.month(month);
         }
-        self.figures.month(month, &mut self.out)
+        self.figures.month(month)
     }
 }
 
 /// The keys the report reads; the rest of a reading is skipped unparsed.
 const KEYS: Selection<Reading> = ReadingKey::select(&[
     ReadingKey::time,
-    ReadingKey::energy_import_t1_kwh,
-    ReadingKey::energy_import_t2_kwh,
-    ReadingKey::energy_import_t3_kwh,
-    ReadingKey::energy_import_t4_kwh,
-    ReadingKey::energy_import_t5_kwh,
-    ReadingKey::energy_import_total_kwh,
-    ReadingKey::energy_export_t1_kwh,
-    ReadingKey::energy_export_t2_kwh,
-    ReadingKey::energy_export_t3_kwh,
-    ReadingKey::energy_export_t4_kwh,
-    ReadingKey::energy_export_t5_kwh,
-    ReadingKey::energy_export_total_kwh,
     ReadingKey::power_import_kw,
     ReadingKey::power_export_kw,
-]);
+])
+.and(Reading::IMPORT_KEYS)
+.and(Reading::EXPORT_KEYS);
 
 /// What the ledger takes from a reading: none without a set time or import registers.
 fn sample(reading: &Reading) -> Option<Sample> {
@@ -152,14 +139,14 @@ impl Stage for Report {
                 out.bad_line("a reading no later than the one before it: skipped (are the files in time order?)");
             }
         }
-        Ok(())
+        self.sink.figures.take(|text| out.write_raw(text))
     }
 }
 
 impl Report {
-    fn finish(mut self) -> Result<(), Error> {
+    fn finish(mut self, out: &mut Stdout) -> Result<(), Error> {
         self.ledger.finish(&mut self.sink)?;
-        self.sink.out.release()?;
+        self.sink.figures.take(|text| out.write_raw(text))?;
         if self.unusable + self.earlier > 0 {
             warn!(
                 "{} readings without a time or import registers and {} out of order were skipped",

@@ -92,16 +92,22 @@ struct Watch {
 }
 
 impl Watch {
+    /// The screen, or a plain line when stdout is no terminal.
     fn draw(&mut self, out: &mut Out<'_>) -> Handled {
+        if self.terminal.is_some() {
+            return self.draw_screen();
+        }
+        let mut line = plain::line(&self.latest, self.look.stale_after);
+        line.push('\n');
+        out.write_raw(line.as_bytes())
+    }
+
+    fn draw_screen(&mut self) -> Handled {
+        let (latest, look) = (&self.latest, self.look);
         if let Some(terminal) = &mut self.terminal {
-            let (latest, look) = (&self.latest, self.look);
             terminal
                 .draw(|frame| screen::draw(frame, latest, look))
                 .context("the terminal")?;
-        } else {
-            let mut line = plain::line(&self.latest, self.look.stale_after);
-            line.push('\n');
-            out.write_raw(line.as_bytes())?;
         }
         Ok(())
     }
@@ -110,14 +116,9 @@ impl Watch {
     /// q or a stop.
     fn after_input(&mut self, runtime: &Runtime<Input>) {
         self.latest.trouble = Some("the input ended (q quits)".into());
-        let mut sink = Stdout::stdout();
-        let mut log = p1_common::runtime::input::LineLog::default();
         while !self.quit && !runtime.signals().stop_requested() {
             // A terminal that is gone (its window closed) cannot be drawn on: done.
-            if self
-                .draw(&mut Out::new(&mut sink, &mut log, false))
-                .is_err()
-            {
+            if self.draw_screen().is_err() {
                 return;
             }
             if let Some(input) = runtime.next_event(REDRAW) {

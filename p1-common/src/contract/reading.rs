@@ -6,6 +6,7 @@
 use crate::contract::field::{FieldTable, key_width, schema_row, schema_rows};
 use crate::contract::reading_values::mbus_channel;
 pub use crate::contract::reading_values::{DemandPeak, MbusDevice, MbusKind, PowerFailure};
+use crate::contract::select::Selection;
 use crate::protocol::meter_time::MeterTime;
 use crate::protocol::objects::{DemandHistory, FailureLog, MonthPeak, NotDecoded, Nth, one};
 use crate::protocol::values::{
@@ -277,6 +278,26 @@ impl Reading {
         mbus_channel(&mut self.mbus, channel)
     }
 
+    /// The keys [`Reading::import_kwh`] reads, for a consumer that reads some keys only.
+    pub const IMPORT_KEYS: Selection<Reading> = ReadingKey::select(&[
+        ReadingKey::energy_import_t1_kwh,
+        ReadingKey::energy_import_t2_kwh,
+        ReadingKey::energy_import_t3_kwh,
+        ReadingKey::energy_import_t4_kwh,
+        ReadingKey::energy_import_t5_kwh,
+        ReadingKey::energy_import_total_kwh,
+    ]);
+
+    /// The keys [`Reading::export_kwh`] reads.
+    pub const EXPORT_KEYS: Selection<Reading> = ReadingKey::select(&[
+        ReadingKey::energy_export_t1_kwh,
+        ReadingKey::energy_export_t2_kwh,
+        ReadingKey::energy_export_t3_kwh,
+        ReadingKey::energy_export_t4_kwh,
+        ReadingKey::energy_export_t5_kwh,
+        ReadingKey::energy_export_total_kwh,
+    ]);
+
     /// All the energy imported: the tariff registers summed (Walloon meters have up to
     /// five), else the total register; none without either.
     pub fn import_kwh(&self) -> Option<f64> {
@@ -318,6 +339,23 @@ fn registers_sum(tariffs: [Option<f64>; 5], total: Option<f64>) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `import_kwh` and `export_kwh` read is what their key selections keep: a
+    /// consumer reading only those keys gets the same sums.
+    #[test]
+    fn the_register_keys_are_those_the_sums_read() {
+        use crate::contract::record::Record;
+        let line = r#"{"type":"reading","energy_import_t1_kwh":1.5,"energy_import_t2_kwh":2.0,"energy_import_t3_kwh":0.25,"energy_import_total_kwh":9.0,"energy_export_t1_kwh":0.5,"energy_export_t2_kwh":0.75,"energy_export_t5_kwh":1.0,"power_import_kw":3.0}"#;
+        let keys = Reading::IMPORT_KEYS.and(Reading::EXPORT_KEYS);
+        let Ok(Record::Reading(some)) = Record::from_json_selecting(line, keys) else {
+            panic!("a reading");
+        };
+        assert_eq!(
+            (some.import_kwh(), some.export_kwh()),
+            (Some(3.75), Some(2.25))
+        );
+        assert_eq!(some.power_import_kw, None, "only the registers read");
+    }
     use crate::contract::field::LineType;
     use crate::protocol::values::Measure;
 
