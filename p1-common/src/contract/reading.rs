@@ -340,22 +340,6 @@ fn registers_sum(tariffs: [Option<f64>; 5], total: Option<f64>) -> Option<f64> {
 mod tests {
     use super::*;
 
-    /// What `import_kwh` and `export_kwh` read is what their key selections keep: a
-    /// consumer reading only those keys gets the same sums.
-    #[test]
-    fn the_register_keys_are_those_the_sums_read() {
-        use crate::contract::record::Record;
-        let line = r#"{"type":"reading","energy_import_t1_kwh":1.5,"energy_import_t2_kwh":2.0,"energy_import_t3_kwh":0.25,"energy_import_total_kwh":9.0,"energy_export_t1_kwh":0.5,"energy_export_t2_kwh":0.75,"energy_export_t5_kwh":1.0,"power_import_kw":3.0}"#;
-        let keys = Reading::IMPORT_KEYS.and(Reading::EXPORT_KEYS);
-        let Ok(Record::Reading(some)) = Record::from_json_selecting(line, keys) else {
-            panic!("a reading");
-        };
-        assert_eq!(
-            (some.import_kwh(), some.export_kwh()),
-            (Some(3.75), Some(2.25))
-        );
-        assert_eq!(some.power_import_kw, None, "only the registers read");
-    }
     use crate::contract::field::LineType;
     use crate::protocol::values::Measure;
 

@@ -369,6 +369,22 @@ impl Visitor<'_> for Word {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What `import_kwh` and `export_kwh` read is what their key selections keep: a
+    /// consumer reading only those keys gets the same sums.
+    #[test]
+    fn the_register_keys_are_those_the_sums_read() {
+        let line = r#"{"type":"reading","energy_import_t1_kwh":1.5,"energy_import_t2_kwh":2.0,"energy_import_t3_kwh":0.25,"energy_import_total_kwh":9.0,"energy_export_t1_kwh":0.5,"energy_export_t2_kwh":0.75,"energy_export_t5_kwh":1.0,"power_import_kw":3.0}"#;
+        let keys = Reading::IMPORT_KEYS.and(Reading::EXPORT_KEYS);
+        let Ok(Record::Reading(some)) = Record::from_json_selecting(line, keys) else {
+            panic!("a reading");
+        };
+        assert_eq!(
+            (some.import_kwh(), some.export_kwh()),
+            (Some(3.75), Some(2.25))
+        );
+        assert_eq!(some.power_import_kw, None, "only the registers read");
+    }
     use crate::contract::reading::ReadingKey;
 
     const LINE: &str = r#"{"type":"reading","time":"2024-06-01T12:00:00+02:00","power_import_kw":0.5,"power_export_kw":0.0,"meter_id":"X1","demand_max_history":[{"month":"2024-05-01T00:00:00+02:00","time":null,"kw":1.0}],"mbus":[{"channel":1,"kind":"gas","value":1.5}]}"#;
