@@ -8,16 +8,23 @@
 //! pending delay. Switching the load on takes its draw off the export, so `on_export_kw`
 //! must exceed `power_kw - off_import_kw`, or its own draw switches it off again. Loads are
 //! staged by priority, one automatic switch per `settle`, and shed last-on-first-off.
+//!
+//! A load's price rules (`rules`) can keep it on too: what they want is on as export is, and
+//! holds off the import rule; the delays, `min_on`, `min_off`, the starts an hour, its window
+//! and the capacity budget hold for them as for the surplus.
 
 use std::collections::VecDeque;
 
 use chrono::{Duration, Timelike};
-use log::{debug, warn};
+use log::{debug, info, warn};
 use p1_common::contract::events::PeakRecord;
+use p1_common::protocol::meter_time::MeterTime;
 
 use crate::config::{Config, Mode};
 use crate::input::{Sample, Time};
 use crate::peak::{self, QuarterHour};
+use crate::prices::{Prices, Quarter, quarter_of};
+use crate::rules::{self, Progress, Want};
 use crate::state::{LoadRecord, SavedState};
 
 /// A switch to make.
@@ -27,6 +34,8 @@ pub(crate) struct Decision {
     pub(crate) on: bool,
     pub(crate) time: Time,
     pub(crate) reason: String,
+    /// The quarter's price, when a price rule switched it.
+    pub(crate) price: Option<f64>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -45,6 +54,10 @@ pub(crate) struct LoadState {
     pub(crate) manual: Option<(Mode, Option<Time>)>,
     /// Why it was last switched.
     pub(crate) reason: String,
+    /// What its price rules want in the running quarter hour.
+    want: Option<Want>,
+    /// What it has run in its day, for a need.
+    progress: Progress,
 }
 
 #[derive(Debug)]
@@ -59,6 +72,12 @@ pub(crate) struct Controller {
     quarter: QuarterHour,
     /// Every load went off for stale data, and no reading has come since.
     stale: bool,
+    /// The price file's slots.
+    prices: Prices,
+    /// The quarter hour the price rules were last decided for.
+    priced: Option<Quarter>,
+    /// Whether "no price for now" was said (it is said again once prices came back).
+    priceless_said: bool,
 }
 
 /// How much later than another a reading may be stamped, live (whole seconds, a pipe).
@@ -108,7 +127,20 @@ impl Controller {
             start_estimate: None,
             quarter: QuarterHour::default(),
             stale: false,
+            prices: Prices::default(),
+            priced: None,
+            priceless_said: false,
         }
+    }
+
+    /// New prices (the file changed): the price rules decide the running quarter again.
+    pub(crate) fn set_prices(&mut self, prices: Prices) {
+        self.prices = prices;
+        self.priced = None;
+    }
+
+    pub(crate) fn prices(&self) -> &Prices {
+        &self.prices
     }
 
     pub(crate) fn config(&self) -> &Config {
@@ -135,6 +167,7 @@ impl Controller {
             )
             .collect();
         self.config = config;
+        self.priced = None;
     }
 
     /// What to keep across restarts.
@@ -161,6 +194,18 @@ impl Controller {
         reason: String,
         counts_for_settle: bool,
     ) -> Decision {
+        self.switch_priced(load, on, time, reason, None, counts_for_settle)
+    }
+
+    fn switch_priced(
+        &mut self,
+        load: usize,
+        on: bool,
+        time: Time,
+        reason: String,
+        price: Option<f64>,
+        counts_for_settle: bool,
+    ) -> Decision {
         let state = &mut self.loads[load];
         let changed = state.on != on;
         state.on = on;
@@ -182,6 +227,7 @@ impl Controller {
             on,
             time,
             reason,
+            price,
         }
     }
 
@@ -194,6 +240,7 @@ impl Controller {
         back(&mut self.first_reading);
         back(&mut self.start_estimate);
         self.quarter.reset();
+        self.priced = None;
         for load in &mut self.loads {
             back(&mut load.last_on);
             back(&mut load.last_off);
@@ -271,6 +318,7 @@ impl Controller {
     pub(crate) fn on_sample(&mut self, s: &Sample) -> Vec<Decision> {
         let t = s.time;
         let mut decisions = Vec::new();
+        self.count_time_on(t);
         if let Some(previous) = self.last_reading {
             let gap = secs(t - previous);
             // A gap in the readings' clock is stale data, unless the wall clock said so already.
@@ -291,13 +339,19 @@ impl Controller {
         let first = *self.first_reading.get_or_insert(t);
         let in_grace = secs(t - first) < self.config.startup_grace.as_secs() as i64;
         self.quarter.track(s);
+        self.decide_price_rules(t);
+        let price = self.prices.of_quarter(quarter_of(t));
         for (load, state) in self.config.loads.iter().zip(&mut self.loads) {
-            state.on_since = if s.export_kw >= load.on_export_kw {
+            let wanted = state.want.is_some();
+            state.on_since = if s.export_kw >= load.on_export_kw
+                || wanted
+                || rules::absorbs(load, price, s.export_kw)
+            {
                 state.on_since.or(Some(t))
             } else {
                 None
             };
-            state.off_since = if s.import_kw >= load.off_import_kw {
+            state.off_since = if s.import_kw >= load.off_import_kw && !wanted {
                 state.off_since.or(Some(t))
             } else {
                 None
@@ -323,6 +377,53 @@ impl Controller {
             }
         }
         decisions
+    }
+
+    /// Adds the time since the last reading to the day of each load that was on (a gap of
+    /// stale data is no time on).
+    fn count_time_on(&mut self, t: Time) {
+        let Some(previous) = self.last_reading else {
+            return;
+        };
+        let seconds = (t - previous).as_seconds_f64();
+        if !(seconds > 0.0 && seconds < self.config.stale_after.as_secs_f64()) {
+            return;
+        }
+        for state in self.loads.iter_mut().filter(|l| l.on) {
+            state.progress.add(seconds, state.want.is_some());
+        }
+    }
+
+    /// What the price rules want in the quarter hour of `t`, decided once a quarter (and
+    /// again when the prices or the configuration change).
+    fn decide_price_rules(&mut self, t: Time) {
+        let q = quarter_of(t);
+        if self.priced == Some(q) {
+            return;
+        }
+        self.priced = Some(q);
+        let zone = rules::zone_of(t);
+        let priced = self
+            .config
+            .loads
+            .iter()
+            .any(crate::config::Load::reads_prices);
+        let covered = self.prices.of_quarter(q).is_some();
+        if priced && !covered && !self.priceless_said {
+            warn!(
+                "no price for the quarter hour from {}: price_below, cheapest and \
+                 absorb_export_below keep no load on; a need goes to the latest quarter hours \
+                 before its end",
+                MeterTime::from_datetime(t - Duration::seconds(t.timestamp() - q))
+            );
+        } else if priced && covered && self.priceless_said {
+            info!("prices again from {}", MeterTime::from_datetime(t));
+        }
+        self.priceless_said = priced && !covered;
+        for (load, state) in self.config.loads.iter().zip(&mut self.loads) {
+            state.progress.roll(load, zone, q);
+            state.want = rules::want(load, &self.prices, zone, q, &state.progress);
+        }
     }
 
     /// A load's mode: the one set through the control socket while it lasts, else the
@@ -423,11 +524,29 @@ impl Controller {
             );
             return None;
         }
-        let reason = format!(
-            "export {:.2} kW >= {:.2} kW for {held} s",
-            s.export_kw, load.on_export_kw
-        );
-        Some(self.switch(i, true, t, reason, true))
+        let (reason, price) = match &self.loads[i].want {
+            Some(want) => (want.reason.clone(), want.price),
+            None if s.export_kw >= load.on_export_kw => (
+                format!(
+                    "export {:.2} kW >= {:.2} kW for {held} s",
+                    s.export_kw, load.on_export_kw
+                ),
+                None,
+            ),
+            None => {
+                let price = self.prices.of_quarter(quarter_of(t));
+                (
+                    format!(
+                        "price {:.3} <= {:.3} EUR/kWh: export {:.2} kW absorbed",
+                        price.unwrap_or_default(),
+                        load.absorb_export_below.unwrap_or_default(),
+                        s.export_kw
+                    ),
+                    price,
+                )
+            }
+        };
+        Some(self.switch_priced(i, true, t, reason, price, true))
     }
 
     /// The quarter-hour average to stay under: the higher of the limit and the month's peak so
@@ -453,7 +572,10 @@ impl Controller {
         }
         let mut candidates: Vec<usize> = self
             .auto_loads()
-            .filter(|&i| self.loads[i].on && self.config.loads[i].peak_shed)
+            .filter(|&i| {
+                // What a price rule keeps on is shed too: no cheap slot lifts the quarter.
+                self.loads[i].on && (self.config.loads[i].peak_shed || self.loads[i].want.is_some())
+            })
             .filter(|&i| passed(self.loads[i].last_on, s.time, self.config.loads[i].min_on))
             .collect();
         candidates.sort_by_key(|&i| std::cmp::Reverse(self.loads[i].last_on));
@@ -517,19 +639,22 @@ mod tests {
         DateTime::parse_from_rfc3339(START).unwrap() + Duration::seconds(t)
     }
 
-    /// A configuration: the global keys, then one `[[load]]` for each entry, which adds its
-    /// own keys to a 2 kW load that goes on at 2.2 kW export and off at 0.3 kW import, each
-    /// held for 10 s.
+    /// A configuration: the global keys, then one `[[load]]` for each entry: its own keys,
+    /// and those it does not give of a 2 kW load that goes on at 2.2 kW export and off at
+    /// 0.3 kW import, each held for 10 s.
     fn config(globals: &str, loads: &[(&str, &str)]) -> Config {
         let mut text = format!("{globals}\n");
         for (name, keys) in loads {
-            text += &format!(
-                "[[load]]\nname = \"{name}\"\npower_kw = 2.0\non_export_kw = 2.2\n\
-                 off_import_kw = 0.3\n{keys}\n"
-            );
-            for delay in ["on_delay", "off_delay"] {
-                if !keys.contains(delay) {
-                    text += &format!("{delay} = \"10s\"\n");
+            text += &format!("[[load]]\nname = \"{name}\"\n{keys}\n");
+            for (key, value) in [
+                ("power_kw", "2.0"),
+                ("on_export_kw", "2.2"),
+                ("off_import_kw", "0.3"),
+                ("on_delay", "\"10s\""),
+                ("off_delay", "\"10s\""),
+            ] {
+                if !keys.contains(&format!("{key} =")) {
+                    text += &format!("{key} = {value}\n");
                 }
             }
             text.push_str("[load.switch]\ntype = \"dry-run\"\n");
@@ -881,5 +1006,445 @@ mod tests {
             "only once"
         );
         assert!(controller.loads.iter().all(|l| !l.on));
+    }
+
+    /// Issue 26: the price rules on scripted days.
+    mod price_rules {
+        use super::*;
+        use crate::prices::Prices;
+        use p1_common::contract::price::PriceSlot;
+        use p1_common::protocol::meter_time::ClockZone;
+
+        /// Slots of `minutes` from `start`, one a value.
+        fn prices(start: &str, minutes: i64, values: &[f64]) -> Prices {
+            let start = DateTime::parse_from_rfc3339(start).unwrap();
+            Prices::new(
+                (0..values.len())
+                    .map(|i| PriceSlot {
+                        start: start + Duration::minutes(minutes * i as i64),
+                        end: start + Duration::minutes(minutes * (i as i64 + 1)),
+                        value: values[i],
+                    })
+                    .collect(),
+            )
+        }
+
+        /// Readings every `step` seconds from `from` to `to` (RFC 3339) on the meter's clock
+        /// (Brussels, with its summer time), import and export by the time, and the import
+        /// registers counting.
+        fn day(from: &str, to: &str, step: i64, power: impl Fn(Time) -> (f64, f64)) -> Vec<Sample> {
+            let (from, to) = (
+                DateTime::parse_from_rfc3339(from).unwrap().timestamp(),
+                DateTime::parse_from_rfc3339(to).unwrap().timestamp(),
+            );
+            let mut energy = 1000.0;
+            (from..=to)
+                .step_by(step as usize)
+                .map(|utc| {
+                    let time = crate::rules::time_of(ClockZone::default(), utc);
+                    let (import_kw, export_kw) = power(time);
+                    energy += import_kw * step as f64 / 3600.0;
+                    Sample {
+                        time,
+                        import_kw,
+                        export_kw,
+                        energy_import_kwh: Some(energy),
+                        demand_avg_kw: None,
+                        demand_max_month_kw: None,
+                        since_start: std::time::Duration::from_secs((utc - from).unsigned_abs()),
+                    }
+                })
+                .collect()
+        }
+
+        /// (time, load, on, reason, price) of each decision.
+        fn run(
+            controller: &mut Controller,
+            samples: &[Sample],
+        ) -> Vec<(String, String, bool, String, Option<f64>)> {
+            let mut out = Vec::new();
+            for sample in samples {
+                for d in controller.on_sample(sample) {
+                    let name = controller.config().loads[d.load].name.get_ref().clone();
+                    out.push((d.time.to_rfc3339(), name, d.on, d.reason, d.price));
+                }
+            }
+            out
+        }
+
+        /// Loads that react at once: no delays, no settling.
+        fn priced(globals: &str, loads: &[(&str, &str)], prices: Prices) -> Controller {
+            let loads: Vec<(&str, String)> = loads
+                .iter()
+                .map(|(name, keys)| {
+                    (
+                        *name,
+                        format!("on_delay = \"0s\"\noff_delay = \"0s\"\n{keys}"),
+                    )
+                })
+                .collect();
+            let loads: Vec<(&str, &str)> = loads.iter().map(|(n, k)| (*n, k.as_str())).collect();
+            let mut controller =
+                Controller::new(config(&format!("{FAST}\n{globals}"), &loads), None);
+            controller.set_prices(prices);
+            controller
+        }
+
+        /// The on intervals of one load: (on, off) times.
+        fn runs(
+            decisions: &[(String, String, bool, String, Option<f64>)],
+            load: &str,
+        ) -> Vec<(String, String)> {
+            let mut runs = Vec::new();
+            let mut on = None;
+            for (time, name, is_on, _, _) in decisions.iter().filter(|d| d.1 == load) {
+                let _ = name;
+                match (is_on, on.take()) {
+                    (true, None) => on = Some(time.clone()),
+                    (false, Some(start)) => runs.push((start, time.clone())),
+                    (true, Some(start)) => on = Some(start),
+                    (false, None) => {}
+                }
+            }
+            runs.extend(on.map(|start| (start, "still on".to_string())));
+            runs
+        }
+
+        #[test]
+        fn a_negative_midday_switches_price_below_and_absorbing_loads_on_regression_26() {
+            // 11:00 to 14:00 by the quarter: 0.10, but -0.012 from 12:00 to 13:00.
+            let values: Vec<f64> = (0..12)
+                .map(|i| if (4..8).contains(&i) { -0.012 } else { 0.10 })
+                .collect();
+            let mut controller = priced(
+                "",
+                &[
+                    ("boiler", "price_below = 0.0\non_export_kw = 9.0"),
+                    (
+                        "car",
+                        "absorb_export_below = 0.0\non_export_kw = 5.0\npower_kw = 0.5",
+                    ),
+                    ("pool", "on_export_kw = 5.0"),
+                ],
+                prices("2026-06-10T11:00:00+02:00", 15, &values),
+            );
+            let samples = day(
+                "2026-06-10T11:30:00+02:00",
+                "2026-06-10T13:10:00+02:00",
+                1,
+                |_| (0.0, 0.8),
+            );
+            let got = run(&mut controller, &samples);
+            assert_eq!(
+                got[..2],
+                [
+                    (
+                        "2026-06-10T12:00:00+02:00".into(),
+                        "boiler".into(),
+                        true,
+                        "price -0.012 <= 0.000 EUR/kWh".into(),
+                        Some(-0.012)
+                    ),
+                    (
+                        "2026-06-10T12:00:01+02:00".into(),
+                        "car".into(),
+                        true,
+                        "price -0.012 <= 0.000 EUR/kWh: export 0.80 kW absorbed".into(),
+                        Some(-0.012)
+                    ),
+                ],
+                "{got:#?}"
+            );
+            // At 13:00 the price is 0.10 again, but these readings show no import (they do not
+            // follow the loads), and only import switches a load off.
+            assert_eq!(
+                got[2..]
+                    .iter()
+                    .map(|d| (d.0.as_str(), d.1.as_str(), d.2))
+                    .collect::<Vec<_>>(),
+                [] as [(&str, &str, bool); 0],
+                "the readings show no import: nothing turns them off, {got:#?}"
+            );
+            assert!(runs(&got, "pool").is_empty());
+        }
+
+        /// A night's 28 quarter hours with known prices, two of them tied at the edge of the
+        /// twelve cheapest: the load is on in exactly those twelve, the earlier of the tie.
+        #[test]
+        fn a_night_switches_the_cheapest_load_in_exactly_its_cheapest_slots_regression_26() {
+            let values: [f64; 28] = [
+                0.20, 0.05, 0.18, 0.07, 0.07, 0.30, 0.02, 0.11, 0.11, 0.09, 0.25, 0.04, 0.12, 0.12,
+                0.15, 0.01, 0.22, 0.08, 0.13, 0.19, 0.06, 0.10, 0.16, 0.03, 0.14, 0.17, 0.21, 0.12,
+            ];
+            let mut order: Vec<usize> = (0..28).collect();
+            order.sort_by(|&a, &b| values[a].total_cmp(&values[b]).then(a.cmp(&b)));
+            assert_eq!(values[order[11]], values[order[12]], "a tie at the edge");
+            let mut chosen: Vec<usize> = order[..12].to_vec();
+            chosen.sort_unstable();
+            let mut controller = priced(
+                "",
+                &[(
+                    "boiler",
+                    "cheapest = { slots = 12, within = \"00:00-07:00\" }\non_export_kw = 9.0",
+                )],
+                prices("2026-12-08T00:00:00+01:00", 15, &values),
+            );
+            let samples = day(
+                "2026-12-07T23:50:00+01:00",
+                "2026-12-08T07:10:00+01:00",
+                10,
+                |_| (2.0, 0.0),
+            );
+            let got = run(&mut controller, &samples);
+            let quarter = |i: usize| {
+                (DateTime::parse_from_rfc3339("2026-12-08T00:00:00+01:00").unwrap()
+                    + Duration::minutes(15 * i as i64))
+                .to_rfc3339()
+            };
+            // Adjacent chosen quarters make one run.
+            let mut want: Vec<(String, String)> = Vec::new();
+            for &i in &chosen {
+                match want.last_mut() {
+                    Some(last) if last.1 == quarter(i) => last.1 = quarter(i + 1),
+                    _ => want.push((quarter(i), quarter(i + 1))),
+                }
+            }
+            assert_eq!(runs(&got, "boiler"), want, "{got:#?}");
+            assert!(
+                got.iter()
+                    .filter(|d| d.2)
+                    .all(|d| d.3 == "cheapest 12 of 28 slots in 00:00-07:00")
+            );
+        }
+
+        /// A need of 3 kWh (1.5 h at 2 kW): 45 minutes of surplus at 11:00 leave 45 minutes,
+        /// the three cheapest quarter hours of the evening (of six at 0.05, the earliest);
+        /// without the sun, all six.
+        #[test]
+        fn a_day_of_surplus_leaves_only_the_rest_of_a_need_to_the_cheapest_slots_regression_26() {
+            // 0.30 all day; from 20:00 the evening's quarter hours 0.20, 0.19, ... down, but
+            // 0.05 at 21:00, 21:15, 22:30, 23:00, 23:15 and 23:45.
+            let values: Vec<f64> = (0..96)
+                .map(|i| match i {
+                    84 | 85 | 90 | 92 | 93 | 95 => 0.05,
+                    80.. => 0.20 - f64::from(i - 80) / 1000.0,
+                    _ => 0.30,
+                })
+                .collect();
+            let file = prices("2026-06-10T00:00:00+02:00", 15, &values);
+            let load = [("boiler", "need_kwh_per_day = 3.0\nfallback = \"cheapest\"")];
+            let sunny = |t: Time| {
+                let sun = (11 * 60..11 * 60 + 45).contains(&(t.hour() * 60 + t.minute()));
+                if sun { (0.0, 3.0) } else { (2.5, 0.0) }
+            };
+            let samples = day(
+                "2026-06-10T00:00:00+02:00",
+                "2026-06-10T23:59:50+02:00",
+                10,
+                sunny,
+            );
+            let mut controller = priced("", &load, file.clone());
+            let got = run(&mut controller, &samples);
+            assert_eq!(
+                runs(&got, "boiler"),
+                [
+                    (
+                        "2026-06-10T11:00:00+02:00".into(),
+                        "2026-06-10T11:45:00+02:00".into()
+                    ),
+                    (
+                        "2026-06-10T21:00:00+02:00".into(),
+                        "2026-06-10T21:30:00+02:00".into()
+                    ),
+                    (
+                        "2026-06-10T22:30:00+02:00".into(),
+                        "2026-06-10T22:45:00+02:00".into()
+                    ),
+                ],
+                "{got:#?}"
+            );
+            let evening = got
+                .iter()
+                .find(|d| d.2 && d.0.starts_with("2026-06-10T21"))
+                .unwrap();
+            assert_eq!(
+                evening.3,
+                "need 3.0 kWh: 1.5 kWh from surplus, rest in the cheapest slots"
+            );
+            assert_eq!(evening.4, Some(0.05));
+            let cloudy = day(
+                "2026-06-10T00:00:00+02:00",
+                "2026-06-10T23:59:50+02:00",
+                10,
+                |_| (2.5, 0.0),
+            );
+            let mut controller = priced("", &load, file);
+            let got = run(&mut controller, &cloudy);
+            assert_eq!(
+                runs(&got, "boiler"),
+                [
+                    (
+                        "2026-06-10T21:00:00+02:00".into(),
+                        "2026-06-10T21:30:00+02:00".into()
+                    ),
+                    (
+                        "2026-06-10T22:30:00+02:00".into(),
+                        "2026-06-10T22:45:00+02:00".into()
+                    ),
+                    (
+                        "2026-06-10T23:00:00+02:00".into(),
+                        "2026-06-10T23:30:00+02:00".into()
+                    ),
+                    ("2026-06-10T23:45:00+02:00".into(), "still on".into()),
+                ],
+                "{got:#?}"
+            );
+        }
+
+        /// With a [peak] budget of 2.3 kW and the house drawing 1 kW, a 2 kW load at a
+        /// negative price (not `peak_shed`) goes on only as far as every quarter hour's average
+        /// stays within the budget: its own draw is on the meter once it is on.
+        #[test]
+        fn a_cheap_slot_never_lifts_the_quarter_over_the_capacity_budget_regression_26() {
+            let file = prices("2026-12-07T12:00:00+01:00", 60, &[-0.05, -0.05]);
+            let load = [("boiler", "price_below = 0.0\non_export_kw = 9.0")];
+            let mut controller = priced("[peak]\nlimit_kw = 2.5\nmargin_kw = 0.2", &load, file);
+            let start = DateTime::parse_from_rfc3339("2026-12-07T12:00:00+01:00").unwrap();
+            let (mut energy, mut on, mut on_s) = (1000.0, false, 0);
+            let mut quarters = vec![0.0; 8];
+            for t in 0..7200 {
+                let import_kw = if on { 3.0 } else { 1.0 };
+                energy += import_kw / 3600.0;
+                quarters[t / 900] += import_kw / 900.0;
+                on_s += usize::from(on);
+                let sample = Sample {
+                    time: start + Duration::seconds(t as i64),
+                    import_kw,
+                    export_kw: 0.0,
+                    energy_import_kwh: Some(energy),
+                    demand_avg_kw: None,
+                    demand_max_month_kw: None,
+                    since_start: std::time::Duration::from_secs(t as u64),
+                };
+                for d in controller.on_sample(&sample) {
+                    on = d.on;
+                }
+            }
+            assert!(
+                quarters.iter().all(|&avg| avg <= 2.3 + 0.01),
+                "{quarters:?}"
+            );
+            assert!(
+                quarters.iter().all(|&avg| avg > 2.2),
+                "as much as the budget allows: {quarters:?}"
+            );
+            assert!(on_s > 7200 / 2, "{on_s} s on");
+        }
+
+        /// The same prices in 60-minute slots and in 15-minute slots: the same decisions.
+        #[test]
+        fn hourly_and_quarter_hourly_files_decide_alike_regression_26() {
+            let hourly: Vec<f64> = [0.21, 0.18, 0.12, 0.09, 0.09, 0.14, 0.2, 0.25].to_vec();
+            let quarterly: Vec<f64> = hourly.iter().flat_map(|&v| [v; 4]).collect();
+            let load = [
+                (
+                    "night",
+                    "cheapest = { slots = 8, within = \"00:00-07:00\" }\non_export_kw = 9.0",
+                ),
+                ("cheap", "price_below = 0.1\non_export_kw = 9.0"),
+            ];
+            let samples = day(
+                "2026-12-08T00:00:00+01:00",
+                "2026-12-08T08:00:00+01:00",
+                10,
+                |_| (2.0, 0.0),
+            );
+            let decide = |file| run(&mut priced("", &load, file), &samples);
+            let by_hour = decide(prices("2026-12-08T00:00:00+01:00", 60, &hourly));
+            let by_quarter = decide(prices("2026-12-08T00:00:00+01:00", 15, &quarterly));
+            assert_eq!(by_hour, by_quarter);
+            // Both want 03:00 to 05:00 (0.09): one switch a reading, by priority, and the
+            // last on goes off first.
+            assert_eq!(
+                runs(&by_hour, "night"),
+                [(
+                    "2026-12-08T03:00:00+01:00".into(),
+                    "2026-12-08T05:00:10+01:00".into()
+                )]
+            );
+            assert_eq!(
+                runs(&by_hour, "cheap"),
+                [(
+                    "2026-12-08T03:00:10+01:00".into(),
+                    "2026-12-08T05:00:00+01:00".into()
+                )]
+            );
+        }
+
+        /// The days the clock changes have 92 and 100 quarter hours; the cheapest hour of
+        /// October's is the second 02:00 (+01:00).
+        #[test]
+        fn the_days_the_clock_changes_count_their_quarter_hours_regression_26() {
+            let all_day = [(
+                "boiler",
+                "cheapest = { slots = 4, within = \"00:00-24:00\" }\non_export_kw = 9.0",
+            )];
+            for (start, end, quarters, cheap) in [
+                (
+                    "2026-03-29T00:00:00+01:00",
+                    "2026-03-30T00:00:00+02:00",
+                    92,
+                    8,
+                ),
+                (
+                    "2026-10-25T00:00:00+02:00",
+                    "2026-10-26T00:00:00+01:00",
+                    100,
+                    12,
+                ),
+            ] {
+                let values: Vec<f64> = (0..quarters)
+                    .map(|i| {
+                        if (cheap..cheap + 4).contains(&i) {
+                            0.01
+                        } else {
+                            0.2
+                        }
+                    })
+                    .collect();
+                let mut controller = priced("", &all_day, prices(start, 15, &values));
+                let got = run(&mut controller, &day(start, end, 10, |_| (2.0, 0.0)));
+                let from = DateTime::parse_from_rfc3339(start).unwrap()
+                    + Duration::minutes(15 * i64::from(cheap));
+                let on = crate::rules::time_of(ClockZone::default(), from.timestamp());
+                let off = crate::rules::time_of(ClockZone::default(), from.timestamp() + 3600);
+                assert_eq!(
+                    runs(&got, "boiler"),
+                    [(on.to_rfc3339(), off.to_rfc3339())],
+                    "{start}"
+                );
+                assert_eq!(
+                    got[0].3,
+                    format!("cheapest 4 of {quarters} slots in 00:00-24:00")
+                );
+            }
+        }
+
+        #[test]
+        fn with_no_price_for_now_the_price_rules_keep_nothing_on_regression_26() {
+            let file = prices("2026-12-07T10:00:00+01:00", 60, &[-0.05]);
+            let load = [("boiler", "price_below = 0.0\non_export_kw = 9.0")];
+            let mut controller = priced("", &load, file);
+            let got = run(
+                &mut controller,
+                &day(
+                    "2026-12-07T12:00:00+01:00",
+                    "2026-12-07T12:30:00+01:00",
+                    1,
+                    |_| (1.0, 0.0),
+                ),
+            );
+            assert!(got.is_empty(), "{got:#?}");
+        }
     }
 }

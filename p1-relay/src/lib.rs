@@ -7,7 +7,8 @@
 //! - `config`: the TOML configuration of the loads;
 //! - `relay`: the stage loop, `input` what it takes from each reading, `clock` whether its
 //!   time follows the stream's;
-//! - `controller`: the decisions, `peak` the capacity tariff's quarter hour;
+//! - `controller`: the decisions, `peak` the capacity tariff's quarter hour, `rules` the
+//!   rules on the price of `prices`, the price file, and `plan` what they would do;
 //! - `actuators`: the loads' `switch`es (GPIO, plugs, commands), each driven by a worker;
 //! - `control`: the control socket's server; `state`: switch times across restarts.
 
@@ -19,7 +20,10 @@ mod controller;
 mod ctl;
 mod input;
 mod peak;
+mod plan;
+mod prices;
 mod relay;
+mod rules;
 mod settings;
 mod state;
 mod switch;
@@ -56,6 +60,13 @@ fn run(settings: Settings) -> Result<(), Error> {
             config_file.path.display(),
             config.loads.len()
         );
+        if let Some(path) = &settings.prices {
+            let prices = prices::read(path)?;
+            if let Some(format) = settings.plan {
+                let now = chrono::Local::now().fixed_offset();
+                plan::print(&plan::plan(&config, &prices, now), format)?;
+            }
+        }
         return Ok(());
     }
     let mut runtime = Runtime::start(settings.passthrough)?;
@@ -65,6 +76,7 @@ fn run(settings: Settings) -> Result<(), Error> {
         config,
         settings.dry_run,
         settings.control.as_deref(),
+        settings.prices,
         &events,
     )?;
     let mut out = Stdout::stdout();

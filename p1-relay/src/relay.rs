@@ -14,6 +14,7 @@ use p1_common::Error;
 use p1_common::contract::control::{ControlReply, ControlRequest, LoadStatus};
 use p1_common::contract::envelope::TelegramEnvelope;
 use p1_common::contract::events::{RelayEvent, SwitchState};
+use p1_common::contract::price::PriceRecord;
 use p1_common::contract::reading::Reading;
 use p1_common::contract::record::Record;
 use p1_common::contract::select::Selection;
@@ -26,6 +27,7 @@ use crate::config::Config;
 use crate::control::{ControlServer, Pending};
 use crate::controller::{Controller, Decision};
 use crate::input::{SAMPLE_KEYS, Time, sample};
+use crate::prices::PriceFile;
 use crate::state::SavedState;
 
 /// How long the switches get to go off at exit.
@@ -75,6 +77,10 @@ pub(crate) struct Relay {
     announced: bool,
     /// Telegram envelopes seen (passed through when p1-parse passes them on).
     envelopes: u64,
+    /// The price file, looked at again before each reading.
+    price_file: Option<PriceFile>,
+    /// The price slot last written to the stream.
+    price_written: Option<PriceRecord>,
     /// Kept while the relay runs: the socket goes when it is dropped.
     _control: Option<ControlServer>,
 }
@@ -97,6 +103,7 @@ impl Relay {
         config: Config,
         dry_run: bool,
         control: Option<&std::path::Path>,
+        prices: Option<PathBuf>,
         events: &Events<Event>,
     ) -> Result<Relay, Error> {
         let control = match control {
@@ -118,15 +125,22 @@ impl Relay {
             deaths.send(Event::SwitchDied(load.to_string()));
         });
         let actuators = Actuators::open(&config, dry_run, on_death)?;
+        let mut controller = Controller::new(config, saved.as_ref());
+        let mut price_file = prices.map(PriceFile::new);
+        if let Some(prices) = price_file.as_mut().and_then(PriceFile::changed) {
+            controller.set_prices(prices);
+        }
         Ok(Relay {
             actuators,
             started: Instant::now(),
-            controller: Controller::new(config, saved.as_ref()),
+            controller,
             config_file,
             last_arrival: None,
             clock: StreamClock::default(),
             announced: false,
             envelopes: 0,
+            price_file,
+            price_written: None,
             _control: control,
         })
     }
@@ -208,7 +222,7 @@ impl Relay {
                 if d.on { "on" } else { "off" },
                 d.reason
             );
-            emit(out, d.time, &load, d.on, &d.reason)?;
+            emit(out, d.time, &load, d.on, &d.reason, d.price)?;
         }
         if !decisions.is_empty() {
             self.save_state();
@@ -221,7 +235,7 @@ impl Relay {
         self.announced = true;
         for load in 0..self.controller.loads.len() {
             let name = self.load_name(load);
-            emit(out, time, &name, false, "start")?;
+            emit(out, time, &name, false, "start", None)?;
         }
         Ok(())
     }
@@ -247,12 +261,29 @@ impl Relay {
                 d.time.format("%Y-%m-%d %H:%M:%S"),
                 d.reason
             );
-            let _ = emit(out, d.time, &load, false, &d.reason);
+            let _ = emit(out, d.time, &load, false, &d.reason, None);
         }
         self.save_state();
         self.actuators
             .finish(self.controller.config(), Instant::now() + EXIT_GRACE);
         info!("stopped: {why}");
+    }
+
+    /// The price file read again when it changed, and the price slot of `time` written
+    /// once, when it begins (or its price changed).
+    fn follow_prices(&mut self, time: Time, out: &mut Out<'_>) -> Handled {
+        let Some(file) = &mut self.price_file else {
+            return Ok(());
+        };
+        if let Some(prices) = file.changed() {
+            self.controller.set_prices(prices);
+        }
+        let slot = self.controller.prices().record_at(time);
+        if let Some(slot) = slot.filter(|s| self.price_written.as_ref() != Some(s)) {
+            out.write(&Record::Price(Cow::Borrowed(&slot)))?;
+            self.price_written = Some(slot);
+        }
+        Ok(())
     }
 
     /// SIGHUP: a new configuration, keeping the switch times of loads by name. A bad file or
@@ -302,12 +333,14 @@ fn emit(
     load: &str,
     on: bool,
     reason: &str,
+    price: Option<f64>,
 ) -> Result<(), Error> {
     let event = RelayEvent {
         time: MeterTime::from_datetime(time),
         load: load.to_string(),
         state: SwitchState::from_on(on),
         reason: reason.to_string(),
+        price,
     };
     out.write(&Record::Relay(Cow::Owned(event)))
 }
@@ -334,6 +367,7 @@ impl Stage for Relay {
         if !self.announced {
             self.announce_all(sample.time, out)?;
         }
+        self.follow_prices(sample.time, out)?;
         let decisions = self.controller.on_sample(&sample);
         self.apply(&decisions, out)?;
         if let Some(peak) = self.controller.peak(&sample) {

@@ -62,6 +62,20 @@ pub struct Cli {
     #[arg(long)]
     pub(crate) check: bool,
 
+    /// The price file (p1-prices --out, one slot a line): read at start and again whenever
+    /// it changes; the loads' price rules read it.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) prices: Option<PathBuf>,
+
+    /// Print what the price rules would do for the next 24 hours, a load and a quarter hour
+    /// a line (load, start, price, on or off, why), and exit; switches nothing.
+    #[arg(long, requires = "prices")]
+    pub(crate) plan: bool,
+
+    /// The plan as NDJSON, one object a line with the keys load, start, price, state, why.
+    #[arg(long, requires = "plan")]
+    pub(crate) json: bool,
+
     #[command(flatten)]
     pub(crate) stage: StageArgs,
 }
@@ -116,7 +130,13 @@ impl Action {
                 control: cli.control,
                 dry_run: cli.dry_run,
                 passthrough: cli.stage.passthrough,
-                check_only: cli.check,
+                check_only: cli.check || cli.plan,
+                prices: cli.prices,
+                plan: cli.plan.then_some(if cli.json {
+                    PlanFormat::Json
+                } else {
+                    PlanFormat::Text
+                }),
             }));
         };
         let request = match (ctl.load.as_str(), ctl.mode) {
@@ -215,4 +235,17 @@ pub(crate) struct Settings {
     pub(crate) passthrough: bool,
     /// Check the configuration and exit.
     pub(crate) check_only: bool,
+    /// The price file.
+    pub(crate) prices: Option<PathBuf>,
+    /// Print the price rules' plan (after the check), in this form.
+    pub(crate) plan: Option<PlanFormat>,
+}
+
+/// How the plan is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PlanFormat {
+    /// Aligned columns, for a person.
+    Text,
+    /// One JSON object a line.
+    Json,
 }

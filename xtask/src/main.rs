@@ -115,7 +115,7 @@ fn section_five() -> String {
     for record in &records {
         record_section(&mut page, record);
     }
-    page.push_str(".SH \"REPORT AND PRICE FILE RECORDS (p1-report --format json, p1-prices)\"\n");
+    page.push_str(".SH \"REPORT RECORDS (p1-report --format json)\"\n");
     for record in &p1_common::contract::schema::report_records() {
         record_section(&mut page, record);
     }

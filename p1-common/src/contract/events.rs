@@ -12,6 +12,8 @@ crate::record_type! {
         load: String => "the load's name in the configuration",
         state: SwitchState => "what it was switched to",
         reason: String => "why, in words",
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        price: Option<f64> => "the price of the slot, EUR a kWh, when a price rule switched it",
     }
 }
 

@@ -1,5 +1,6 @@
 //! A price slot: what p1-prices writes to the price file, one a line (the keys of evcc's
-//! tariff rates, so that their output feeds the file too).
+//! tariff rates, so that their output feeds the file too), and what p1-relay writes to the
+//! stream when a slot begins.
 
 use serde::{Deserialize, Serialize};
 
@@ -7,7 +8,7 @@ use crate::protocol::meter_time::MeterTime;
 
 crate::record_type! {
     #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-    pub struct PriceRecord ("price", "The price of a kWh over one slot of the day-ahead market, all in (p1-prices, one a slot, in the price file).") {
+    pub struct PriceRecord ("price", "The price of a kWh over one slot of the day-ahead market, all in: a line of the price file (p1-prices), and in the stream once when the slot begins (p1-relay --prices).") {
         start: MeterTime => "the slot's start, RFC 3339 with its offset",
         end: MeterTime => "its end (the next slot's start)",
         value: f64 => "EUR a kWh, all in: (the market price + --add) x --multiply",

@@ -5,6 +5,7 @@
 //! {"type":"reading","time":"2020-05-12T13:54:09+02:00","meter_id":"1SAG3101021605","power_import_kw":0.0,...}
 //! {"type":"relay","time":"2024-06-12T10:31:00+02:00","load":"boiler","state":"on","reason":"export 3.04 kW >= 2.20 kW for 60 s"}
 //! {"type":"peak","time":"2024-06-12T10:31:00+02:00","quarter_start":"2024-06-12T10:30:00+02:00","elapsed_s":60,"average_kw":1.2,"projected_kw":1.4,"month_peak_kw":3.1,"budget_kw":2.9,"headroom_kw":1.6,"allowed_kw":2.8}
+//! {"type":"price","start":"2024-06-12T10:30:00+02:00","end":"2024-06-12T10:45:00+02:00","value":-0.012}
 //! ```
 //!
 //! Every program writes [`Record`]s and reads them with [`Record::from_json`]; a record of a
@@ -21,6 +22,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::contract::envelope::{TelegramEnvelope, TelegramText};
 pub use crate::contract::events::{PeakRecord, RelayEvent, SwitchState};
+pub use crate::contract::price::PriceRecord;
 use crate::contract::reading::Reading;
 use crate::contract::select::{Select as _, Selection};
 
@@ -39,6 +41,8 @@ pub enum Record<'a> {
     Relay(Cow<'a, RelayEvent>),
     /// The capacity-tariff quarter hour so far, from p1-relay, after each reading.
     Peak(Cow<'a, PeakRecord>),
+    /// The price of the slot that began, from p1-relay with `--prices`.
+    Price(Cow<'a, PriceRecord>),
     /// A record of another type, by its type name (not written back).
     Other(String),
 }
@@ -51,6 +55,7 @@ impl Serialize for Record<'_> {
             Record::Reading(reading) => reading.serialize(serializer),
             Record::Relay(event) => event.serialize(serializer),
             Record::Peak(peak) => peak.serialize(serializer),
+            Record::Price(price) => price.serialize(serializer),
             Record::Other(kind) => Err(serde::ser::Error::custom(format!(
                 "a record of type '{kind}' is passed on as it came, not written anew"
             ))),
@@ -77,7 +82,7 @@ impl std::error::Error for RecordError {}
 impl<'a> Record<'a> {
     /// The type names of the records the stream knows, in the order a record flows through
     /// the pipeline.
-    pub const KINDS: [&'static str; 4] = ["telegram", "reading", "relay", "peak"];
+    pub const KINDS: [&'static str; 5] = ["telegram", "reading", "relay", "peak", "price"];
 
     /// Reads one line. `"type"` is looked for first, where every p1 program writes it; a line
     /// with it elsewhere (edited by a user's `jq`) is read a second time.
@@ -239,6 +244,9 @@ impl<'a> Record<'a> {
             "peak" => Record::Peak(Cow::Owned(
                 serde_json::from_slice(line).map_err(RecordError)?,
             )),
+            "price" => Record::Price(Cow::Owned(
+                serde_json::from_slice(line).map_err(RecordError)?,
+            )),
             other => Record::Other(other.to_string()),
         };
         Ok(record)
@@ -258,6 +266,7 @@ impl<'a> Record<'a> {
             Record::Reading(reading) => Record::Reading(Cow::Owned(reading.into_owned())),
             Record::Relay(event) => Record::Relay(Cow::Owned(event.into_owned())),
             Record::Peak(peak) => Record::Peak(Cow::Owned(peak.into_owned())),
+            Record::Price(price) => Record::Price(Cow::Owned(price.into_owned())),
             Record::Other(kind) => Record::Other(kind),
         }
     }
@@ -269,6 +278,7 @@ impl<'a> Record<'a> {
             Record::Reading(_) => "reading",
             Record::Relay(_) => "relay",
             Record::Peak(_) => "peak",
+            Record::Price(_) => "price",
             Record::Other(kind) => kind,
         }
     }
@@ -316,6 +326,9 @@ impl<'de> Visitor<'de> for RecordSeed<'_> {
             Word::Peak => Record::Peak(Cow::Owned(PeakRecord::deserialize(
                 MapAccessDeserializer::new(map),
             )?)),
+            Word::Price => Record::Price(Cow::Owned(PriceRecord::deserialize(
+                MapAccessDeserializer::new(map),
+            )?)),
             Word::Other(other) => {
                 while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
                 Record::Other(other)
@@ -337,6 +350,7 @@ enum Word {
     Reading,
     Relay,
     Peak,
+    Price,
     Other(String),
 }
 
@@ -361,6 +375,7 @@ impl Visitor<'_> for Word {
             "reading" => Word::Reading,
             "relay" => Word::Relay,
             "peak" => Word::Peak,
+            "price" => Word::Price,
             other => Word::Other(other.to_string()),
         })
     }

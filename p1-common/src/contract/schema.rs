@@ -147,17 +147,13 @@ pub fn records() -> Vec<RecordDoc> {
         },
         RecordDoc::of::<RelayEvent>(),
         RecordDoc::of::<PeakRecord>(),
+        RecordDoc::of::<PriceRecord>(),
     ]
 }
 
-/// The records p1-report writes (`--format json`) and the price file's: the ends of a stream,
-/// not part of it.
+/// The records p1-report writes (`--format json`): the end of a stream, not part of it.
 pub fn report_records() -> Vec<RecordDoc> {
-    vec![
-        RecordDoc::of::<DayReport>(),
-        RecordDoc::of::<MonthReport>(),
-        RecordDoc::of::<PriceRecord>(),
-    ]
+    vec![RecordDoc::of::<DayReport>(), RecordDoc::of::<MonthReport>()]
 }
 
 /// The key table of a record type, as `man 5 p1` and the help texts print it.
@@ -252,6 +248,7 @@ mod tests {
             load: "boiler".into(),
             state: SwitchState::On,
             reason: "manual mode on".into(),
+            price: Some(-0.012),
         });
         documented_keys_are_the_written_keys(&PeakRecord {
             time,

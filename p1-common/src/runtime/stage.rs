@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::contract::envelope::TelegramEnvelope;
 use crate::contract::events::{PeakRecord, RelayEvent};
+use crate::contract::price::PriceRecord;
 use crate::contract::reading::Reading;
 use crate::contract::record::{Record, RecordError};
 use crate::contract::select::Selection;
@@ -69,6 +70,11 @@ pub trait Stage {
     /// A peak record; [`Stage::on_other`] unless the stage reads them.
     fn on_peak(&mut self, _peak: PeakRecord, out: &mut Out<'_>) -> Handled {
         self.on_other("peak", out)
+    }
+
+    /// A price record; [`Stage::on_other`] unless the stage reads them.
+    fn on_price(&mut self, _price: PriceRecord, out: &mut Out<'_>) -> Handled {
+        self.on_other("price", out)
     }
 
     /// A record the stage does not consume: of a type it has no handler for, or one the
@@ -226,6 +232,7 @@ pub fn dispatch<S: Stage + ?Sized>(stage: &mut S, line: &str, out: &mut Out<'_>)
         Ok(Record::Telegram(envelope)) => stage.on_telegram(envelope, out),
         Ok(Record::Relay(event)) => stage.on_relay(event.into_owned(), out),
         Ok(Record::Peak(peak)) => stage.on_peak(peak.into_owned(), out),
+        Ok(Record::Price(price)) => stage.on_price(price.into_owned(), out),
         Ok(Record::Other(kind)) => {
             out.log.unknown_type(&kind);
             stage.on_other(&kind, out)

@@ -111,7 +111,70 @@ pub(crate) struct Load {
     /// Leave it as it is when p1-relay exits.
     #[serde(default)]
     pub(crate) keep_on_exit: bool,
+    // The rules on the price (EUR a kWh, all in; `--prices FILE`): each can keep the load
+    // on, as its surplus rule can.
+    /// On while the price is at or below this.
+    #[serde(default)]
+    pub(crate) price_below: Option<f64>,
+    /// On in the N cheapest quarter hours of each occurrence of a daily window.
+    #[serde(default)]
+    pub(crate) cheapest: Option<Cheapest>,
+    /// What it must get a day (to the end of its window): what it ran on surplus counts
+    /// first, the rest goes to the cheapest quarter hours left.
+    #[serde(default)]
+    pub(crate) need_kwh_per_day: Option<f64>,
+    /// The same need, in hours on.
+    #[serde(default)]
+    pub(crate) need_hours: Option<f64>,
+    /// Where a need's rest goes: the cheapest quarter hours (the only way so far).
+    #[serde(default)]
+    pub(crate) fallback: Option<Fallback>,
+    /// At or below this price, any export switches it on (by priority), not only
+    /// `on_export_kw`'s.
+    #[serde(default)]
+    pub(crate) absorb_export_below: Option<f64>,
     pub(crate) switch: Spanned<SwitchConfig>,
+}
+
+impl Load {
+    /// Whether any of its rules reads the price.
+    pub(crate) fn reads_prices(&self) -> bool {
+        self.price_below.is_some()
+            || self.cheapest.is_some()
+            || self.need().is_some()
+            || self.absorb_export_below.is_some()
+    }
+
+    /// The day's need, in kWh (`need_hours` at `power_kw`), and how it was given.
+    pub(crate) fn need(&self) -> Option<Need> {
+        match (self.need_kwh_per_day, self.need_hours) {
+            (Some(kwh), _) => Some(Need::Kwh(kwh)),
+            (None, Some(hours)) => Some(Need::Hours(hours)),
+            (None, None) => None,
+        }
+    }
+}
+
+/// A day's need, as the configuration gives it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Need {
+    Kwh(f64),
+    Hours(f64),
+}
+
+/// `cheapest = { slots = 12, within = "00:00-07:00" }`.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Cheapest {
+    pub(crate) slots: u32,
+    pub(crate) within: Window,
+}
+
+/// Where a need's rest is placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Fallback {
+    Cheapest,
 }
 
 fn default_priority() -> u32 {
@@ -301,6 +364,60 @@ impl Load {
     }
 }
 
+impl Load {
+    /// The price rules' numbers, each in its range.
+    fn check_price_rules(&self, text: &str) -> Result<(), ConfigError> {
+        let name = self.name.get_ref();
+        let error = |key: &str, message: String| ConfigError {
+            line: Some(key_line(text, self.name.span().start, key)),
+            message: format!("load '{name}': {key} {message}"),
+        };
+        let rules = self;
+        for (key, value) in [
+            ("price_below", rules.price_below),
+            ("absorb_export_below", rules.absorb_export_below),
+        ] {
+            if value.is_some_and(|v| !v.is_finite()) {
+                return Err(error(key, "must be a price in EUR a kWh".into()));
+            }
+        }
+        if let Some(cheapest) = rules.cheapest {
+            let most = cheapest.within.quarters();
+            if cheapest.slots == 0 || cheapest.slots > most {
+                return Err(error(
+                    "cheapest",
+                    format!(
+                        "slots = {} must be 1 to {most}, the quarter hours in {}",
+                        cheapest.slots, cheapest.within
+                    ),
+                ));
+            }
+        }
+        if rules.need_kwh_per_day.is_some() && rules.need_hours.is_some() {
+            return Err(error(
+                "need_hours",
+                "and need_kwh_per_day say the same: give one".into(),
+            ));
+        }
+        match rules.need() {
+            Some(Need::Kwh(kwh)) if !(kwh.is_finite() && kwh > 0.0 && self.power_kw > 0.0) => {
+                Err(error(
+                    "need_kwh_per_day",
+                    "must be a number of kWh above 0, and power_kw above 0".into(),
+                ))
+            }
+            Some(Need::Hours(hours)) if !(hours.is_finite() && hours > 0.0 && hours <= 24.0) => {
+                Err(error("need_hours", "must be above 0 and at most 24".into()))
+            }
+            None if rules.fallback.is_some() => Err(error(
+                "fallback",
+                "is where a need goes: give need_kwh_per_day or need_hours".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
 impl Config {
     /// Reads and checks a configuration file.
     pub(crate) fn load(path: &Path) -> Result<Config, Error> {
@@ -354,6 +471,7 @@ impl Config {
                 });
             }
             load.check_switch(text)?;
+            load.check_price_rules(text)?;
             if load.max_starts_per_hour == Some(0) {
                 return Err(ConfigError {
                     line: Some(key_line(

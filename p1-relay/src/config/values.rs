@@ -29,6 +29,17 @@ impl Window {
         })
     }
 
+    /// How many quarter hours it holds (a day's at most; 24 hours when it starts where it ends).
+    pub(crate) fn quarters(self) -> u32 {
+        let minutes = (self.end_min + 1440 - self.start_min) % 1440;
+        if minutes == 0 { 96 } else { minutes / 15 }
+    }
+
+    /// Whether it runs past midnight.
+    pub(crate) fn wraps(self) -> bool {
+        self.start_min > self.end_min
+    }
+
     /// Whether a local time of day (minutes since midnight) is inside.
     pub(crate) fn contains(self, minute_of_day: u32) -> bool {
         if self.start_min <= self.end_min {
