@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, FixedOffset};
 use log::{info, warn};
-use p1_common::Error;
 use p1_common::contract::price::{PriceRecord, PriceSlot, read_price_file};
 use p1_common::protocol::meter_time::MeterTime;
+use p1_common::{Error, Kind};
 
 use crate::input::Time;
 
@@ -66,8 +66,8 @@ impl Prices {
 /// Reads the price file at `path`: its slots, each bad line said with the file and its
 /// line number, and skipped.
 pub(crate) fn read(path: &Path) -> Result<Prices, Error> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| Error::io(path.display().to_string(), e))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::io(path.display().to_string(), e).of_kind(Kind::NoInput))?;
     let file = read_price_file(&text);
     for (line, why) in &file.bad {
         warn!("{}: line {line}: {why}; skipped", path.display());

@@ -182,6 +182,11 @@ CONFIGURATION
   mode = \"auto\"           auto, on or off (never on when data is stale)
   peak_shed = true        shed before the quarter-hour average crosses the limit
   keep_on_exit = false
+  price_below = 0.05      on while the price (EUR/kWh, all in) is at or below this
+  cheapest = { slots = 12, within = \"00:00-07:00\" }   on in the 12 cheapest quarter hours
+  need_kwh_per_day = 3.0  or need_hours = 1.5: what surplus did not give by the end of the
+  fallback = \"cheapest\"   window (midnight without one) goes to the cheapest quarter hours
+  absorb_export_below = 0.0   at or below this price any export switches it on
   [load.switch]
   type = \"gpio\"           gpio (pin, active_low), shelly (url, id, generation, auto_off),
   pin = 17                tasmota (url, relay, auto_off), command (on, off), dry-run
@@ -201,6 +206,23 @@ PEAK SHAVING
   once which it is: the average over the elapsed part of the quarter, or the energy so far
   times four. Either way the registers decide.
 
+PRICES
+  With --prices FILE (p1-prices --out, or any NDJSON of {\"start\",\"end\",\"value\"} slots
+  with offsets, one a line; time and price are read too) the price rules above read the
+  price of each quarter hour; an hourly price covers four. The file is read at start and
+  again at the first reading after it changes; a bad line is named with its number and
+  skipped. A load's surplus rule and its price rules each can keep it on; the delays, min_on,
+  min_off, max_starts_per_hour and the window hold for all of them, and where [peak] is set
+  no price rule lifts the quarter hour over its budget (what a price rule keeps on is shed
+  like a peak_shed load). cheapest decides once every price of the window's occurrence is
+  known (ties to the earlier quarter hour); a need counts the time the load ran on surplus
+  first. With no price for now, price_below, cheapest and absorb_export_below keep nothing on
+  and a need goes to the latest quarter hours before its end; this is said once. Each slot
+  is written to the stream once, when it begins, as a price record; a relay event a price
+  rule caused carries the price. --check --prices FILE --plan prints what the price rules
+  would do over the next 24 hours (no surplus counted), --json as NDJSON with the keys load,
+  start, price, state and why.
+
 CONTROL
   p1-relay ctl SOCKET status                      every load: mode, on or off, until when
   p1-relay ctl SOCKET LOAD on|off|auto [--for DURATION]
@@ -213,6 +235,7 @@ CONTROL
 EXAMPLES
   p1-read /dev/ttyUSB0 | p1-parse | p1-relay --passthrough --config /etc/p1/relay.toml
   p1-relay --check --config relay.toml                  is the configuration right?
+  p1-relay --check --config relay.toml --prices /var/lib/p1/prices.ndjson --plan
   p1-read sim --start 2024-06-12T11:00:00 --speed 60 | p1-parse | p1-relay --dry-run
   p1-relay ctl /run/p1/relay.sock boiler on --for 2h    the boiler on, whatever the sun
   p1-relay ctl /run/p1/relay.sock status

@@ -35,7 +35,7 @@ _p1__relay() {
 
     case "${cmd}" in
         p1__relay)
-            opts="-c -q -v -h -V --config --control --dry-run --check --passthrough --quiet --verbose --help --version ctl help"
+            opts="-c -q -v -h -V --config --control --dry-run --check --prices --plan --json --passthrough --quiet --verbose --help --version ctl help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -50,6 +50,10 @@ _p1__relay() {
                     return 0
                     ;;
                 --control)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prices)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_p1_relay_global_optspecs
-    string join \n c/config= control= dry-run check passthrough q/quiet v/verbose h/help V/version
+    string join \n c/config= control= dry-run check prices= plan json passthrough q/quiet v/verbose h/help V/version
 end
 
 function __fish_p1_relay_needs_command
@@ -26,8 +26,11 @@ end
 
 complete -c p1-relay -n "__fish_p1_relay_needs_command" -s c -l config -d 'The TOML configuration of the loads' -r -F
 complete -c p1-relay -n "__fish_p1_relay_needs_command" -l control -d 'Answer requests on this Unix socket (owner only): a load\'s mode set to on, off or auto, for a time or until changed, and every load\'s state (p1-relay ctl, p1-mqtt)' -r -F
+complete -c p1-relay -n "__fish_p1_relay_needs_command" -l prices -d 'The price file (p1-prices --out, one slot a line): read at start and again whenever it changes; the loads\' price rules read it' -r -F
 complete -c p1-relay -n "__fish_p1_relay_needs_command" -l dry-run -d 'Decide and report, switch nothing (any switch type)'
 complete -c p1-relay -n "__fish_p1_relay_needs_command" -l check -d 'Check the configuration, print its warnings, and exit'
+complete -c p1-relay -n "__fish_p1_relay_needs_command" -l plan -d 'Print what the price rules would do for the next 24 hours, a load and a quarter hour a line (load, start, price, on or off, why), and exit; switches nothing'
+complete -c p1-relay -n "__fish_p1_relay_needs_command" -l json -d 'The plan as NDJSON, one object a line with the keys load, start, price, state, why'
 complete -c p1-relay -n "__fish_p1_relay_needs_command" -l passthrough -d 'Forward every input record to stdout too, before what it leads to: one stream for the stages after'
 complete -c p1-relay -n "__fish_p1_relay_needs_command" -s q -l quiet -d 'Errors only: no warnings, no summary'
 complete -c p1-relay -n "__fish_p1_relay_needs_command" -s v -l verbose -d 'More detail on stderr (repeat for more)'

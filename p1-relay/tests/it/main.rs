@@ -2,5 +2,6 @@
 //! switches that record what they did, plugs on a local HTTP server, and its control socket.
 
 mod common;
+mod prices;
 mod process;
 mod scenarios;

@@ -411,3 +411,80 @@ fn min_off_counts_from_the_switch_off_at_a_restart_regression_23() {
         "on again {on:?} after the restart"
     );
 }
+
+/// Price slots of 15 minutes at `value` from an hour before now to two hours after.
+fn price_file(path: &std::path::Path, value: f64) {
+    let now = chrono::Local::now().fixed_offset();
+    let quarter = now.timestamp() - now.timestamp().rem_euclid(900);
+    let text: String = (-4..8)
+        .map(|i| {
+            let at = |q: i64| {
+                chrono::DateTime::from_timestamp(quarter + q * 900, 0)
+                    .expect("a time")
+                    .with_timezone(now.offset())
+                    .to_rfc3339()
+            };
+            format!(
+                "{{\"start\":\"{}\",\"end\":\"{}\",\"value\":{value}}}\n",
+                at(i),
+                at(i + 1)
+            )
+        })
+        .collect();
+    let new = path.with_extension("new");
+    std::fs::write(&new, text).expect("write prices");
+    std::fs::rename(&new, path).expect("rename prices");
+}
+
+/// Issue 26: a cron job renames a new price file over the old one; the next reading (one a
+/// second from a meter) acts on it, the new slot written once as a price record before the
+/// switch it leads to.
+#[test]
+fn a_price_file_replaced_while_running_is_taken_up_within_a_second_regression_26() {
+    let dir = TempDir::new("relay-prices");
+    let prices = dir.path("prices.ndjson");
+    price_file(&prices, 0.3);
+    let config = config(
+        &dir,
+        QUICK,
+        &[
+            "name = \"boiler\"\npower_kw = 2.0\non_export_kw = 9.0\noff_import_kw = 0.3\non_delay = \"0s\"\noff_delay = \"0s\"\nprice_below = 0.0",
+        ],
+    );
+    let mut live = Live::start(&config, &["--prices", prices.to_str().expect("path")]);
+    live.feed(2, 1.0, 0.0);
+    let first = live.wait_event("\"type\":\"price\"");
+    assert!(first.contains("\"value\":0.3"), "{first}");
+    price_file(&prices, -0.05);
+    let replaced = Instant::now();
+    let mut seen = Vec::new();
+    let on = loop {
+        assert!(replaced.elapsed() < WAIT, "no switch on: {seen:#?}");
+        live.feed(1, 1.0, 0.0);
+        while let Some(line) = live.proc.next_stdout(Duration::from_millis(200)) {
+            seen.push(line);
+        }
+        if let Some(on) = seen.iter().position(|l| l.contains("\"state\":\"on\"")) {
+            break on;
+        }
+    };
+    let took = replaced.elapsed();
+    assert!(took < Duration::from_secs(1), "taken up after {took:?}");
+    assert!(
+        seen[on].contains("\"reason\":\"price -0.050 <= 0.000 EUR/kWh\"")
+            && seen[on].contains("\"price\":-0.05"),
+        "{seen:#?}"
+    );
+    let slot = seen
+        .iter()
+        .position(|l| l.contains("\"type\":\"price\""))
+        .expect("the new slot");
+    assert!(seen[slot].contains("\"value\":-0.05"), "{seen:#?}");
+    let slots = seen
+        .iter()
+        .filter(|l| l.contains("\"type\":\"price\""))
+        .count();
+    assert!(slot < on && slots == 1, "{seen:#?}");
+    live.end_input();
+    assert!(live.wait_exit().success());
+}
