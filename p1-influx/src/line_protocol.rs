@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 
 use chrono::DateTime;
 use p1_common::contract::events::{PeakRecord, RelayEvent};
+use p1_common::contract::price::PriceRecord;
 use p1_common::contract::field::{FieldTable, LineValue};
 use p1_common::contract::reading::{MbusDevice, Reading, ReadingKey};
 use p1_common::contract::record::Record;
@@ -96,6 +97,7 @@ impl Schema {
             Record::Reading(reading) => self.reading(reading.as_ref(), now_secs, out),
             Record::Relay(event) => Ok(self.relay(event, now_secs, out)),
             Record::Peak(peak) => Ok(self.peak(peak, now_secs, out)),
+            Record::Price(price) => Ok(self.price(price, now_secs, out)),
             other => Err(NothingToWrite::Type(other.kind().to_string())),
         }
     }
@@ -230,6 +232,19 @@ impl Schema {
             }
         }
         push_time(out, time);
+        1
+    }
+}
+
+impl Schema {
+    /// One `p1_price` point at the slot's start: its price, EUR a kWh.
+    pub fn price(&self, price: &PriceRecord, now_secs: i64, out: &mut String) -> usize {
+        out.push_str(&self.measurement);
+        out.push_str("_price");
+        out.push_str(&self.extra_tags);
+        out.push_str(" value=");
+        push_float(out, price.value);
+        push_time(out, price.start.timestamp().unwrap_or(now_secs));
         1
     }
 }
@@ -478,6 +493,19 @@ mod tests {
             lp,
             "p1_peak elapsed_s=60i,average_kw=1.2,projected_kw=1.4,budget_kw=2.3,headroom_kw=-0.25,allowed_kw=1.15 1718186460\n"
         );
+    }
+
+    /// Issue 26: a price slot at its start, its value a float even when whole.
+    #[test]
+    fn price_records_regression_26() {
+        let lp = lines(
+            r#"{"type":"price","start":"2026-12-07T14:00:00+01:00","end":"2026-12-07T14:15:00+01:00","value":-0.012}"#,
+        );
+        assert_eq!(lp, "p1_price value=-0.012 1796648400\n");
+        let lp = lines(
+            r#"{"type":"price","start":"2026-12-07T14:15:00+01:00","end":"2026-12-07T14:30:00+01:00","value":0}"#,
+        );
+        assert_eq!(lp, "p1_price value=0 1796649300\n");
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use log::debug;
 use p1_common::Error;
 use p1_common::contract::events::{PeakRecord, RelayEvent};
+use p1_common::contract::price::PriceRecord;
 use p1_common::contract::reading::Reading;
 use p1_common::contract::select::Selection;
 use p1_common::runtime::stage::{Handled, Out, Stage};
@@ -148,6 +149,12 @@ impl<S: Sink> Stage for Points<S> {
     fn on_peak(&mut self, peak: PeakRecord, out: &mut Out<'_>) -> Handled {
         self.buf.clear();
         let points = Ok(self.schema.peak(&peak, now_secs(), &mut self.buf));
+        self.give(points, out)
+    }
+
+    fn on_price(&mut self, price: PriceRecord, out: &mut Out<'_>) -> Handled {
+        self.buf.clear();
+        let points = Ok(self.schema.price(&price, now_secs(), &mut self.buf));
         self.give(points, out)
     }
 

@@ -158,6 +158,8 @@ SCHEMA
   p1_relay  per relay event: tag load; fields on (0 or 1, integer), reason (string)
   p1_peak   per peak record of p1-relay: fields elapsed_s (integer), average_kw,
             projected_kw, month_peak_kw, budget_kw, headroom_kw, allowed_kw (float)
+  p1_price  per price record of p1-relay --prices, at the slot's start: field value
+            (EUR a kWh, float)
   Timestamps in seconds; --tag adds tags to every point.
 
   Example (InfluxQL): the quarter-hour average import, as the capacity tariff counts it:

@@ -50,6 +50,9 @@ fn readings_mbus_and_relay_events_land_with_their_values_and_types() {
     }
     input.push_str("{\"type\":\"relay\",\"time\":\"2024-06-12T12:01:00+02:00\",\"load\":\"boiler\",\"state\":\"on\",\"reason\":\"export 2.41 kW >= 2.20 kW for 60 s\"}\n");
     input.push_str("not json\n{\"type\":\"reading\",\"header\":\"X\"}\n");
+    // Issue 26: the price slots p1-relay --prices writes.
+    input.push_str("{\"type\":\"price\",\"start\":\"2026-12-07T14:00:00+01:00\",\"end\":\"2026-12-07T14:15:00+01:00\",\"value\":-0.012}\n");
+    input.push_str("{\"type\":\"price\",\"start\":\"2026-12-07T14:15:00+01:00\",\"end\":\"2026-12-07T14:30:00+01:00\",\"value\":0}\n");
     let url = influxd.url();
     let spool_dir = spool.root().to_string_lossy().into_owned();
     let output = p1_influx(&args(&url, &spool_dir), &input, &[]);
@@ -120,6 +123,14 @@ fn readings_mbus_and_relay_events_land_with_their_values_and_types() {
     assert_eq!(relay[0]["load"], "boiler");
     assert_eq!(relay[0]["on"], 1);
     assert_eq!(relay[0]["reason"], "export 2.41 kW >= 2.20 kW for 60 s");
+    let prices = influxd.rows("p1", "SELECT value FROM p1_price");
+    let prices: Vec<(i64, f64)> = prices
+        .iter()
+        .map(|r| (r["time"].as_i64().unwrap_or(0), r["value"].as_f64().unwrap_or(f64::NAN)))
+        .collect();
+    assert_eq!(prices, [(1_796_648_400, -0.012), (1_796_649_300, 0.0)]);
+    let price_type = influxd.rows("p1", "SHOW FIELD KEYS FROM p1_price");
+    assert_eq!(price_type[0]["fieldType"], "float");
     assert!(
         spooled_lines(spool.root()) == 0,
         "everything sent, nothing left"
