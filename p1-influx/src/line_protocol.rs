@@ -11,8 +11,8 @@ use std::fmt::Write as _;
 
 use chrono::DateTime;
 use p1_common::contract::events::{PeakRecord, RelayEvent};
-use p1_common::contract::price::PriceRecord;
 use p1_common::contract::field::{FieldTable, LineValue};
+use p1_common::contract::price::PriceRecord;
 use p1_common::contract::reading::{MbusDevice, Reading, ReadingKey};
 use p1_common::contract::record::Record;
 use p1_common::contract::select::Selection;

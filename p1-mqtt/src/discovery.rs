@@ -396,6 +396,23 @@ pub(crate) fn for_peak(topics: &Topics, prefix: &str, reading: &Reading) -> Vec<
     .collect()
 }
 
+/// The price of the slot: a sensor in EUR/kWh, its attributes the payload's (start, end and
+/// the next 24 hours). No device class: Home Assistant's `monetary` takes a currency alone.
+pub(crate) fn for_price(topics: &Topics, prefix: &str, reading: &Reading) -> Config {
+    let device = meter_device(topics, reading);
+    let price = kind(None, "measurement", Some("EUR/kWh"), false);
+    let unique = format!("{}_price", topics.device_id());
+    let mut payload = entity(topics, &unique, "Electricity price", &device, &price);
+    payload["state_topic"] = topics.price().into();
+    payload["value_template"] = template("value", &price).into();
+    payload["json_attributes_topic"] = topics.price().into();
+    payload["suggested_display_precision"] = 4.into();
+    Config {
+        topic: format!("{prefix}/sensor/{}/price/config", topics.device_id()),
+        payload,
+    }
+}
+
 /// A load: a binary sensor of its state with the reason, and with the control socket a
 /// select of its mode.
 pub(crate) fn for_load(

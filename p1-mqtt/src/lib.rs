@@ -7,6 +7,7 @@
 //! - `publisher`: the stage, records into the `outbox`, published over the `connection`
 //!   (rumqttc's client driven by the `broker` thread), under the meter's `topics`, with
 //!   Home Assistant `discovery`;
+//! - `price`: a price record with the next 24 hours of the price file;
 //! - `bridge`: load commands (`command`) from MQTT to p1-relay's control socket.
 
 mod bridge;
@@ -15,6 +16,7 @@ mod command;
 mod connection;
 mod discovery;
 mod outbox;
+mod price;
 mod publisher;
 mod settings;
 mod topics;
@@ -47,6 +49,7 @@ fn run(settings: Settings) -> Result<(), Error> {
         bridge: settings.control.map(Bridge::new),
         stale_after: settings.stale_after,
         last_reading: None,
+        prices: settings.prices,
     };
     publisher.connect_at_start();
     let result = runtime.run(&mut publisher, &mut Stdout::stdout());

@@ -1,5 +1,5 @@
 //! What waits to be published: the latest reading (coalesced, at most every `--interval`),
-//! its M-Bus devices and keys, the latest peak record, the last telegram, relay events in
+//! its M-Bus devices and keys, the latest peak record and price slot, the last telegram, relay events in
 //! order (bounded while the broker is away), and discovery whenever the stream holds
 //! something new. Publishing never waits: what the client does not take stays due.
 
@@ -55,6 +55,9 @@ pub(crate) struct Outbox {
     /// The latest peak record's JSON, and whether it is published.
     peak: Option<String>,
     peak_due: bool,
+    /// The latest price slot's payload, and whether it is published.
+    price: Option<String>,
+    price_due: bool,
     telegram: Option<String>,
     events: VecDeque<Queued>,
     dropped_events: u64,
@@ -76,6 +79,8 @@ impl Outbox {
             last_state: None,
             peak: None,
             peak_due: false,
+            price: None,
+            price_due: false,
             telegram: None,
             events: VecDeque::new(),
             dropped_events: 0,
@@ -125,6 +130,13 @@ impl Outbox {
         self.peak_due = true;
     }
 
+    /// The price slot that began; the first makes discovery due.
+    pub(crate) fn price(&mut self, payload: String) {
+        self.discovery_due |= self.price.is_none();
+        self.price = Some(payload);
+        self.price_due = true;
+    }
+
     pub(crate) fn telegram(&mut self, telegram: &str) {
         if self.publishing.telegrams {
             self.telegram = Some(telegram.to_string());
@@ -156,6 +168,7 @@ impl Outbox {
         self.discovery_due = true;
         self.state_due = self.state.is_some();
         self.peak_due = self.peak.is_some();
+        self.price_due = self.price.is_some();
     }
 
     /// When the coalesced state is due, if it waits for its interval.
@@ -187,6 +200,13 @@ impl Outbox {
             self.discovery_due = !self.publish_discovery(broker, topics);
         }
         self.flush_events(broker, topics);
+        if self.price_due
+            && let Some(price) = &self.price
+        {
+            self.price_due = broker
+                .publish(&topics.price(), price.clone(), QoS::AtLeastOnce, true)
+                .is_err();
+        }
         if interval_over && (self.state_due || self.peak_due) {
             self.publish_state(broker, topics);
         }
@@ -203,6 +223,9 @@ impl Outbox {
         let mut configs = discovery::for_reading(topics, prefix, reading);
         if self.peak.is_some() {
             configs.extend(discovery::for_peak(topics, prefix, reading));
+        }
+        if self.price.is_some() {
+            configs.push(discovery::for_price(topics, prefix, reading));
         }
         for load in &self.loads {
             configs.extend(discovery::for_load(

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use log::{debug, info, warn};
 use p1_common::contract::envelope::TelegramEnvelope;
 use p1_common::contract::events::RelayEvent;
+use p1_common::contract::price::PriceRecord;
 use p1_common::contract::reading::{Reading, ReadingKey};
 use p1_common::contract::select::Selection;
 use p1_common::runtime::stage::{Handled, Out, Stage};
@@ -14,6 +15,7 @@ use crate::bridge::Bridge;
 use crate::broker::Event;
 use crate::connection::Connection;
 use crate::outbox::Outbox;
+use crate::price;
 use crate::topics::Topics;
 
 /// Where the meter's topics go, and under which id.
@@ -37,6 +39,8 @@ pub(crate) struct Publisher {
     pub(crate) stale_after: Duration,
     /// When the last reading came.
     pub(crate) last_reading: Option<Instant>,
+    /// The price file, for the next 24 hours of prices.
+    pub(crate) prices: Option<std::path::PathBuf>,
 }
 
 impl Publisher {
@@ -142,6 +146,13 @@ impl Stage for Publisher {
         // No meter yet: its events go under the configured id, or wait for the first reading.
         self.start(None);
         self.outbox.relay(&event.load, payload.to_string());
+        Ok(())
+    }
+
+    fn on_price(&mut self, price: PriceRecord, _: &mut Out<'_>) -> Handled {
+        self.start(None);
+        self.outbox
+            .price(price::payload(&price, self.prices.as_deref()));
         Ok(())
     }
 

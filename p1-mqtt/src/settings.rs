@@ -77,6 +77,10 @@ pub struct Cli {
     /// p1-relay's control socket: loads' modes can be set over MQTT.
     #[arg(long, value_name = "PATH")]
     pub(crate) control: Option<PathBuf>,
+    /// The price file p1-relay reads (--prices): each price record is published with the
+    /// next 24 hours of it as the attribute next_24h.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) prices: Option<PathBuf>,
     /// The meter id to publish under, before (or instead of) the one the readings carry.
     #[arg(long)]
     pub(crate) meter_id: Option<String>,
@@ -103,7 +107,10 @@ HOME ASSISTANT
   totals in kWh (total_increasing), power in W (import, export and the signed net grid power,
   negative on export), voltages, currents, the quarter-hour average, the month's peak with
   the 13-month history as attributes, the peak headroom, and a binary sensor per load with
-  its reason (and a mode select with --control). Availability follows .../status.
+  its reason (and a mode select with --control). Availability follows .../status. With
+  p1-relay --prices in the pipeline, an electricity price sensor in EUR/kWh from
+  <prefix>/<meter_id>/price (retained: start, end, value, and with --prices FILE the next
+  24 hours' slots as the attribute next_24h).
 
 EVCC
   The peak record on <prefix>/<meter_id>/peak carries allowed_kw, the average net import
@@ -129,6 +136,8 @@ pub(crate) struct Settings {
     pub(crate) control: Option<PathBuf>,
     /// No reading for this long: status offline.
     pub(crate) stale_after: Duration,
+    /// The price file, for the next 24 hours of prices.
+    pub(crate) prices: Option<PathBuf>,
     pub(crate) passthrough: bool,
 }
 
@@ -219,6 +228,7 @@ impl Settings {
                 modes: cli.control.is_some(),
             },
             control: cli.control,
+            prices: cli.prices,
             stale_after: cli.stale_after.max(Duration::from_secs(1)),
             passthrough: cli.stage.passthrough,
         })

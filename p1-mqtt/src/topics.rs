@@ -56,6 +56,10 @@ impl Topics {
         format!("{}/peak", self.base)
     }
 
+    pub(crate) fn price(&self) -> String {
+        format!("{}/price", self.base)
+    }
+
     pub(crate) fn telegram(&self) -> String {
         format!("{}/telegram", self.base)
     }

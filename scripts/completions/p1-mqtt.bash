@@ -23,7 +23,7 @@ _p1__mqtt() {
 
     case "${cmd}" in
         p1__mqtt)
-            opts="-q -v -h -V --broker --client-id --username --password-file --ca-file --client-cert --client-key --topic-prefix --discovery-prefix --interval --split --telegrams --control --meter-id --queue --stale-after --passthrough --quiet --verbose --help --version"
+            opts="-q -v -h -V --broker --client-id --username --password-file --ca-file --client-cert --client-key --topic-prefix --discovery-prefix --interval --split --telegrams --control --prices --meter-id --queue --stale-after --passthrough --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -70,6 +70,10 @@ _p1__mqtt() {
                     return 0
                     ;;
                 --control)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prices)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

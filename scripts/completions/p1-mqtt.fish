@@ -9,6 +9,7 @@ complete -c p1-mqtt -l topic-prefix -d 'The first level of every topic' -r
 complete -c p1-mqtt -l discovery-prefix -d 'Home Assistant\'s discovery prefix; none publishes no discovery' -r
 complete -c p1-mqtt -l interval -d 'Publish a meter\'s state at most this often (0: every telegram). The default keeps Home Assistant\'s recorder from filling with one row a second per key' -r
 complete -c p1-mqtt -l control -d 'p1-relay\'s control socket: loads\' modes can be set over MQTT' -r -F
+complete -c p1-mqtt -l prices -d 'The price file p1-relay reads (--prices): each price record is published with the next 24 hours of it as the attribute next_24h' -r -F
 complete -c p1-mqtt -l meter-id -d 'The meter id to publish under, before (or instead of) the one the readings carry' -r
 complete -c p1-mqtt -l queue -d 'Relay events kept while the broker is away; past it the oldest go' -r
 complete -c p1-mqtt -l stale-after -d 'No reading for this long (wall clock): the status says offline, so Home Assistant shows the sensors unavailable, until the next reading' -r

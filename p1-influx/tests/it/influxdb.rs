@@ -126,7 +126,12 @@ fn readings_mbus_and_relay_events_land_with_their_values_and_types() {
     let prices = influxd.rows("p1", "SELECT value FROM p1_price");
     let prices: Vec<(i64, f64)> = prices
         .iter()
-        .map(|r| (r["time"].as_i64().unwrap_or(0), r["value"].as_f64().unwrap_or(f64::NAN)))
+        .map(|r| {
+            (
+                r["time"].as_i64().unwrap_or(0),
+                r["value"].as_f64().unwrap_or(f64::NAN),
+            )
+        })
         .collect();
     assert_eq!(prices, [(1_796_648_400, -0.012), (1_796_649_300, 0.0)]);
     let price_type = influxd.rows("p1", "SHOW FIELD KEYS FROM p1_price");

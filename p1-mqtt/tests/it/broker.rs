@@ -465,3 +465,63 @@ fn a_clean_stop_sends_no_last_will_and_connects_at_start_regression_24() {
     let stderr = mqtt.rest_of_stderr(Duration::from_secs(1)).join("\n");
     assert!(!stderr.contains("again"), "{stderr}");
 }
+
+/// Issue 26: a price record is published retained on .../price with the next 24 hours of
+/// the price file, and announces an electricity price sensor in EUR/kWh that reads them.
+#[test]
+fn a_price_slot_is_a_sensor_with_the_next_24_hours_regression_26() {
+    if skip_without(TOOLS) {
+        return;
+    }
+    let dir = p1_testkit::TempDir::new("mqtt-prices");
+    let file = dir.path("prices.ndjson");
+    let slots: String = (0..40_u32)
+        .map(|q| {
+            let (hour, minute) = (14 + q / 4, q % 4 * 15);
+            let (day, hour) = (7 + hour / 24, hour % 24);
+            format!(
+                "{{\"start\":\"2026-12-{day:02}T{hour:02}:{minute:02}:00+01:00\",\"value\":{}}}\n",
+                f64::from(q) / 100.0
+            )
+        })
+        .collect();
+    std::fs::write(&file, slots).expect("write prices");
+    let broker = Mosquitto::start();
+    let mut sub = broker.subscribe("prices", "#");
+    let mut mqtt = p1_mqtt(
+        &broker,
+        &["--interval", "0", "--prices", file.to_str().expect("path")],
+    );
+    mqtt.write(reading(0, now_secs() - 100).as_bytes());
+    mqtt.write(
+        b"{\"type\":\"price\",\"start\":\"2026-12-07T14:15:00+01:00\",\"end\":\"2026-12-07T14:30:00+01:00\",\"value\":0.01}\n",
+    );
+    let price = sub.next_json("p1/M1/price");
+    assert_eq!(price["value"], 0.01);
+    assert_eq!(price["end"], "2026-12-07T14:30:00+01:00");
+    let next = price["next_24h"].as_array().expect("next_24h");
+    assert_eq!(next.len(), 39, "the slots from 14:15 on: {next:?}");
+    assert_eq!(next[38]["start"], "2026-12-07T23:45:00+01:00");
+    assert_eq!(next[38]["value"], 0.39);
+    let config: Value =
+        serde_json::from_str(&sub.payloads("homeassistant/sensor/p1_M1/price/config", 1)[0])
+            .expect("json");
+    assert_eq!(config["name"], "Electricity price");
+    assert_eq!(config["unit_of_measurement"], "EUR/kWh");
+    assert_eq!(config["state_topic"], "p1/M1/price");
+    assert_eq!(config["json_attributes_topic"], "p1/M1/price");
+    assert_eq!(config["value_template"], "{{ value_json.value }}");
+    // A subscriber that comes later gets it retained (before its subscription is ready).
+    let late = broker.subscribe("late", "p1/M1/price");
+    assert!(
+        late.seen()
+            .iter()
+            .any(|(retained, topic, payload)| *retained
+                && topic == "p1/M1/price"
+                && payload.contains("\"value\":0.01,")),
+        "{:?}",
+        late.seen()
+    );
+    mqtt.close_stdin();
+    assert!(mqtt.wait(WAIT).success());
+}
