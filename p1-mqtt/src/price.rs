@@ -15,20 +15,13 @@ struct Payload {
     end: MeterTime,
     value: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    next_24h: Option<Vec<Slot>>,
-}
-
-#[derive(Debug, Serialize)]
-struct Slot {
-    start: MeterTime,
-    end: MeterTime,
-    value: f64,
+    next_24h: Option<Vec<PriceRecord>>,
 }
 
 /// The payload of `price`, read anew from the price file at `file` (once a slot).
 pub(crate) fn payload(price: &PriceRecord, file: Option<&Path>) -> String {
     let next_24h = file.and_then(|path| match std::fs::read_to_string(path) {
-        Ok(text) => Some(next_day(&text, price)),
+        Ok(text) => Some(read_price_file(&text).ahead(price.start, 24)),
         Err(e) => {
             warn!("--prices {}: {e}: no next_24h", path.display());
             None
@@ -41,24 +34,6 @@ pub(crate) fn payload(price: &PriceRecord, file: Option<&Path>) -> String {
         next_24h,
     };
     serde_json::to_string(&payload).unwrap_or_default()
-}
-
-/// The file's slots from `price`'s start to 24 hours later.
-fn next_day(text: &str, price: &PriceRecord) -> Vec<Slot> {
-    let Some(from) = price.start.timestamp() else {
-        return Vec::new();
-    };
-    let until = from + 24 * 3600;
-    read_price_file(text)
-        .slots
-        .into_iter()
-        .filter(|s| s.end.timestamp() > from && s.start.timestamp() < until)
-        .map(|s| Slot {
-            start: MeterTime::from_datetime(s.start),
-            end: MeterTime::from_datetime(s.end),
-            value: s.value,
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -72,6 +72,7 @@ fn run(settings: Settings) -> Result<(), Error> {
         mdns_at: settings.mdns.then_some(listening),
         serial: settings.serial,
         mdns: None,
+        prices: settings.prices,
     };
     stream.advertise(None);
     let end = runtime.run(&mut stream, &mut Stdout::stdout());

@@ -113,6 +113,15 @@ pub(crate) fn render(snapshot: &Snapshot) -> String {
             health.sample("load_on", &labels, f64::from(u8::from(event.state.is_on())));
         }
     }
+    if let Some(price) = &snapshot.prices.current {
+        health.one(
+            "price_euros_per_kwh",
+            false,
+            "the price of a kWh in the running slot, all in",
+            "",
+            price.value,
+        );
+    }
     if let Some(peak) = &snapshot.peak() {
         for (name, help, kw) in [
             (

@@ -63,6 +63,7 @@ impl Routes {
             stale_after_s: self.stale_after.as_secs_f64(),
             peak: s.peak(),
             loads: s.loads.values().cloned().collect(),
+            price: s.prices.current.clone(),
         };
         serde_json::to_value(now).unwrap_or_default()
     }
@@ -76,6 +77,9 @@ impl Routes {
         match path.trim_end_matches('/') {
             "" | "/index.html" => Response::text(200, "text/html; charset=utf-8", PAGE),
             "/p1/now" => Response::json(200, &self.now(&s)),
+            "/p1/prices" => {
+                Response::json(200, &serde_json::to_value(&s.prices).unwrap_or_default())
+            }
             "/p1/history" => Response::json(
                 200,
                 &serde_json::to_value(s.history.history()).unwrap_or_default(),

@@ -1,6 +1,7 @@
 //! The edge of p1-serve: its command line, and the settings the rest of the crate sees.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
@@ -56,6 +57,9 @@ pub struct Cli {
     /// The serial HomeWizard clients see (12 hex digits; default: derived from the meter id).
     #[arg(long)]
     pub(crate) serial: Option<String>,
+    /// The price file p1-relay reads (--prices): /p1/prices gives the next 24 hours of it.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) prices: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) stage: StageArgs,
 }
@@ -83,8 +87,10 @@ ENDPOINTS
                      than --stale-after; a chart of the last 24 hours a minute a point with
                      the quarter-hour averages, the budget and the month's peak
   /p1/reading, /p1/peak, /p1/loads   p1's own JSON (the NDJSON schema)
-  /p1/now            {\"reading\", \"age_s\", \"stale_after_s\", \"peak\", \"loads\"}: all the
+  /p1/now            {\"reading\", \"age_s\", \"stale_after_s\", \"peak\", \"loads\", \"price\"}: all the
                      page shows, in one answer (p1-watch --url polls it once a second)
+  /p1/prices         {\"current\", \"next_24h\"}: the price slot p1-relay --prices last wrote,
+                     and the next 24 hours of --prices FILE (else that slot alone)
   /p1/history        {\"minutes\": [{\"t\", \"offset_s\", \"net_kw\", \"import_kw\"}]}: the last
                      24 hours, a minute a point (1,440 at most, kept in memory)
 
@@ -114,6 +120,8 @@ pub(crate) struct Settings {
     pub(crate) stale_after: Duration,
     pub(crate) mdns: bool,
     pub(crate) serial: Option<String>,
+    /// The price file, for the next 24 hours of prices.
+    pub(crate) prices: Option<PathBuf>,
     pub(crate) passthrough: bool,
 }
 
@@ -150,6 +158,7 @@ impl Settings {
             stale_after: cli.stale_after.max(Duration::from_secs(1)),
             mdns: !cli.no_mdns,
             serial,
+            prices: cli.prices,
             passthrough: cli.stage.passthrough,
         })
     }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use p1_common::contract::live::Prices;
 use p1_common::contract::reading::Reading;
 use p1_common::contract::record::{PeakRecord, Record, RelayEvent};
 
@@ -28,6 +29,8 @@ pub(crate) struct Snapshot {
     pub(crate) loads: BTreeMap<String, RelayEvent>,
     /// The last day's power, a minute a point.
     pub(crate) history: Recorder,
+    /// The running price slot and the next day's.
+    pub(crate) prices: Prices,
 }
 
 impl Snapshot {

@@ -5,10 +5,15 @@
 use std::time::Instant;
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use log::warn;
 
 use mdns_sd::ServiceDaemon;
 use p1_common::contract::envelope::TelegramEnvelope;
 use p1_common::contract::events::RelayEvent;
+use p1_common::contract::live::Prices;
+use p1_common::contract::price::{PriceRecord, read_price_file};
 use p1_common::contract::reading::{Reading, ReadingKey};
 use p1_common::contract::select::Selection;
 use p1_common::protocol::meter_time::MeterTime;
@@ -27,6 +32,8 @@ pub(crate) struct Stream {
     /// The serial HomeWizard clients see, when given.
     pub(crate) serial: Option<String>,
     pub(crate) mdns: Option<ServiceDaemon>,
+    /// The price file, read for the next 24 hours when a slot begins.
+    pub(crate) prices: Option<PathBuf>,
 }
 
 impl Stream {
@@ -104,6 +111,25 @@ impl Stage for Stream {
         snapshot::write(&self.shared)
             .loads
             .insert(event.load.clone(), event);
+        Ok(())
+    }
+
+    /// The slot that began, with the next 24 hours of the price file (read once a slot).
+    fn on_price(&mut self, price: PriceRecord, _: &mut Out<'_>) -> Handled {
+        let next_24h = match &self.prices {
+            Some(path) => match std::fs::read_to_string(path) {
+                Ok(text) => read_price_file(&text).ahead(price.start, 24),
+                Err(e) => {
+                    warn!("--prices {}: {e}", path.display());
+                    vec![price.clone()]
+                }
+            },
+            None => vec![price.clone()],
+        };
+        snapshot::write(&self.shared).prices = Prices {
+            current: Some(price),
+            next_24h,
+        };
         Ok(())
     }
 

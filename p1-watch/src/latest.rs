@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use p1_common::contract::events::{PeakRecord, RelayEvent};
 use p1_common::contract::live::Now;
+use p1_common::contract::price::PriceRecord;
 use p1_common::contract::reading::Reading;
 
 /// What the view shows.
@@ -15,6 +16,8 @@ pub(crate) struct Latest {
     /// When the reading came, by this machine's clock.
     pub(crate) reading_at: Option<Instant>,
     pub(crate) peak: Option<PeakRecord>,
+    /// The running price slot, when p1-relay --prices writes them.
+    pub(crate) price: Option<PriceRecord>,
     /// Each load's latest event, by name.
     pub(crate) loads: BTreeMap<String, RelayEvent>,
     /// Why the data cannot be had now (p1-serve unreachable, the input ended).
@@ -38,6 +41,7 @@ impl Latest {
             .and_then(|age| Instant::now().checked_sub(Duration::from_secs_f64(age.max(0.0))));
         self.reading = now.reading;
         self.peak = now.peak;
+        self.price = now.price;
         self.loads = now.loads.into_iter().map(|e| (e.load.clone(), e)).collect();
         self.trouble = None;
     }
@@ -110,6 +114,11 @@ pub(crate) fn clock(time: Option<&p1_common::protocol::meter_time::MeterTime>) -
 }
 
 /// A value to three decimals, or a dash.
+/// The price of the running slot, as the views show it.
+pub(crate) fn price(p: &PriceRecord) -> String {
+    format!("price {:.4} EUR/kWh", p.value)
+}
+
 pub(crate) fn kw(value: Option<f64>) -> String {
     value.map_or_else(|| "-".into(), |v| format!("{v:.3}"))
 }

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use p1_common::Error;
 use p1_common::contract::events::{PeakRecord, RelayEvent};
 use p1_common::contract::live::Now;
+use p1_common::contract::price::PriceRecord;
 use p1_common::contract::reading::Reading;
 use p1_common::runtime::error::Context as _;
 use p1_common::runtime::stage::{End, Events, Handled, Out, Runtime, Stage, Stdout};
@@ -152,6 +153,11 @@ impl Stage for Watch {
 
     fn on_relay(&mut self, event: RelayEvent, _: &mut Out<'_>) -> Handled {
         self.latest.relay(event);
+        Ok(())
+    }
+
+    fn on_price(&mut self, price: PriceRecord, _: &mut Out<'_>) -> Handled {
+        self.latest.price = Some(price);
         Ok(())
     }
 

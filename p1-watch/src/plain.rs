@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::latest::{Latest, clock, kw, net_kw, on_off, phases};
+use crate::latest::{Latest, clock, kw, net_kw, on_off, phases, price};
 
 /// One line: the time, net power, each phase's net, the quarter hour, the loads, the age.
 pub(crate) fn line(latest: &Latest, stale_after: Duration) -> String {
@@ -39,6 +39,9 @@ pub(crate) fn line(latest: &Latest, stale_after: Duration) -> String {
         if let Some(peak) = p.month_peak_kw {
             let _ = write!(line, ", month peak {peak:.3}");
         }
+    }
+    if let Some(p) = &latest.price {
+        let _ = write!(line, "  {}", price(p));
     }
     for event in latest.loads.values() {
         let _ = write!(line, "  {} {}", event.load, on_off(event.state));

@@ -10,7 +10,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Gauge, Paragraph};
 
-use crate::latest::{Latest, clock, kw, meters, net_kw, on_off, phases};
+use crate::latest::{Latest, clock, kw, meters, net_kw, on_off, phases, price};
 use crate::plain::signed;
 
 /// How the screen is drawn.
@@ -165,9 +165,13 @@ fn quarter_section(frame: &mut Frame<'_>, area: Rect, latest: &Latest, stale: bo
             value(kw(Some(p.budget_kw)), stale)
         )),
         Line::from(format!(
-            "headroom {} kW   month's peak {} kW",
+            "headroom {} kW   month's peak {} kW{}",
             value(kw(Some(p.headroom_kw)), stale),
-            value(month, stale)
+            value(month, stale),
+            latest
+                .price
+                .as_ref()
+                .map_or_else(String::new, |p| format!("   {}", price(p)))
         )),
     ];
     frame.render_widget(Paragraph::new(lines), numbers);

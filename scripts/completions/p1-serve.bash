@@ -23,7 +23,7 @@ _p1__serve() {
 
     case "${cmd}" in
         p1__serve)
-            opts="-q -v -h -V --listen --raw-listen --max-clients --max-connections --rate --stale-after --no-mdns --serial --passthrough --quiet --verbose --help --version"
+            opts="-q -v -h -V --listen --raw-listen --max-clients --max-connections --rate --stale-after --no-mdns --serial --prices --passthrough --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -54,6 +54,10 @@ _p1__serve() {
                     return 0
                     ;;
                 --serial)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --prices)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

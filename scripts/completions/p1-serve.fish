@@ -5,6 +5,7 @@ complete -c p1-serve -l max-connections -d 'HTTP connections at once (each answe
 complete -c p1-serve -l rate -d 'HTTP requests a second per client address, at most (bursts of twice that)' -r
 complete -c p1-serve -l stale-after -d 'A reading older than this long is stale: HomeWizard clients get an error. Longer than the meter\'s period (1 s; 10 s for Luxembourg and Austrian meters)' -r
 complete -c p1-serve -l serial -d 'The serial HomeWizard clients see (12 hex digits; default: derived from the meter id)' -r
+complete -c p1-serve -l prices -d 'The price file p1-relay reads (--prices): /p1/prices gives the next 24 hours of it' -r -F
 complete -c p1-serve -l no-mdns -d 'Do not advertise the HomeWizard API over mDNS'
 complete -c p1-serve -l passthrough -d 'Forward every input record to stdout too, before what it leads to: one stream for the stages after'
 complete -c p1-serve -s q -l quiet -d 'Errors only: no warnings, no summary'

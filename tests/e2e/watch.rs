@@ -21,15 +21,16 @@ fn watch_follows_p1_serve_by_url_regression_25() {
     ]));
     let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/live.ndjson");
     serve.write(&std::fs::read(fixture).expect("the fixture"));
-    wait_until("p1-serve has the reading", || {
+    wait_until("p1-serve has the reading and the price", || {
         p1_testkit::http::get(port, "/p1/reading").is_some_and(|r| r.contains("14:03:10"))
+            && p1_testkit::http::get(port, "/p1/prices").is_some_and(|r| r.contains("-0.012"))
     });
 
     let url = format!("http://127.0.0.1:{port}");
     let mut watch = Proc::spawn(Command::new(bin.join("p1-watch")).args(["--url", &url]));
     let line = watch.wait_stdout("net", WAIT);
     assert!(
-        line.starts_with("14:03:10  net -1.987 kW  L1 -1.234  L2 +0.111  L3 -0.642  quarter 1.250 kW, projected 2.750, budget 3.200, headroom 0.410, month peak 3.456  boiler on  car off  ("),
+        line.starts_with("14:03:10  net -1.987 kW  L1 -1.234  L2 +0.111  L3 -0.642  quarter 1.250 kW, projected 2.750, budget 3.200, headroom 0.410, month peak 3.456  price -0.0120 EUR/kWh  boiler on  car off  ("),
         "{line}"
     );
     watch.signal(p1_testkit::Signal::SIGTERM);

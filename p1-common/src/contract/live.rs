@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::contract::events::{PeakRecord, RelayEvent};
+use crate::contract::price::PriceRecord;
 use crate::contract::reading::Reading;
 
 /// `/p1/now`: the latest reading, peak record and each load's latest event.
@@ -23,6 +24,19 @@ pub struct Now {
     /// Each load's latest event, by name.
     #[serde(default)]
     pub loads: Vec<RelayEvent>,
+    /// The price of the running slot, if p1-relay --prices writes them.
+    #[serde(default)]
+    pub price: Option<PriceRecord>,
+}
+
+/// `/p1/prices`: the running slot and those of the next 24 hours.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Prices {
+    /// The slot p1-relay last wrote, if any.
+    pub current: Option<PriceRecord>,
+    /// From the running slot on, 24 hours of the price file (p1-serve --prices), else the
+    /// running slot alone.
+    pub next_24h: Vec<PriceRecord>,
 }
 
 /// `/p1/history`: a point a minute, oldest first, at most a day of them.

@@ -49,6 +49,26 @@ pub struct PriceFile {
     pub bad: Vec<(usize, String)>,
 }
 
+impl PriceFile {
+    /// The slots that overlap the `hours` from `from`, as records (none when `from` is no
+    /// time).
+    pub fn ahead(&self, from: MeterTime, hours: i64) -> Vec<PriceRecord> {
+        let Some(from) = from.timestamp() else {
+            return Vec::new();
+        };
+        let until = from + hours * 3600;
+        self.slots
+            .iter()
+            .filter(|s| s.end.timestamp() > from && s.start.timestamp() < until)
+            .map(|s| PriceRecord {
+                start: MeterTime::from_datetime(s.start),
+                end: MeterTime::from_datetime(s.end),
+                value: s.value,
+            })
+            .collect()
+    }
+}
+
 /// Reads a price file's text. A slot with no end ends where the next one starts (the last
 /// such one lasts as long as the slot before it, or an hour).
 pub fn read_price_file(text: &str) -> PriceFile {

@@ -19,7 +19,7 @@ fn reading(time: &str, import_kw: f64, export_kw: f64) -> String {
 }
 
 /// The records both live views are fed: a reading at 14:03:10 exporting 1.987 kW, a
-/// quarter hour's peak record, two loads' events.
+/// quarter hour's peak record, two loads' events, the price slot.
 fn live_fixture() -> String {
     let path = crate::common::fixtures().join("live.ndjson");
     std::fs::read_to_string(path).expect("the live fixture")
@@ -72,6 +72,8 @@ fn the_page_shows_the_records_fed_in_asks_nothing_of_the_internet_and_says_stale
         ("month_peak_kw", "3.456"),
         ("gas_m3", "812.345 m3"),
         ("time", "2026-12-07T14:03:10+01:00"),
+        ("price_eur_kwh", "-0.0120"),
+        ("price_until", "until 14:15:00"),
     ] {
         assert_eq!(shown(dom, &format!(r#"data-key="{key}""#)), value, "{key}");
     }

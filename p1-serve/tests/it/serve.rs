@@ -7,6 +7,7 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use p1_common::contract::live::Prices;
 use p1_testkit::{Proc, free_port, wait_until};
 use serde_json::Value;
 
@@ -287,4 +288,52 @@ fn raw_clients_get_every_valid_telegram_and_one_that_never_reads_is_dropped_regr
         "4,000 telegrams taken in {took:?} with a client that never reads"
     );
     drop(stuck);
+}
+
+/// Issue 26: `/p1/prices` gives the slot p1-relay last wrote and the next 24 hours of the
+/// price file; `/p1/now` carries the slot; Prometheus the price.
+#[test]
+fn prices_are_served_with_the_next_24_hours_of_the_file_regression_26() {
+    let dir = p1_testkit::TempDir::new("serve-prices");
+    let file = dir.path("prices.ndjson");
+    let slots: String = (0..30_u32)
+        .map(|h| {
+            let (day, hour) = (7 + (13 + h) / 24, (13 + h) % 24);
+            format!(
+                "{{\"time\":\"2026-12-{day:02}T{hour:02}:00:00+01:00\",\"price\":{}}}\n",
+                f64::from(h) / 100.0
+            )
+        })
+        .collect();
+    std::fs::write(&file, slots).expect("write prices");
+    let mut server = Server::start(&["--prices", file.to_str().expect("path")], false);
+    let (_, empty) = server.get("/p1/prices");
+    let empty: Prices = serde_json::from_str(&empty).expect("Prices");
+    assert_eq!(empty, Prices::default());
+    server.feed(r#"{"type":"price","start":"2026-12-07T14:00:00+01:00","end":"2026-12-07T15:00:00+01:00","value":0.01}"#);
+    p1_testkit::wait_until("the price is in", || {
+        server.get("/p1/prices").1.contains("0.01")
+    });
+    let (status, body) = server.get("/p1/prices");
+    assert_eq!(status, 200);
+    let prices: Prices = serde_json::from_str(&body).expect("Prices");
+    assert_eq!(prices.current.as_ref().map(|p| p.value), Some(0.01));
+    assert_eq!(prices.next_24h.len(), 24);
+    assert_eq!(
+        prices.next_24h[0].start.to_string(),
+        "2026-12-07T14:00:00+01:00"
+    );
+    assert_eq!(
+        prices.next_24h[23].start.to_string(),
+        "2026-12-08T13:00:00+01:00"
+    );
+    assert_eq!(prices.next_24h[23].value, 0.24);
+    let (_, now) = server.get("/p1/now");
+    let now: p1_common::contract::live::Now = serde_json::from_str(&now).expect("Now");
+    assert_eq!(now.price, prices.current);
+    let (_, metrics) = server.get("/metrics");
+    assert!(
+        metrics.contains("\np1_price_euros_per_kwh{} 0.01\n"),
+        "{metrics}"
+    );
 }

@@ -51,7 +51,7 @@ fn the_screen_shows_the_records_then_stale_and_q_restores_the_terminal_regressio
         "L3        0.000      0.642    232.0     2.8",
         " Quarter hour from 14:00:00",
         "average 1.250 kW   projected 2.750 kW   budget 3.200 kW",
-        "headroom 0.410 kW   month's peak 3.456 kW",
+        "headroom 0.410 kW   month's peak 3.456 kW   price -0.0120 EUR/kWh",
         "projected 86% of budget",
         "boiler           on   since 13:58:00  export 2.10 kW >= 2.00 kW for 60 s",
         "car              off  since 12:00:00  start",
