@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, FixedOffset};
 use log::{info, warn};
-use p1_common::contract::price::{PriceRecord, PriceSlot, read_price_file};
+use p1_common::Error;
+use p1_common::contract::price::{PriceRecord, PriceSlot, load_price_file, slot_at};
 use p1_common::protocol::meter_time::MeterTime;
-use p1_common::{Error, Kind};
 
 use crate::input::Time;
 
@@ -36,21 +36,14 @@ impl Prices {
         Prices { slots }
     }
 
-    /// The slot that holds the instant `at` (UTC seconds).
-    fn slot_at(&self, at: i64) -> Option<&PriceSlot> {
-        let after = self.slots.partition_point(|s| s.start.timestamp() <= at);
-        let slot = self.slots.get(after.checked_sub(1)?)?;
-        (at < slot.end.timestamp()).then_some(slot)
-    }
-
     /// The price of a quarter hour: that of the slot holding its start.
     pub(crate) fn of_quarter(&self, quarter: Quarter) -> Option<f64> {
-        self.slot_at(quarter).map(|s| s.value)
+        slot_at(&self.slots, quarter).map(|s| s.value)
     }
 
     /// The slot holding `t`, as the stream's record.
     pub(crate) fn record_at(&self, t: Time) -> Option<PriceRecord> {
-        self.slot_at(t.timestamp()).map(|s| PriceRecord {
+        slot_at(&self.slots, t.timestamp()).map(|s| PriceRecord {
             start: MeterTime::from_datetime(s.start),
             end: MeterTime::from_datetime(s.end),
             value: s.value,
@@ -63,16 +56,9 @@ impl Prices {
     }
 }
 
-/// Reads the price file at `path`: its slots, each bad line said with the file and its
-/// line number, and skipped.
+/// Reads the price file at `path` (its bad lines said and skipped).
 pub(crate) fn read(path: &Path) -> Result<Prices, Error> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::io(path.display().to_string(), e).of_kind(Kind::NoInput))?;
-    let file = read_price_file(&text);
-    for (line, why) in &file.bad {
-        warn!("{}: line {line}: {why}; skipped", path.display());
-    }
-    Ok(Prices::new(file.slots))
+    Ok(Prices::new(load_price_file(path)?.slots))
 }
 
 /// What tells one version of the file from the next (a new file renamed over the old has

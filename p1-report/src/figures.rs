@@ -55,6 +55,8 @@ impl Capacity {
 pub(crate) struct Figures {
     pub(crate) format: Format,
     pub(crate) by: By,
+    /// Whether there are prices, and so costs.
+    pub(crate) priced: bool,
     capacity: Capacity,
     /// The lines written and not yet taken ([`Figures::take`]).
     line: String,
@@ -66,17 +68,37 @@ fn round(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
+/// Euros to a hundredth of a cent.
+fn euros(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+/// Import cost, export revenue and the net of a period, in euros.
+fn costs(p: &Period) -> (f64, f64, f64) {
+    let c = p.costs;
+    (
+        euros(c.import_eur),
+        euros(c.export_eur),
+        euros(c.import_eur - c.export_eur),
+    )
+}
+
 const CSV_HEAD: &str = "type,period,import_kwh,export_kwh,import_t1_kwh,import_t2_kwh,\
-export_t1_kwh,export_t2_kwh,peak_kw,peak_start,quarters,incomplete_quarters,capacity_kw\n";
+export_t1_kwh,export_t2_kwh,peak_kw,peak_start,quarters,incomplete_quarters,capacity_kw";
 
 const TABLE_HEAD: &str = "PERIOD      IMPORT kWh      T1      T2  EXPORT kWh      T1      T2  \
-PEAK kW  PEAK AT      QUARTERS  CAPACITY kW\n";
+PEAK kW  PEAK AT      QUARTERS  CAPACITY kW";
+
+/// The columns `--prices` adds, after the others.
+const CSV_COSTS: &str = ",import_cost_eur,export_revenue_eur,net_cost_eur";
+const TABLE_COSTS: &str = "  IMPORT EUR  EXPORT EUR     NET EUR";
 
 impl Figures {
-    pub(crate) fn new(format: Format, by: By) -> Figures {
+    pub(crate) fn new(format: Format, by: By, priced: bool) -> Figures {
         Figures {
             format,
             by,
+            priced,
             capacity: Capacity::default(),
             line: String::with_capacity(256),
             headed: false,
@@ -115,10 +137,17 @@ impl Figures {
     fn write(&mut self, key: &str, p: &Period, capacity: Option<f64>) -> Result<(), Error> {
         if !self.headed {
             self.headed = true;
-            match self.format {
-                Format::Table => self.line.push_str(TABLE_HEAD),
-                Format::Csv => self.line.push_str(CSV_HEAD),
-                Format::Json => {}
+            let (head, costs) = match self.format {
+                Format::Table => (TABLE_HEAD, TABLE_COSTS),
+                Format::Csv => (CSV_HEAD, CSV_COSTS),
+                Format::Json => ("", ""),
+            };
+            if !head.is_empty() {
+                self.line.push_str(head);
+                if self.priced {
+                    self.line.push_str(costs);
+                }
+                self.line.push('\n');
             }
         }
         match self.format {
@@ -133,6 +162,12 @@ impl Figures {
         let e = p.energy;
         let peak_kw = p.peak.map(|(kw, _)| round(kw));
         let peak_start = p.peak.map(|(_, at)| MeterTime::from_datetime(at));
+        let priced = self.priced.then(|| costs(p));
+        let (import_cost_eur, export_revenue_eur, net_cost_eur) = (
+            priced.map(|c| c.0),
+            priced.map(|c| c.1),
+            priced.map(|c| c.2),
+        );
         let value = match capacity {
             None => serde_json::to_string(&DayReport {
                 date: key.to_string(),
@@ -146,6 +181,9 @@ impl Figures {
                 peak_start,
                 quarters: p.quarters,
                 incomplete_quarters: p.incomplete_quarters,
+                import_cost_eur,
+                export_revenue_eur,
+                net_cost_eur,
             }),
             Some(capacity) => serde_json::to_string(&MonthReport {
                 month: key.to_string(),
@@ -159,6 +197,9 @@ impl Figures {
                 peak_start,
                 quarters: p.quarters,
                 incomplete_quarters: p.incomplete_quarters,
+                import_cost_eur,
+                export_revenue_eur,
+                net_cost_eur,
                 capacity_kw: round(capacity),
             }),
         };
@@ -197,6 +238,10 @@ impl Figures {
         if let Some(capacity) = capacity {
             let _ = write!(self.line, "{}", round(capacity));
         }
+        if self.priced {
+            let (import, export, net) = costs(p);
+            let _ = write!(self.line, ",{import},{export},{net}");
+        }
         self.line.push('\n');
     }
 
@@ -222,6 +267,12 @@ impl Figures {
         let _ = write!(self.line, "{:>9}", p.quarters);
         if let Some(capacity) = capacity {
             let _ = write!(self.line, " {capacity:>12.3}");
+        } else if self.priced {
+            self.line.push_str(&" ".repeat(13));
+        }
+        if self.priced {
+            let (import, export, net) = costs(p);
+            let _ = write!(self.line, "  {import:>10.2}  {export:>10.2}  {net:>10.2}");
         }
         if p.incomplete_quarters > 0 {
             let _ = write!(self.line, "  ({} incomplete)", p.incomplete_quarters);

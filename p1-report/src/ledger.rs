@@ -11,6 +11,7 @@
 use std::ops::Sub;
 
 use chrono::{DateTime, Datelike as _, FixedOffset, NaiveDate};
+use p1_common::contract::price::{PriceSlot, slot_at};
 
 /// Seconds in a quarter hour.
 const QUARTER: i64 = 900;
@@ -85,6 +86,8 @@ fn local_date(local_secs: i64) -> NaiveDate {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Quarter {
     pub(crate) start: DateTime<FixedOffset>,
+    /// The registers' rise over it (from the first reading when the readings begin in it).
+    pub(crate) energy: Registers,
     /// 4 x the import registers' rise over it; none without a reading at or before its start.
     pub(crate) average_kw: Option<f64>,
     pub(crate) complete: bool,
@@ -117,6 +120,30 @@ pub(crate) struct Period {
     pub(crate) peak: Option<(f64, DateTime<FixedOffset>)>,
     pub(crate) quarters: u32,
     pub(crate) incomplete_quarters: u32,
+    /// What its energy cost, quarter hour by quarter hour, at the prices given.
+    pub(crate) costs: Costs,
+}
+
+/// The energy of each quarter hour times its price (EUR a kWh).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Costs {
+    pub(crate) import_eur: f64,
+    pub(crate) export_eur: f64,
+    /// Quarter hours with energy and no price: not in the sums.
+    pub(crate) unpriced_quarters: u32,
+}
+
+impl Costs {
+    fn add(&mut self, energy: Registers, price: Option<f64>) {
+        match price {
+            Some(price) => {
+                self.import_eur += energy.import * price;
+                self.export_eur += energy.export * price;
+            }
+            None if energy.import != 0.0 || energy.export != 0.0 => self.unpriced_quarters += 1,
+            None => {}
+        }
+    }
 }
 
 impl Period {
@@ -128,10 +155,12 @@ impl Period {
             peak: None,
             quarters: 0,
             incomplete_quarters: 0,
+            costs: Costs::default(),
         }
     }
 
-    fn count(&mut self, q: &Quarter) {
+    fn count(&mut self, q: &Quarter, price: Option<f64>) {
+        self.costs.add(q.energy, price);
         self.quarters += 1;
         match q.peak_kw() {
             Some(kw) if self.peak.is_none_or(|(peak, _)| kw > peak) => {
@@ -158,8 +187,11 @@ struct OpenQuarter {
     /// Quarter hours since the epoch.
     index: i64,
     offset: i32,
-    /// The import at its start, from the last reading at or before it.
-    start_import: Option<f64>,
+    /// The registers at its start, from the last reading at or before it (or the first
+    /// reading, when the readings begin in it).
+    start: Registers,
+    /// Whether there was a reading at or before its start.
+    start_known: bool,
     gap: bool,
 }
 
@@ -170,9 +202,19 @@ pub(crate) struct Ledger {
     quarter: Option<OpenQuarter>,
     day: Option<Period>,
     month: Option<Period>,
+    /// The price slots the costs are counted at, in time order.
+    prices: Vec<PriceSlot>,
 }
 
 impl Ledger {
+    /// A ledger that counts the costs of each quarter hour at `prices`.
+    pub(crate) fn priced(prices: Vec<PriceSlot>) -> Ledger {
+        Ledger {
+            prices,
+            ..Ledger::default()
+        }
+    }
+
     /// Takes `s`, the next reading; one no later than the last is skipped (false).
     pub(crate) fn add(
         &mut self,
@@ -196,7 +238,8 @@ impl Ledger {
             self.quarter = Some(OpenQuarter {
                 index: q.index + 1,
                 offset: s.offset,
-                start_import: Some(last.registers.import),
+                start: last.registers,
+                start_known: true,
                 gap,
             });
         }
@@ -236,7 +279,8 @@ impl Ledger {
         self.quarter = Some(OpenQuarter {
             index,
             offset: s.offset,
-            start_import: on_boundary.then_some(s.registers.import),
+            start: s.registers,
+            start_known: on_boundary,
             gap: false,
         });
         let day = s.day(true);
@@ -257,17 +301,18 @@ impl Ledger {
             offset: q.offset,
             ..*last
         };
+        let energy = last.registers - q.start;
         let quarter = Quarter {
             start: at.time(q.index * QUARTER),
-            average_kw: q
-                .start_import
-                .map(|start| 4.0 * (last.registers.import - start)),
-            complete: q.start_import.is_some() && !gap,
+            energy,
+            average_kw: q.start_known.then_some(4.0 * energy.import),
+            complete: q.start_known && !gap,
         };
         self.advance(quarter.start.date_naive(), last.registers, sink)?;
         sink.quarter(&quarter);
+        let price = slot_at(&self.prices, q.index * QUARTER).map(|slot| slot.value);
         for period in [&mut self.day, &mut self.month].into_iter().flatten() {
-            period.count(&quarter);
+            period.count(&quarter, price);
         }
         Ok(())
     }
@@ -431,6 +476,9 @@ mod tests {
             let month_quarters: u32 = seen.months.iter().map(|m| m.quarters).sum();
             proptest::prop_assert_eq!(day_quarters as usize, seen.quarters.len());
             proptest::prop_assert_eq!(month_quarters as usize, seen.quarters.len());
+            // Issue 26: the quarters' energies (what the costs are counted on) add up too.
+            let quarters: f64 = seen.quarters.iter().map(|q| q.energy.import).sum();
+            proptest::prop_assert!((quarters - rise).abs() < 1e-6);
         }
     }
 }

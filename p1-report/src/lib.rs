@@ -14,6 +14,7 @@ use std::process::ExitCode;
 
 use log::warn;
 use p1_common::Error;
+use p1_common::contract::price::load_price_file;
 use p1_common::contract::reading::{Reading, ReadingKey};
 use p1_common::contract::select::Selection;
 use p1_common::runtime::files::run_files;
@@ -32,12 +33,17 @@ pub fn main() -> ExitCode {
 }
 
 fn run(settings: Settings) -> Result<(), Error> {
+    let slots = match &settings.prices {
+        Some(path) => Some(load_price_file(path)?.slots),
+        None => None,
+    };
     let mut report = Report {
-        ledger: Ledger::default(),
         sink: Outputs {
-            figures: Figures::new(settings.format, settings.by),
+            figures: Figures::new(settings.format, settings.by, slots.is_some()),
             plot: settings.plot.map(Plot::new),
+            unpriced: 0,
         },
+        ledger: Ledger::priced(slots.unwrap_or_default()),
         unusable: 0,
         earlier: 0,
     };
@@ -60,6 +66,8 @@ struct Report {
 struct Outputs {
     figures: Figures,
     plot: Option<Plot>,
+    /// Quarter hours with energy that no price slot held.
+    unpriced: u32,
 }
 
 impl Sink for Outputs {
@@ -76,6 +84,7 @@ impl Sink for Outputs {
     }
 
     fn day(&mut self, day: &Period) -> Result<(), Error> {
+        self.unpriced += day.costs.unpriced_quarters;
         self.figures.day(day)
     }
 
@@ -151,6 +160,12 @@ impl Report {
             warn!(
                 "{} readings without a time or import registers and {} out of order were skipped",
                 self.unusable, self.earlier
+            );
+        }
+        if self.sink.figures.priced && self.sink.unpriced > 0 {
+            warn!(
+                "--prices: {} quarter hours with energy have no price: their energy is in no cost",
+                self.sink.unpriced
             );
         }
         match self.sink.plot {

@@ -52,6 +52,10 @@ pub struct Cli {
     /// records (see p1(5)).
     #[arg(long, default_value = "table", value_parser = PossibleValuesParser::new(FormatName::NAMES.iter().copied()).try_map(|s| s.parse::<FormatName>()))]
     pub(crate) format: FormatName,
+    /// A price file (p1-prices --out): each day and month also gets its import cost, export
+    /// revenue and net, the energy of every quarter hour times its price.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) prices: Option<PathBuf>,
     /// Also draw the period's net power, quarter-hour averages and month peaks as an SVG.
     #[arg(long, value_name = "FILE.svg")]
     pub(crate) plot: Option<PathBuf>,
@@ -62,7 +66,10 @@ pub struct Cli {
 const EXITS: Exits = Exits {
     success: "every input read",
     failures: &[
-        (Kind::NoInput, "a FILE that cannot be opened"),
+        (
+            Kind::NoInput,
+            "a FILE (or the --prices file) that cannot be opened",
+        ),
         (Kind::Failure, "the plot cannot be written"),
     ],
 };
@@ -73,6 +80,7 @@ EXAMPLES
   p1-report --by month --format csv readings-*.ndjson > months.csv
   p1-report --format json readings.ndjson | jq 'select(.type==\"month\") | .capacity_kw'
   p1-report --plot june.svg june.ndjson                 and a picture of the month
+  p1-report --prices prices.ndjson --by day week.ndjson    what each day cost
 
 SEE ALSO
   p1-parse(1), p1-relay(1) (the live quarter hour), p1(5) (the day and month records)
@@ -85,6 +93,7 @@ pub(crate) struct Settings {
     pub(crate) by: By,
     pub(crate) format: Format,
     pub(crate) plot: Option<PathBuf>,
+    pub(crate) prices: Option<PathBuf>,
 }
 
 impl Settings {
@@ -101,6 +110,7 @@ impl Settings {
                 FormatName::Json => Format::Json,
             },
             plot: cli.plot,
+            prices: cli.prices,
         }
     }
 }

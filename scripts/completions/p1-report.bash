@@ -23,7 +23,7 @@ _p1__report() {
 
     case "${cmd}" in
         p1__report)
-            opts="-q -v -h -V --by --format --plot --quiet --verbose --help --version"
+            opts="-q -v -h -V --by --format --prices --plot --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -35,6 +35,10 @@ _p1__report() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "table csv json" -- "${cur}"))
+                    return 0
+                    ;;
+                --prices)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 --plot)

@@ -49,6 +49,14 @@ pub struct PriceFile {
     pub bad: Vec<(usize, String)>,
 }
 
+/// The slot of `slots` (in time order) that holds the instant `utc` (seconds since the
+/// epoch).
+pub fn slot_at(slots: &[PriceSlot], utc: i64) -> Option<&PriceSlot> {
+    let after = slots.partition_point(|s| s.start.timestamp() <= utc);
+    let slot = slots.get(after.checked_sub(1)?)?;
+    (utc < slot.end.timestamp()).then_some(slot)
+}
+
 impl PriceFile {
     /// The slots that overlap the `hours` from `from`, as records (none when `from` is no
     /// time).
@@ -67,6 +75,22 @@ impl PriceFile {
             })
             .collect()
     }
+}
+
+/// Reads the price file at `path`, each bad line said (with the file and its number) and
+/// skipped.
+///
+/// # Errors
+/// A file that cannot be read, of kind `NoInput`.
+pub fn load_price_file(path: &std::path::Path) -> Result<PriceFile, crate::Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        crate::Error::io(path.display().to_string(), e).of_kind(crate::Kind::NoInput)
+    })?;
+    let file = read_price_file(&text);
+    for (line, why) in &file.bad {
+        log::warn!("{}: line {line}: {why}; skipped", path.display());
+    }
+    Ok(file)
 }
 
 /// Reads a price file's text. A slot with no end ends where the next one starts (the last

@@ -21,6 +21,12 @@ crate::record_type! {
         peak_start: Option<MeterTime> => "when that quarter hour began",
         quarters: u32 => "quarter hours of the day the readings cover",
         incomplete_quarters: u32 => "of those, the ones with a gap of more than 60 s between readings (not counted as a peak)",
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        import_cost_eur: Option<f64> => "with --prices: the energy imported in each quarter hour times its price, summed (EUR)",
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        export_revenue_eur: Option<f64> => "with --prices: the energy exported in each quarter hour times its price (EUR; negative when export cost money)",
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        net_cost_eur: Option<f64> => "with --prices: import_cost_eur less export_revenue_eur",
     }
 }
 
@@ -40,6 +46,12 @@ crate::record_type! {
         peak_start: Option<MeterTime> => "when that quarter hour began",
         quarters: u32 => "quarter hours of the month the readings cover",
         incomplete_quarters: u32 => "of those, the ones with a gap of more than 60 s",
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        import_cost_eur: Option<f64> => "with --prices: the energy imported in each quarter hour times its price, summed (EUR)",
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        export_revenue_eur: Option<f64> => "with --prices: the energy exported in each quarter hour times its price (EUR; negative when export cost money)",
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        net_cost_eur: Option<f64> => "with --prices: import_cost_eur less export_revenue_eur",
         capacity_kw: f64 => "what the Flemish capacity tariff bills: the mean of the last 12 months' peaks up to this one (fewer while the data holds fewer), each counted as at least 2.5 kW",
     }
 }

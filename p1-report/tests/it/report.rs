@@ -242,3 +242,142 @@ fn read_svg(path: &Path) -> (Vec<Points>, usize, Vec<String>) {
     }
     (polylines, circles, texts)
 }
+
+/// 2026-06-10T00:00:00+02:00.
+const PRICED_DAY: i64 = 1_781_042_400;
+
+fn local(t: i64) -> String {
+    let zone = chrono::FixedOffset::east_opt(7200).unwrap();
+    chrono::DateTime::from_timestamp(t, 0)
+        .unwrap()
+        .with_timezone(&zone)
+        .to_rfc3339()
+}
+
+/// A day drawing 1 kW until noon and exporting 2 kW after, every 10 s, the registers in
+/// whole watt-hours.
+fn import_then_export() -> String {
+    let day = PRICED_DAY;
+    let (mut import_wh, mut export_wh) = (1_000_000.0_f64 * 3600.0, 0.0_f64);
+    let mut readings = String::new();
+    for t in (day..=day + 86_400).step_by(10) {
+        readings.push_str(
+            &json!({"type": "reading", "time": local(t),
+                "energy_import_t1_kwh": (import_wh / 3600.0).floor() / 1000.0,
+                "energy_import_t2_kwh": 0.0, "energy_export_t2_kwh": 0.0,
+                "energy_export_t1_kwh": (export_wh / 3600.0).floor() / 1000.0})
+            .to_string(),
+        );
+        readings.push('\n');
+        if t < day + 43_200 {
+            import_wh += 1000.0 * 10.0;
+        } else {
+            export_wh += 2000.0 * 10.0;
+        }
+    }
+    readings
+}
+
+/// The day's prices in slots of `minutes`: 0.10 EUR/kWh until noon, -0.02 after; the slot
+/// starting at `skip` left out.
+fn price_file(minutes: i64, skip: Option<i64>) -> (TempDir, std::path::PathBuf) {
+    let day = PRICED_DAY;
+    let dir = TempDir::new("report-prices");
+    let path = dir.path("prices.ndjson");
+    let text: String = (0..86_400 / (minutes * 60))
+        .map(|i| day + i * minutes * 60)
+        .filter(|&start| Some(start) != skip)
+        .map(|start| {
+            let value = if start < day + 43_200 { 0.10 } else { -0.02 };
+            let end = local(start + minutes * 60);
+            format!(
+                "{{\"start\":\"{}\",\"end\":\"{end}\",\"value\":{value}}}\n",
+                local(start)
+            )
+        })
+        .collect();
+    std::fs::write(&path, text).unwrap();
+    (dir, path)
+}
+
+/// Issue 26: a day drawing 1 kW until noon and exporting 2 kW after, priced 0.10 EUR/kWh in
+/// the morning and -0.02 in the afternoon: 12 kWh x 0.10 imported, 24 kWh x -0.02 exported.
+/// Hourly and quarter-hourly files of the same prices give the same costs; a quarter hour
+/// with no price is said and left out.
+#[test]
+fn prices_give_each_day_and_month_its_costs_regression_26() {
+    let day = PRICED_DAY;
+    let readings = import_then_export();
+    let file = price_file;
+    let costs = |path: &Path, format: &str| {
+        let out = report(
+            &["--prices", path.to_str().unwrap(), "--format", format],
+            &readings,
+        );
+        out.success();
+        out
+    };
+    let (_hourly_dir, hourly) = file(60, None);
+    let (_quarterly_dir, quarterly) = file(15, None);
+    let by_hour = costs(&hourly, "json");
+    assert_eq!(by_hour.stdout(), costs(&quarterly, "json").stdout());
+    let text = by_hour.stdout();
+    let lines: Vec<&str> = text.lines().collect();
+    let day_report: DayReport = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(day_report.date, "2026-06-10");
+    assert_eq!((day_report.import_kwh, day_report.export_kwh), (12.0, 24.0));
+    assert_eq!(
+        (
+            day_report.import_cost_eur,
+            day_report.export_revenue_eur,
+            day_report.net_cost_eur
+        ),
+        (Some(1.2), Some(-0.48), Some(1.68))
+    );
+    let month: MonthReport = serde_json::from_str(lines[1]).unwrap();
+    assert_eq!(
+        (month.import_cost_eur, month.net_cost_eur),
+        (Some(1.2), Some(1.68))
+    );
+    by_hour.stderr_lacks("no price");
+
+    let table = costs(&hourly, "table").stdout();
+    assert!(
+        table
+            .lines()
+            .next()
+            .unwrap()
+            .ends_with("IMPORT EUR  EXPORT EUR     NET EUR"),
+        "{table}"
+    );
+    assert!(
+        table
+            .lines()
+            .nth(1)
+            .unwrap()
+            .ends_with("1.20       -0.48        1.68"),
+        "{table}"
+    );
+    let csv = costs(&hourly, "csv").stdout();
+    assert!(
+        csv.lines()
+            .next()
+            .unwrap()
+            .ends_with(",import_cost_eur,export_revenue_eur,net_cost_eur")
+    );
+    assert!(
+        csv.lines().nth(1).unwrap().ends_with(",1.2,-0.48,1.68"),
+        "{csv}"
+    );
+
+    // 09:00 to 10:00 unpriced: 1 kWh less in the import cost, and said.
+    let (_gap_dir, gap) = file(60, Some(day + 9 * 3600));
+    let out = costs(&gap, "json");
+    let day_report: DayReport = serde_json::from_str(out.stdout().lines().next().unwrap()).unwrap();
+    assert_eq!(day_report.import_cost_eur, Some(1.1));
+    out.stderr_contains("--prices: 4 quarter hours with energy have no price");
+    // Without --prices, no cost keys.
+    let bare = report(&["--format", "json"], &readings);
+    assert!(!bare.stdout().contains("cost"), "{}", bare.stdout());
+    report(&["--prices", "/nonexistent/prices.ndjson"], &readings).status_is(66);
+}
