@@ -67,6 +67,9 @@ fn difference(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     Some(a? - b?)
 }
 
+/// The price of the slot fed to p1-mqtt, EUR a kWh.
+const PRICE: f64 = -0.0123;
+
 /// The value an entity of the three integrations should show for the records fed: by its
 /// unique id, from the reading (or the peak record), in the entity's unit.
 fn expected(entity: &Seen, r: &Reading, peak: &serde_json::Value) -> Option<Value> {
@@ -81,6 +84,8 @@ fn expected(entity: &Seen, r: &Reading, peak: &serde_json::Value) -> Option<Valu
                 return watts(peak[field].as_f64());
             }
             match key {
+                // Issue 26: the price slot fed after the peak record.
+                "price" => number(Some(PRICE)),
                 "tariff" => text(r.tariff?.to_string()),
                 "breaker_state" => text(
                     ["disconnected", "connected", "ready for reconnection"]
@@ -303,7 +308,12 @@ fn home_assistant_shows_every_value_fed_and_logs_no_error_regression_23() {
     let feeder = feed(
         vec![
             (serve, format!("{envelope}{reading_line}{peak}")),
-            (mqtt, format!("{reading_line}{peak}")),
+            (
+                mqtt,
+                format!(
+                    "{reading_line}{peak}{{\"type\":\"price\",\"start\":\"2024-06-01T12:00:00+02:00\",\"end\":\"2024-06-01T12:15:00+02:00\",\"value\":{PRICE}}}\n"
+                ),
+            ),
         ],
         Arc::clone(&stop),
     );
@@ -344,6 +354,12 @@ fn home_assistant_shows_every_value_fed_and_logs_no_error_regression_23() {
             )),
         }
     }
+    assert!(
+        entities
+            .iter()
+            .any(|e| e.platform == "mqtt" && e.unique_id.ends_with("_price")),
+        "the electricity price sensor"
+    );
     let count = |platform: &str| entities.iter().filter(|e| e.platform == platform).count();
     assert!(
         count("mqtt") >= 30 && count("homewizard") >= 18 && count("dsmr") >= 10,
