@@ -593,8 +593,9 @@ impl Controller {
 }
 
 /// For the fuzz target: a configuration, then input lines, through the configuration
-/// checks, the line reader and the controller, as the binary drives them (without switches).
-/// `data` is the configuration's TOML, a NUL byte, and the input.
+/// checks, the line reader and the controller, as the binary drives them (without switches),
+/// with the price slots among the lines as the price file (and its plan from the first
+/// reading). `data` is the configuration's TOML, a NUL byte, and the input.
 #[doc(hidden)]
 pub fn fuzz_configuration_and_input(data: &[u8]) {
     let (config, input) = data
@@ -606,6 +607,12 @@ pub fn fuzz_configuration_and_input(data: &[u8]) {
     };
     let _ = config.warnings();
     let mut controller = Controller::new(config.clone(), None);
+    // The price slots among the lines are the price file (the other lines its bad lines).
+    let prices = Prices::new(
+        p1_common::contract::price::read_price_file(&String::from_utf8_lossy(input)).slots,
+    );
+    controller.set_prices(prices.clone());
+    let mut planned = false;
     for (i, line) in input.split(|&b| b == b'\n').enumerate() {
         let Some(Ok(sample)) = std::str::from_utf8(line)
             .ok()
@@ -613,6 +620,10 @@ pub fn fuzz_configuration_and_input(data: &[u8]) {
         else {
             continue;
         };
+        if !planned {
+            planned = true;
+            let _ = crate::plan::plan(&config, &prices, sample.time);
+        }
         let _ = controller.on_sample(&sample);
         if i % 3 == 2 {
             let quiet = std::time::Duration::from_secs(line.len() as u64 * 7);

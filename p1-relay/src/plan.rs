@@ -92,3 +92,75 @@ pub(crate) fn print(lines: &[PlanLine], format: PlanFormat) -> Result<(), Error>
     }
     out.release()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::DateTime;
+    use p1_common::contract::price::PriceSlot;
+    use proptest::prelude::*;
+
+    fn config(rules: &str) -> Config {
+        Config::parse(&format!(
+            "[[load]]\nname = \"boiler\"\npower_kw = 2.0\non_export_kw = 2.2\noff_import_kw = 0.3\n{rules}\n[load.switch]\ntype = \"dry-run\"\n"
+        ))
+        .expect("a configuration")
+    }
+
+    /// A day's quarter-hour prices from local midnight (CET, a winter day).
+    fn day(values: &[f64]) -> (Prices, Time) {
+        let midnight = DateTime::parse_from_rfc3339("2026-12-08T00:00:00+01:00").expect("time");
+        let slots = values
+            .iter()
+            .enumerate()
+            .map(|(i, &value)| PriceSlot {
+                start: midnight + chrono::Duration::minutes(15 * i as i64),
+                end: midnight + chrono::Duration::minutes(15 * (i as i64 + 1)),
+                value,
+            })
+            .collect();
+        (Prices::new(slots), midnight)
+    }
+
+    /// The indices of the `n` cheapest of `values`, ties to the earlier.
+    fn cheapest(values: &[f64], n: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..values.len()).collect();
+        order.sort_by(|&a, &b| values[a].total_cmp(&values[b]).then(a.cmp(&b)));
+        let mut picked = order[..n].to_vec();
+        picked.sort_unstable();
+        picked
+    }
+
+    fn on(plan: &[PlanLine]) -> Vec<usize> {
+        (0..plan.len()).filter(|&i| plan[i].state.is_on()).collect()
+    }
+
+    proptest! {
+        /// Issue 26: `cheapest` is on in exactly the N cheapest quarter hours of its window.
+        #[test]
+        fn cheapest_is_on_in_exactly_the_n_cheapest_of_its_window(
+            values in proptest::collection::vec(-5_i32..30, 96),
+            slots in 1_u32..=28,
+        ) {
+            let values: Vec<f64> = values.iter().map(|&v| f64::from(v) / 100.0).collect();
+            let (prices, midnight) = day(&values);
+            let rule = format!("cheapest = {{ slots = {slots}, within = \"00:00-07:00\" }}");
+            let plan = plan(&config(&rule), &prices, midnight);
+            prop_assert_eq!(on(&plan), cheapest(&values[..28], slots as usize));
+        }
+
+        /// Issue 26: with no sun (the plan counts none), a need of H hours is the ceil(4 H)
+        /// cheapest quarter hours of the day.
+        #[test]
+        fn a_need_is_the_cheapest_quarter_hours_of_the_day(
+            values in proptest::collection::vec(-5_i32..30, 96),
+            quarters in 1_u32..=40,
+        ) {
+            let values: Vec<f64> = values.iter().map(|&v| f64::from(v) / 100.0).collect();
+            let (prices, midnight) = day(&values);
+            let hours = f64::from(quarters) / 4.0;
+            let plan = plan(&config(&format!("need_hours = {hours}")), &prices, midnight);
+            prop_assert_eq!(on(&plan), cheapest(&values, quarters as usize));
+        }
+    }
+}

@@ -67,8 +67,9 @@ fn difference(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     Some(a? - b?)
 }
 
-/// The price of the slot fed to p1-mqtt, EUR a kWh.
+/// The price of the slot fed to p1-mqtt, EUR a kWh, and its record.
 const PRICE: f64 = -0.0123;
+const PRICE_RECORD: &str = "{\"type\":\"price\",\"start\":\"2024-06-01T12:00:00+02:00\",\"end\":\"2024-06-01T12:15:00+02:00\",\"value\":-0.0123}\n";
 
 /// The value an entity of the three integrations should show for the records fed: by its
 /// unique id, from the reading (or the peak record), in the entity's unit.
@@ -173,6 +174,24 @@ fn expected(entity: &Seen, r: &Reading, peak: &serde_json::Value) -> Option<Valu
         }
         _ => None,
     }
+}
+
+/// The entities that show another value than the records fed, or one with none expected.
+fn wrong_values(entities: &[Seen], reading: &Reading, peak: &serde_json::Value) -> Vec<String> {
+    let mut wrong = Vec::new();
+    for entity in entities {
+        let shown = entity.state.as_deref().unwrap_or("(none)");
+        match expected(entity, reading, peak) {
+            Some(value) if value.matches(shown) => {}
+            Some(value) => wrong.push(format!("{}: {shown}, expected {value:?}", entity.entity_id)),
+            None if entity.entity_id.starts_with("button.") => {}
+            None => wrong.push(format!(
+                "{} ({} {}): no expected value",
+                entity.entity_id, entity.platform, entity.unique_id
+            )),
+        }
+    }
+    wrong
 }
 
 /// A Belgian meter's telegram, every value distinct (a value read from the wrong key shows),
@@ -308,12 +327,7 @@ fn home_assistant_shows_every_value_fed_and_logs_no_error_regression_23() {
     let feeder = feed(
         vec![
             (serve, format!("{envelope}{reading_line}{peak}")),
-            (
-                mqtt,
-                format!(
-                    "{reading_line}{peak}{{\"type\":\"price\",\"start\":\"2024-06-01T12:00:00+02:00\",\"end\":\"2024-06-01T12:15:00+02:00\",\"value\":{PRICE}}}\n"
-                ),
-            ),
+            (mqtt, format!("{reading_line}{peak}{PRICE_RECORD}")),
         ],
         Arc::clone(&stop),
     );
@@ -341,25 +355,9 @@ fn home_assistant_shows_every_value_fed_and_logs_no_error_regression_23() {
     let entities: Vec<Seen> = serde_json::from_str(&output.stdout()).expect("the driver's JSON");
     eprintln!("{} entities in {:?}", entities.len(), started.elapsed());
     let peak: serde_json::Value = serde_json::from_str(peak).expect("the peak record");
-    let mut wrong = Vec::new();
-    for entity in &entities {
-        let shown = entity.state.as_deref().unwrap_or("(none)");
-        match expected(entity, &reading, &peak) {
-            Some(value) if value.matches(shown) => {}
-            Some(value) => wrong.push(format!("{}: {shown}, expected {value:?}", entity.entity_id)),
-            None if entity.entity_id.starts_with("button.") => {}
-            None => wrong.push(format!(
-                "{} ({} {}): no expected value",
-                entity.entity_id, entity.platform, entity.unique_id
-            )),
-        }
-    }
-    assert!(
-        entities
-            .iter()
-            .any(|e| e.platform == "mqtt" && e.unique_id.ends_with("_price")),
-        "the electricity price sensor"
-    );
+    let wrong = wrong_values(&entities, &reading, &peak);
+    let price = |e: &&Seen| e.platform == "mqtt" && e.unique_id.ends_with("_price");
+    assert!(entities.iter().any(|e| price(&e)), "the price sensor");
     let count = |platform: &str| entities.iter().filter(|e| e.platform == platform).count();
     assert!(
         count("mqtt") >= 30 && count("homewizard") >= 18 && count("dsmr") >= 10,

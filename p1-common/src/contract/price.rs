@@ -216,4 +216,41 @@ mod tests {
         // 13:00Z is 14:00+01:00: the same slot, given again (and then again).
         assert_eq!(file.bad.iter().map(|b| b.0).collect::<Vec<_>>(), [3, 7]);
     }
+
+    proptest::proptest! {
+        /// Issue 26: any order of slot lines, given twice or more, with or without their
+        /// end, in any offset: the slots come out in time order, one a start, the last line
+        /// given for a start kept, each ending after it starts.
+        #[test]
+        fn slots_come_out_in_order_the_last_of_each_kept(
+            lines in proptest::collection::vec((0_i64..200, proptest::bool::ANY, -500_i32..500, proptest::bool::ANY), 1..60),
+        ) {
+            let base = 1_796_601_600; // 2026-12-07T00:00:00Z
+            let mut text = String::new();
+            let mut last = std::collections::BTreeMap::new();
+            for &(quarter, hourly, cents, with_end) in &lines {
+                let start = base + quarter * 900;
+                let offset = chrono::FixedOffset::east_opt(if hourly { 3600 } else { 7200 }).unwrap();
+                let at = |t: i64| chrono::DateTime::from_timestamp(t, 0).unwrap().with_timezone(&offset).to_rfc3339();
+                let value = f64::from(cents) / 1000.0;
+                if with_end {
+                    let end = start + if hourly { 3600 } else { 900 };
+                    text += &format!("{{\"start\":\"{}\",\"end\":\"{}\",\"value\":{value}}}\n", at(start), at(end));
+                } else {
+                    text += &format!("{{\"time\":\"{}\",\"price\":{value}}}\n", at(start));
+                }
+                last.insert(start, value);
+            }
+            let file = read_price_file(&text);
+            proptest::prop_assert!(file.bad.is_empty(), "{:?}", file.bad);
+            let got: Vec<(i64, f64)> = file.slots.iter().map(|s| (s.start.timestamp(), s.value)).collect();
+            let want: Vec<(i64, f64)> = last.into_iter().collect();
+            proptest::prop_assert_eq!(got, want);
+            proptest::prop_assert!(file.slots.iter().all(|s| s.end > s.start));
+            for slot in &file.slots {
+                let held = slot_at(&file.slots, slot.start.timestamp()).map(|s| s.start);
+                proptest::prop_assert_eq!(held, Some(slot.start));
+            }
+        }
+    }
 }
