@@ -21,6 +21,7 @@ pub fn binaries() -> PathBuf {
         "p1-serve",
         "p1-watch",
         "p1-report",
+        "p1-prices",
     ]
     .iter()
     .all(|b| dir.join(b).exists())

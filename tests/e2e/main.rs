@@ -9,6 +9,7 @@ mod noise;
 mod p1_pipeline;
 mod package;
 mod pipeline;
+mod prices;
 mod setups;
 mod unit;
 mod watch;
