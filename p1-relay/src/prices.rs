@@ -41,11 +41,12 @@ impl Prices {
         slot_at(&self.slots, quarter).map(|s| s.value)
     }
 
-    /// The slot holding `t`, as the stream's record.
+    /// The slot holding `t`, as the stream's record, on `t`'s clock (the meter's offset,
+    /// whatever the file's).
     pub(crate) fn record_at(&self, t: Time) -> Option<PriceRecord> {
         slot_at(&self.slots, t.timestamp()).map(|s| PriceRecord {
-            start: MeterTime::from_datetime(s.start),
-            end: MeterTime::from_datetime(s.end),
+            start: MeterTime::from_datetime(s.start.with_timezone(t.offset())),
+            end: MeterTime::from_datetime(s.end.with_timezone(t.offset())),
             value: s.value,
         })
     }
