@@ -179,3 +179,51 @@ fn check_refuses_price_rules_that_cannot_work_regression_26() {
     .status_is(66)
     .stderr_contains("no-prices.ndjson");
 }
+
+/// Issue 26: a bad line of the price file is named with the file and its number and skipped
+/// (the good ones are used); a quarter hour with no price is said once, not once a reading.
+#[test]
+fn a_bad_price_line_is_named_and_a_missing_price_said_once_regression_26() {
+    let dir = TempDir::new("relay-price-lines");
+    let prices = dir.path("prices.ndjson");
+    std::fs::write(
+        &prices,
+        concat!(
+            "{\"start\":\"2024-06-01T12:00:00+02:00\",\"end\":\"2024-06-01T12:15:00+02:00\",\"value\":-0.01}\n",
+            "{\"start\":\"2024-06-01T12:15:00\",\"value\":0.2}\n",
+        ),
+    )
+    .expect("write prices");
+    let config = config(
+        &dir,
+        QUICK,
+        &[
+            "name = \"boiler\"\npower_kw = 2.0\non_export_kw = 9.0\noff_import_kw = 0.3\non_delay = \"0s\"\noff_delay = \"0s\"\nprice_below = 0.0",
+        ],
+    );
+    let mut stream = Stream::starting("2024-06-01T12:00:00+02:00");
+    stream.hold(40 * 60, 1.0, 0.0);
+    let out = p1_relay(
+        &[
+            "--config",
+            config.to_str().expect("path"),
+            "--prices",
+            prices.to_str().expect("path"),
+        ],
+        &stream.text(),
+    );
+    out.success().stderr_contains(
+        "prices.ndjson: line 2: start \"2024-06-01T12:15:00\" is no RFC 3339 time with its offset; skipped",
+    );
+    let said = out
+        .stderr()
+        .matches("no price for the quarter hour from")
+        .count();
+    assert_eq!(said, 1, "{}", out.stderr());
+    out.stderr_contains("no price for the quarter hour from 2024-06-01T12:15:00+02:00");
+    assert_eq!(
+        switches(&out),
+        ["12:00:00 boiler on", "12:15:00 boiler off"],
+        "on in the priced quarter, off after it"
+    );
+}
