@@ -458,17 +458,19 @@ fn a_price_file_replaced_while_running_is_taken_up_within_a_second_regression_26
     price_file(&prices, -0.05);
     let replaced = Instant::now();
     let mut seen = Vec::new();
-    let on = loop {
+    // A reading every 200 ms (a meter sends one a second), until the switch comes.
+    let (on, took) = 'fed: loop {
         assert!(replaced.elapsed() < WAIT, "no switch on: {seen:#?}");
         live.feed(1, 1.0, 0.0);
         while let Some(line) = live.proc.next_stdout(Duration::from_millis(200)) {
+            let switched = line.contains("\"state\":\"on\"");
             seen.push(line);
-        }
-        if let Some(on) = seen.iter().position(|l| l.contains("\"state\":\"on\"")) {
-            break on;
+            if switched {
+                break 'fed (seen.len() - 1, replaced.elapsed());
+            }
         }
     };
-    let took = replaced.elapsed();
+    eprintln!("the new price file taken up after {took:?}");
     assert!(took < Duration::from_secs(1), "taken up after {took:?}");
     assert!(
         seen[on].contains("\"reason\":\"price -0.050 <= 0.000 EUR/kWh\"")
