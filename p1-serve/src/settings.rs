@@ -85,7 +85,8 @@ ENDPOINTS
                      the quarter hour (average, projection, budget, the month's peak), the
                      loads and why they switched, gas and water, STALE once the data is older
                      than --stale-after; a chart of the last 24 hours a minute a point with
-                     the quarter-hour averages, the budget and the month's peak
+                     the quarter-hour averages, the budget and the month's peak; with
+                     p1-relay --prices, the price now and a chart of the next 24 hours
   /p1/reading, /p1/peak, /p1/loads   p1's own JSON (the NDJSON schema)
   /p1/now            {\"reading\", \"age_s\", \"stale_after_s\", \"peak\", \"loads\", \"price\"}: all the
                      page shows, in one answer (p1-watch --url polls it once a second)

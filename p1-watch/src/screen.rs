@@ -144,8 +144,11 @@ fn power_section(frame: &mut Frame<'_>, area: Rect, latest: &Latest, stale: bool
 fn quarter_section(frame: &mut Frame<'_>, area: Rect, latest: &Latest, stale: bool, look: Look) {
     let Some(p) = &latest.peak else {
         let block = Block::new().borders(Borders::TOP).title(" Quarter hour ");
-        let text = "no peak records (p1-relay with a [peak] section writes them)";
-        frame.render_widget(Paragraph::new(text).block(block), area);
+        let mut lines = vec![Line::from(
+            "no peak records (p1-relay with a [peak] section writes them)",
+        )];
+        lines.extend(latest.price.as_ref().map(|p| Line::from(price(p))));
+        frame.render_widget(Paragraph::new(lines).block(block), area);
         return;
     };
     let title = format!(" Quarter hour from {} ", clock(Some(&p.quarter_start)));

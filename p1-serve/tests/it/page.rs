@@ -47,8 +47,27 @@ fn the_page_shows_the_records_fed_in_asks_nothing_of_the_internet_and_says_stale
     if skip_without(&["chromium"]) {
         return;
     }
+    // Issue 26: the next hours' prices, the slot of the fixture and seven more, one negative.
+    let dir = p1_testkit::TempDir::new("page-prices");
+    let prices = dir.path("prices.ndjson");
+    let slots: String = (0..8)
+        .map(|q| {
+            let (from, to) = (14 * 60 + 15 * q, 14 * 60 + 15 * (q + 1));
+            format!(
+                "{{\"start\":\"2026-12-07T{:02}:{:02}:00+01:00\",\"end\":\"2026-12-07T{:02}:{:02}:00+01:00\",\"value\":{}}}\n",
+                from / 60,
+                from % 60,
+                to / 60,
+                to % 60,
+                if q == 0 { -0.012 } else { f64::from(q * 5) / 100.0 }
+            )
+        })
+        .collect();
+    std::fs::write(&prices, slots).expect("write prices");
     // Long enough for any browser start: these values must show.
-    let mut server = Server::start(&["--stale-after", "1m", "--rate", "1000"], false);
+    let prices = prices.to_str().expect("path");
+    let args = ["--stale-after", "1m", "--rate", "1000", "--prices", prices];
+    let mut server = Server::start(&args, false);
     for line in live_fixture().lines() {
         server.feed(line);
     }
@@ -84,6 +103,28 @@ fn the_page_shows_the_records_fed_in_asks_nothing_of_the_internet_and_says_stale
         "the boiler's reason"
     );
 
+    // The price chart: a bar a slot, with its start and price.
+    let bars: Vec<(&str, &str)> = dom
+        .split("data-key=\"price\"")
+        .skip(1)
+        .map(|bar| {
+            let attribute = |name: &str| {
+                let at = bar.find(&format!("{name}=\"")).expect(name) + name.len() + 2;
+                &bar[at..at + bar[at..].find('"').expect("its end")]
+            };
+            (attribute("data-start"), attribute("data-value"))
+        })
+        .collect();
+    assert_eq!(bars.len(), 8, "{bars:?}");
+    assert_eq!(bars[0], ("2026-12-07T14:00:00+01:00", "-0.012"));
+    assert_eq!(bars[7], ("2026-12-07T15:45:00+01:00", "0.35"));
+    assert!(dom.contains("id=\"prices\">"), "the price chart shows");
+    assert!(
+        page.requests.iter().any(|u| u.ends_with("/p1/prices")),
+        "{:?}",
+        page.requests
+    );
+
     let local = format!("http://127.0.0.1:{}/", server.port);
     assert!(
         page.requests.iter().any(|u| u.ends_with("/p1/now")),
@@ -103,7 +144,7 @@ fn the_page_shows_the_records_fed_in_asks_nothing_of_the_internet_and_says_stale
     assert!(away.is_empty(), "requests leaving 127.0.0.1: {away:?}");
 
     let shot = screenshot_path("p1-serve-page.png");
-    browser::screenshot(&url, 2500, (1100, 1000), &shot);
+    browser::screenshot(&url, 2500, (1100, 1200), &shot);
 
     // Past --stale-after the values make way for STALE.
     let mut old = Server::start(&["--stale-after", "1", "--rate", "1000"], false);
