@@ -36,6 +36,41 @@ fn shown<'a>(dom: &'a str, attribute: &str) -> &'a str {
     &rest[start..end]
 }
 
+/// Issue 26: the price file of the next two hours: the fixture's slot (-0.012) and seven
+/// more, 0.05 EUR/kWh apart.
+fn two_hours_of_prices(dir: &p1_testkit::TempDir) -> PathBuf {
+    let path = dir.path("prices.ndjson");
+    let slots: String = (0..8)
+        .map(|q| {
+            let (from, to) = (14 * 60 + 15 * q, 14 * 60 + 15 * (q + 1));
+            let value = if q == 0 { -0.012 } else { f64::from(q * 5) / 100.0 };
+            format!(
+                "{{\"start\":\"2026-12-07T{:02}:{:02}:00+01:00\",\"end\":\"2026-12-07T{:02}:{:02}:00+01:00\",\"value\":{value}}}\n",
+                from / 60,
+                from % 60,
+                to / 60,
+                to % 60,
+            )
+        })
+        .collect();
+    std::fs::write(&path, slots).expect("write prices");
+    path
+}
+
+/// The price chart's bars in the DOM: each one's data-start and data-value.
+fn price_bars(dom: &str) -> Vec<(&str, &str)> {
+    dom.split("data-key=\"price\"")
+        .skip(1)
+        .map(|bar| {
+            let attribute = |name: &str| {
+                let at = bar.find(&format!("{name}=\"")).expect(name) + name.len() + 2;
+                &bar[at..at + bar[at..].find('"').expect("its end")]
+            };
+            (attribute("data-start"), attribute("data-value"))
+        })
+        .collect()
+}
+
 fn screenshot_path(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots");
     std::fs::create_dir_all(&dir).expect("target/screenshots");
@@ -47,23 +82,8 @@ fn the_page_shows_the_records_fed_in_asks_nothing_of_the_internet_and_says_stale
     if skip_without(&["chromium"]) {
         return;
     }
-    // Issue 26: the next hours' prices, the slot of the fixture and seven more, one negative.
     let dir = p1_testkit::TempDir::new("page-prices");
-    let prices = dir.path("prices.ndjson");
-    let slots: String = (0..8)
-        .map(|q| {
-            let (from, to) = (14 * 60 + 15 * q, 14 * 60 + 15 * (q + 1));
-            format!(
-                "{{\"start\":\"2026-12-07T{:02}:{:02}:00+01:00\",\"end\":\"2026-12-07T{:02}:{:02}:00+01:00\",\"value\":{}}}\n",
-                from / 60,
-                from % 60,
-                to / 60,
-                to % 60,
-                if q == 0 { -0.012 } else { f64::from(q * 5) / 100.0 }
-            )
-        })
-        .collect();
-    std::fs::write(&prices, slots).expect("write prices");
+    let prices = two_hours_of_prices(&dir);
     // Long enough for any browser start: these values must show.
     let prices = prices.to_str().expect("path");
     let args = ["--stale-after", "1m", "--rate", "1000", "--prices", prices];
@@ -104,17 +124,7 @@ fn the_page_shows_the_records_fed_in_asks_nothing_of_the_internet_and_says_stale
     );
 
     // The price chart: a bar a slot, with its start and price.
-    let bars: Vec<(&str, &str)> = dom
-        .split("data-key=\"price\"")
-        .skip(1)
-        .map(|bar| {
-            let attribute = |name: &str| {
-                let at = bar.find(&format!("{name}=\"")).expect(name) + name.len() + 2;
-                &bar[at..at + bar[at..].find('"').expect("its end")]
-            };
-            (attribute("data-start"), attribute("data-value"))
-        })
-        .collect();
+    let bars = price_bars(dom);
     assert_eq!(bars.len(), 8, "{bars:?}");
     assert_eq!(bars[0], ("2026-12-07T14:00:00+01:00", "-0.012"));
     assert_eq!(bars[7], ("2026-12-07T15:45:00+01:00", "0.35"));
