@@ -31,7 +31,7 @@ mod switch;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::ExitCode;
 
-use log::info;
+use log::{info, warn};
 use p1_common::Error;
 use p1_common::runtime::stage::{Runtime, Stdout};
 
@@ -54,6 +54,15 @@ fn run(settings: Settings) -> Result<(), Error> {
         path: settings.config,
     };
     let config = config_file.load()?;
+    if settings.prices.is_none()
+        && let Some(load) = config.loads.iter().find(|l| l.reads_prices())
+    {
+        warn!(
+            "{}: load '{}' has price rules: without --prices FILE they never keep it on",
+            config_file.path.display(),
+            load.name.get_ref()
+        );
+    }
     if settings.check_only {
         info!(
             "{}: {} loads, configuration is valid",

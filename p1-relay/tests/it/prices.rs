@@ -165,6 +165,11 @@ fn check_refuses_price_rules_that_cannot_work_regression_26() {
         "name = \"boiler\"\npower_kw = 2.0\non_export_kw = 2.2\noff_import_kw = 0.3\nprice_below = 0.1",
         DRY_RUN,
     );
+    p1_relay(&["--check", "--config", good.to_str().expect("path")], "")
+        .success()
+        .stderr_contains(
+            "load 'boiler' has price rules: without --prices FILE they never keep it on",
+        );
     let missing = dir.path("no-prices.ndjson");
     p1_relay(
         &[
