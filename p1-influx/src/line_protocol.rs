@@ -190,18 +190,23 @@ impl Schema {
         1
     }
 
-    /// A relay event's `p1_relay` point.
+    /// A relay event's `p1_relay` point (with the price, a float, when a price rule switched).
     pub fn relay(&self, event: &RelayEvent, now_secs: i64, out: &mut String) -> usize {
         let time = event.time.timestamp().unwrap_or(now_secs);
-        let _ = writeln!(
+        let _ = write!(
             out,
-            "{}_relay,load={}{} on={}i,reason=\"{}\" {time}",
+            "{}_relay,load={}{} on={}i,reason=\"{}\"",
             self.measurement,
             Escaped::tag(&event.load),
             self.extra_tags,
             u8::from(event.state.is_on()),
             Escaped::string(&event.reason)
         );
+        if let Some(price) = event.price {
+            out.push_str(",price=");
+            push_float(out, price);
+        }
+        push_time(out, time);
         1
     }
 }
@@ -463,6 +468,14 @@ mod tests {
         assert_eq!(
             lp,
             "p1_relay,load=boiler\\ 1 on=1i,reason=\"export \\\"2.41\\\" kW\\\\x\" 1718186460\n"
+        );
+        // Issue 26: a price rule's event carries its price.
+        let lp = lines(
+            r#"{"type":"relay","time":"2024-06-12T12:01:00+02:00","load":"boiler","state":"on","reason":"price -0.012 <= 0.000 EUR/kWh","price":-0.012}"#,
+        );
+        assert_eq!(
+            lp,
+            "p1_relay,load=boiler on=1i,reason=\"price -0.012 <= 0.000 EUR/kWh\",price=-0.012 1718186460\n"
         );
     }
 

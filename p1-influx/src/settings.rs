@@ -155,7 +155,8 @@ SCHEMA
             {integers}
   p1_mbus   per M-Bus device at its own timestamp: tags channel, kind, id, meter_id;
             fields value (float), valve (integer)
-  p1_relay  per relay event: tag load; fields on (0 or 1, integer), reason (string)
+  p1_relay  per relay event: tag load; fields on (0 or 1, integer), reason (string),
+            price (float, when a price rule switched the load)
   p1_peak   per peak record of p1-relay: fields elapsed_s (integer), average_kw,
             projected_kw, month_peak_kw, budget_kw, headroom_kw, allowed_kw (float)
   p1_price  per price record of p1-relay --prices, at the slot's start: field value

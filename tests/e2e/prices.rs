@@ -151,7 +151,8 @@ fn prices_from_p1_prices_through_the_relay_into_influxdb_regression_26() {
     );
     let on = influxd.rows(
         "p1",
-        "SELECT reason FROM p1_relay WHERE \"load\" = 'boiler' AND \"on\" = 1",
+        "SELECT reason, price FROM p1_relay WHERE \"load\" = 'boiler' AND \"on\" = 1",
     );
     assert_eq!(on[0]["reason"], "price -0.050 <= 0.000 EUR/kWh", "{on:?}");
+    assert_eq!(on[0]["price"], -0.05, "{on:?}");
 }
