@@ -235,6 +235,7 @@ fn every_query_of_the_grafana_dashboard_runs() {
         input.push('\n');
     }
     input.push_str("{\"type\":\"relay\",\"time\":\"2020-05-12T13:55:00+02:00\",\"load\":\"boiler\",\"state\":\"on\",\"reason\":\"r\"}\n");
+    input.push_str("{\"type\":\"price\",\"start\":\"2020-05-12T13:45:00+02:00\",\"end\":\"2020-05-12T14:00:00+02:00\",\"value\":0.21}\n");
     let url = influxd.url();
     let spool_dir = spool.root().to_string_lossy().into_owned();
     assert!(
@@ -254,7 +255,9 @@ fn every_query_of_the_grafana_dashboard_runs() {
         assert!(result.get("error").is_none(), "{title}: {q}: {answer}");
         if result.get("series").is_some() {
             answered += 1;
+        } else {
+            assert!(!title.starts_with("Price"), "{title}: no price shown: {q}");
         }
     }
-    assert!(answered >= 5, "most panels show data from these readings");
+    assert!(answered >= 6, "most panels show data from these readings");
 }
