@@ -61,7 +61,9 @@ fn the_plan_shows_each_quarter_hour_of_the_next_day_per_load_regression_26() {
         ],
     );
     let args = |json: bool| {
+        // As the issue writes it (--plan alone implies --check: the e2e test uses that).
         let mut args = vec![
+            "--check",
             "--config",
             config.to_str().expect("path"),
             "--prices",
