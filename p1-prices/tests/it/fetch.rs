@@ -235,3 +235,133 @@ fn energyzero_prices_fill_the_file_regression_26() {
     .status_is(75);
     assert_eq!(self::slots(&out).len(), 24);
 }
+
+/// A day's ENTSO-E document in 15-minute slots (as the market has them since 2025-10-01):
+/// the quarter hours of 00:00 to 01:00 given, the rest of the day left out (A03: equal to
+/// the one before).
+const QUARTER_DOCUMENT: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<Publication_MarketDocument xmlns="urn:iec62325.351:tc57wg16:451-3:publicationdocument:7:3">
+  <mRID>5a1c</mRID><revisionNumber>1</revisionNumber><type>A44</type>
+  <period.timeInterval><start>2026-12-06T23:00Z</start><end>2026-12-07T23:00Z</end></period.timeInterval>
+  <TimeSeries>
+    <mRID>1</mRID><businessType>A62</businessType>
+    <currency_Unit.name>EUR</currency_Unit.name><price_Measure_Unit.name>MWH</price_Measure_Unit.name>
+    <curveType>A03</curveType>
+    <Period>
+      <timeInterval><start>2026-12-06T23:00Z</start><end>2026-12-07T23:00Z</end></timeInterval>
+      <resolution>PT15M</resolution>
+      <Point><position>1</position><price.amount>80.00</price.amount></Point>
+      <Point><position>2</position><price.amount>60.00</price.amount></Point>
+      <Point><position>3</position><price.amount>-5.00</price.amount></Point>
+      <Point><position>4</position><price.amount>40.00</price.amount></Point>
+    </Period>
+  </TimeSeries>
+</Publication_MarketDocument>"#;
+
+/// Issue 26: 15-minute slots from both sources: ENTSO-E's PT15M document (A03 filled to the
+/// day's end) and EnergyZero's quarter-hour list.
+#[test]
+fn quarter_hour_prices_from_both_sources_regression_26() {
+    let server = HttpServer::start(|_, _| {
+        Reply::Status(
+            200,
+            "Content-Type: text/xml\r\n".into(),
+            QUARTER_DOCUMENT.into(),
+        )
+    });
+    let dir = TempDir::new("p1-prices-15");
+    let out = dir.path("prices.ndjson");
+    entsoe(&server, &dir, &out).success();
+    let slots = slots(&out);
+    assert_eq!(slots.len(), 96, "a day of quarter hours");
+    let shown = |s: &PriceSlot| (s.start.to_rfc3339(), s.end.to_rfc3339(), s.value);
+    // (EUR/MWh / 1000 + 0.1) x 1.06
+    assert_eq!(
+        shown(&slots[2]),
+        (
+            "2026-12-07T00:30:00+01:00".into(),
+            "2026-12-07T00:45:00+01:00".into(),
+            0.1007
+        )
+    );
+    assert_eq!(
+        shown(&slots[95]),
+        (
+            "2026-12-07T23:45:00+01:00".into(),
+            "2026-12-08T00:00:00+01:00".into(),
+            0.1484
+        )
+    );
+
+    let body: String = {
+        let prices: Vec<String> = (0..96)
+            .map(|q| {
+                let at = chrono::DateTime::parse_from_rfc3339("2026-12-06T23:00:00Z").unwrap()
+                    + chrono::Duration::minutes(15 * q);
+                format!(
+                    r#"{{"price":{},"readingDate":"{}"}}"#,
+                    f64::from(i32::try_from(q % 8).unwrap()) / 100.0 - 0.02,
+                    at.format("%Y-%m-%dT%H:%M:%SZ")
+                )
+            })
+            .collect();
+        format!(r#"{{"Prices":[{}],"intervalType":4}}"#, prices.join(","))
+    };
+    let server = HttpServer::start(move |_, _| Reply::ok(&body));
+    let out = dir.path("energyzero.ndjson");
+    let args = [
+        "energyzero",
+        "--out",
+        out.to_str().unwrap(),
+        "--url",
+        &server.url,
+    ];
+    prices(&[&args[..], &["--day", "2026-12-07"]].concat()).success();
+    let slots = self::slots(&out);
+    assert_eq!(slots.len(), 96);
+    assert_eq!(
+        shown(&slots[1]),
+        (
+            "2026-12-07T00:15:00+01:00".into(),
+            "2026-12-07T00:30:00+01:00".into(),
+            -0.01
+        )
+    );
+    assert_eq!(slots[95].end.to_rfc3339(), "2026-12-08T00:00:00+01:00");
+}
+
+/// Issue 26: EnergyZero's failures as ENTSO-E's: an answer it cannot read is 1 with nothing
+/// written (no file made, an old one kept), a refusal 78, not published 75.
+#[test]
+fn energyzero_failures_have_their_status_and_write_nothing_regression_26() {
+    for (status, body, code, said) in [
+        (200, "<html>maintenance</html>", 1, "cannot be read"),
+        (200, r#"{"Prices":[{"price":"x"}]}"#, 1, "cannot be read"),
+        (401, "{}", 78, "refused"),
+        (200, r#"{"Prices":[]}"#, 75, "not published yet"),
+    ] {
+        let server =
+            HttpServer::start(move |_, _| Reply::Status(status, String::new(), body.into()));
+        let dir = TempDir::new("p1-prices-ez-fail");
+        let (none, old) = (dir.path("none.ndjson"), dir.path("old.ndjson"));
+        std::fs::write(&old, OLD).unwrap();
+        for out in [&none, &old] {
+            let args = [
+                "energyzero",
+                "--out",
+                out.to_str().unwrap(),
+                "--url",
+                &server.url,
+            ];
+            prices(&[&args[..], &["--day", "2026-12-07"]].concat())
+                .status_is(code)
+                .stderr_contains(said);
+        }
+        assert!(!none.exists(), "{body}: nothing written");
+        assert_eq!(
+            std::fs::read_to_string(&old).unwrap(),
+            OLD,
+            "{body}: the old file kept"
+        );
+    }
+}
