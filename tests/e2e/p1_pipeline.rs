@@ -158,6 +158,31 @@ fn the_last_stage_writes_to_the_journals_socket_regression_24() {
     );
 }
 
+/// 2024-06-12T00:00:00Z.
+const MIDNIGHT: i64 = 1_718_150_400;
+
+/// Issue 26: quarter-hour prices from 23:00 to 01:00 UTC (0.20, 0.21, ...), for the price
+/// panel: p1-relay reads them and writes each slot into the stream.
+fn prices_around_midnight(dir: &TempDir) -> PathBuf {
+    let path = dir.path("prices.ndjson");
+    let at = |q: i64| {
+        chrono::DateTime::from_timestamp(MIDNIGHT - 3600 + q * 900, 0)
+            .expect("a time")
+            .to_rfc3339()
+    };
+    let slots: String = (0..8)
+        .map(|q| {
+            format!(
+                "{{\"start\":\"{}\",\"end\":\"{}\",\"value\":0.2{q}}}\n",
+                at(q),
+                at(q + 1)
+            )
+        })
+        .collect();
+    std::fs::write(&path, slots).expect("prices");
+    path
+}
+
 /// Every relay event lands in InfluxDB beside the readings, and every query of the Grafana
 /// dashboard returns data (the "Loads switched" panel was always empty behind `tee`).
 #[test]
@@ -167,11 +192,14 @@ fn the_linear_pipeline_fills_every_panel_of_the_dashboard_regression_11() {
         return;
     };
     let config = relay_config(&dir, "type = \"dry-run\"");
+    let prices = prices_around_midnight(&dir);
     // An hour across midnight UTC (02:00 in Brussels in June): two days for "energy per day".
     let settings = format!(
         "P1_SOURCE=sim\nP1_READ_ARGS=\"--speed 0 --count 3600 --seed 7 --start 2024-06-12T01:30:00\"\n\
-         P1_RELAY_CONFIG={}\nP1_INFLUX_ARGS=\"--url {} --db p1 --flush 1 --spool-dir {}/spool\"\n",
+         P1_RELAY_CONFIG={}\nP1_RELAY_ARGS=\"--prices {}\"\n\
+         P1_INFLUX_ARGS=\"--url {} --db p1 --flush 1 --spool-dir {}/spool\"\n",
         config.display(),
+        prices.display(),
         influxd.url(),
         dir.root().display()
     );
@@ -215,6 +243,27 @@ fn the_linear_pipeline_fills_every_panel_of_the_dashboard_regression_11() {
         ]
     );
 
+    // The hour's four price slots, each once, at its start.
+    let slots =
+        influxd.query("p1", "SELECT value FROM p1_price")["results"][0]["series"][0]["values"]
+            .as_array()
+            .map(|rows| {
+                rows.iter()
+                    .map(|r| (r[0].as_i64(), r[1].as_f64()))
+                    .collect::<Vec<_>>()
+            });
+    assert_eq!(
+        slots,
+        Some(
+            (2..6_i32)
+                .map(|q| {
+                    let start = MIDNIGHT - 3600 + i64::from(q) * 900;
+                    (Some(start), Some(f64::from(20 + q) / 100.0))
+                })
+                .collect()
+        )
+    );
+
     let mut queries = 0;
     for (title, query) in dashboard_queries() {
         if title == "variable" {
@@ -238,7 +287,7 @@ fn the_linear_pipeline_fills_every_panel_of_the_dashboard_regression_11() {
         assert!(values > 0, "{title}: no data for {query}: {answer}");
         queries += 1;
     }
-    assert_eq!(queries, 10, "every query of the dashboard");
+    assert_eq!(queries, 11, "every query of the dashboard");
 }
 
 /// Issue 14: with P1_MQTT_ARGS, p1-mqtt sits in the line between the relay and p1-influx:
