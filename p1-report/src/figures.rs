@@ -272,6 +272,9 @@ impl Figures {
         }
         if self.priced {
             let (import, export, net) = costs(p);
+            // To the cent; a credit of less than half a cent is no "-0.00".
+            let cents = |eur: f64| (eur * 100.0).round() / 100.0 + 0.0;
+            let (import, export, net) = (cents(import), cents(export), cents(net));
             let _ = write!(self.line, "  {import:>10.2}  {export:>10.2}  {net:>10.2}");
         }
         if p.incomplete_quarters > 0 {
