@@ -3,8 +3,7 @@
 
 use std::path::Path;
 
-use log::warn;
-use p1_common::contract::price::{PriceRecord, read_price_file};
+use p1_common::contract::price::{PriceRecord, next_day};
 use p1_common::protocol::meter_time::MeterTime;
 use serde::Serialize;
 
@@ -20,13 +19,7 @@ struct Payload {
 
 /// The payload of `price`, read anew from the price file at `file` (once a slot).
 pub(crate) fn payload(price: &PriceRecord, file: Option<&Path>) -> String {
-    let next_24h = file.and_then(|path| match std::fs::read_to_string(path) {
-        Ok(text) => Some(read_price_file(&text).ahead(price.start, 24)),
-        Err(e) => {
-            warn!("--prices {}: {e}: no next_24h", path.display());
-            None
-        }
-    });
+    let next_24h = file.and_then(|path| next_day(path, price));
     let payload = Payload {
         start: price.start,
         end: price.end,

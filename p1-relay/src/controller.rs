@@ -74,8 +74,9 @@ pub(crate) struct Controller {
     stale: bool,
     /// The price file's slots.
     prices: Prices,
-    /// The quarter hour the price rules were last decided for.
+    /// The quarter hour the price rules were last decided for, and its price.
     priced: Option<Quarter>,
+    quarter_price: Option<f64>,
     /// Whether "no price for now" was said (it is said again once prices came back).
     priceless_said: bool,
 }
@@ -129,6 +130,7 @@ impl Controller {
             stale: false,
             prices: Prices::default(),
             priced: None,
+            quarter_price: None,
             priceless_said: false,
         }
     }
@@ -340,7 +342,7 @@ impl Controller {
         let in_grace = secs(t - first) < self.config.startup_grace.as_secs() as i64;
         self.quarter.track(s);
         self.decide_price_rules(t);
-        let price = self.prices.of_quarter(quarter_of(t));
+        let price = self.quarter_price;
         for (load, state) in self.config.loads.iter().zip(&mut self.loads) {
             let wanted = state.want.is_some();
             state.on_since = if s.export_kw >= load.on_export_kw
@@ -408,7 +410,8 @@ impl Controller {
             .loads
             .iter()
             .any(crate::config::Load::reads_prices);
-        let covered = self.prices.of_quarter(q).is_some();
+        self.quarter_price = self.prices.of_quarter(q);
+        let covered = self.quarter_price.is_some();
         if priced && !covered && !self.priceless_said {
             warn!(
                 "no price for the quarter hour from {}: price_below, cheapest and \
@@ -534,7 +537,7 @@ impl Controller {
                 None,
             ),
             None => {
-                let price = self.prices.of_quarter(quarter_of(t));
+                let price = self.quarter_price;
                 (
                     format!(
                         "price {:.3} <= {:.3} EUR/kWh: export {:.2} kW absorbed",

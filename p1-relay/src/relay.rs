@@ -79,8 +79,9 @@ pub(crate) struct Relay {
     envelopes: u64,
     /// The price file, looked at again before each reading.
     price_file: Option<PriceFile>,
-    /// The price slot last written to the stream.
-    price_written: Option<PriceRecord>,
+    /// The price slot last written to the stream, and the UTC seconds it spans (a reading
+    /// within them, with the file unchanged, needs no lookup).
+    price_written: Option<(PriceRecord, std::ops::Range<i64>)>,
     /// Kept while the relay runs: the socket goes when it is dropped.
     _control: Option<ControlServer>,
 }
@@ -275,13 +276,28 @@ impl Relay {
         let Some(file) = &mut self.price_file else {
             return Ok(());
         };
-        if let Some(prices) = file.changed() {
-            self.controller.set_prices(prices);
+        let changed = file
+            .changed()
+            .map(|prices| self.controller.set_prices(prices));
+        let now = time.timestamp();
+        let within_written = self
+            .price_written
+            .as_ref()
+            .is_some_and(|(_, span)| span.contains(&now));
+        if changed.is_none() && within_written {
+            return Ok(());
         }
-        let slot = self.controller.prices().record_at(time);
-        if let Some(slot) = slot.filter(|s| self.price_written.as_ref() != Some(s)) {
+        let Some(slot) = self.controller.prices().record_at(time) else {
+            return Ok(());
+        };
+        if self
+            .price_written
+            .as_ref()
+            .is_none_or(|(written, _)| *written != slot)
+        {
             out.write(&Record::Price(Cow::Borrowed(&slot)))?;
-            self.price_written = Some(slot);
+            let span = slot.start.timestamp().unwrap_or(now)..slot.end.timestamp().unwrap_or(now);
+            self.price_written = Some((slot, span));
         }
         Ok(())
     }

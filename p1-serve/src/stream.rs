@@ -2,18 +2,15 @@
 //! states stored for the HTTP workers, each valid telegram handed to the raw fan-out, and
 //! the mDNS advertisement started once a serial is known.
 
-use std::time::Instant;
-
 use std::net::SocketAddr;
 use std::path::PathBuf;
-
-use log::warn;
+use std::time::Instant;
 
 use mdns_sd::ServiceDaemon;
 use p1_common::contract::envelope::TelegramEnvelope;
 use p1_common::contract::events::RelayEvent;
 use p1_common::contract::live::Prices;
-use p1_common::contract::price::{PriceRecord, read_price_file};
+use p1_common::contract::price::{PriceRecord, next_day};
 use p1_common::contract::reading::{Reading, ReadingKey};
 use p1_common::contract::select::Selection;
 use p1_common::protocol::meter_time::MeterTime;
@@ -116,16 +113,11 @@ impl Stage for Stream {
 
     /// The slot that began, with the next 24 hours of the price file (read once a slot).
     fn on_price(&mut self, price: PriceRecord, _: &mut Out<'_>) -> Handled {
-        let next_24h = match &self.prices {
-            Some(path) => match std::fs::read_to_string(path) {
-                Ok(text) => read_price_file(&text).ahead(price.start, 24),
-                Err(e) => {
-                    warn!("--prices {}: {e}", path.display());
-                    vec![price.clone()]
-                }
-            },
-            None => vec![price.clone()],
-        };
+        let next_24h = self
+            .prices
+            .as_deref()
+            .and_then(|path| next_day(path, &price))
+            .unwrap_or_else(|| vec![price.clone()]);
         snapshot::write(&self.shared).prices = Prices {
             current: Some(price),
             next_24h,

@@ -93,6 +93,18 @@ pub fn load_price_file(path: &std::path::Path) -> Result<PriceFile, crate::Error
     Ok(file)
 }
 
+/// The slots of the next 24 hours from `price`'s start in the price file at `path` (what
+/// p1-mqtt and p1-serve show beside the running slot); none, said, when it cannot be read.
+pub fn next_day(path: &std::path::Path, price: &PriceRecord) -> Option<Vec<PriceRecord>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Some(read_price_file(&text).ahead(price.start, 24)),
+        Err(e) => {
+            log::warn!("--prices {}: {e}: no next 24 hours", path.display());
+            None
+        }
+    }
+}
+
 /// Reads a price file's text. A slot with no end ends where the next one starts (the last
 /// such one lasts as long as the slot before it, or an hour).
 pub fn read_price_file(text: &str) -> PriceFile {

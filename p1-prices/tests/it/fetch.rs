@@ -49,6 +49,27 @@ fn prices(args: &[&str]) -> Finished {
     )
 }
 
+/// A server that answers every request with `status`, `headers` and `body`.
+fn answering(status: u16, headers: &str, body: impl Into<String>) -> HttpServer {
+    let (headers, body) = (headers.to_string(), body.into());
+    HttpServer::start(move |_, _| Reply::Status(status, headers.clone(), body.clone()))
+}
+
+/// p1-prices energyzero from `server` into `out` for `day`, with `extra` flags.
+fn energyzero(server: &HttpServer, out: &Path, day: &str, extra: &[&str]) -> Finished {
+    let out = out.to_str().unwrap();
+    let args = [
+        "energyzero",
+        "--out",
+        out,
+        "--url",
+        &server.url,
+        "--day",
+        day,
+    ];
+    prices(&[&args[..], extra].concat())
+}
+
 fn entsoe(server: &HttpServer, dir: &TempDir, out: &Path) -> Finished {
     let token = dir.path("token");
     std::fs::write(&token, "secret-token-123\n").unwrap();
@@ -82,9 +103,7 @@ fn slots(path: &Path) -> Vec<PriceSlot> {
 
 #[test]
 fn entsoe_day_ahead_prices_are_made_all_in_and_merged_into_the_file_regression_26() {
-    let server = HttpServer::start(|_, _| {
-        Reply::Status(200, "Content-Type: text/xml\r\n".into(), DOCUMENT.into())
-    });
+    let server = answering(200, "Content-Type: text/xml\r\n", DOCUMENT);
     let dir = TempDir::new("p1-prices");
     let out = dir.path("prices.ndjson");
     std::fs::write(&out, OLD).unwrap();
@@ -135,8 +154,7 @@ fn not_published_refused_or_unreadable_each_has_its_status_and_keeps_the_old_fil
         (200, "<html>maintenance</html>", 1, "cannot be read"),
         (503, "busy", 75, "busy"),
     ] {
-        let server =
-            HttpServer::start(move |_, _| Reply::Status(status, String::new(), body.into()));
+        let server = answering(status, "", body);
         let dir = TempDir::new("p1-prices-fail");
         let out = dir.path("prices.ndjson");
         std::fs::write(&out, OLD).unwrap();
@@ -184,27 +202,10 @@ fn energyzero_prices_fill_the_file_regression_26() {
             prices.join(",")
         )
     };
-    let server = HttpServer::start(move |_, _| {
-        Reply::Status(
-            200,
-            "Content-Type: application/json\r\n".into(),
-            body.clone(),
-        )
-    });
+    let server = answering(200, "Content-Type: application/json\r\n", body);
     let dir = TempDir::new("p1-prices-ez");
     let out = dir.path("prices.ndjson");
-    prices(&[
-        "energyzero",
-        "--out",
-        out.to_str().unwrap(),
-        "--url",
-        &server.url,
-        "--day",
-        "2026-12-07",
-        "--add",
-        "0.12",
-    ])
-    .success();
+    energyzero(&server, &out, "2026-12-07", &["--add", "0.12"]).success();
     let asked = &server.requests()[0].path;
     assert!(
         asked.starts_with(
@@ -221,18 +222,8 @@ fn energyzero_prices_fill_the_file_regression_26() {
     assert_eq!(slots[23].end.to_rfc3339(), "2026-12-08T00:00:00+01:00");
 
     // An empty list: not published yet.
-    let empty =
-        HttpServer::start(|_, _| Reply::Status(200, String::new(), r#"{"Prices":[]}"#.into()));
-    prices(&[
-        "energyzero",
-        "--out",
-        out.to_str().unwrap(),
-        "--url",
-        &empty.url,
-        "--day",
-        "2026-12-08",
-    ])
-    .status_is(75);
+    let empty = answering(200, "", r#"{"Prices":[]}"#);
+    energyzero(&empty, &out, "2026-12-08", &[]).status_is(75);
     assert_eq!(self::slots(&out).len(), 24);
 }
 
@@ -262,13 +253,7 @@ const QUARTER_DOCUMENT: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 /// day's end) and EnergyZero's quarter-hour list.
 #[test]
 fn quarter_hour_prices_from_both_sources_regression_26() {
-    let server = HttpServer::start(|_, _| {
-        Reply::Status(
-            200,
-            "Content-Type: text/xml\r\n".into(),
-            QUARTER_DOCUMENT.into(),
-        )
-    });
+    let server = answering(200, "Content-Type: text/xml\r\n", QUARTER_DOCUMENT);
     let dir = TempDir::new("p1-prices-15");
     let out = dir.path("prices.ndjson");
     entsoe(&server, &dir, &out).success();
@@ -307,16 +292,9 @@ fn quarter_hour_prices_from_both_sources_regression_26() {
             .collect();
         format!(r#"{{"Prices":[{}],"intervalType":4}}"#, prices.join(","))
     };
-    let server = HttpServer::start(move |_, _| Reply::ok(&body));
+    let server = answering(200, "", body);
     let out = dir.path("energyzero.ndjson");
-    let args = [
-        "energyzero",
-        "--out",
-        out.to_str().unwrap(),
-        "--url",
-        &server.url,
-    ];
-    prices(&[&args[..], &["--day", "2026-12-07"]].concat()).success();
+    energyzero(&server, &out, "2026-12-07", &[]).success();
     let slots = self::slots(&out);
     assert_eq!(slots.len(), 96);
     assert_eq!(
@@ -340,20 +318,12 @@ fn energyzero_failures_have_their_status_and_write_nothing_regression_26() {
         (401, "{}", 78, "refused"),
         (200, r#"{"Prices":[]}"#, 75, "not published yet"),
     ] {
-        let server =
-            HttpServer::start(move |_, _| Reply::Status(status, String::new(), body.into()));
+        let server = answering(status, "", body);
         let dir = TempDir::new("p1-prices-ez-fail");
         let (none, old) = (dir.path("none.ndjson"), dir.path("old.ndjson"));
         std::fs::write(&old, OLD).unwrap();
         for out in [&none, &old] {
-            let args = [
-                "energyzero",
-                "--out",
-                out.to_str().unwrap(),
-                "--url",
-                &server.url,
-            ];
-            prices(&[&args[..], &["--day", "2026-12-07"]].concat())
+            energyzero(&server, out, "2026-12-07", &[])
                 .status_is(code)
                 .stderr_contains(said);
         }

@@ -222,6 +222,19 @@ fn a_bad_price_line_is_named_and_a_missing_price_said_once_regression_26() {
     out.success().stderr_contains(
         "prices.ndjson: line 2: start \"2024-06-01T12:15:00\" is no RFC 3339 time with its offset; skipped",
     );
+    // 900 readings in the one priced slot: its record once, at its start.
+    let slots: Vec<String> = out
+        .records()
+        .iter()
+        .filter(|r| r.kind() == "price")
+        .map(|r| serde_json::to_string(r).expect("a record"))
+        .collect();
+    assert_eq!(
+        slots,
+        [
+            r#"{"type":"price","start":"2024-06-01T12:00:00+02:00","end":"2024-06-01T12:15:00+02:00","value":-0.01}"#
+        ]
+    );
     let said = out
         .stderr()
         .matches("no price for the quarter hour from")
