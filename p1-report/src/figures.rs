@@ -73,14 +73,23 @@ fn euros(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
 
-/// Import cost, export revenue and the net of a period, in euros.
-fn costs(p: &Period) -> (f64, f64, f64) {
-    let c = p.costs;
-    (
-        euros(c.import_eur),
-        euros(c.export_eur),
-        euros(c.import_eur - c.export_eur),
-    )
+/// A period's import cost, export revenue and the net, in euros.
+#[derive(Debug, Clone, Copy)]
+struct Euros {
+    import: f64,
+    export: f64,
+    net: f64,
+}
+
+impl Euros {
+    fn of(p: &Period) -> Euros {
+        let c = p.costs;
+        Euros {
+            import: euros(c.import_eur),
+            export: euros(c.export_eur),
+            net: euros(c.import_eur - c.export_eur),
+        }
+    }
 }
 
 const CSV_HEAD: &str = "type,period,import_kwh,export_kwh,import_t1_kwh,import_t2_kwh,\
@@ -134,6 +143,11 @@ impl Figures {
         Ok(())
     }
 
+    /// The period's costs, when there are prices.
+    fn costs(&self, p: &Period) -> Option<Euros> {
+        self.priced.then(|| Euros::of(p))
+    }
+
     fn write(&mut self, key: &str, p: &Period, capacity: Option<f64>) -> Result<(), Error> {
         if !self.headed {
             self.headed = true;
@@ -162,11 +176,11 @@ impl Figures {
         let e = p.energy;
         let peak_kw = p.peak.map(|(kw, _)| round(kw));
         let peak_start = p.peak.map(|(_, at)| MeterTime::from_datetime(at));
-        let priced = self.priced.then(|| costs(p));
+        let costs = self.costs(p);
         let (import_cost_eur, export_revenue_eur, net_cost_eur) = (
-            priced.map(|c| c.0),
-            priced.map(|c| c.1),
-            priced.map(|c| c.2),
+            costs.map(|c| c.import),
+            costs.map(|c| c.export),
+            costs.map(|c| c.net),
         );
         let value = match capacity {
             None => serde_json::to_string(&DayReport {
@@ -238,8 +252,12 @@ impl Figures {
         if let Some(capacity) = capacity {
             let _ = write!(self.line, "{}", round(capacity));
         }
-        if self.priced {
-            let (import, export, net) = costs(p);
+        if let Some(Euros {
+            import,
+            export,
+            net,
+        }) = self.costs(p)
+        {
             let _ = write!(self.line, ",{import},{export},{net}");
         }
         self.line.push('\n');
@@ -270,11 +288,10 @@ impl Figures {
         } else if self.priced {
             self.line.push_str(&" ".repeat(13));
         }
-        if self.priced {
-            let (import, export, net) = costs(p);
+        if let Some(c) = self.costs(p) {
             // To the cent; a credit of less than half a cent is no "-0.00".
             let cents = |eur: f64| (eur * 100.0).round() / 100.0 + 0.0;
-            let (import, export, net) = (cents(import), cents(export), cents(net));
+            let (import, export, net) = (cents(c.import), cents(c.export), cents(c.net));
             let _ = write!(self.line, "  {import:>10.2}  {export:>10.2}  {net:>10.2}");
         }
         if p.incomplete_quarters > 0 {
